@@ -1,0 +1,1197 @@
+#!/usr/bin/python3
+"""WSTunnel benchmark driver (started by bench/run.sh, which installs and builds first).
+
+Starts each path on loopback, measures it with iperf3 and bench/tools/benchtool,
+reads the tunnel processes' CPU and memory from /proc, and prints a Markdown
+table of medians (full mode also writes docs/PERFORMANCE.md).
+
+Paths: direct (client -> target), socat (two socat relays in series), node
+(npm wstunnel 1.4.0 server + client) and ours (wstunnel-remote + wstunnel
+--headless). Every address used is 127.0.0.1; every wait is bounded.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, ".work")
+LOGDIR = os.path.join(WORK, "logs")
+PIDFILE = os.path.join(WORK, "pids")
+NODE_DIR = os.path.join(WORK, "node")
+NODE_WSTT = os.path.join(NODE_DIR, "node_modules", "wstunnel", "bin", "wstt.js")
+DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+GIB = 1 << 30
+MIB = 1 << 20
+
+PATHS = ["direct", "socat", "node", "ours"]
+PEERS = ["direct", "socat", "node"]
+TUNNELS = ["socat", "node", "ours"]  # paths that have processes to measure
+LABEL = {
+    "direct": "direct",
+    "socat": "socat chain",
+    "node": "node wstunnel 1.4.0",
+    "ours": "ours",
+}
+# Which process plays the client-side ("entry") and server-side ("exit") role.
+ROLE_NAMES = {
+    "socat": {"entry": "socat relay 1", "exit": "socat relay 2"},
+    "node": {"entry": "node client", "exit": "node server"},
+    "ours": {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
+}
+
+PROFILE_PLACEHOLDER = (
+    "_Placeholder: the lead fills this section in after profiling the tunnel with "
+    "`perf` / `valgrind --tool=callgrind` (where the CPU goes per GiB, what bounds "
+    "single-stream throughput)._"
+)
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------- processes
+
+class Proc:
+    """A child process in its own process group, output drained to a log file."""
+
+    registry = []
+    lock = threading.Lock()
+    counter = 0
+
+    def __init__(self, name, argv, env=None, stdin=subprocess.DEVNULL):
+        with Proc.lock:
+            Proc.counter += 1
+            n = Proc.counter
+        self.name = name
+        self.argv = argv
+        self.logpath = os.path.join(LOGDIR, f"{n:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.log")
+        self.lines = []
+        self.keep_lines = True
+        self.cond = threading.Condition()
+        self.eof = False
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.logf = open(self.logpath, "w", encoding="utf-8", errors="replace")
+        self.logf.write("$ " + " ".join(argv) + "\n")
+        self.logf.flush()
+        self.p = subprocess.Popen(
+            argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=full_env, cwd=ROOT, start_new_session=True)
+        self.pid = self.p.pid
+        with Proc.lock:
+            Proc.registry.append(self)
+            _write_pidfile()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        for raw in self.p.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            try:
+                self.logf.write(line + "\n")
+                self.logf.flush()
+            except ValueError:
+                pass
+            with self.cond:
+                if self.keep_lines and len(self.lines) < 20000:
+                    self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def wait_line(self, regex, timeout):
+        """Waits for an output line matching regex; returns the match."""
+        pat = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        idx = 0
+        with self.cond:
+            while True:
+                while idx < len(self.lines):
+                    m = pat.search(self.lines[idx])
+                    idx += 1
+                    if m:
+                        return m
+                if self.eof:
+                    raise BenchError(f"{self.name} exited (rc={self.p.poll()}) before printing "
+                                     f"/{regex}/; see {self.logpath}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"{self.name}: no /{regex}/ within {timeout}s; see {self.logpath}")
+                self.cond.wait(min(left, 0.5))
+
+    def tail(self, n=5):
+        with self.cond:
+            return self.lines[-n:]
+
+    def stop(self, grace=3.0):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # The group may still hold forked children (socat) even after the leader left.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.thread.join(timeout=2)
+        try:
+            self.logf.close()
+        except Exception:
+            pass
+        with Proc.lock:
+            if self in Proc.registry:
+                Proc.registry.remove(self)
+            _write_pidfile()
+
+    @classmethod
+    def stop_all(cls):
+        for p in list(cls.registry):
+            p.stop(grace=1.0)
+
+
+def _write_pidfile():
+    # Read by run.sh's trap as a backstop if this driver is killed hard.
+    try:
+        with open(PIDFILE, "w") as f:
+            for p in Proc.registry:
+                f.write(f"{p.pid}\n")
+    except OSError:
+        pass
+
+
+def run_tool(argv, timeout, name):
+    """Runs a short-lived measuring command; returns its stdout. Raises on failure."""
+    with open(os.path.join(LOGDIR, "tools.log"), "a") as lf:
+        lf.write("$ " + " ".join(argv) + "\n")
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=timeout, cwd=ROOT, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            lf.write("  TIMEOUT\n")
+            raise BenchError(f"{name}: timed out after {timeout}s")
+        out = r.stdout.decode("utf-8", "replace")
+        err = r.stderr.decode("utf-8", "replace")
+        lf.write(out[-4000:] + err[-2000:] + f"  rc={r.returncode}\n")
+    if r.returncode != 0:
+        detail = (out.strip().splitlines() or [""])[-1] + " " + err.strip()[-300:]
+        raise BenchError(f"{name}: exit {r.returncode}: {detail.strip()}")
+    return out
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- /proc readers
+
+def tree_pids(pid):
+    """pid and all its descendants (via /proc/PID/task/TID/children)."""
+    out, todo, seen = [], [pid], set()
+    while todo and len(out) < 20000:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def stat_times(pid):
+    """(utime+stime, cutime+cstime) in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return 0.0, 0.0
+    fields = data[data.rindex(")") + 2:].split()
+    # fields[0] is state (field 3); utime is field 14 -> index 11
+    ut, st, cut, cst = (int(x) for x in fields[11:15])
+    return (ut + st) / CLK_TCK, (cut + cst) / CLK_TCK
+
+
+def tree_cpu(pid):
+    """CPU seconds of a process, its reaped children and its live descendants."""
+    own, reaped = stat_times(pid)
+    total = own + reaped
+    for p in tree_pids(pid)[1:]:
+        total += stat_times(p)[0]
+    return total
+
+
+def wait_children_reaped(pid, timeout=3.0):
+    """socat forks per connection; wait until finished children are reaped so
+    their CPU time is in the parent's cutime/cstime."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(tree_pids(pid)) <= 1:
+            return
+        time.sleep(0.02)
+
+
+def clear_hwm(pid):
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/clear_refs", "w") as f:
+                f.write("5")  # resets VmHWM to the current RSS
+        except OSError:
+            pass
+
+
+def tree_mem_kib(pid):
+    """Memory of a process: VmRSS for a single process; for a forking one
+    (socat), the sum of PSS over the tree so shared pages count once."""
+    pids = tree_pids(pid)
+    if len(pids) == 1:
+        return status_kib(pid, "VmRSS")
+    return sum(pss_kib(p) for p in pids)
+
+
+def wait_listening(proc, port, timeout):
+    """Waits until proc (or a descendant) holds a LISTEN socket on 127.0.0.1:port."""
+    want_local = "0100007F:%04X" % port
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise BenchError(f"{proc.name} exited (rc={proc.p.poll()}) before listening on "
+                             f"{port}: {' | '.join(proc.tail(3))}; see {proc.logpath}")
+        inodes = set()
+        try:
+            with open("/proc/net/tcp") as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[1] == want_local and parts[3] == "0A":
+                        inodes.add(parts[9])
+        except OSError:
+            pass
+        if inodes:
+            for p in tree_pids(proc.pid):
+                try:
+                    for fd in os.listdir(f"/proc/{p}/fd"):
+                        try:
+                            link = os.readlink(f"/proc/{p}/fd/{fd}")
+                        except OSError:
+                            continue
+                        if link.startswith("socket:[") and link[8:-1] in inodes:
+                            return
+                except OSError:
+                    pass
+        time.sleep(0.01)
+    raise BenchError(f"{proc.name}: not listening on 127.0.0.1:{port} within {timeout}s; "
+                     f"see {proc.logpath}")
+
+
+# --------------------------------------------------------------------------- paths
+
+class Tunnel:
+    def __init__(self, path, port, procs):
+        self.path = path
+        self.port = port  # where a client connects
+        self.procs = procs  # role -> Proc ("entry", "exit")
+
+    def check_alive(self):
+        for role, p in self.procs.items():
+            if not p.alive():
+                raise BenchError(f"{self.path} {role} process died (rc={p.p.poll()}): "
+                                 f"{' | '.join(p.tail(3))}; see {p.logpath}")
+
+    def stop(self):
+        for p in self.procs.values():
+            p.stop()
+
+
+def start_direct(cfg, tport, tag):
+    return Tunnel("direct", tport, {})
+
+
+def start_socat(cfg, tport, tag):
+    procs = {}
+    try:
+        p2 = free_port()
+        procs["exit"] = Proc(f"socat2-{tag}", [
+            "socat", "-b", "262144",
+            f"TCP4-LISTEN:{p2},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
+            f"TCP4:127.0.0.1:{tport},nodelay"])
+        wait_listening(procs["exit"], p2, 10)
+        p1 = free_port()
+        procs["entry"] = Proc(f"socat1-{tag}", [
+            "socat", "-b", "262144",
+            f"TCP4-LISTEN:{p1},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
+            f"TCP4:127.0.0.1:{p2},nodelay"])
+        wait_listening(procs["entry"], p1, 10)
+        return Tunnel("socat", p1, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
+def start_node(cfg, tport, tag):
+    procs = {}
+    env = {"HOME": os.path.join(NODE_DIR, "home")}  # machine-uuid may write ~/.nodemid
+    os.makedirs(env["HOME"], exist_ok=True)
+    try:
+        sport = free_port()
+        procs["exit"] = Proc(f"node-server-{tag}", ["node", NODE_WSTT, "-s", f"127.0.0.1:{sport}"],
+                             env=env)
+        wait_listening(procs["exit"], sport, 20)
+        lport = free_port()
+        procs["entry"] = Proc(f"node-client-{tag}", [
+            "node", NODE_WSTT, "-t", f"127.0.0.1:{lport}:127.0.0.1:{tport}",
+            f"ws://127.0.0.1:{sport}"], env=env)
+        wait_listening(procs["entry"], lport, 20)
+        return Tunnel("node", lport, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
+def start_ours(cfg, tport, tag):
+    procs = {}
+    env = {"WSTUNNEL_TOKEN": "bench"}
+    try:
+        procs["exit"] = Proc(f"ours-remote-{tag}", [
+            cfg.remote_bin, "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:*"], env=env)
+        m = procs["exit"].wait_line(r"listening on ws://127\.0\.0\.1:(\d+)/", 20)
+        wsport = int(m.group(1))
+        lport = free_port()
+        argv = [cfg.client_bin, "--headless", "--remote", f"ws://127.0.0.1:{wsport}",
+                "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
+        # A second forward to the echo server lets us see when the session is up
+        # without sending anything to the measured target (e.g. iperf3).
+        pport = None
+        if tport != cfg.echo_port:
+            pport = free_port()
+            argv += ["-L", f"127.0.0.1:{pport}:127.0.0.1:{cfg.echo_port}"]
+        procs["entry"] = Proc(f"ours-client-{tag}", argv, env=env)
+        m = procs["entry"].wait_line(r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % tport, 20)
+        port = int(m.group(1))
+        if pport is not None:
+            m2 = procs["entry"].wait_line(
+                r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % cfg.echo_port, 20)
+            pport = int(m2.group(1))
+        wait_session_up(cfg, procs["entry"], pport if pport is not None else port, 20)
+        return Tunnel("ours", port, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
+def wait_session_up(cfg, proc, echo_port, timeout):
+    """`forwarding` is printed when the local listener is ready, which can be
+    before the WebSocket session is; a connection made in between is refused.
+    Polls with single echo connections until one goes through (bounded)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    attempts = 0
+    while time.monotonic() < deadline and attempts < 400:
+        attempts += 1
+        if not proc.alive():
+            raise BenchError(f"{proc.name} exited (rc={proc.p.poll()}); see {proc.logpath}")
+        r = subprocess.run([cfg.benchtool, "connrate", str(echo_port), "--count", "1",
+                            "--seconds", "5"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30)
+        if r.returncode == 0:
+            return attempts
+        last = r.stdout.decode("utf-8", "replace").strip()
+        time.sleep(0.02)
+    raise BenchError(f"{proc.name}: no echo through the tunnel within {timeout}s ({last}); "
+                     f"see {proc.logpath}")
+
+
+STARTERS = {"direct": start_direct, "socat": start_socat, "node": start_node, "ours": start_ours}
+
+
+def start_path(cfg, path, tport, tag):
+    """Starts a path (up to 3 attempts: a picked free port can be taken meanwhile)
+    and proves it carries data with a few echo connections when the target is
+    the echo server."""
+    last = None
+    for attempt in range(3):
+        try:
+            t = STARTERS[path](cfg, tport, f"{tag}-{path}")
+            return t
+        except BenchError as e:
+            last = e
+            log(f"  {path}: start attempt {attempt + 1} failed: {e}")
+    raise BenchError(f"{path} failed to start: {last}")
+
+
+# --------------------------------------------------------------------------- measurements
+
+class Results:
+    def __init__(self):
+        self.samples = {}  # metric -> path -> [values]
+        self.errors = []   # (group, path, message)
+        self.notes = []
+
+    def add(self, metric, path, value):
+        self.samples.setdefault(metric, {}).setdefault(path, []).append(value)
+
+    def median(self, metric, path):
+        vals = self.samples.get(metric, {}).get(path)
+        if not vals:
+            return None
+        return statistics.median(vals)
+
+    def count(self, metric, path):
+        return len(self.samples.get(metric, {}).get(path, []))
+
+
+class IperfServer:
+    """One iperf3 server for the whole throughput group; restarted when a failed
+    test may have left it wedged."""
+
+    def __init__(self):
+        self.proc = None
+        self.port = None
+        self.restart()
+
+    def restart(self):
+        if self.proc:
+            self.proc.stop()
+        self.port = free_port()
+        self.proc = Proc("iperf3-server", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.port),
+                                           "--forceflush"])
+        self.proc.wait_line(r"Server listening on", 15)
+
+    def ensure(self):
+        if not self.proc.alive():
+            log("iperf3 server died; restarting it")
+            self.restart()
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+
+
+def iperf_run(cfg, port, reverse, streams):
+    argv = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-J", "--connect-timeout", "5000"]
+    if cfg.smoke:
+        argv += ["-n", str(cfg.iperf_bytes)]
+        timeout = 60
+    else:
+        argv += ["-t", str(cfg.iperf_seconds), "-O", str(cfg.iperf_omit)]
+        timeout = cfg.iperf_seconds + cfg.iperf_omit + 30
+    if streams > 1:
+        argv += ["-P", str(streams)]
+    if reverse:
+        argv += ["-R"]
+    out = run_tool(argv, timeout, "iperf3")
+    try:
+        data = json.loads(out)
+    except ValueError:
+        raise BenchError("iperf3: unparsable output")
+    if data.get("error"):
+        raise BenchError(f"iperf3: {data['error']}")
+    end = data.get("end", {})
+    recv = end.get("sum_received", {})
+    gbps = recv.get("bits_per_second", 0) / 1e9
+    moved = sum(iv.get("sum", {}).get("bytes", 0) for iv in data.get("intervals", []))
+    moved = max(moved, recv.get("bytes", 0))
+    if gbps <= 0 or moved <= 0:
+        raise BenchError("iperf3 moved no data")
+    return gbps, moved
+
+
+def cpu_snapshot(tunnel):
+    return {role: tree_cpu(p.pid) for role, p in tunnel.procs.items()}
+
+
+def group_throughput(cfg, res, rnd, path, iperf):
+    """iperf3 1 and 8 streams, both directions; CPU per GiB from the 1-stream runs."""
+    iperf.ensure()
+    t = start_path(cfg, path, iperf.port, f"thr-r{rnd}")
+    try:
+        cpu_used = {role: 0.0 for role in t.procs}
+        cpu_bytes = 0
+        for streams in (1, 8):
+            for reverse in (False, True):
+                metric = f"thr{streams}_{'down' if reverse else 'up'}"
+                before = cpu_snapshot(t)
+                try:
+                    gbps, moved = iperf_run(cfg, t.port, reverse, streams)
+                except BenchError as e:
+                    t.check_alive()
+                    raise BenchError(f"{metric}: {e}")
+                t.check_alive()
+                for role, p in t.procs.items():
+                    wait_children_reaped(p.pid)
+                after = cpu_snapshot(t)
+                res.add(metric, path, gbps)
+                if streams == 1:
+                    for role in t.procs:
+                        cpu_used[role] += after[role] - before[role]
+                    cpu_bytes += moved
+                log(f"  {path:6s} {metric}: {gbps:.2f} Gbit/s")
+        for role, secs in cpu_used.items():
+            res.add(f"cpu_{role}", path, secs / (cpu_bytes / GIB))
+    finally:
+        t.stop()
+
+
+def group_echo(cfg, res, rnd, path, echo_port):
+    t = start_path(cfg, path, echo_port, f"echo-r{rnd}")
+    try:
+        tool = cfg.benchtool
+        # Proves the path carries data and warms it up (e.g. our session handshake).
+        run_tool([tool, "connrate", str(t.port), "--count", "5", "--seconds", "10"], 30,
+                 f"{path} probe")
+        out = run_tool([tool, "connrate", str(t.port), "--count", str(cfg.conn_count),
+                        "--seconds", str(cfg.conn_seconds), "--size", "64"],
+                       cfg.conn_seconds + 30, f"{path} connrate")
+        d = json.loads(out.strip().splitlines()[-1])
+        res.add("conn_rate", path, d["per_sec"])
+        t.check_alive()
+        out = run_tool([tool, "pingpong", str(t.port), "--count", str(cfg.ping_count),
+                        "--seconds", str(cfg.ping_seconds), "--size", "500", "--warmup", "200"],
+                       cfg.ping_seconds + 30, f"{path} pingpong")
+        d2 = json.loads(out.strip().splitlines()[-1])
+        res.add("lat_p50", path, d2["p50_us"])
+        res.add("lat_p99", path, d2["p99_us"])
+        t.check_alive()
+        log(f"  {path:6s} connect+echo+close: {d['per_sec']:.0f}/s ({d['conns']} conns); "
+            f"ping-pong p50 {d2['p50_us']:.1f} us p99 {d2['p99_us']:.1f} us ({d2['samples']} samples)")
+    finally:
+        t.stop()
+
+
+class MemSampler:
+    """Polls VmHWM of every process in each role's tree while a transfer runs,
+    so forked socat children are seen too (for single processes VmHWM alone
+    would do)."""
+
+    def __init__(self, tunnel, interval=0.02):
+        self.tunnel = tunnel
+        self.interval = interval
+        self.peak = {role: 0 for role in tunnel.procs}
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self):
+        for role, p in self.tunnel.procs.items():
+            for pid in tree_pids(p.pid):
+                self.peak[role] = max(self.peak[role], status_kib(pid, "VmHWM"))
+
+    def _run(self):
+        while not self.stop_ev.is_set():
+            self.sample()
+            self.stop_ev.wait(self.interval)
+
+    def __enter__(self):
+        for p in self.tunnel.procs.values():
+            clear_hwm(p.pid)
+        self.th.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sample()
+        self.stop_ev.set()
+        self.th.join(timeout=2)
+
+
+def group_slow_reader(cfg, res, rnd, path, bulk_port):
+    t = start_path(cfg, path, bulk_port, f"slow-r{rnd}")
+    try:
+        tool = cfg.benchtool
+        for direction in ("up", "down"):
+            with MemSampler(t) as ms:
+                before = cpu_snapshot(t)
+                out = run_tool([tool, "bulk", str(t.port), "--dir", direction,
+                                "--bytes", str(cfg.slow_bytes), "--chunk", str(cfg.slow_chunk),
+                                "--tick-us", str(cfg.slow_tick_us)],
+                               cfg.slow_timeout, f"{path} slow reader {direction}")
+            d = json.loads(out.strip().splitlines()[-1])
+            t.check_alive()
+            for role, p in t.procs.items():
+                wait_children_reaped(p.pid)
+            after = cpu_snapshot(t)
+            for role, kib in ms.peak.items():
+                res.add(f"peak_{direction}_{role}", path, kib / 1024.0)
+            cpu = {role: after[role] - before[role] for role in t.procs}
+            for role, secs in cpu.items():
+                res.add(f"slowcpu_{role}", path, secs / (cfg.slow_bytes / GIB))
+            log(f"  {path:6s} slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, peak RSS "
+                + ", ".join(f"{role} {kib / 1024:.1f} MiB" for role, kib in ms.peak.items()))
+    finally:
+        t.stop()
+
+
+def settle_mem(tunnel, timeout=3.0):
+    """Memory of each role once it stops moving (two readings 100 ms apart within 1%)."""
+    deadline = time.monotonic() + timeout
+    prev = {role: tree_mem_kib(p.pid) for role, p in tunnel.procs.items()}
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        cur = {role: tree_mem_kib(p.pid) for role, p in tunnel.procs.items()}
+        if all(abs(cur[r] - prev[r]) <= max(0.01 * prev[r], 8) for r in cur):
+            return cur
+        prev = cur
+    return prev
+
+
+def group_idle(cfg, res, rnd, path, echo_port):
+    t = start_path(cfg, path, echo_port, f"idle-r{rnd}")
+    holder = None
+    try:
+        tool = cfg.benchtool
+        run_tool([tool, "connrate", str(t.port), "--count", "3", "--seconds", "10"], 30,
+                 f"{path} probe")
+        for p in t.procs.values():
+            wait_children_reaped(p.pid)
+        before = settle_mem(t)
+        holder = Proc(f"idle-{path}-r{rnd}", [tool, "idle", str(t.port), "--count",
+                                              str(cfg.idle_count), "--seconds", "120"],
+                      stdin=subprocess.PIPE)
+        m = holder.wait_line(r'^\{"ok":(true|false)', 150)
+        if m.group(1) != "true":
+            raise BenchError(f"{path}: idle connections failed: {holder.tail(1)}")
+        t.check_alive()
+        after = settle_mem(t)
+        fds = {role: _count_fds(p.pid) for role, p in t.procs.items()}
+        for role in t.procs:
+            per = (after[role] - before[role]) / cfg.idle_count  # KiB per connection
+            res.add(f"idle_{role}", path, per)
+        log(f"  {path:6s} {cfg.idle_count} idle connections: "
+            + ", ".join(f"{r} {(after[r] - before[r]) / cfg.idle_count:.1f} KiB/conn "
+                        f"({before[r] / 1024:.1f} -> {after[r] / 1024:.1f} MiB, {fds[r]} fds)"
+                        for r in t.procs))
+        try:
+            holder.p.stdin.write(b"close\n")
+            holder.p.stdin.flush()
+        except OSError:
+            pass
+        holder.wait_line(r'^\{"closed"', 30)
+    finally:
+        if holder:
+            holder.stop()
+        t.stop()
+
+
+def _count_fds(pid):
+    n = 0
+    for p in tree_pids(pid):
+        try:
+            n += len(os.listdir(f"/proc/{p}/fd"))
+        except OSError:
+            pass
+    return n
+
+
+def measure_startup(cfg, res):
+    """Process start-up cost: `--version` (or help) run to exit, via hyperfine."""
+    if not shutil.which("hyperfine"):
+        res.notes.append("hyperfine missing: start-up time not measured")
+        return
+    cmds = {
+        "ours": f"{cfg.client_bin} --version",
+        "node": f"node {NODE_WSTT} --help",
+        "socat": "socat -V",
+    }
+    for path, cmd in cmds.items():
+        if path not in cfg.paths:
+            continue
+        jpath = os.path.join(WORK, f"hyperfine-{path}.json")
+        try:
+            run_tool(["hyperfine", "-N", "--style", "none", "--warmup", "2", "--runs", "10",
+                      "--export-json", jpath, cmd], 120, f"hyperfine {path}")
+            with open(jpath) as f:
+                r = json.load(f)["results"][0]
+            res.add("startup_ms", path, r["median"] * 1000.0)
+        except (BenchError, ValueError, KeyError, OSError) as e:
+            res.notes.append(f"start-up time of {path} not measured: {e}")
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt(v, digits=None):
+    if v is None:
+        return "—"
+    if digits is None:
+        digits = 2 if abs(v) < 10 else (1 if abs(v) < 1000 else 0)
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def machine_info(cfg):
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, timeout=10,
+                                  text=True).stdout.strip()
+        except Exception:
+            return ""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f"{kb / 1048576:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    qt = sh("qtpaths6 --qt-version") or sh("pkg-config --modversion Qt6Core") \
+        or sh("dpkg-query -W -f='${Version}' libqt6core6")
+    return {
+        "nproc": sh("nproc"),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": f"{platform.system()} {platform.release()}",
+        "os": sh(". /etc/os-release && echo \"$PRETTY_NAME\""),
+        "qt": qt,
+        "compiler": sh("c++ --version | head -n1"),
+        "ours_version": sh(f"{cfg.client_bin} --version 2>&1 | head -n1") if cfg.client_bin else "",
+        "commit": sh(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null")
+                  + (" (dirty)" if sh(f"git -C {ROOT} status --porcelain -- core app 2>/dev/null") else ""),
+        "node": sh("node --version"),
+        "iperf3": sh("iperf3 --version | head -n1"),
+        "socat": sh("socat -V | sed -n 2p"),
+    }
+
+
+ROWS = [
+    # key, label, unit-digits, higher_is_better, per-role
+    ("thr1_up", "iperf3 1 stream, client→server (Gbit/s)", None, True),
+    ("thr1_down", "iperf3 1 stream, server→client `-R` (Gbit/s)", None, True),
+    ("thr8_up", "iperf3 8 streams, client→server (Gbit/s)", None, True),
+    ("thr8_down", "iperf3 8 streams, server→client `-R` (Gbit/s)", None, True),
+    ("conn_rate", "connection setup: connect → 64 B echo → close (conn/s)", 0, True),
+    ("lat_p50", "latency 500 B ping-pong, p50 (µs)", 1, False),
+    ("lat_p99", "latency 500 B ping-pong, p99 (µs)", 1, False),
+    ("lat_p50_added", "latency p50 added over direct (µs)", 1, False),
+    ("lat_p99_added", "latency p99 added over direct (µs)", 1, False),
+    ("cpu_entry", "CPU s/GiB, client-side process (iperf3 1 stream, both directions)", 2, False),
+    ("cpu_exit", "CPU s/GiB, server-side process (iperf3 1 stream, both directions)", 2, False),
+    ("peak_up_entry", "peak RSS, slow reader at target, client-side process (MiB)", 1, False),
+    ("peak_up_exit", "peak RSS, slow reader at target, server-side process (MiB)", 1, False),
+    ("peak_down_entry", "peak RSS, slow reader at client, client-side process (MiB)", 1, False),
+    ("peak_down_exit", "peak RSS, slow reader at client, server-side process (MiB)", 1, False),
+    ("slowcpu_entry", "CPU s/GiB during slow-reader transfers, client-side process", 2, False),
+    ("slowcpu_exit", "CPU s/GiB during slow-reader transfers, server-side process", 2, False),
+    ("idle_entry", "memory per idle connection, client-side process (KiB)", 1, False),
+    ("idle_exit", "memory per idle connection, server-side process (KiB)", 1, False),
+    ("startup_ms", "start-up, `--version` to exit (ms, hyperfine)", 1, False),
+]
+
+
+def derive(res):
+    # Latency added over direct: per path median minus the direct median.
+    for pct in ("p50", "p99"):
+        d = res.median(f"lat_{pct}", "direct")
+        if d is None:
+            continue
+        for path in TUNNELS:
+            v = res.median(f"lat_{pct}", path)
+            if v is not None:
+                res.samples.setdefault(f"lat_{pct}_added", {})[path] = [v - d]
+
+
+def targets(res):
+    """(row key, target text, PASS/FAIL/n/a) for the issue's targets."""
+    out = {}
+    m = res.median
+    for key in ("thr1_up", "thr1_down"):
+        o, n, s = m(key, "ours"), m(key, "node"), m(key, "socat")
+        if o is None or n is None or s is None:
+            verdict = "n/a"
+        else:
+            verdict = "PASS" if (o >= 2 * n and o >= 0.5 * s) else "FAIL"
+        out[key] = ("≥ 2× node and ≥ 0.5× socat", verdict)
+    o, n = m("conn_rate", "ours"), m("conn_rate", "node")
+    out["conn_rate"] = ("≥ 5× node", "n/a" if o is None or n is None
+                        else ("PASS" if o >= 5 * n else "FAIL"))
+    o, n = m("lat_p50_added", "ours"), m("lat_p50_added", "node")
+    out["lat_p50_added"] = ("≤ node", "n/a" if o is None or n is None
+                            else ("PASS" if o <= n else "FAIL"))
+    for key in ("peak_up_entry", "peak_up_exit", "peak_down_entry", "peak_down_exit"):
+        o = m(key, "ours")
+        out[key] = ("≤ 64 MiB", "n/a" if o is None else ("PASS" if o <= 64 else "FAIL"))
+    for key in ("idle_entry", "idle_exit"):
+        o = m(key, "ours")
+        out[key] = ("≤ 64 KiB", "n/a" if o is None else ("PASS" if o <= 64 else "FAIL"))
+    return out
+
+
+def render_table(res, cfg):
+    tg = targets(res)
+    head = ("| metric | direct | socat chain | node wstunnel | ours | ours/direct | ours/socat "
+            "| ours/node | target | result |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for key, label, digits, _hib in ROWS:
+        if key not in res.samples:
+            continue
+        vals = {p: res.median(key, p) for p in PATHS}
+        if all(v is None for v in vals.values()):
+            continue
+        cells = [fmt(vals[p], digits) for p in PATHS]
+        rat = []
+        for peer in PEERS:
+            r = ratio(vals["ours"], vals[peer])
+            if key.endswith("_added") and peer == "direct":
+                r = None
+            rat.append("—" if r is None else f"{r:.2f}×")
+        tgt, verdict = tg.get(key, ("", ""))
+        if verdict == "PASS":
+            verdict = "✅ PASS"
+        elif verdict == "FAIL":
+            verdict = "❌ FAIL"
+        lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(rat)
+                     + f" | {tgt} | {verdict} |")
+    return "\n".join(lines)
+
+
+def render_targets(res):
+    tg = targets(res)
+    labels = {k: l for k, l, _d, _h in ROWS}
+    out = []
+    for key, (text, verdict) in tg.items():
+        out.append(f"- {verdict}: {labels[key]}: ours {fmt(res.median(key, 'ours'))}, target {text}")
+    return "\n".join(out)
+
+
+def render_rounds(res):
+    n = {}
+    for metric, per in res.samples.items():
+        for path, vals in per.items():
+            n.setdefault(path, set()).add(len(vals))
+    return ", ".join(f"{LABEL[p]}: {'/'.join(str(x) for x in sorted(s))}"
+                     for p, s in sorted(n.items(), key=lambda kv: PATHS.index(kv[0])))
+
+
+def existing_profile_section():
+    try:
+        with open(DOC, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(r"^## Profile findings\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not m:
+        return None
+    body = m.group(1).strip()
+    return body or None
+
+
+def write_doc(cfg, res, info, table, started, elapsed):
+    profile = existing_profile_section() or PROFILE_PLACEHOLDER
+    errs = "\n".join(f"- {g} / {LABEL.get(p, p)}: {msg}" for g, p, msg in res.errors) or "- none"
+    notes = "\n".join(f"- {n}" for n in res.notes)
+    doc = f"""# Performance
+
+Measured by the benchmark harness (`make bench`, i.e. `bash bench/run.sh`; see
+`bench/README.md`). All paths run on loopback on one machine; every figure is
+the median of the rounds run, rounds alternating across paths.
+Regenerate with `make bench`; the section "Profile findings" is kept across runs.
+
+- date: {started.strftime('%Y-%m-%d %H:%M %Z').strip()} (run took {elapsed / 60:.1f} min)
+- machine: {info['nproc']} cores ({info['cpu']}), {info['memory']} RAM, {info['os']}, kernel {info['kernel']}
+- Qt {info['qt']}, {info['compiler']}
+- ours: `{info['ours_version']}` at commit {info['commit'] or 'n/a'}, Release build
+- peers: node {info['node']} with npm `wstunnel@1.4.0`; {info['socat']} (`-b 262144`); {info['iperf3']}
+- rounds per path: {render_rounds(res)}
+
+## Results
+
+{table}
+
+Ratios are ours divided by the peer (for throughput and connection rate higher
+is better, for latency, CPU and memory lower is better). "Client-side process"
+is `wstunnel --headless` / the node client / the first socat relay;
+"server-side process" is `wstunnel-remote` / the node server / the second relay.
+socat forks one process per connection: its memory is summed over the process
+tree (PSS, so shared pages count once) and its peak is the largest per-process
+VmHWM seen.
+
+## Targets
+
+{render_targets(res)}
+
+## How it is measured
+
+- **Throughput**: `iperf3 -t {cfg.iperf_seconds} -O {cfg.iperf_omit}` through each path, 1 and 8 (`-P 8`)
+  streams, client→server and server→client (`-R`); receiver-side Gbit/s.
+- **CPU**: utime+stime (+ reaped children for socat) from `/proc/PID/stat` of each
+  tunnel process over the two 1-stream iperf3 runs, divided by the bytes moved.
+- **Connection setup**: `benchtool connrate` — sequential connect → 64-byte echo →
+  close against an echo server, for {cfg.conn_seconds} s (≤ {cfg.conn_count} connections).
+- **Latency**: `benchtool pingpong` — 500-byte write, wait for the 500-byte echo, on
+  one connection with TCP_NODELAY, {cfg.ping_seconds} s (≤ {cfg.ping_count} round trips) after 200 warm-up
+  round trips; "added" is the path's median minus direct's median.
+- **Slow reader**: `benchtool bulk` — {cfg.slow_bytes // MIB} MiB pushed as fast as possible while
+  the receiver reads at most {cfg.slow_chunk // MIB} MiB per {cfg.slow_tick_us // 1000} ms (about
+  {cfg.slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s); once with the slow reader at the target ("up"), once at the
+  client ("down"); payload verified byte for byte. Peak RSS is VmHWM from
+  `/proc/PID/status` (reset through `clear_refs` first, sampled every 20 ms).
+- **Idle connections**: `benchtool idle` opens {cfg.idle_count} connections (each proven with a
+  1-byte echo) and holds them; (memory with them open − memory before) / {cfg.idle_count}.
+- Fresh tunnel processes for each group of measurements and round.
+
+## Errors and notes
+
+{errs}
+{notes}
+
+## Profile findings
+
+{profile}
+"""
+    os.makedirs(os.path.dirname(DOC), exist_ok=True)
+    with open(DOC, "w", encoding="utf-8") as f:
+        f.write(doc)
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no docs")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--paths", default=",".join(PATHS), help="comma list of " + ",".join(PATHS))
+    ap.add_argument("--groups", default="throughput,echo,slow,idle,startup")
+    ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
+    ap.add_argument("--budget", type=float, default=720.0,
+                    help="seconds for measurements; later rounds are skipped past it")
+    ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build-release", "bin"))
+    ap.add_argument("--benchtool",
+                    default=os.path.join(ROOT, "build-release", "bench-tools", "benchtool"))
+    cfg = ap.parse_args()
+    cfg.paths = [p for p in cfg.paths.split(",") if p]
+    for p in cfg.paths:
+        if p not in PATHS:
+            ap.error(f"unknown path {p}")
+    cfg.groups = [g for g in cfg.groups.split(",") if g]
+    cfg.remote_bin = os.path.join(cfg.bin_dir, "wstunnel-remote")
+    cfg.client_bin = os.path.join(cfg.bin_dir, "wstunnel")
+    if cfg.smoke:
+        cfg.rounds = cfg.rounds or 1
+        cfg.iperf_bytes = 64 * MIB
+        cfg.iperf_seconds, cfg.iperf_omit = 0, 0
+        cfg.conn_count, cfg.conn_seconds = 200, 1
+        cfg.ping_count, cfg.ping_seconds = 500, 1
+        cfg.slow_bytes = 64 * MIB
+        cfg.idle_count = 100
+        cfg.groups = [g for g in cfg.groups if g != "startup"]
+        cfg.no_doc = True
+    else:
+        cfg.rounds = cfg.rounds or 3
+        cfg.iperf_bytes = 0
+        cfg.iperf_seconds, cfg.iperf_omit = 3, 1
+        cfg.conn_count, cfg.conn_seconds = 20000, 2
+        cfg.ping_count, cfg.ping_seconds = 100000, 2
+        cfg.slow_bytes = GIB
+        cfg.idle_count = 1000
+    cfg.slow_chunk = 4 * MIB
+    cfg.slow_tick_us = 10000
+    cfg.slow_timeout = 180
+    return cfg
+
+
+def check_prereqs(cfg):
+    missing = []
+    if not os.access(cfg.benchtool, os.X_OK):
+        missing.append(cfg.benchtool)
+    if "ours" in cfg.paths:
+        for b in (cfg.remote_bin, cfg.client_bin):
+            if not os.access(b, os.X_OK):
+                missing.append(b)
+    if "node" in cfg.paths and not os.path.exists(NODE_WSTT):
+        missing.append(NODE_WSTT)
+    for tool in ("iperf3", "socat", "node"):
+        if not shutil.which(tool):
+            missing.append(tool)
+    if missing:
+        raise BenchError("missing: " + ", ".join(missing) + " (run bench/run.sh, which installs "
+                         "and builds them)")
+
+
+def main():
+    cfg = parse_args()
+    os.makedirs(LOGDIR, exist_ok=True)
+    for name in os.listdir(LOGDIR):
+        try:
+            os.unlink(os.path.join(LOGDIR, name))
+        except OSError:
+            pass
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    started = datetime.datetime.now().astimezone()
+    t0 = time.monotonic()
+    res = Results()
+    rc = 0
+    target = None
+    iperf = None
+    try:
+        check_prereqs(cfg)
+        target = Proc("benchtool-serve", [cfg.benchtool, "serve"])
+        echo_port = int(target.wait_line(r"^echo (\d+)", 10).group(1))
+        bulk_port = int(target.wait_line(r"^bulk (\d+)", 10).group(1))
+        target.wait_line(r"^ready", 10)
+        cfg.echo_port = echo_port
+        log(f"mode {'smoke' if cfg.smoke else 'full'}: paths {', '.join(cfg.paths)}; "
+            f"{cfg.rounds} round(s); logs in {os.path.relpath(LOGDIR, ROOT)}")
+
+        groups = {
+            "throughput": (cfg.paths, lambda r, p: group_throughput(cfg, res, r, p, iperf)),
+            "echo": (cfg.paths, lambda r, p: group_echo(cfg, res, r, p, echo_port)),
+            "slow": ([p for p in cfg.paths if p in TUNNELS],
+                     lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
+            "idle": ([p for p in cfg.paths if p in TUNNELS],
+                     lambda r, p: group_idle(cfg, res, r, p, echo_port)),
+        }
+        deadline = t0 + cfg.budget
+        failed_start = set()
+        for gname in ("throughput", "echo", "slow", "idle"):
+            if gname not in cfg.groups:
+                continue
+            paths, fn = groups[gname]
+            if gname == "throughput":
+                iperf = IperfServer()
+            for rnd in range(1, cfg.rounds + 1):
+                rstart = time.monotonic()
+                log(f"{gname}: round {rnd}/{cfg.rounds}")
+                for path in paths:
+                    try:
+                        fn(rnd, path)
+                    except BenchError as e:
+                        res.errors.append((gname, path, str(e)))
+                        log(f"  {path}: FAILED: {e}")
+                        if gname == "throughput":
+                            iperf.restart()  # a failed test can leave it wedged
+                    if cfg.smoke and res.errors:
+                        raise BenchError("smoke run failed")
+                took = time.monotonic() - rstart
+                if rnd < cfg.rounds and time.monotonic() + took > deadline:
+                    note = (f"{gname}: stopped after {rnd} of {cfg.rounds} rounds "
+                            f"(time budget {cfg.budget:.0f} s)")
+                    res.notes.append(note)
+                    log(note)
+                    break
+            if gname == "throughput":
+                iperf.stop()
+        if "startup" in cfg.groups:
+            log("start-up time (hyperfine)")
+            measure_startup(cfg, res)
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e}); cleaning up")
+        rc = 130
+    except BenchError as e:
+        log(f"ERROR: {e}")
+        if not res.errors:
+            res.errors.append(("setup", "-", str(e)))
+        rc = 1
+    finally:
+        Proc.stop_all()
+
+    if rc == 130:
+        return rc
+    derive(res)
+    elapsed = time.monotonic() - t0
+    table = render_table(res, cfg)
+    print()
+    print(table)
+    print()
+    print(render_targets(res))
+    if res.errors:
+        print("\nFailures:")
+        for g, p, msg in res.errors:
+            print(f"- {g} / {p}: {msg}")
+        rc = 1
+    for n in res.notes:
+        print(f"note: {n}")
+    with open(os.path.join(WORK, "results.json"), "w") as f:
+        json.dump({"started": started.isoformat(), "smoke": cfg.smoke, "samples": res.samples,
+                   "errors": res.errors, "notes": res.notes}, f, indent=1)
+    if not cfg.no_doc and not cfg.smoke:
+        info = machine_info(cfg)
+        write_doc(cfg, res, info, table, started, elapsed)
+        log(f"wrote {os.path.relpath(DOC, ROOT)}")
+    log(f"done in {elapsed:.0f} s, exit {rc}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

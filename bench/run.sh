@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# WSTunnel benchmark: `bash bench/run.sh` (full, writes docs/PERFORMANCE.md) or
+# `bash bench/run.sh --smoke` (tiny sizes, one round, no docs; exits non-zero if
+# any path fails to start or to transfer). See bench/README.md.
+#
+# Does all set-up itself: installs dependencies (bench/install-deps.sh), builds
+# our binaries in Release (build-release/) and the bench tools
+# (build-release/bench-tools), then runs bench/bench.py. Everything runs on
+# 127.0.0.1; every process started is stopped on exit.
+#
+# Options: --smoke, --skip-deps, --skip-build; anything else goes to bench.py
+# (e.g. --rounds 5, --paths direct,ours, --groups throughput,echo).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+cd "$ROOT"
+
+SMOKE=0
+SKIP_DEPS=0
+SKIP_BUILD=0
+PASS=()
+for arg in "$@"; do
+    case "$arg" in
+        --smoke) SMOKE=1; PASS+=("$arg") ;;
+        --skip-deps) SKIP_DEPS=1 ;;
+        --skip-build) SKIP_BUILD=1 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) PASS+=("$arg") ;;
+    esac
+done
+
+say() { printf '[bench/run.sh] %s\n' "$*"; }
+
+WORK="$HERE/.work"
+PIDFILE="$WORK/pids"
+mkdir -p "$WORK"
+DRIVER_PID=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    if [ -n "$DRIVER_PID" ] && kill -0 "$DRIVER_PID" 2>/dev/null; then
+        kill -TERM "$DRIVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$DRIVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$DRIVER_PID" 2>/dev/null || true
+    fi
+    # Backstop: process groups the driver started and did not stop (only those).
+    if [ -f "$PIDFILE" ]; then
+        while read -r pgid; do
+            [[ "$pgid" =~ ^[0-9]+$ ]] || continue
+            kill -KILL -- "-$pgid" 2>/dev/null || true
+        done <"$PIDFILE"
+        rm -f "$PIDFILE"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# 1. dependencies
+if [ "$SKIP_DEPS" -eq 0 ]; then
+    bash "$HERE/install-deps.sh"
+fi
+
+# 2. builds
+if [ "$SKIP_BUILD" -eq 0 ]; then
+    say "building our binaries (Release) in build-release/"
+    cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWSTUNNEL_GUI=OFF >"$WORK/cmake-configure.log" 2>&1 \
+        || { tail -n 30 "$WORK/cmake-configure.log"; say "configure failed (log: bench/.work/cmake-configure.log)"; exit 1; }
+    cmake --build build-release >"$WORK/cmake-build.log" 2>&1 \
+        || { tail -n 40 "$WORK/cmake-build.log"; say "build failed (log: bench/.work/cmake-build.log)"; exit 1; }
+    say "building bench tools in build-release/bench-tools/"
+    cmake -S bench/tools -B build-release/bench-tools -G Ninja -DCMAKE_BUILD_TYPE=Release >"$WORK/tools-build.log" 2>&1 \
+        && cmake --build build-release/bench-tools >>"$WORK/tools-build.log" 2>&1 \
+        || { tail -n 30 "$WORK/tools-build.log"; say "bench tools build failed"; exit 1; }
+fi
+for b in build-release/bin/wstunnel-remote build-release/bin/wstunnel build-release/bench-tools/benchtool; do
+    [ -x "$b" ] || { say "missing $b"; exit 1; }
+done
+
+# 3. limits: 1,000 idle connections through forking socat need a few thousand fds
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+    ulimit -Hn 65536 2>/dev/null && ulimit -n 65536 || true
+fi
+say "open files limit: $(ulimit -n)"
+
+# 4. measure
+/usr/bin/python3 "$HERE/bench.py" "${PASS[@]}" &
+DRIVER_PID=$!
+set +e
+wait "$DRIVER_PID"
+rc=$?
+set -e
+DRIVER_PID=""
+exit "$rc"
