@@ -90,7 +90,7 @@ fi
 say "open files limit: $(ulimit -n)"
 
 # 4. measure
-/usr/bin/python3 "$HERE/bench.py" "${PASS[@]}" &
+/usr/bin/python3 -B "$HERE/bench.py" "${PASS[@]}" &
 DRIVER_PID=$!
 set +e
 wait "$DRIVER_PID"
