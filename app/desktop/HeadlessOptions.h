@@ -1,0 +1,26 @@
+#pragma once
+
+#include "client/ClientSettings.h"
+#include "config/ForwardSpec.h"
+#include "util/LogSetup.h"
+
+#include <QList>
+#include <QStringList>
+
+#include <optional>
+
+namespace wstunnel {
+
+// What `wstunnel --headless` was told by its command line and WSTUNNEL_TOKEN.
+struct HeadlessOptions
+{
+    bool headless = false;
+    ClientSettings client;
+    QList<ForwardSpec> forwards;
+    Verbosity verbosity = Verbosity::Normal;
+
+    // Exits the process for --help and --version; returns nullopt with error set otherwise.
+    static std::optional<HeadlessOptions> parse(const QStringList &arguments, QString *error);
+};
+
+} // namespace wstunnel

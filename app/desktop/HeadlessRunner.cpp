@@ -1,0 +1,49 @@
+#include "HeadlessRunner.h"
+
+#include "client/TunnelClient.h"
+#include "forward/ForwardListener.h"
+
+#include <cstdio>
+
+namespace wstunnel {
+
+HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
+    : QObject(parent)
+    , m_options(options)
+    , m_client(new TunnelClient(options.client, this))
+{
+    connect(m_client, &TunnelClient::stateChanged, this,
+            [this](TunnelClient::State state, const QString &message) {
+                if (state != TunnelClient::State::Failed)
+                    return;
+                fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
+                Q_EMIT finished(1);
+            });
+    connect(m_client, &TunnelClient::reverseForwardReady, this,
+            [](const ForwardSpec &spec, quint16 remotePort) {
+                printf("reverse forwarding %s -> %s\n",
+                       qPrintable(formatEndpoint(spec.bindHost, remotePort)),
+                       qPrintable(spec.targetEndpoint()));
+                fflush(stdout);
+            });
+}
+
+bool HeadlessRunner::start(QString *error)
+{
+    for (const ForwardSpec &spec : std::as_const(m_options.forwards)) {
+        if (spec.direction == ForwardSpec::Direction::Reverse) {
+            m_client->addReverseForward(spec);
+            continue;
+        }
+        ForwardListener *listener = m_client->addLocalForward(spec, error);
+        if (!listener)
+            return false;
+        printf("forwarding %s -> %s\n", qPrintable(listener->localEndpoint()),
+               qPrintable(listener->target()));
+    }
+    fflush(stdout);
+    m_client->start();
+    return true;
+}
+
+} // namespace wstunnel

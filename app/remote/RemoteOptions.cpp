@@ -1,0 +1,197 @@
+#include "RemoteOptions.h"
+
+#include "config/ForwardSpec.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace wstunnel {
+
+namespace {
+
+bool applyListen(const QString &text, ServerSettings *server, QString *error)
+{
+    QString host = QStringLiteral("127.0.0.1");
+    quint16 port = 0;
+    if (!parseEndpoint(text, &host, &port, error)) {
+        *error = QStringLiteral("--listen: %1").arg(*error);
+        return false;
+    }
+    if (host == QLatin1String("localhost"))
+        host = QStringLiteral("127.0.0.1");
+    if (host == QLatin1String("*") || host.isEmpty())
+        host = QStringLiteral("0.0.0.0");
+    if (!server->address.setAddress(host)) {
+        *error = QStringLiteral("--listen: '%1' is not an IP address").arg(host);
+        return false;
+    }
+    server->port = port;
+    return true;
+}
+
+std::optional<QJsonObject> readConfig(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read config %1: %2").arg(path, file.errorString());
+        return std::nullopt;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        *error = QStringLiteral("config %1 is not a JSON object: %2")
+                     .arg(path, parseError.errorString());
+        return std::nullopt;
+    }
+    const QJsonObject object = document.object();
+    static const QStringList known = {QStringLiteral("listen"), QStringLiteral("tokenFile"),
+                                      QStringLiteral("allow"), QStringLiteral("path"),
+                                      QStringLiteral("name"), QStringLiteral("maxSessions")};
+    for (const QString &key : object.keys()) {
+        if (!known.contains(key)) {
+            *error = QStringLiteral("config %1: unknown setting '%2' (known: %3)")
+                         .arg(path, key, known.join(QStringLiteral(", ")));
+            return std::nullopt;
+        }
+    }
+    return object;
+}
+
+} // namespace
+
+std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, QString *error)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "The dev-server end of WSTunnel: accepts desktops over one WebSocket each and connects "
+        "their channels to the targets the allow-list permits."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("role"),
+                                 QStringLiteral("serve (default): accept desktops directly."),
+                                 QStringLiteral("[serve]"));
+    const QCommandLineOption listen(QStringLiteral("listen"),
+                                    QStringLiteral("Address and port to accept desktops on; port 0 "
+                                                   "picks a free one (default 127.0.0.1:8080)."),
+                                    QStringLiteral("ADDR:PORT"));
+    const QCommandLineOption tokenFile(
+        QStringLiteral("token-file"),
+        QStringLiteral("File with accepted tokens, one per line, '#' starts a comment. "
+                       "WSTUNNEL_TOKEN adds one more."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption allow(QStringLiteral("allow"),
+                                   QStringLiteral("Target desktops may reach: HOST:PORT, PORT may be "
+                                                  "'*', HOST may be a CIDR block. Repeatable. "
+                                                  "Default: loopback only."),
+                                   QStringLiteral("HOST:PORT"));
+    const QCommandLineOption config(QStringLiteral("config"),
+                                    QStringLiteral("JSON file with the same settings (listen, "
+                                                   "tokenFile, allow, path, name, maxSessions); "
+                                                   "the command line wins."),
+                                    QStringLiteral("FILE"));
+    const QCommandLineOption path(QStringLiteral("path"),
+                                  QStringLiteral("URL path the tunnel is served under (default /)."),
+                                  QStringLiteral("PATH"));
+    const QCommandLineOption name(QStringLiteral("name"),
+                                  QStringLiteral("Name this server announces to desktops."),
+                                  QStringLiteral("NAME"));
+    const QCommandLineOption maxSessions(QStringLiteral("max-sessions"),
+                                         QStringLiteral("Most desktops served at once (default 64)."),
+                                         QStringLiteral("N"));
+    const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Log debug detail."));
+    const QCommandLineOption quiet(QStringLiteral("quiet"),
+                                   QStringLiteral("Log only warnings and errors."));
+    parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, verbose, quiet});
+    if (!parser.parse(arguments)) {
+        *error = parser.errorText();
+        return std::nullopt;
+    }
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1 || (positional.size() == 1 && positional.first() != QLatin1String("serve"))) {
+        *error = QStringLiteral("unknown role '%1' (this version knows: serve)")
+                     .arg(positional.join(QLatin1Char(' ')));
+        return std::nullopt;
+    }
+
+    RemoteOptions options;
+    QJsonObject file;
+    if (parser.isSet(config)) {
+        const auto loaded = readConfig(parser.value(config), error);
+        if (!loaded)
+            return std::nullopt;
+        file = *loaded;
+    }
+    auto setting = [&](const QCommandLineOption &option, const QString &key) {
+        return parser.isSet(option) ? parser.value(option) : file.value(key).toString();
+    };
+
+    const QString listenText = setting(listen, QStringLiteral("listen"));
+    if (!applyListen(listenText.isEmpty() ? QStringLiteral("127.0.0.1:8080") : listenText,
+                     &options.server, error))
+        return std::nullopt;
+
+    const QString tokenPath = setting(tokenFile, QStringLiteral("tokenFile"));
+    if (!tokenPath.isEmpty() && !options.tokens.loadFile(tokenPath, error))
+        return std::nullopt;
+    options.tokens.add(qgetenv("WSTUNNEL_TOKEN"));
+    if (options.tokens.isEmpty()) {
+        *error = QStringLiteral("no token configured: give --token-file FILE or set WSTUNNEL_TOKEN");
+        return std::nullopt;
+    }
+
+    QStringList rules = parser.values(allow);
+    if (rules.isEmpty()) {
+        const QJsonArray fromFile = file.value(QStringLiteral("allow")).toArray();
+        for (const QJsonValue &value : fromFile)
+            rules.append(value.toString());
+    }
+    for (const QString &rule : std::as_const(rules)) {
+        if (!options.allowList.addRule(rule, error))
+            return std::nullopt;
+    }
+    if (options.allowList.isEmpty()) {
+        options.allowList.addLoopbackDefaults();
+        options.allowListDefaulted = true;
+    }
+
+    const QString pathText = setting(path, QStringLiteral("path"));
+    if (!pathText.isEmpty()) {
+        if (!pathText.startsWith(QLatin1Char('/'))) {
+            *error = QStringLiteral("--path must start with '/', got '%1'").arg(pathText);
+            return std::nullopt;
+        }
+        options.server.path = pathText.size() > 1 && pathText.endsWith(QLatin1Char('/'))
+            ? pathText.chopped(1)
+            : pathText;
+    }
+    const QString nameText = setting(name, QStringLiteral("name"));
+    if (!nameText.isEmpty())
+        options.server.name = nameText;
+    const QString sessionsText = parser.isSet(maxSessions)
+        ? parser.value(maxSessions)
+        : (file.contains(QStringLiteral("maxSessions"))
+               ? QString::number(file.value(QStringLiteral("maxSessions")).toInt())
+               : QString());
+    if (!sessionsText.isEmpty()) {
+        bool ok = false;
+        options.server.maxSessions = sessionsText.toInt(&ok);
+        if (!ok || options.server.maxSessions < 1) {
+            *error = QStringLiteral("--max-sessions must be a positive number, got '%1'").arg(sessionsText);
+            return std::nullopt;
+        }
+    }
+    if (parser.isSet(verbose))
+        options.verbosity = Verbosity::Verbose;
+    else if (parser.isSet(quiet))
+        options.verbosity = Verbosity::Quiet;
+    return options;
+}
+
+} // namespace wstunnel

@@ -1,0 +1,129 @@
+#include "ForwardSpec.h"
+
+#include <QStringList>
+
+namespace wstunnel {
+
+namespace {
+
+// Splits on ':' outside brackets and drops the brackets.
+std::optional<QStringList> splitFields(const QString &text)
+{
+    QStringList fields;
+    QString current;
+    bool inBrackets = false;
+    for (const QChar c : text) {
+        if (c == QLatin1Char('[')) {
+            if (inBrackets || !current.isEmpty())
+                return std::nullopt;
+            inBrackets = true;
+        } else if (c == QLatin1Char(']')) {
+            if (!inBrackets)
+                return std::nullopt;
+            inBrackets = false;
+        } else if (c == QLatin1Char(':') && !inBrackets) {
+            fields.append(current);
+            current.clear();
+        } else {
+            current.append(c);
+        }
+    }
+    if (inBrackets)
+        return std::nullopt;
+    fields.append(current);
+    return fields;
+}
+
+bool parsePort(const QString &text, bool allowZero, quint16 *port)
+{
+    bool ok = false;
+    const uint value = text.toUInt(&ok);
+    if (!ok || value > 65535 || (value == 0 && !allowZero))
+        return false;
+    *port = quint16(value);
+    return true;
+}
+
+} // namespace
+
+QString formatEndpoint(const QString &host, quint16 port)
+{
+    if (host.contains(QLatin1Char(':')))
+        return QStringLiteral("[%1]:%2").arg(host).arg(port);
+    return QStringLiteral("%1:%2").arg(host).arg(port);
+}
+
+bool parseEndpoint(const QString &text, QString *host, quint16 *port, QString *error)
+{
+    const auto fields = splitFields(text.trimmed());
+    if (!fields || fields->size() > 2 || !parsePort(fields->last(), true, port)) {
+        *error = QStringLiteral("'%1' is not [HOST:]PORT").arg(text);
+        return false;
+    }
+    if (fields->size() == 2)
+        *host = fields->first();
+    return true;
+}
+
+std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction direction,
+                                              QString *error)
+{
+    const QString flag = direction == Direction::Local ? QStringLiteral("-L") : QStringLiteral("-R");
+    const auto fields = splitFields(text.trimmed());
+    if (!fields || (fields->size() != 3 && fields->size() != 4)) {
+        *error = QStringLiteral("%1 '%2' is not [BIND:]PORT:HOST:HOSTPORT").arg(flag, text);
+        return std::nullopt;
+    }
+    ForwardSpec spec;
+    spec.direction = direction;
+    const int offset = fields->size() == 4 ? 1 : 0;
+    if (offset == 1) {
+        const QString bind = fields->at(0);
+        if (bind.isEmpty() || bind == QLatin1String("*"))
+            spec.bindHost = QStringLiteral("0.0.0.0");
+        else if (bind.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+            spec.bindHost = QStringLiteral("127.0.0.1");
+        else
+            spec.bindHost = bind;
+    }
+    if (!parsePort(fields->at(offset), true, &spec.bindPort)) {
+        *error = QStringLiteral("%1 '%2': '%3' is not a port (0-65535)")
+                     .arg(flag, text, fields->at(offset));
+        return std::nullopt;
+    }
+    spec.targetHost = fields->at(offset + 1);
+    if (spec.targetHost.isEmpty()) {
+        *error = QStringLiteral("%1 '%2' names no target host").arg(flag, text);
+        return std::nullopt;
+    }
+    if (!parsePort(fields->at(offset + 2), false, &spec.targetPort)) {
+        *error = QStringLiteral("%1 '%2': '%3' is not a target port (1-65535)")
+                     .arg(flag, text, fields->at(offset + 2));
+        return std::nullopt;
+    }
+    return spec;
+}
+
+QString ForwardSpec::bindEndpoint() const
+{
+    return formatEndpoint(bindHost, bindPort);
+}
+
+QString ForwardSpec::targetEndpoint() const
+{
+    return formatEndpoint(targetHost, targetPort);
+}
+
+QString ForwardSpec::toString() const
+{
+    return QStringLiteral("%1:%2").arg(bindEndpoint(), targetEndpoint());
+}
+
+bool ForwardSpec::operator==(const ForwardSpec &other) const
+{
+    return direction == other.direction && bindHost == other.bindHost
+        && bindPort == other.bindPort && targetHost == other.targetHost
+        && targetPort == other.targetPort;
+}
+
+} // namespace wstunnel

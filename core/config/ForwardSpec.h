@@ -1,0 +1,34 @@
+#pragma once
+
+#include <QString>
+
+#include <optional>
+
+namespace wstunnel {
+
+// One -L or -R mapping in OpenSSH's syntax: [BIND:]PORT:HOST:HOSTPORT, IPv6 in brackets.
+struct ForwardSpec
+{
+    enum class Direction { Local, Reverse };
+
+    Direction direction = Direction::Local;
+    QString bindHost = QStringLiteral("127.0.0.1");
+    quint16 bindPort = 0;
+    QString targetHost;
+    quint16 targetPort = 0;
+
+    static std::optional<ForwardSpec> parse(const QString &text, Direction direction,
+                                            QString *error);
+    QString bindEndpoint() const;
+    QString targetEndpoint() const;
+    QString toString() const;
+
+    bool operator==(const ForwardSpec &other) const;
+};
+
+// HOST:PORT with brackets around an IPv6 host.
+QString formatEndpoint(const QString &host, quint16 port);
+// Parses [HOST:]PORT (IPv6 in brackets); host stays as given when present.
+bool parseEndpoint(const QString &text, QString *host, quint16 *port, QString *error);
+
+} // namespace wstunnel

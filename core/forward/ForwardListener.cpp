@@ -1,0 +1,114 @@
+#include "ForwardListener.h"
+
+#include "Logging.h"
+#include "config/ForwardSpec.h"
+#include "net/StreamSocket.h"
+#include "session/TunnelSession.h"
+
+namespace wstunnel {
+
+namespace {
+
+QString endpoint(const QHostAddress &address, quint16 port)
+{
+    return formatEndpoint(address.toString(), port);
+}
+
+} // namespace
+
+ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, QObject *parent)
+    : QTcpServer(parent)
+    , m_targetHost(targetHost)
+    , m_targetPort(targetPort)
+{
+}
+
+bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)
+{
+    if (listen(address, port))
+        return true;
+    *error = QStringLiteral("cannot listen on %1: %2").arg(endpoint(address, port), errorString());
+    return false;
+}
+
+void ForwardListener::setSession(TunnelSession *session)
+{
+    m_session = session;
+}
+
+void ForwardListener::setTarget(const QString &host, quint16 port)
+{
+    m_targetHost = host;
+    m_targetPort = port;
+}
+
+QString ForwardListener::localEndpoint() const
+{
+    return endpoint(serverAddress(), serverPort());
+}
+
+QString ForwardListener::target() const
+{
+    return formatEndpoint(m_targetHost, m_targetPort);
+}
+
+QList<TcpChannel *> ForwardListener::channels() const
+{
+    QList<TcpChannel *> live;
+    for (const QPointer<TcpChannel> &channel : m_channels) {
+        if (channel && channel->state() != TcpChannel::State::Closed)
+            live.append(channel);
+    }
+    return live;
+}
+
+quint64 ForwardListener::bytesIn() const
+{
+    quint64 total = m_finishedBytesIn;
+    for (const TcpChannel *channel : channels())
+        total += channel->bytesIn();
+    return total;
+}
+
+quint64 ForwardListener::bytesOut() const
+{
+    quint64 total = m_finishedBytesOut;
+    for (const TcpChannel *channel : channels())
+        total += channel->bytesOut();
+    return total;
+}
+
+void ForwardListener::closeChannels(const QString &reason)
+{
+    for (TcpChannel *channel : channels())
+        channel->abortChannel(reason);
+}
+
+void ForwardListener::incomingConnection(qintptr descriptor)
+{
+    auto *socket = new StreamSocket;
+    socket->adopt(descriptor);
+    if (!m_session || !m_session->isReady()) {
+        qCWarning(lcSession).noquote()
+            << QStringLiteral("closing connection from %1 to %2: the remote is not connected")
+                   .arg(socket->peerAddress(), localEndpoint());
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    TcpChannel *channel = m_session->openChannel(socket, m_targetHost, m_targetPort);
+    if (!channel)
+        return;
+    m_channels.append(channel);
+    connect(channel, &TcpChannel::opened, this, [this, channel] { Q_EMIT channelOpened(channel); });
+    connect(channel, &TcpChannel::finished, this, [this](const ChannelSummary &summary) {
+        m_finishedBytesIn += summary.bytesIn;
+        m_finishedBytesOut += summary.bytesOut;
+        m_channels.removeIf([](const QPointer<TcpChannel> &c) {
+            return c.isNull() || c->state() == TcpChannel::State::Closed;
+        });
+        Q_EMIT channelClosed(summary);
+    });
+}
+
+} // namespace wstunnel

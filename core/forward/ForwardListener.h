@@ -1,0 +1,56 @@
+#pragma once
+
+#include "session/TcpChannel.h"
+
+#include <QPointer>
+#include <QTcpServer>
+
+namespace wstunnel {
+
+class TunnelSession;
+
+// Listens on a local address and carries every accepted connection through the current session
+// to a fixed target on the far side. Used by -L on the desktop and by reverse forwards (-R) on
+// the remote; the session may come and go while the port stays bound.
+class ForwardListener : public QTcpServer
+{
+    Q_OBJECT
+
+public:
+    ForwardListener(const QString &targetHost, quint16 targetPort, QObject *parent = nullptr);
+
+    // Binds address:port; on failure the message names the address and the cause.
+    bool start(const QHostAddress &address, quint16 port, QString *error);
+    void setSession(TunnelSession *session);
+    void setTarget(const QString &host, quint16 port);
+
+    QString targetHost() const { return m_targetHost; }
+    quint16 targetPort() const { return m_targetPort; }
+    QString localEndpoint() const;
+    QString target() const;
+
+    QList<TcpChannel *> channels() const;
+    int openChannels() const { return int(m_channels.size()); }
+    // Bytes of all channels, finished ones included.
+    quint64 bytesIn() const;
+    quint64 bytesOut() const;
+    // Resets every open channel, for example when the user switches the mapping off.
+    void closeChannels(const QString &reason);
+
+Q_SIGNALS:
+    void channelOpened(wstunnel::TcpChannel *channel);
+    void channelClosed(const wstunnel::ChannelSummary &summary);
+
+protected:
+    void incomingConnection(qintptr descriptor) override;
+
+private:
+    QString m_targetHost;
+    quint16 m_targetPort;
+    QPointer<TunnelSession> m_session;
+    QList<QPointer<TcpChannel>> m_channels;
+    quint64 m_finishedBytesIn = 0;
+    quint64 m_finishedBytesOut = 0;
+};
+
+} // namespace wstunnel

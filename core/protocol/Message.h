@@ -1,0 +1,73 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+#include <QtGlobal>
+
+namespace wstunnel {
+
+// Wire constants of protocol version 1; docs/PROTOCOL.md is the reference.
+namespace protocol {
+constexpr quint16 kVersion = 1;
+constexpr quint16 kMinVersion = 1;
+constexpr int kMaxHostLength = 255;
+constexpr int kMaxReasonLength = 1024;
+constexpr int kMaxNameLength = 255;
+constexpr int kDataHeaderSize = 1 + 4 + 8;
+// Smallest maximum message size a peer may announce in its hello.
+constexpr quint32 kMinMessageSize = 16 * 1024;
+} // namespace protocol
+
+enum class MessageType : quint8 {
+    Hello = 0x01,
+    Open = 0x02,
+    OpenOk = 0x03,
+    OpenFailed = 0x04,
+    Data = 0x05,
+    Credit = 0x06,
+    Fin = 0x07,
+    Reset = 0x08,
+    GoAway = 0x09,
+    Listen = 0x0A,
+    ListenOk = 0x0B,
+    ListenFailed = 0x0C,
+};
+
+enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
+
+// Why a channel could not be opened or was reset, or why a session ends.
+enum class FailureCode : quint8 {
+    Refused = 1,
+    Unreachable = 2,
+    NotAllowed = 3,
+    TimedOut = 4,
+    LimitReached = 5,
+    ProtocolError = 6,
+    IoError = 7,
+    Shutdown = 8,
+    AddressInUse = 9,
+};
+
+QString failureCodeName(FailureCode code);
+
+// One decoded message. Only the fields of its type are meaningful; payload points into the
+// buffer that was decoded and is valid only as long as that buffer lives.
+struct Message
+{
+    MessageType type = MessageType::Hello;
+    quint32 channel = 0;       // every channel message; request id of Listen*
+    quint64 offset = 0;        // Data: stream offset; Credit: consumed offset; Fin: final offset
+    quint32 window = 0;        // Open, OpenOk, Credit: receive window in bytes
+    FailureCode code = FailureCode::Refused;
+    ChannelTransport transport = ChannelTransport::Tcp;
+    quint16 minVersion = 0;    // Hello
+    quint16 maxVersion = 0;    // Hello
+    quint32 maxMessageSize = 0; // Hello
+    QString host;              // Open: target host; Listen: bind host
+    quint16 port = 0;          // Open: target port; Listen: bind port; ListenOk: bound port
+    QString text;              // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
+    QByteArrayView payload;    // Data
+};
+
+} // namespace wstunnel

@@ -1,0 +1,352 @@
+#include "MessageCodec.h"
+
+#include <QStringDecoder>
+#include <QtEndian>
+
+namespace wstunnel {
+
+namespace {
+
+class Writer
+{
+public:
+    explicit Writer(MessageType type, qsizetype reserve = 32) { m_bytes.reserve(reserve);
+        u8(static_cast<quint8>(type)); }
+
+    Writer &u8(quint8 v)
+    {
+        m_bytes.append(static_cast<char>(v));
+        return *this;
+    }
+    Writer &u16(quint16 v) { return raw(qToBigEndian(v)); }
+    Writer &u32(quint32 v) { return raw(qToBigEndian(v)); }
+    Writer &u64(quint64 v) { return raw(qToBigEndian(v)); }
+    // Strings are UTF-8 with a 16-bit length, cut at a character boundary to fit maxLength.
+    Writer &str(const QString &s, int maxLength)
+    {
+        QByteArray utf8 = s.toUtf8();
+        if (utf8.size() > maxLength) {
+            qsizetype cut = maxLength;
+            while (cut > 0 && (static_cast<quint8>(utf8.at(cut)) & 0xC0) == 0x80)
+                --cut;
+            utf8.truncate(cut);
+        }
+        u16(static_cast<quint16>(utf8.size()));
+        m_bytes.append(utf8);
+        return *this;
+    }
+    QByteArray take() { return std::move(m_bytes); }
+
+private:
+    template <typename T> Writer &raw(T v)
+    {
+        m_bytes.append(reinterpret_cast<const char *>(&v), sizeof v);
+        return *this;
+    }
+    QByteArray m_bytes;
+};
+
+class Reader
+{
+public:
+    explicit Reader(QByteArrayView bytes) : m_bytes(bytes) {}
+
+    bool u8(quint8 &v) { return raw(v); }
+    bool u16(quint16 &v) { return raw(v) && (v = qFromBigEndian(v), true); }
+    bool u32(quint32 &v) { return raw(v) && (v = qFromBigEndian(v), true); }
+    bool u64(quint64 &v) { return raw(v) && (v = qFromBigEndian(v), true); }
+    // Fails on a truncated string, one over maxLength, or invalid UTF-8.
+    bool str(QString &s, int maxLength, QString &error, const char *what)
+    {
+        quint16 length = 0;
+        if (!u16(length))
+            return false;
+        if (length > maxLength) {
+            error = QStringLiteral("%1 of %2 bytes exceeds the limit of %3")
+                        .arg(QLatin1String(what))
+                        .arg(length)
+                        .arg(maxLength);
+            return false;
+        }
+        if (remaining() < length)
+            return false;
+        const QByteArrayView utf8 = m_bytes.sliced(m_pos, length);
+        m_pos += length;
+        QStringDecoder decoder(QStringDecoder::Utf8);
+        s = decoder.decode(utf8);
+        if (decoder.hasError()) {
+            error = QStringLiteral("%1 is not valid UTF-8").arg(QLatin1String(what));
+            return false;
+        }
+        return true;
+    }
+    QByteArrayView rest()
+    {
+        const QByteArrayView r = m_bytes.sliced(m_pos);
+        m_pos = m_bytes.size();
+        return r;
+    }
+    qsizetype remaining() const { return m_bytes.size() - m_pos; }
+
+private:
+    template <typename T> bool raw(T &v)
+    {
+        if (remaining() < qsizetype(sizeof v))
+            return false;
+        memcpy(&v, m_bytes.data() + m_pos, sizeof v);
+        m_pos += sizeof v;
+        return true;
+    }
+    QByteArrayView m_bytes;
+    qsizetype m_pos = 0;
+};
+
+QString typeName(MessageType type)
+{
+    switch (type) {
+    case MessageType::Hello: return QStringLiteral("hello");
+    case MessageType::Open: return QStringLiteral("open");
+    case MessageType::OpenOk: return QStringLiteral("open-ok");
+    case MessageType::OpenFailed: return QStringLiteral("open-failed");
+    case MessageType::Data: return QStringLiteral("data");
+    case MessageType::Credit: return QStringLiteral("credit");
+    case MessageType::Fin: return QStringLiteral("fin");
+    case MessageType::Reset: return QStringLiteral("reset");
+    case MessageType::GoAway: return QStringLiteral("go-away");
+    case MessageType::Listen: return QStringLiteral("listen");
+    case MessageType::ListenOk: return QStringLiteral("listen-ok");
+    case MessageType::ListenFailed: return QStringLiteral("listen-failed");
+    }
+    return QStringLiteral("unknown");
+}
+
+bool validCode(quint8 code)
+{
+    return code >= static_cast<quint8>(FailureCode::Refused)
+        && code <= static_cast<quint8>(FailureCode::AddressInUse);
+}
+
+} // namespace
+
+QString failureCodeName(FailureCode code)
+{
+    switch (code) {
+    case FailureCode::Refused: return QStringLiteral("connection refused");
+    case FailureCode::Unreachable: return QStringLiteral("host unreachable");
+    case FailureCode::NotAllowed: return QStringLiteral("not allowed");
+    case FailureCode::TimedOut: return QStringLiteral("timed out");
+    case FailureCode::LimitReached: return QStringLiteral("limit reached");
+    case FailureCode::ProtocolError: return QStringLiteral("protocol error");
+    case FailureCode::IoError: return QStringLiteral("I/O error");
+    case FailureCode::Shutdown: return QStringLiteral("shutting down");
+    case FailureCode::AddressInUse: return QStringLiteral("address in use");
+    }
+    return QStringLiteral("unknown failure");
+}
+
+MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 maxMessageSize)
+{
+    DecodeResult result;
+    if (bytes.isEmpty()) {
+        result.error = QStringLiteral("empty message");
+        return result;
+    }
+    if (quint64(bytes.size()) > maxMessageSize) {
+        result.error = QStringLiteral("message of %1 bytes exceeds the limit of %2")
+                           .arg(bytes.size())
+                           .arg(maxMessageSize);
+        return result;
+    }
+    Reader in(bytes);
+    quint8 rawType = 0;
+    in.u8(rawType);
+    if (rawType < static_cast<quint8>(MessageType::Hello)
+        || rawType > static_cast<quint8>(MessageType::ListenFailed)) {
+        result.error = QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
+        return result;
+    }
+    Message m;
+    m.type = static_cast<MessageType>(rawType);
+    QString error;
+    quint8 code = 0;
+    bool ok = false;
+    switch (m.type) {
+    case MessageType::Hello:
+        ok = in.u16(m.minVersion) && in.u16(m.maxVersion) && in.u32(m.maxMessageSize)
+            && in.str(m.text, protocol::kMaxNameLength, error, "peer name");
+        if (ok && m.minVersion > m.maxVersion)
+            error = QStringLiteral("version range %1..%2 is empty").arg(m.minVersion).arg(m.maxVersion);
+        if (ok && m.maxMessageSize < protocol::kMinMessageSize)
+            error = QStringLiteral("maximum message size %1 is below %2")
+                        .arg(m.maxMessageSize)
+                        .arg(protocol::kMinMessageSize);
+        break;
+    case MessageType::Open: {
+        quint8 transport = 0;
+        ok = in.u32(m.channel) && in.u8(transport) && in.u32(m.window)
+            && in.str(m.host, protocol::kMaxHostLength, error, "host") && in.u16(m.port);
+        if (ok && transport != static_cast<quint8>(ChannelTransport::Tcp)
+            && transport != static_cast<quint8>(ChannelTransport::Udp))
+            error = QStringLiteral("unknown transport %1").arg(transport);
+        m.transport = static_cast<ChannelTransport>(transport);
+        if (ok && error.isEmpty() && m.host.isEmpty())
+            error = QStringLiteral("open without a host");
+        break;
+    }
+    case MessageType::OpenOk:
+        ok = in.u32(m.channel) && in.u32(m.window);
+        break;
+    case MessageType::OpenFailed:
+    case MessageType::Reset:
+        ok = in.u32(m.channel) && in.u8(code)
+            && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        break;
+    case MessageType::GoAway:
+        ok = in.u8(code) && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        break;
+    case MessageType::Data:
+        ok = in.u32(m.channel) && in.u64(m.offset);
+        m.payload = in.rest();
+        break;
+    case MessageType::Credit:
+        ok = in.u32(m.channel) && in.u64(m.offset) && in.u32(m.window);
+        break;
+    case MessageType::Fin:
+        ok = in.u32(m.channel) && in.u64(m.offset);
+        break;
+    case MessageType::Listen:
+        ok = in.u32(m.channel) && in.str(m.host, protocol::kMaxHostLength, error, "bind host")
+            && in.u16(m.port);
+        break;
+    case MessageType::ListenOk:
+        ok = in.u32(m.channel) && in.u16(m.port);
+        break;
+    case MessageType::ListenFailed:
+        ok = in.u32(m.channel) && in.u8(code)
+            && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        break;
+    }
+    if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset
+        || m.type == MessageType::GoAway || m.type == MessageType::ListenFailed) {
+        if (ok && error.isEmpty() && !validCode(code))
+            error = QStringLiteral("unknown failure code %1").arg(code);
+        m.code = static_cast<FailureCode>(code);
+    }
+    if (error.isEmpty() && !ok)
+        error = QStringLiteral("truncated %1 message").arg(typeName(m.type));
+    if (error.isEmpty() && in.remaining() > 0)
+        error = QStringLiteral("%1 trailing bytes after %2 message")
+                    .arg(in.remaining())
+                    .arg(typeName(m.type));
+    if (!error.isEmpty()) {
+        result.error = error;
+        return result;
+    }
+    result.message = std::move(m);
+    return result;
+}
+
+QByteArray MessageCodec::hello(quint16 minVersion, quint16 maxVersion, quint32 maxMessageSize,
+                               const QString &name)
+{
+    return Writer(MessageType::Hello)
+        .u16(minVersion)
+        .u16(maxVersion)
+        .u32(maxMessageSize)
+        .str(name, protocol::kMaxNameLength)
+        .take();
+}
+
+QByteArray MessageCodec::open(quint32 channel, ChannelTransport transport, quint32 window,
+                              const QString &host, quint16 port)
+{
+    return Writer(MessageType::Open)
+        .u32(channel)
+        .u8(static_cast<quint8>(transport))
+        .u32(window)
+        .str(host, protocol::kMaxHostLength)
+        .u16(port)
+        .take();
+}
+
+QByteArray MessageCodec::openOk(quint32 channel, quint32 window)
+{
+    return Writer(MessageType::OpenOk).u32(channel).u32(window).take();
+}
+
+QByteArray MessageCodec::openFailed(quint32 channel, FailureCode code, const QString &reason)
+{
+    return Writer(MessageType::OpenFailed)
+        .u32(channel)
+        .u8(static_cast<quint8>(code))
+        .str(reason, protocol::kMaxReasonLength)
+        .take();
+}
+
+QByteArray MessageCodec::data(quint32 channel, quint64 offset, QByteArrayView payload)
+{
+    QByteArray bytes(protocol::kDataHeaderSize + payload.size(), Qt::Uninitialized);
+    writeDataHeader(bytes.data(), channel, offset);
+    if (!payload.isEmpty())
+        memcpy(bytes.data() + protocol::kDataHeaderSize, payload.data(), payload.size());
+    return bytes;
+}
+
+void MessageCodec::writeDataHeader(char *buffer, quint32 channel, quint64 offset)
+{
+    buffer[0] = static_cast<char>(MessageType::Data);
+    qToBigEndian(channel, buffer + 1);
+    qToBigEndian(offset, buffer + 5);
+}
+
+QByteArray MessageCodec::credit(quint32 channel, quint64 consumed, quint32 window)
+{
+    return Writer(MessageType::Credit).u32(channel).u64(consumed).u32(window).take();
+}
+
+QByteArray MessageCodec::fin(quint32 channel, quint64 finalOffset)
+{
+    return Writer(MessageType::Fin).u32(channel).u64(finalOffset).take();
+}
+
+QByteArray MessageCodec::reset(quint32 channel, FailureCode code, const QString &reason)
+{
+    return Writer(MessageType::Reset)
+        .u32(channel)
+        .u8(static_cast<quint8>(code))
+        .str(reason, protocol::kMaxReasonLength)
+        .take();
+}
+
+QByteArray MessageCodec::goAway(FailureCode code, const QString &reason)
+{
+    return Writer(MessageType::GoAway)
+        .u8(static_cast<quint8>(code))
+        .str(reason, protocol::kMaxReasonLength)
+        .take();
+}
+
+QByteArray MessageCodec::listen(quint32 requestId, const QString &bindHost, quint16 port)
+{
+    return Writer(MessageType::Listen)
+        .u32(requestId)
+        .str(bindHost, protocol::kMaxHostLength)
+        .u16(port)
+        .take();
+}
+
+QByteArray MessageCodec::listenOk(quint32 requestId, quint16 boundPort)
+{
+    return Writer(MessageType::ListenOk).u32(requestId).u16(boundPort).take();
+}
+
+QByteArray MessageCodec::listenFailed(quint32 requestId, FailureCode code, const QString &reason)
+{
+    return Writer(MessageType::ListenFailed)
+        .u32(requestId)
+        .u8(static_cast<quint8>(code))
+        .str(reason, protocol::kMaxReasonLength)
+        .take();
+}
+
+} // namespace wstunnel

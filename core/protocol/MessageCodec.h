@@ -1,0 +1,40 @@
+#pragma once
+
+#include "Message.h"
+
+#include <optional>
+
+namespace wstunnel {
+
+// Encodes and decodes the binary messages of docs/PROTOCOL.md. Decoding never trusts its input:
+// every length is checked against the buffer and the protocol's limits.
+class MessageCodec
+{
+public:
+    struct DecodeResult
+    {
+        std::optional<Message> message;
+        QString error; // set when message is empty
+    };
+
+    static DecodeResult decode(QByteArrayView bytes, quint32 maxMessageSize);
+
+    static QByteArray hello(quint16 minVersion, quint16 maxVersion, quint32 maxMessageSize,
+                            const QString &name);
+    static QByteArray open(quint32 channel, ChannelTransport transport, quint32 window,
+                           const QString &host, quint16 port);
+    static QByteArray openOk(quint32 channel, quint32 window);
+    static QByteArray openFailed(quint32 channel, FailureCode code, const QString &reason);
+    static QByteArray data(quint32 channel, quint64 offset, QByteArrayView payload);
+    // Fills the header of a Data message whose payload already sits after kDataHeaderSize bytes.
+    static void writeDataHeader(char *buffer, quint32 channel, quint64 offset);
+    static QByteArray credit(quint32 channel, quint64 consumed, quint32 window);
+    static QByteArray fin(quint32 channel, quint64 finalOffset);
+    static QByteArray reset(quint32 channel, FailureCode code, const QString &reason);
+    static QByteArray goAway(FailureCode code, const QString &reason);
+    static QByteArray listen(quint32 requestId, const QString &bindHost, quint16 port);
+    static QByteArray listenOk(quint32 requestId, quint16 boundPort);
+    static QByteArray listenFailed(quint32 requestId, FailureCode code, const QString &reason);
+};
+
+} // namespace wstunnel

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "session/SessionLimits.h"
+
+#include <QHostAddress>
+#include <QString>
+
+namespace wstunnel {
+
+struct ServerSettings
+{
+    QHostAddress address = QHostAddress(QHostAddress::LocalHost);
+    quint16 port = 0;
+    // Only upgrade requests for this path are served.
+    QString path = QStringLiteral("/");
+    QString name = QStringLiteral("wstunnel-remote");
+    SessionLimits limits;
+    int maxSessions = 64;
+    // Time a client has to send its complete upgrade request.
+    int upgradeTimeoutMs = 10000;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "AllowList.h"
+#include "ServerSettings.h"
+#include "TokenStore.h"
+
+#include <QObject>
+#include <QPointer>
+#include <QTcpSocket>
+#include <QTcpServer>
+#include <QWebSocketServer>
+
+namespace wstunnel {
+
+class TunnelSession;
+class UpgradeRequest;
+
+// The serve role of wstunnel-remote: accepts desktops on one port, checks their token before the
+// WebSocket upgrade, and runs one TunnelSession per desktop with the allow-list as target policy.
+class TunnelServer : public QObject
+{
+    Q_OBJECT
+
+public:
+    TunnelServer(const ServerSettings &settings, const TokenStore &tokens,
+                 const AllowList &allowList, QObject *parent = nullptr);
+    ~TunnelServer() override;
+
+    bool listen(QString *error);
+    quint16 serverPort() const { return m_tcpServer.serverPort(); }
+    QString url() const;
+    QList<TunnelSession *> sessions() const;
+    // Ends every session, telling each peer why.
+    void shutdown(const QString &reason);
+
+Q_SIGNALS:
+    void sessionStarted(wstunnel::TunnelSession *session);
+    void sessionEnded(const QString &peer, const QString &reason);
+
+private:
+    void onNewConnection();
+    void inspectRequest(QTcpSocket *socket);
+    void refuse(QTcpSocket *socket, int status, const QByteArray &statusText, const QString &message,
+                const QByteArray &extraHeaders = QByteArray());
+    void onWebSocket();
+    void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
+                           quint16 port);
+
+    ServerSettings m_settings;
+    TokenStore m_tokens;
+    AllowList m_allowList;
+    QTcpServer m_tcpServer;
+    QWebSocketServer m_webSocketServer;
+    QList<QPointer<TunnelSession>> m_sessions;
+    QList<QPointer<QTcpSocket>> m_upgrading;
+};
+
+} // namespace wstunnel

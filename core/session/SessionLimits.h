@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QtGlobal>
+
+namespace wstunnel {
+
+// Bounds that keep one session's memory and work finite whatever the peer does.
+struct SessionLimits
+{
+    // Largest WebSocket message accepted and announced in the hello.
+    quint32 maxMessageSize = 1024 * 1024 + 64;
+    int maxChannels = 4096;
+    // Channels the peer asked to open that are still resolving or connecting.
+    int maxPendingOpens = 1024;
+    // Bytes the peer may send on one channel before we return credit.
+    quint32 receiveWindow = 2 * 1024 * 1024;
+    // Most payload read from a local socket into one Data message.
+    int chunkSize = 128 * 1024;
+    // Local sockets stop being read while the WebSocket has more than this queued.
+    qint64 writeWatermark = 2 * 1024 * 1024;
+    int connectTimeoutMs = 10000;
+    int helloTimeoutMs = 10000;
+    // WebSocket ping interval; a session silent for three intervals is considered dead.
+    int keepAliveMs = 20000;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,92 @@
+#pragma once
+
+#include "protocol/ChannelWindow.h"
+#include "protocol/Message.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+
+namespace wstunnel {
+
+class StreamSocket;
+class TunnelSession;
+struct TargetResolution;
+
+// What a finished channel did, for logs and the traffic views.
+struct ChannelSummary
+{
+    quint32 id = 0;
+    QString peer;
+    QString target;
+    quint64 bytesIn = 0;  // from the tunnel to the local socket
+    quint64 bytesOut = 0; // from the local socket into the tunnel
+    qint64 durationMs = 0;
+    QString error; // empty for an orderly end
+};
+
+// One TCP connection carried by a session: a local socket on this side, a channel id on the
+// wire, flow control in both directions and TCP's half-close.
+class TcpChannel : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class State { Opening, Open, Closed };
+
+    TcpChannel(TunnelSession *session, quint32 id, StreamSocket *socket, const QString &peer,
+               const QString &target, quint32 receiveWindow);
+
+    quint32 id() const { return m_id; }
+    State state() const { return m_state; }
+    QString peer() const { return m_peer; }
+    QString target() const { return m_target; }
+    quint64 bytesIn() const { return m_bytesIn; }
+    quint64 bytesOut() const { return m_bytesOut; }
+    qint64 ageMs() const { return m_age.elapsed(); }
+    quint64 buffered() const { return m_window.buffered(); }
+    ChannelSummary summary() const;
+
+    // Closes the channel from this side, resetting both ends.
+    void abortChannel(const QString &reason);
+
+    // Driven by TunnelSession.
+    void setPeerWindow(quint32 window) { m_window.setPeerWindow(window); }
+    void connectTarget(const TargetResolution &resolution, int timeoutMs);
+    void handleOpenOk(quint32 window);
+    void handleOpenFailed(FailureCode code, const QString &reason);
+    QString handleData(quint64 offset, QByteArrayView payload);
+    QString handleCredit(quint64 consumed, quint32 window);
+    QString handleFin(quint64 finalOffset);
+    void handleReset(FailureCode code, const QString &reason);
+    void resumeReading();
+    // Ends the channel without telling the peer (the session is gone).
+    void drop(const QString &reason);
+
+Q_SIGNALS:
+    void opened();
+    void finished(const wstunnel::ChannelSummary &summary);
+
+private:
+    void readLocal();
+    void consumed(qint64 bytes);
+    void reset(FailureCode code, const QString &reason);
+    void maybeFinish();
+    void finish(const QString &error);
+
+    TunnelSession *m_session;
+    quint32 m_id;
+    StreamSocket *m_socket;
+    QString m_peer;
+    QString m_target;
+    ChannelWindow m_window;
+    State m_state = State::Opening;
+    bool m_localEof = false;
+    bool m_remoteFin = false;
+    quint64 m_bytesIn = 0;
+    quint64 m_bytesOut = 0;
+    QElapsedTimer m_age;
+    QString m_error;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,105 @@
+#pragma once
+
+#include "SessionLimits.h"
+#include "TcpChannel.h"
+#include "protocol/Message.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+#include <QTimer>
+
+class QWebSocket;
+
+namespace wstunnel {
+
+class StreamSocket;
+class TargetPolicy;
+
+// One WebSocket carrying many channels (docs/PROTOCOL.md). Both ends run the same class: the end
+// that dialed numbers its channels odd, the end that accepted numbers them even, so either side
+// may open channels at any time.
+class TunnelSession : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Role { Dialer, Acceptor };
+
+    // Takes ownership of an open WebSocket.
+    TunnelSession(QWebSocket *socket, Role role, const SessionLimits &limits,
+                  QObject *parent = nullptr);
+    ~TunnelSession() override;
+
+    void start(const QString &localName);
+    bool isReady() const { return m_ready; }
+    Role role() const { return m_role; }
+    QString peerName() const { return m_peerName; }
+    QString peerAddress() const { return m_peerAddress; }
+    const SessionLimits &limits() const { return m_limits; }
+
+    // Who decides on channels the peer opens; without one they are refused.
+    void setTargetPolicy(TargetPolicy *policy) { m_policy = policy; }
+
+    // Carries a local connection to host:port on the far side; the session owns the socket.
+    TcpChannel *openChannel(StreamSocket *local, const QString &host, quint16 port);
+    QList<TcpChannel *> channels() const { return m_channels.values(); }
+    quint64 bufferedBytes() const;
+
+    // Asks the peer to listen on bindHost:port and open a channel back for each connection.
+    quint32 requestListen(const QString &bindHost, quint16 port);
+    void answerListen(quint32 requestId, quint16 boundPort);
+    void refuseListen(quint32 requestId, FailureCode code, const QString &reason);
+
+    // Ends the session, telling the peer why.
+    void close(const QString &reason);
+
+    // Used by channels.
+    void send(const QByteArray &message);
+    bool canSend() const;
+    quint32 peerMaxMessageSize() const { return m_peerMaxMessageSize; }
+    void channelFinished(TcpChannel *channel);
+
+Q_SIGNALS:
+    void ready();
+    void closed(const QString &reason);
+    void channelOpened(wstunnel::TcpChannel *channel);
+    void channelClosed(const wstunnel::ChannelSummary &summary);
+    void listenRequested(quint32 requestId, const QString &bindHost, quint16 port);
+    void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
+
+private:
+    void handleMessage(const QByteArray &bytes);
+    void handleHello(const Message &m);
+    void handleOpen(const Message &m);
+    TcpChannel *channelFor(const Message &m, bool &fatal);
+    bool isOurs(quint32 id) const;
+    void fail(FailureCode code, const QString &reason);
+    void teardown(const QString &reason);
+    void onTransportWritten();
+    void checkKeepAlive();
+
+    QWebSocket *m_socket;
+    Role m_role;
+    SessionLimits m_limits;
+    TargetPolicy *m_policy = nullptr;
+    bool m_ready = false;
+    bool m_ended = false;
+    bool m_transportBlocked = false;
+    QString m_peerName;
+    QString m_peerAddress;
+    QString m_endReason;
+    quint32 m_peerMaxMessageSize = protocol::kMinMessageSize;
+    QHash<quint32, TcpChannel *> m_channels;
+    quint32 m_nextChannelId;
+    quint32 m_highestPeerChannelId = 0;
+    quint32 m_nextListenId = 1;
+    QSet<quint32> m_opening; // opened by the peer, still resolving or connecting
+    QTimer m_helloTimer;
+    QTimer m_keepAliveTimer;
+    QElapsedTimer m_lastHeard;
+};
+
+} // namespace wstunnel
