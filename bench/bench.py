@@ -95,9 +95,13 @@ class Proc:
         self.logf = open(self.logpath, "w", encoding="utf-8", errors="replace")
         self.logf.write("$ " + " ".join(argv) + "\n")
         self.logf.flush()
-        self.p = subprocess.Popen(
-            argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env=full_env, cwd=ROOT, start_new_session=True)
+        try:
+            self.p = subprocess.Popen(
+                argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=full_env, cwd=ROOT, start_new_session=True)
+        except OSError as e:
+            self.logf.close()
+            raise BenchError(f"cannot start {name}: {e}")
         self.pid = self.p.pid
         with Proc.lock:
             Proc.registry.append(self)
@@ -1136,7 +1140,9 @@ def main():
                 for path in paths:
                     try:
                         fn(rnd, path)
-                    except BenchError as e:
+                    except Exception as e:  # noqa: BLE001 - one path's failure ends no run
+                        if not isinstance(e, BenchError):
+                            e = f"{type(e).__name__}: {e}"
                         res.errors.append((gname, path, str(e)))
                         log(f"  {path}: FAILED: {e}")
                         if gname == "throughput":

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <QList>
+#include <QMetaType>
+#include <QString>
+
+namespace wstunnel {
+
+// The statistics the engine publishes a few times a second: plain values, safe to hand from the
+// engine's thread to the GUI. Rates are bytes per second over the last interval; "in" is what
+// arrives from the tunnel for the local side, "out" what the local side sends into it.
+
+struct ChannelStats
+{
+    quint32 id = 0;
+    QString peer;
+    QString target;
+    qint64 ageMs = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+    double rateIn = 0;
+    double rateOut = 0;
+};
+
+enum class MappingState { Off, Connecting, Listening, Active, Error };
+
+struct MappingStats
+{
+    QString id;
+    MappingState state = MappingState::Off;
+    // Why the mapping is in its state, as the engine words it (empty when there is nothing to say).
+    QString reason;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+    double rateIn = 0;
+    double rateOut = 0;
+    int openChannels = 0;
+    QList<ChannelStats> channels;
+};
+
+enum class RemoteState { Idle, Connecting, Connected, Failed };
+
+struct RemoteStats
+{
+    QString id;
+    RemoteState state = RemoteState::Idle;
+    QString reason;
+};
+
+struct EngineSnapshot
+{
+    qint64 sequence = 0;
+    QList<RemoteStats> remotes;
+    QList<MappingStats> mappings;
+
+    const MappingStats *mapping(const QString &id) const;
+    const RemoteStats *remote(const QString &id) const;
+};
+
+} // namespace wstunnel
+
+Q_DECLARE_METATYPE(wstunnel::EngineSnapshot)

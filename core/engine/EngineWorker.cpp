@@ -1,0 +1,311 @@
+#include "EngineWorker.h"
+
+#include "EmbeddedRemote.h"
+#include "EngineLogging.h"
+#include "client/TunnelClient.h"
+#include "forward/ForwardListener.h"
+
+#include <QSet>
+#include <QTimer>
+
+namespace wstunnel {
+
+namespace {
+
+double rate(quint64 now, quint64 before, double seconds)
+{
+    return now >= before && seconds > 0 ? double(now - before) / seconds : 0.0;
+}
+
+} // namespace
+
+EngineWorker::EngineWorker(int snapshotIntervalMs, QObject *parent)
+    : QObject(parent)
+    , m_snapshotIntervalMs(snapshotIntervalMs)
+{
+}
+
+EngineWorker::~EngineWorker()
+{
+    shutdown();
+}
+
+void EngineWorker::start()
+{
+    m_snapshotTimer = new QTimer(this);
+    connect(m_snapshotTimer, &QTimer::timeout, this, &EngineWorker::publishSnapshot);
+    m_snapshotTimer->start(m_snapshotIntervalMs);
+    m_sinceSnapshot.start();
+}
+
+void EngineWorker::apply(const QList<RemoteConfig> &remotes,
+                         const QHash<QString, QByteArray> &tokens,
+                         const QList<MappingConfig> &mappings)
+{
+    // Remotes that went away or changed take their mappings down; they restart below.
+    QSet<QString> restartedRemotes;
+    QHash<QString, RemoteConfig> wantedRemotes;
+    for (const RemoteConfig &remote : remotes)
+        wantedRemotes.insert(remote.id, remote);
+    for (auto it = m_remotes.begin(); it != m_remotes.end();) {
+        const auto wanted = wantedRemotes.constFind(it.key());
+        if (wanted != wantedRemotes.constEnd() && *wanted == it->config
+            && tokens.value(it.key()) == it->token) {
+            ++it;
+            continue;
+        }
+        for (MappingRuntime &mapping : m_mappings) {
+            if (mapping.config.remoteId == it.key())
+                stopMapping(mapping);
+        }
+        stopRemote(*it);
+        restartedRemotes.insert(it.key());
+        it = m_remotes.erase(it);
+    }
+    m_remoteOrder.clear();
+    for (const RemoteConfig &remote : remotes) {
+        m_remoteOrder.append(remote.id);
+        if (!m_remotes.contains(remote.id))
+            m_remotes.insert(remote.id, RemoteRuntime{remote, tokens.value(remote.id), nullptr});
+    }
+
+    // Stop everything that changes before starting anything, so that a port handed from one
+    // mapping to another is free when the second one binds it.
+    QHash<QString, MappingConfig> wantedMappings;
+    for (const MappingConfig &mapping : mappings)
+        wantedMappings.insert(mapping.id, mapping);
+    for (auto it = m_mappings.begin(); it != m_mappings.end();) {
+        const auto wanted = wantedMappings.constFind(it.key());
+        if (wanted == wantedMappings.constEnd()) {
+            stopMapping(*it);
+            it = m_mappings.erase(it);
+            continue;
+        }
+        if (!wanted->sameForward(it->config) || restartedRemotes.contains(it->config.remoteId))
+            stopMapping(*it);
+        ++it;
+    }
+    m_mappingOrder.clear();
+    for (const MappingConfig &config : mappings) {
+        m_mappingOrder.append(config.id);
+        auto existing = m_mappings.find(config.id);
+        if (existing == m_mappings.end()) {
+            MappingRuntime runtime;
+            runtime.config = config;
+            existing = m_mappings.insert(config.id, runtime);
+        } else if (existing->config.sameForward(config) && (existing->listener || !config.enabled)
+                   && !restartedRemotes.contains(config.remoteId)) {
+            existing->config = config;
+            continue;
+        }
+        existing->config = config;
+        if (config.enabled)
+            startMapping(*existing);
+    }
+
+    // A remote runs only while a switched-on mapping needs it.
+    for (RemoteRuntime &remote : m_remotes) {
+        bool needed = false;
+        for (const MappingRuntime &mapping : std::as_const(m_mappings))
+            needed = needed || (mapping.config.enabled && mapping.config.remoteId == remote.config.id);
+        if (!needed) {
+            stopRemote(remote);
+            continue;
+        }
+        QString error;
+        if (TunnelClient *client = clientFor(remote, &error))
+            client->start();
+    }
+}
+
+void EngineWorker::closeChannel(const QString &mappingId, quint32 channelId)
+{
+    const auto it = m_mappings.constFind(mappingId);
+    if (it == m_mappings.constEnd() || !it->listener)
+        return;
+    for (TcpChannel *channel : it->listener->channels()) {
+        if (channel->id() == channelId)
+            channel->abortChannel(QStringLiteral("closed by the user"));
+    }
+}
+
+void EngineWorker::shutdown()
+{
+    for (MappingRuntime &mapping : m_mappings)
+        stopMapping(mapping);
+    m_mappings.clear();
+    for (RemoteRuntime &remote : m_remotes)
+        stopRemote(remote);
+    m_remotes.clear();
+    delete m_embedded;
+    m_embedded = nullptr;
+    delete m_snapshotTimer;
+    m_snapshotTimer = nullptr;
+}
+
+void EngineWorker::stopMapping(MappingRuntime &mapping)
+{
+    mapping.error.clear();
+    mapping.lastChannelBytes.clear();
+    if (!mapping.listener)
+        return;
+    const auto remote = m_remotes.find(mapping.config.remoteId);
+    if (remote != m_remotes.end() && remote->client) {
+        qCInfo(lcEngine).noquote() << QStringLiteral("stopped forwarding %1 -> %2")
+                                          .arg(mapping.listener->localEndpoint(),
+                                               mapping.listener->target());
+        remote->client->removeLocalForward(mapping.listener);
+    }
+    mapping.listener = nullptr;
+}
+
+void EngineWorker::startMapping(MappingRuntime &mapping)
+{
+    mapping.error.clear();
+    mapping.lastBytesIn = 0;
+    mapping.lastBytesOut = 0;
+    if (mapping.config.protocol != MappingConfig::Protocol::Tcp) {
+        mapping.error = QStringLiteral("UDP mappings are not supported by this version");
+        return;
+    }
+    if (mapping.config.direction != ForwardSpec::Direction::Local) {
+        mapping.error = QStringLiteral("reverse mappings are not supported by this version");
+        return;
+    }
+    const auto remote = m_remotes.find(mapping.config.remoteId);
+    if (remote == m_remotes.end()) {
+        mapping.error = QStringLiteral("its remote no longer exists");
+        return;
+    }
+    TunnelClient *client = clientFor(*remote, &mapping.error);
+    if (!client)
+        return;
+    mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
+    if (mapping.listener) {
+        qCInfo(lcEngine).noquote() << QStringLiteral("forwarding %1 -> %2")
+                                          .arg(mapping.listener->localEndpoint(),
+                                               mapping.listener->target());
+    } else {
+        qCWarning(lcEngine).noquote() << mapping.error;
+    }
+}
+
+TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, QString *error)
+{
+    if (remote.client)
+        return remote.client;
+    ClientSettings settings = remote.config.toClientSettings();
+    settings.token = remote.token;
+    settings.name = QStringLiteral("wstunnel desktop");
+    if (remote.config.builtIn) {
+        if (!m_embedded)
+            m_embedded = new EmbeddedRemote(this);
+        if (!m_embedded->start(error))
+            return nullptr;
+        settings.url = m_embedded->url();
+        settings.token = m_embedded->token();
+    }
+    remote.client = new TunnelClient(settings, this);
+    return remote.client;
+}
+
+void EngineWorker::stopRemote(RemoteRuntime &remote)
+{
+    if (!remote.client)
+        return;
+    for (ForwardListener *listener : remote.client->localForwards())
+        remote.client->removeLocalForward(listener);
+    remote.client->stop();
+    remote.client->deleteLater();
+    remote.client = nullptr;
+}
+
+void EngineWorker::publishSnapshot()
+{
+    const double seconds = double(m_sinceSnapshot.restart()) / 1000.0;
+    EngineSnapshot snapshot;
+    snapshot.sequence = ++m_sequence;
+    for (const QString &id : std::as_const(m_remoteOrder)) {
+        const RemoteRuntime &remote = m_remotes.value(id);
+        RemoteStats stats;
+        stats.id = id;
+        if (remote.client) {
+            stats.reason = remote.client->statusText();
+            switch (remote.client->state()) {
+            case TunnelClient::State::Stopped:
+                stats.state = RemoteState::Idle;
+                break;
+            case TunnelClient::State::Connecting:
+            case TunnelClient::State::Retrying:
+                stats.state = RemoteState::Connecting;
+                break;
+            case TunnelClient::State::Connected:
+                stats.state = RemoteState::Connected;
+                break;
+            case TunnelClient::State::Failed:
+                stats.state = RemoteState::Failed;
+                break;
+            }
+        }
+        snapshot.remotes.append(stats);
+    }
+    for (const QString &id : std::as_const(m_mappingOrder))
+        snapshot.mappings.append(statsOf(m_mappings[id], seconds));
+    Q_EMIT snapshotReady(snapshot);
+}
+
+MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
+{
+    MappingStats stats;
+    stats.id = mapping.config.id;
+    if (!mapping.config.enabled) {
+        stats.state = MappingState::Off;
+        return stats;
+    }
+    if (!mapping.error.isEmpty() || !mapping.listener) {
+        stats.state = MappingState::Error;
+        stats.reason = mapping.error;
+        return stats;
+    }
+    ForwardListener *listener = mapping.listener;
+    stats.bytesIn = listener->bytesIn();
+    stats.bytesOut = listener->bytesOut();
+    stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
+    stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
+    mapping.lastBytesIn = stats.bytesIn;
+    mapping.lastBytesOut = stats.bytesOut;
+
+    QHash<quint32, ChannelBytes> channelBytes;
+    const QList<TcpChannel *> channels = listener->channels();
+    for (const TcpChannel *channel : channels) {
+        ChannelStats channelStats;
+        channelStats.id = channel->id();
+        channelStats.peer = channel->peer();
+        channelStats.target = channel->target();
+        channelStats.ageMs = channel->ageMs();
+        channelStats.bytesIn = channel->bytesIn();
+        channelStats.bytesOut = channel->bytesOut();
+        const ChannelBytes before = mapping.lastChannelBytes.value(channel->id());
+        channelStats.rateIn = rate(channelStats.bytesIn, before.in, seconds);
+        channelStats.rateOut = rate(channelStats.bytesOut, before.out, seconds);
+        channelBytes.insert(channel->id(), ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
+        stats.channels.append(channelStats);
+    }
+    mapping.lastChannelBytes = channelBytes;
+    stats.openChannels = int(channels.size());
+
+    const TunnelClient *client = m_remotes.value(mapping.config.remoteId).client;
+    const TunnelClient::State remoteState = client ? client->state() : TunnelClient::State::Stopped;
+    if (remoteState == TunnelClient::State::Failed) {
+        stats.state = MappingState::Error;
+        stats.reason = client->statusText();
+    } else if (remoteState != TunnelClient::State::Connected) {
+        stats.state = MappingState::Connecting;
+        stats.reason = client ? client->statusText() : QString();
+    } else {
+        stats.state = stats.openChannels > 0 ? MappingState::Active : MappingState::Listening;
+    }
+    return stats;
+}
+
+} // namespace wstunnel

@@ -1,0 +1,84 @@
+#pragma once
+
+#include "EngineSnapshot.h"
+#include "MappingConfig.h"
+#include "RemoteConfig.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QStringList>
+
+class QTimer;
+
+namespace wstunnel {
+
+class EmbeddedRemote;
+class ForwardListener;
+class TunnelClient;
+
+// Runs the tunnels on the engine's thread: one TunnelClient per remote in use, one forward per
+// switched-on mapping. A new configuration is applied as a difference, so that a mapping nobody
+// touched keeps its port and its connections.
+class EngineWorker : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit EngineWorker(int snapshotIntervalMs, QObject *parent = nullptr);
+    ~EngineWorker() override;
+
+    void start();
+    void apply(const QList<wstunnel::RemoteConfig> &remotes,
+               const QHash<QString, QByteArray> &tokens,
+               const QList<wstunnel::MappingConfig> &mappings);
+    void closeChannel(const QString &mappingId, quint32 channelId);
+    // Tears everything down on this thread, before the thread ends.
+    void shutdown();
+
+Q_SIGNALS:
+    void snapshotReady(const wstunnel::EngineSnapshot &snapshot);
+
+private:
+    struct RemoteRuntime
+    {
+        RemoteConfig config;
+        QByteArray token;
+        TunnelClient *client = nullptr;
+    };
+    struct ChannelBytes
+    {
+        quint64 in = 0;
+        quint64 out = 0;
+    };
+    struct MappingRuntime
+    {
+        MappingConfig config;
+        QPointer<ForwardListener> listener;
+        QString error;
+        quint64 lastBytesIn = 0;
+        quint64 lastBytesOut = 0;
+        QHash<quint32, ChannelBytes> lastChannelBytes;
+    };
+
+    void stopMapping(MappingRuntime &mapping);
+    void startMapping(MappingRuntime &mapping);
+    TunnelClient *clientFor(RemoteRuntime &remote, QString *error);
+    void stopRemote(RemoteRuntime &remote);
+    void publishSnapshot();
+    MappingStats statsOf(MappingRuntime &mapping, double seconds);
+
+    int m_snapshotIntervalMs;
+    QTimer *m_snapshotTimer = nullptr;
+    QElapsedTimer m_sinceSnapshot;
+    qint64 m_sequence = 0;
+    EmbeddedRemote *m_embedded = nullptr;
+    QHash<QString, RemoteRuntime> m_remotes;
+    QStringList m_remoteOrder;
+    QHash<QString, MappingRuntime> m_mappings;
+    QStringList m_mappingOrder;
+};
+
+} // namespace wstunnel

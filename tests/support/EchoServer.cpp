@@ -1,0 +1,17 @@
+#include "EchoServer.h"
+
+#include <QTcpSocket>
+
+EchoServer::EchoServer(QObject *parent)
+    : QTcpServer(parent)
+{
+    connect(this, &QTcpServer::newConnection, this, [this] {
+        while (QTcpSocket *socket = nextPendingConnection()) {
+            ++m_accepted;
+            connect(socket, &QTcpSocket::readyRead, socket,
+                    [socket] { socket->write(socket->readAll()); });
+            connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        }
+    });
+    listen(QHostAddress::LocalHost, 0);
+}

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "client/TunnelClient.h"
+#include "server/TunnelServer.h"
+
+#include <QObject>
+#include <memory>
+
+// A wstunnel-remote and a desktop client in this process, connected over loopback.
+class TunnelFixture
+{
+public:
+    static constexpr const char *kToken = "fixture-token";
+
+    explicit TunnelFixture(wstunnel::SessionLimits limits = {}, const QStringList &allowRules = {});
+
+    // Starts both ends; true once the client's session is ready.
+    bool start();
+    // Binds a local forward to 127.0.0.1:targetPort on the far side; returns the local port.
+    quint16 forwardTo(quint16 targetPort, const QString &targetHost = QStringLiteral("127.0.0.1"));
+
+    wstunnel::TunnelServer &server() { return *m_server; }
+    wstunnel::TunnelClient &client() { return *m_client; }
+    wstunnel::TunnelSession *serverSession() const;
+    wstunnel::TunnelSession *clientSession() const;
+
+private:
+    wstunnel::SessionLimits m_limits;
+    std::unique_ptr<wstunnel::TunnelServer> m_server;
+    std::unique_ptr<wstunnel::TunnelClient> m_client;
+};

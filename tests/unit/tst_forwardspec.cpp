@@ -1,0 +1,89 @@
+#include "config/ForwardSpec.h"
+
+#include <QTest>
+
+using namespace wstunnel;
+
+class ForwardSpecTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void parses_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("bindHost");
+        QTest::addColumn<int>("bindPort");
+        QTest::addColumn<QString>("targetHost");
+        QTest::addColumn<int>("targetPort");
+        QTest::newRow("default bind") << "15432:db.internal:5432" << "127.0.0.1" << 15432 << "db.internal" << 5432;
+        QTest::newRow("explicit bind") << "127.0.0.1:16379:127.0.0.1:6379" << "127.0.0.1" << 16379 << "127.0.0.1" << 6379;
+        QTest::newRow("all interfaces") << "*:9000:127.0.0.1:8080" << "0.0.0.0" << 9000 << "127.0.0.1" << 8080;
+        QTest::newRow("empty bind") << ":9000:h:1" << "0.0.0.0" << 9000 << "h" << 1;
+        QTest::newRow("localhost bind") << "localhost:9000:h:1" << "127.0.0.1" << 9000 << "h" << 1;
+        QTest::newRow("ipv6 bind and target") << "[::1]:8080:[fd00::5]:80" << "::1" << 8080 << "fd00::5" << 80;
+        QTest::newRow("port zero picks one") << "0:h:1" << "127.0.0.1" << 0 << "h" << 1;
+    }
+
+    void parses()
+    {
+        QFETCH(QString, text);
+        QString error;
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Local, &error);
+        QVERIFY2(spec, qPrintable(error));
+        QTEST(spec->bindHost, "bindHost");
+        QTEST(int(spec->bindPort), "bindPort");
+        QTEST(spec->targetHost, "targetHost");
+        QTEST(int(spec->targetPort), "targetPort");
+    }
+
+    void rejects_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("too few fields") << "15432:db" << "-L '15432:db' is not [BIND:]PORT:HOST:HOSTPORT";
+        QTest::newRow("too many fields") << "a:1:b:2:c" << "-L 'a:1:b:2:c' is not [BIND:]PORT:HOST:HOSTPORT";
+        QTest::newRow("bad port") << "x:db:5432" << "-L 'x:db:5432': 'x' is not a port (0-65535)";
+        QTest::newRow("port too big") << "70000:db:5432" << "-L '70000:db:5432': '70000' is not a port (0-65535)";
+        QTest::newRow("target port zero") << "1:db:0" << "-L '1:db:0': '0' is not a target port (1-65535)";
+        QTest::newRow("no target host") << "1::5" << "-L '1::5' names no target host";
+        QTest::newRow("unclosed bracket") << "[::1:1:h:2" << "-L '[::1:1:h:2' is not [BIND:]PORT:HOST:HOSTPORT";
+    }
+
+    void rejects()
+    {
+        QFETCH(QString, text);
+        QFETCH(QString, error);
+        QString actual;
+        QVERIFY(!ForwardSpec::parse(text, ForwardSpec::Direction::Local, &actual));
+        QCOMPARE(actual, error);
+    }
+
+    void formatsForHumans()
+    {
+        QString error;
+        const auto spec = ForwardSpec::parse(QStringLiteral("[::1]:8080:db:5432"),
+                                             ForwardSpec::Direction::Reverse, &error);
+        QVERIFY(spec);
+        QCOMPARE(spec->toString(), QStringLiteral("[::1]:8080:db:5432"));
+        QCOMPARE(spec->direction, ForwardSpec::Direction::Reverse);
+    }
+
+    void endpoints()
+    {
+        QString host = QStringLiteral("default");
+        quint16 port = 0;
+        QString error;
+        QVERIFY(parseEndpoint(QStringLiteral("8080"), &host, &port, &error));
+        QCOMPARE(host, QStringLiteral("default"));
+        QCOMPARE(port, quint16(8080));
+        QVERIFY(parseEndpoint(QStringLiteral("[::1]:0"), &host, &port, &error));
+        QCOMPARE(host, QStringLiteral("::1"));
+        QCOMPARE(port, quint16(0));
+        QVERIFY(!parseEndpoint(QStringLiteral("host:port"), &host, &port, &error));
+        QCOMPARE(error, QStringLiteral("'host:port' is not [HOST:]PORT"));
+    }
+};
+
+QTEST_APPLESS_MAIN(ForwardSpecTest)
+#include "tst_forwardspec.moc"
