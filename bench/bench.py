@@ -828,6 +828,7 @@ def machine_info(cfg):
         "ours_version": sh(f"{cfg.client_bin} --version 2>&1 | head -n1") if cfg.client_bin else "",
         "commit": sh(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null")
                   + (" (dirty)" if sh(f"git -C {ROOT} status --porcelain -- core app 2>/dev/null") else ""),
+        "loadavg": sh("cut -d' ' -f1-3 /proc/loadavg"),
         "node": sh("node --version"),
         "iperf3": sh("iperf3 --version | head -n1"),
         "socat": sh("socat -V | sed -n 2p"),
@@ -934,6 +935,19 @@ def render_targets(res):
     return "\n".join(out)
 
 
+def render_per_round(res):
+    labels = {k: l for k, l, _d, _h in ROWS}
+    out = ["| metric | " + " | ".join(LABEL[p] for p in PATHS) + " |",
+           "|---|" + "---|" * len(PATHS)]
+    for key, _label, digits, _h in ROWS:
+        per = res.samples.get(key)
+        if not per or key.endswith("_added"):
+            continue
+        cells = [" / ".join(fmt(v, digits) for v in per.get(p, [])) or "—" for p in PATHS]
+        out.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def render_rounds(res):
     n = {}
     for metric, per in res.samples.items():
@@ -972,7 +986,7 @@ Regenerate with `make bench`; the section "Profile findings" is kept across runs
 - Qt {info['qt']}, {info['compiler']}
 - ours: `{info['ours_version']}` at commit {info['commit'] or 'n/a'}, Release build
 - peers: node {info['node']} with npm `wstunnel@1.4.0`; {info['socat']} (`-b 262144`); {info['iperf3']}
-- rounds per path: {render_rounds(res)}
+- rounds per path: {render_rounds(res)}; load average at start {cfg.load_start}, at end {info['loadavg']}
 
 ## Results
 
@@ -1009,6 +1023,10 @@ VmHWM seen.
 - **Idle connections**: `benchtool idle` opens {cfg.idle_count} connections (each proven with a
   1-byte echo) and holds them; (memory with them open − memory before) / {cfg.idle_count}.
 - Fresh tunnel processes for each group of measurements and round.
+
+## Per-round values
+
+{render_per_round(res)}
 
 ## Errors and notes
 
@@ -1103,6 +1121,11 @@ def main():
         signal.signal(s, on_signal)
 
     started = datetime.datetime.now().astimezone()
+    try:
+        with open("/proc/loadavg") as f:
+            cfg.load_start = " ".join(f.read().split()[:3])
+    except OSError:
+        cfg.load_start = "?"
     t0 = time.monotonic()
     res = Results()
     rc = 0
