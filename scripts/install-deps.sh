@@ -13,6 +13,7 @@ test_packages=(
     postgresql postgresql-client
     xvfb xauth
     openssl socat
+    squid nginx apache2-utils haproxy
 )
 
 case "${1:-all}" in

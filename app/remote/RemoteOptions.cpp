@@ -1,6 +1,8 @@
 #include "RemoteOptions.h"
 
 #include "config/ForwardSpec.h"
+#include "config/NetworkOptionValues.h"
+#include "net/TlsConfig.h"
 
 #include <QCommandLineParser>
 #include <QFile>
@@ -49,7 +51,9 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
     const QJsonObject object = document.object();
     static const QStringList known = {QStringLiteral("listen"), QStringLiteral("tokenFile"),
                                       QStringLiteral("allow"), QStringLiteral("path"),
-                                      QStringLiteral("name"), QStringLiteral("maxSessions")};
+                                      QStringLiteral("name"), QStringLiteral("maxSessions"),
+                                      QStringLiteral("tlsCert"), QStringLiteral("tlsKey"),
+                                      QStringLiteral("clientCa"), QStringLiteral("keepalive")};
     for (const QString &key : object.keys()) {
         if (!known.contains(key)) {
             *error = QStringLiteral("config %1: unknown setting '%2' (known: %3)")
@@ -89,8 +93,9 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                    QStringLiteral("HOST:PORT"));
     const QCommandLineOption config(QStringLiteral("config"),
                                     QStringLiteral("JSON file with the same settings (listen, "
-                                                   "tokenFile, allow, path, name, maxSessions); "
-                                                   "the command line wins."),
+                                                   "tokenFile, allow, path, name, maxSessions, "
+                                                   "tlsCert, tlsKey, clientCa, keepalive); the "
+                                                   "command line wins."),
                                     QStringLiteral("FILE"));
     const QCommandLineOption path(QStringLiteral("path"),
                                   QStringLiteral("URL path the tunnel is served under (default /)."),
@@ -104,7 +109,24 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Log debug detail."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Log only warnings and errors."));
-    parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, verbose, quiet});
+    const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
+                                     QStringLiteral("Serve wss:// with this PEM certificate (the "
+                                                    "file may hold the chain). Reread on SIGHUP."),
+                                     QStringLiteral("FILE"));
+    const QCommandLineOption tlsKey(QStringLiteral("tls-key"),
+                                    QStringLiteral("The PEM private key of --tls-cert."),
+                                    QStringLiteral("FILE"));
+    const QCommandLineOption clientCa(QStringLiteral("client-ca"),
+                                      QStringLiteral("Require client certificates issued by the CA "
+                                                     "in this PEM file (mutual TLS)."),
+                                      QStringLiteral("FILE"));
+    const QCommandLineOption keepAlive(QStringLiteral("keepalive"),
+                                       QStringLiteral("Seconds between WebSocket pings; a session "
+                                                      "silent for three intervals ends (default "
+                                                      "20)."),
+                                       QStringLiteral("SECONDS"));
+    parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
+                       clientCa, keepAlive, verbose, quiet});
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;
@@ -186,6 +208,30 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
             *error = QStringLiteral("--max-sessions must be a positive number, got '%1'").arg(sessionsText);
             return std::nullopt;
         }
+    }
+    TlsSettings &tls = options.server.tls;
+    tls.certFile = setting(tlsCert, QStringLiteral("tlsCert"));
+    tls.keyFile = setting(tlsKey, QStringLiteral("tlsKey"));
+    tls.clientCaFile = setting(clientCa, QStringLiteral("clientCa"));
+    if (tls.certFile.isEmpty() != tls.keyFile.isEmpty()) {
+        *error = QStringLiteral("wss needs both --tls-cert and --tls-key");
+        return std::nullopt;
+    }
+    if (!tls.clientCaFile.isEmpty() && !tls.isEnabled()) {
+        *error = QStringLiteral("--client-ca needs --tls-cert and --tls-key");
+        return std::nullopt;
+    }
+    if (tls.isEnabled() && !TlsConfig::server(tls, error))
+        return std::nullopt;
+    const QJsonValue keepAliveValue = file.value(QStringLiteral("keepalive"));
+    const QString keepAliveText = parser.isSet(keepAlive) ? parser.value(keepAlive)
+        : keepAliveValue.isDouble()                       ? QString::number(keepAliveValue.toDouble())
+                                                          : keepAliveValue.toString();
+    if (!keepAliveText.isEmpty()) {
+        const auto interval = NetworkOptionValues::parseKeepAlive(keepAliveText, error);
+        if (!interval)
+            return std::nullopt;
+        options.server.limits.keepAliveMs = *interval;
     }
     if (parser.isSet(verbose))
         options.verbosity = Verbosity::Verbose;

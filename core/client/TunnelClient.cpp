@@ -1,12 +1,15 @@
 #include "TunnelClient.h"
 
 #include "Logging.h"
+#include "ProxyResolver.h"
 #include "forward/ForwardListener.h"
 #include "net/HostResolver.h"
+#include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
 
 #include <QNetworkRequest>
 #include <QRegularExpression>
+#include <QSslSocket>
 #include <QWebSocket>
 
 namespace wstunnel {
@@ -19,6 +22,11 @@ int httpStatusOf(const QString &errorString)
     static const QRegularExpression pattern(QStringLiteral("status code: (\\d{3})"));
     const QRegularExpressionMatch match = pattern.match(errorString);
     return match.hasMatch() ? match.captured(1).toInt() : 0;
+}
+
+QString endpointOf(const QUrl &url)
+{
+    return QStringLiteral("%1:%2").arg(url.host()).arg(url.port(url.scheme() == QLatin1String("wss") ? 443 : 80));
 }
 
 } // namespace
@@ -105,17 +113,43 @@ void TunnelClient::stop()
 void TunnelClient::connectNow()
 {
     delete m_socket;
+    m_socket = nullptr;
+    m_tlsProblem.clear();
+    std::optional<QSslConfiguration> tls;
+    if (m_settings.url.scheme() == QLatin1String("wss")) {
+        QString error;
+        tls = TlsConfig::client(m_settings, &error);
+        if (!tls) {
+            fail(error);
+            return;
+        }
+    }
     m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest);
     connect(m_socket, &QWebSocket::connected, this, &TunnelClient::onConnected);
     connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
             &TunnelClient::onSocketError);
+    connect(m_socket, &QWebSocket::sslErrors, this, &TunnelClient::onSslErrors);
+    connect(m_socket, &QWebSocket::alertReceived, this, &TunnelClient::onAlertReceived);
+    if (tls)
+        m_socket->setSslConfiguration(*tls);
+    m_proxy = ProxyResolver::proxyFor(m_settings);
+    m_socket->setProxy(m_proxy);
     QNetworkRequest request(m_settings.url);
+    for (const auto &header : std::as_const(m_settings.headers))
+        request.setRawHeader(header.first, header.second);
     if (!m_settings.token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_settings.token);
+    const QString via = m_proxy.type() == QNetworkProxy::HttpProxy
+        ? QStringLiteral(" through proxy %1").arg(ProxyResolver::describe(m_proxy))
+        : QString();
     setState(State::Connecting,
-             QStringLiteral("connecting to %1").arg(m_settings.url.toDisplayString()));
+             QStringLiteral("connecting to %1%2").arg(m_settings.url.toDisplayString(), via));
     m_handshakeTimer.start(m_settings.handshakeTimeoutMs);
     m_socket->open(request);
+    // QWebSocket queues the upgrade request (and the token) before the TLS handshake and flushes
+    // it right after QSslSocket::encrypted: that is the last moment to check the pin.
+    if (auto *sslSocket = m_socket->findChild<QSslSocket *>())
+        connect(sslSocket, &QSslSocket::encrypted, this, &TunnelClient::onEncrypted);
 }
 
 void TunnelClient::onConnected()
@@ -174,29 +208,176 @@ void TunnelClient::onSocketError()
 {
     if (!m_socket)
         return;
+    if (!m_tlsProblem.isEmpty()) {
+        fail(m_tlsProblem);
+        return;
+    }
+    const QAbstractSocket::SocketError code = m_socket->error();
+    if (code == QAbstractSocket::SslInternalError) {
+        fail(QStringLiteral("TLS: cannot set up the connection: %1%2")
+                 .arg(m_socket->errorString(),
+                      m_settings.clientCertFile.isEmpty()
+                          ? QString()
+                          : QStringLiteral("; check that --client-key belongs to --client-cert")));
+        return;
+    }
+    if (code == QAbstractSocket::ProxyAuthenticationRequiredError
+        || (code == QAbstractSocket::SocketAccessError
+            && m_proxy.type() == QNetworkProxy::HttpProxy)) {
+        fail(proxyProblem(code));
+        return;
+    }
+    switch (code) {
+    case QAbstractSocket::ProxyConnectionRefusedError:
+    case QAbstractSocket::ProxyConnectionClosedError:
+    case QAbstractSocket::ProxyConnectionTimeoutError:
+    case QAbstractSocket::ProxyNotFoundError:
+    case QAbstractSocket::ProxyProtocolError:
+        connectionLost(proxyProblem(code));
+        return;
+    default:
+        break;
+    }
     const QString error = m_socket->errorString();
     const int status = httpStatusOf(error);
-    if (status == 401 || status == 403) {
-        m_handshakeTimer.stop();
-        m_socket->deleteLater();
-        m_socket = nullptr;
-        setState(State::Failed,
-                 QStringLiteral("%1 refused the token (HTTP %2): check --token-file or "
-                                "WSTUNNEL_TOKEN")
-                     .arg(m_settings.url.toDisplayString())
-                     .arg(status));
+    if (status == 401) {
+        fail(QStringLiteral("%1 refused the token (HTTP 401): check --token-file or "
+                            "WSTUNNEL_TOKEN")
+                 .arg(m_settings.url.toDisplayString()));
+        return;
+    }
+    if (status == 403) {
+        fail(QStringLiteral("%1 refused the upgrade (HTTP 403 Forbidden): a gateway in front of "
+                            "the remote may require a header (--header 'Name: value'), or the "
+                            "token is not allowed there")
+                 .arg(m_settings.url.toDisplayString()));
         return;
     }
     if (status == 404) {
-        m_handshakeTimer.stop();
-        m_socket->deleteLater();
-        m_socket = nullptr;
-        setState(State::Failed, QStringLiteral("%1 has no tunnel at this path (HTTP 404)")
-                                    .arg(m_settings.url.toDisplayString()));
+        fail(QStringLiteral("%1 has no tunnel at this path (HTTP 404): check the URL path "
+                            "against the remote's --path")
+                 .arg(m_settings.url.toDisplayString()));
         return;
     }
-    connectionLost(status ? QStringLiteral("HTTP %1 from %2").arg(status).arg(m_settings.url.toDisplayString())
-                          : error);
+    if (status) {
+        connectionLost(QStringLiteral("HTTP %1 from %2").arg(status).arg(m_settings.url.toDisplayString()));
+        return;
+    }
+    if (m_proxy.type() == QNetworkProxy::HttpProxy
+        && (code == QAbstractSocket::HostNotFoundError
+            || code == QAbstractSocket::ConnectionRefusedError)) {
+        connectionLost(QStringLiteral("proxy %1 could not reach %2: %3")
+                           .arg(ProxyResolver::describe(m_proxy), endpointOf(m_settings.url), error));
+        return;
+    }
+    connectionLost(error);
+}
+
+QString TunnelClient::proxyProblem(QAbstractSocket::SocketError error) const
+{
+    const QString proxy = ProxyResolver::describe(m_proxy);
+    switch (error) {
+    case QAbstractSocket::ProxyAuthenticationRequiredError:
+        return m_proxy.user().isEmpty()
+            ? QStringLiteral("proxy authentication failed: proxy %1 requires a user name and "
+                             "password (HTTP 407); give them as --proxy http://USER:PASS@HOST:PORT")
+                  .arg(proxy)
+            : QStringLiteral("proxy authentication failed: proxy %1 rejected the credentials of "
+                             "user '%2' (HTTP 407); check the user and password in --proxy")
+                  .arg(proxy, m_proxy.user());
+    case QAbstractSocket::SocketAccessError:
+        return QStringLiteral("proxy %1 refused to connect to %2 (HTTP 403): the proxy does not "
+                              "allow CONNECT to this host or port")
+            .arg(proxy, endpointOf(m_settings.url));
+    default:
+        return QStringLiteral("proxy problem: %1: %2").arg(proxy, m_socket->errorString());
+    }
+}
+
+void TunnelClient::onSslErrors(const QList<QSslError> &errors)
+{
+    const QSslCertificate certificate = m_socket->sslConfiguration().peerCertificate();
+    const QString problem = TlsConfig::describe(errors);
+    const QString fingerprint = TlsConfig::fingerprint(certificate);
+    if (TlsConfig::matchesFingerprint(certificate, m_settings.trustedCertificateSha256)) {
+        qCInfo(lcClient).noquote()
+            << QStringLiteral("accepting the certificate of %1 (SHA-256 %2), trusted by its "
+                              "fingerprint despite: %3")
+                   .arg(endpointOf(m_settings.url), fingerprint, problem);
+        m_socket->ignoreSslErrors(errors);
+        return;
+    }
+    m_tlsProblem = QStringLiteral("TLS: the certificate of %1 is not trusted: %2 (server "
+                                  "certificate SHA-256 fingerprint %3); give the CA that issued it "
+                                  "with --ca-file, or trust this certificate explicitly")
+                       .arg(endpointOf(m_settings.url), problem, fingerprint);
+    Q_EMIT certificateRejected(fingerprint, problem);
+}
+
+void TunnelClient::onEncrypted()
+{
+    if (m_settings.pinSha256.isEmpty() || !m_socket)
+        return;
+    auto *sslSocket = qobject_cast<QSslSocket *>(sender());
+    const QList<QSslCertificate> chain = sslSocket->peerCertificateChain();
+    for (const QSslCertificate &certificate : chain) {
+        if (TlsConfig::publicKeyPin(certificate) == m_settings.pinSha256)
+            return;
+    }
+    const QSslCertificate leaf = sslSocket->peerCertificate();
+    const QString message =
+        QStringLiteral("TLS: the public key of %1 does not match --pin-sha256 %2 (its key is "
+                       "sha256/%3, server certificate SHA-256 fingerprint %4); not connecting")
+            .arg(endpointOf(m_settings.url), QString::fromLatin1(m_settings.pinSha256),
+                 QString::fromLatin1(TlsConfig::publicKeyPin(leaf)), TlsConfig::fingerprint(leaf));
+    // Aborting here drops the queued upgrade request, token included, before it is encrypted.
+    sslSocket->abort();
+    fail(message);
+}
+
+void TunnelClient::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type,
+                                   const QString &description)
+{
+    if (level != QSsl::AlertLevel::Fatal || !m_tlsProblem.isEmpty())
+        return;
+    const QString server = endpointOf(m_settings.url);
+    // OpenSSL names some alerts of TLS 1.3 only "unknown".
+    const QString alert = type == QSsl::AlertType::CertificateRequired
+        ? QStringLiteral("certificate required")
+        : description;
+    switch (type) {
+    case QSsl::AlertType::CertificateRequired:
+    case QSsl::AlertType::HandshakeFailure:
+    case QSsl::AlertType::BadCertificate:
+    case QSsl::AlertType::UnsupportedCertificate:
+    case QSsl::AlertType::CertificateRevoked:
+    case QSsl::AlertType::CertificateExpired:
+    case QSsl::AlertType::CertificateUnknown:
+    case QSsl::AlertType::UnknownCa:
+    case QSsl::AlertType::AccessDenied:
+        m_tlsProblem = m_settings.clientCertFile.isEmpty()
+            ? QStringLiteral("TLS: %1 requires a client certificate (server said: %2); give "
+                             "--client-cert and --client-key")
+                  .arg(server, alert)
+            : QStringLiteral("TLS: %1 refused the client certificate %2 (server said: %3); it "
+                             "wants one issued by the CA in its --client-ca")
+                  .arg(server, m_settings.clientCertFile, alert);
+        break;
+    default:
+        m_tlsProblem = QStringLiteral("TLS: %1 ended the handshake: %2").arg(server, alert);
+        break;
+    }
+}
+
+void TunnelClient::fail(const QString &message)
+{
+    m_handshakeTimer.stop();
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->deleteLater();
+        m_socket = nullptr;
+    }
+    setState(State::Failed, message);
 }
 
 void TunnelClient::connectionLost(const QString &reason)

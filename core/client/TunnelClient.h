@@ -5,8 +5,10 @@
 #include "session/TargetPolicy.h"
 
 #include <QList>
+#include <QNetworkProxy>
 #include <QObject>
 #include <QPointer>
+#include <QSslError>
 #include <QTimer>
 
 class QWebSocket;
@@ -48,6 +50,9 @@ Q_SIGNALS:
     void sessionReady(wstunnel::TunnelSession *session);
     void reverseForwardReady(const wstunnel::ForwardSpec &spec, quint16 remotePort);
     void reverseForwardFailed(const wstunnel::ForwardSpec &spec, const QString &reason);
+    // The remote's certificate failed verification (the client then fails). A user who checked
+    // the fingerprint may trust this certificate: ClientSettings::trustedCertificateSha256.
+    void certificateRejected(const QString &sha256Fingerprint, const QString &problem);
 
 private:
     struct ReverseForward
@@ -61,6 +66,11 @@ private:
     void onConnected();
     void onSessionReady();
     void onSocketError();
+    void onSslErrors(const QList<QSslError> &errors);
+    void onEncrypted();
+    void onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type, const QString &description);
+    QString proxyProblem(QAbstractSocket::SocketError error) const;
+    void fail(const QString &message);
     void connectionLost(const QString &reason);
     void setState(State state, const QString &message);
 
@@ -68,6 +78,10 @@ private:
     State m_state = State::Stopped;
     QString m_statusText;
     QWebSocket *m_socket = nullptr;
+    QNetworkProxy m_proxy;
+    // Why the TLS handshake of the current attempt failed, as the user should read it: the
+    // server's certificate, or the server's refusal of ours.
+    QString m_tlsProblem;
     QPointer<TunnelSession> m_session;
     QList<ForwardListener *> m_listeners;
     QList<ReverseForward> m_reverse;

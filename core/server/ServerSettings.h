@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/TlsSettings.h"
 #include "session/SessionLimits.h"
 
 #include <QHostAddress>
@@ -15,6 +16,8 @@ struct ServerSettings
     QString path = QStringLiteral("/");
     QString name = QStringLiteral("wstunnel-remote");
     SessionLimits limits;
+    // wss when tls.certFile is set; mutual TLS when tls.clientCaFile is set too.
+    TlsSettings tls;
     int maxSessions = 64;
     // Time a client has to send its complete upgrade request.
     int upgradeTimeoutMs = 10000;

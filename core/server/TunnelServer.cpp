@@ -4,6 +4,7 @@
 #include "UpgradeRequest.h"
 #include "forward/ForwardListener.h"
 #include "net/HostResolver.h"
+#include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
 
 #include <QTcpSocket>
@@ -27,10 +28,22 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     , m_settings(settings)
     , m_tokens(tokens)
     , m_allowList(allowList)
+    , m_tcpServer(nullptr)
+    // TLS, when configured, is QSslServer's job: the WebSocket server gets decrypted sockets.
     , m_webSocketServer(settings.name, QWebSocketServer::NonSecureMode)
 {
+    if (settings.tls.isEnabled()) {
+        auto *sslServer = new QSslServer(this);
+        sslServer->setHandshakeTimeout(settings.upgradeTimeoutMs);
+        logHandshakeFailures(sslServer);
+        m_tcpServer = sslServer;
+    } else {
+        m_tcpServer = new QTcpServer(this);
+    }
     m_webSocketServer.setMaxPendingConnections(settings.maxSessions);
-    connect(&m_tcpServer, &QTcpServer::newConnection, this, &TunnelServer::onNewConnection);
+    // Unlike newConnection, this waits for QSslServer's handshake.
+    connect(m_tcpServer, &QTcpServer::pendingConnectionAvailable, this,
+            &TunnelServer::onNewConnection);
     connect(&m_webSocketServer, &QWebSocketServer::newConnection, this, &TunnelServer::onWebSocket);
 }
 
@@ -42,24 +55,81 @@ TunnelServer::~TunnelServer()
 
 bool TunnelServer::listen(QString *error)
 {
-    if (m_tcpServer.listen(m_settings.address, m_settings.port))
+    if (m_settings.tls.isEnabled() && !reloadTls(error))
+        return false;
+    if (m_tcpServer->listen(m_settings.address, m_settings.port)) {
+        // Listening again after shutdown() reuses the port clients know.
+        m_settings.port = m_tcpServer->serverPort();
         return true;
+    }
     *error = QStringLiteral("cannot listen on %1:%2: %3")
                  .arg(m_settings.address.toString())
                  .arg(m_settings.port)
-                 .arg(m_tcpServer.errorString());
+                 .arg(m_tcpServer->errorString());
     return false;
+}
+
+bool TunnelServer::reloadTls(QString *error)
+{
+    auto *sslServer = qobject_cast<QSslServer *>(m_tcpServer);
+    if (!sslServer) {
+        *error = QStringLiteral("TLS is not configured (no --tls-cert)");
+        return false;
+    }
+    const std::optional<QSslConfiguration> configuration = TlsConfig::server(m_settings.tls, error);
+    if (!configuration)
+        return false;
+    sslServer->setSslConfiguration(*configuration);
+    const QSslCertificate certificate = configuration->localCertificate();
+    qCInfo(lcServer).noquote()
+        << QStringLiteral("TLS certificate %1 for %2, valid until %3, SHA-256 %4%5")
+               .arg(m_settings.tls.certFile,
+                    certificate.subjectInfo(QSslCertificate::CommonName).join(QLatin1Char(',')),
+                    certificate.expiryDate().toString(Qt::ISODate), TlsConfig::fingerprint(certificate),
+                    m_settings.tls.clientCaFile.isEmpty()
+                        ? QString()
+                        : QStringLiteral("; client certificates from %1 required")
+                              .arg(m_settings.tls.clientCaFile));
+    return true;
+}
+
+void TunnelServer::logHandshakeFailures(QSslServer *server)
+{
+    connect(server, &QSslServer::handshakeInterruptedOnError, this,
+            [](QSslSocket *socket, const QSslError &error) {
+                qCWarning(lcServer).noquote()
+                    << QStringLiteral("refused %1 during the TLS handshake: client certificate: %2")
+                           .arg(peerOf(socket), error.errorString());
+            });
+    connect(server, &QSslServer::alertReceived, this,
+            [](QSslSocket *socket, QSsl::AlertLevel level, QSsl::AlertType,
+               const QString &description) {
+                if (level == QSsl::AlertLevel::Fatal)
+                    qCWarning(lcServer).noquote()
+                        << QStringLiteral("%1 ended the TLS handshake: %2 (does the client "
+                                          "trust this server's certificate?)")
+                               .arg(peerOf(socket), description);
+            });
+    connect(server, &QSslServer::errorOccurred, this,
+            [](QSslSocket *socket, QAbstractSocket::SocketError) {
+                qCWarning(lcServer).noquote()
+                    << QStringLiteral("TLS handshake with %1 failed: %2")
+                           .arg(peerOf(socket), socket->errorString());
+            });
 }
 
 QString TunnelServer::url() const
 {
-    QString host = m_tcpServer.serverAddress().toString();
-    if (m_tcpServer.serverAddress().protocol() == QAbstractSocket::IPv6Protocol)
+    QString host = m_tcpServer->serverAddress().toString();
+    if (m_tcpServer->serverAddress().protocol() == QAbstractSocket::IPv6Protocol)
         host = QStringLiteral("[%1]").arg(host);
     QString path = m_settings.path;
     if (!path.endsWith(QLatin1Char('/')))
         path += QLatin1Char('/');
-    return QStringLiteral("ws://%1:%2%3").arg(host).arg(m_tcpServer.serverPort()).arg(path);
+    return QStringLiteral("%1://%2:%3%4")
+        .arg(m_settings.tls.isEnabled() ? QStringLiteral("wss") : QStringLiteral("ws"), host)
+        .arg(m_tcpServer->serverPort())
+        .arg(path);
 }
 
 QList<TunnelSession *> TunnelServer::sessions() const
@@ -74,14 +144,14 @@ QList<TunnelSession *> TunnelServer::sessions() const
 
 void TunnelServer::shutdown(const QString &reason)
 {
-    m_tcpServer.close();
+    m_tcpServer->close();
     for (TunnelSession *session : sessions())
         session->close(reason);
 }
 
 void TunnelServer::onNewConnection()
 {
-    while (QTcpSocket *socket = m_tcpServer.nextPendingConnection()) {
+    while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
         socket->setParent(this);
         auto *timer = new QTimer(socket);
         timer->setSingleShot(true);
@@ -94,6 +164,9 @@ void TunnelServer::onNewConnection()
         timer->start(m_settings.upgradeTimeoutMs);
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspectRequest(socket); });
         connect(socket, &QTcpSocket::disconnected, this, [socket] { socket->deleteLater(); });
+        // A TLS client may send its request with its last handshake message.
+        if (socket->bytesAvailable() > 0)
+            inspectRequest(socket);
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <QObject>
 #include <QPointer>
+#include <QSslServer>
 #include <QTcpSocket>
 #include <QTcpServer>
 #include <QWebSocketServer>
@@ -26,8 +27,12 @@ public:
                  const AllowList &allowList, QObject *parent = nullptr);
     ~TunnelServer() override;
 
+    // Loads the TLS files first when configured; false with error set if they or the port fail.
     bool listen(QString *error);
-    quint16 serverPort() const { return m_tcpServer.serverPort(); }
+    // Rereads the certificate and key for connections from now on; sessions keep running. On
+    // failure the previous ones stay in use.
+    bool reloadTls(QString *error);
+    quint16 serverPort() const { return m_tcpServer->serverPort(); }
     QString url() const;
     QList<TunnelSession *> sessions() const;
     // Ends every session, telling each peer why.
@@ -39,6 +44,7 @@ Q_SIGNALS:
 
 private:
     void onNewConnection();
+    void logHandshakeFailures(QSslServer *server);
     void inspectRequest(QTcpSocket *socket);
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText, const QString &message,
                 const QByteArray &extraHeaders = QByteArray());
@@ -49,7 +55,8 @@ private:
     ServerSettings m_settings;
     TokenStore m_tokens;
     AllowList m_allowList;
-    QTcpServer m_tcpServer;
+    // A QSslServer when TLS is configured: it hands over sockets once the handshake is done.
+    QTcpServer *m_tcpServer;
     QWebSocketServer m_webSocketServer;
     QList<QPointer<TunnelSession>> m_sessions;
     QList<QPointer<QTcpSocket>> m_upgrading;

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <QByteArray>
+#include <QPair>
+#include <QString>
+
+#include <optional>
+
+namespace wstunnel {
+
+// Values of the network options both binaries share (--keepalive, --header), parsed the same way
+// from the command line and from config files.
+class NetworkOptionValues
+{
+public:
+    // SECONDS (decimals allowed, 0.2 to 3600) as milliseconds.
+    static std::optional<int> parseKeepAlive(const QString &text, QString *error);
+    // 'Name: value'; names the WebSocket upgrade sets itself are refused.
+    static std::optional<QPair<QByteArray, QByteArray>> parseHeader(const QString &text,
+                                                                    QString *error);
+};
+
+} // namespace wstunnel

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# wss with a private CA, certificate and pin failures, mutual TLS and a SIGHUP certificate
+# reload, between the real binaries on loopback.
+source "$(dirname "$0")/lib.sh"
+need openssl socat ss
+
+make_ca ca
+make_ca otherca
+make_cert server ca "DNS:localhost,IP:127.0.0.1" serverAuth
+make_cert wronghost ca "DNS:elsewhere.test" serverAuth
+make_cert client ca "DNS:desktop" clientAuth
+make_cert intruder otherca "DNS:desktop" clientAuth
+echo "net-test-token" >"$WORK/token"
+start_echo
+
+log "command line"
+status=0
+"$REMOTE_BIN" --listen 127.0.0.1:0 --token-file "$WORK/token" --tls-cert "$WORK/server.pem" \
+    >/dev/null 2>"$WORK/badopt.err" || status=$?
+if [ "$status" -eq 2 ] && grep -q -- "--tls-key" "$WORK/badopt.err"; then
+    pass "--tls-cert without --tls-key: exit 2"
+else
+    fail "--tls-cert without --tls-key: exit $status, $(cat "$WORK/badopt.err")"
+fi
+status=0
+"$REMOTE_BIN" --listen 127.0.0.1:0 --token-file "$WORK/token" --tls-cert "$WORK/missing.pem" \
+    --tls-key "$WORK/server.key" >/dev/null 2>"$WORK/badopt.err" || status=$?
+if [ "$status" -eq 2 ] && grep -q "missing.pem" "$WORK/badopt.err"; then
+    pass "unreadable --tls-cert: exit 2 naming the file"
+else
+    fail "unreadable --tls-cert: exit $status, $(cat "$WORK/badopt.err")"
+fi
+
+log "wss with a private CA"
+start_remote tls --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key"
+case "$REMOTE_URL" in wss://*) pass "remote announces $REMOTE_URL" ;; *) fail "remote announces $REMOTE_URL" ;; esac
+fingerprint=$(cert_fingerprint "$WORK/server.pem")
+expect_tunnel private-ca --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
+expect_refusal unknown-ca "not trusted: .*issuer.*fingerprint $fingerprint" --remote "$REMOTE_URL"
+expect_refusal wrong-ca "not trusted: .*fingerprint $fingerprint" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/otherca.pem"
+expect_tunnel good-pin --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
+    --pin-sha256 "$(public_key_pin "$WORK/server.pem")"
+expect_refusal wrong-pin "does not match --pin-sha256.*fingerprint $fingerprint" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" --pin-sha256 "$(public_key_pin "$WORK/client.pem")"
+if grep -q "session from" "$WORK/tls.err" && [ "$(grep -c "session from" "$WORK/tls.err")" -eq 2 ]; then
+    pass "only the two trusting clients reached the upgrade"
+else
+    fail "expected exactly 2 sessions on the remote: $(grep -c "session from" "$WORK/tls.err" || true)"
+fi
+
+log "wrong host"
+start_remote wronghost --tls-cert "$WORK/wronghost.pem" --tls-key "$WORK/wronghost.key"
+expect_refusal wrong-host \
+    "not trusted: .*host name did not match.*fingerprint $(cert_fingerprint "$WORK/wronghost.pem")" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
+
+log "mutual TLS"
+start_remote mtls --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" \
+    --client-ca "$WORK/ca.pem"
+expect_tunnel mtls-good --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
+    --client-cert "$WORK/client.pem" --client-key "$WORK/client.key"
+expect_refusal mtls-none "requires a client certificate" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
+expect_refusal mtls-other-ca "refused the client certificate .*intruder.pem" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
+    --client-cert "$WORK/intruder.pem" --client-key "$WORK/intruder.key"
+if grep -q "did not return a certificate" "$WORK/mtls.err"; then
+    pass "the remote logs the client without a certificate"
+else
+    fail "the remote did not log the missing client certificate"
+fi
+
+log "certificate reload on SIGHUP keeps sessions"
+cp "$WORK/server.pem" "$WORK/live.pem"
+cp "$WORK/server.key" "$WORK/live.key"
+start_remote reload --tls-cert "$WORK/live.pem" --tls-key "$WORK/live.key"
+start_client kept --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
+wait_until 20 echo_through "$FORWARD_PORT" "before" || fail "reload: no tunnel before the reload"
+make_cert renewed ca "DNS:localhost,IP:127.0.0.1" serverAuth
+cp "$WORK/renewed.pem" "$WORK/live.pem"
+cp "$WORK/renewed.key" "$WORK/live.key"
+kill -HUP "$REMOTE_PID"
+if wait_until 10 file_has "$WORK/reload.err" "reloaded the TLS certificate"; then
+    pass "remote reloaded its certificate"
+else
+    fail "remote did not report the reload"
+fi
+if echo_through "$FORWARD_PORT" "after" && [ "$(grep -c "session from" "$WORK/reload.err")" -eq 1 ]; then
+    pass "the session from before the reload still carries data"
+else
+    fail "the session did not survive the reload"
+fi
+stop_client
+expect_tunnel renewed-pin --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
+    --pin-sha256 "$(public_key_pin "$WORK/renewed.pem")"
+expect_refusal old-pin "does not match --pin-sha256" --remote "$REMOTE_URL" \
+    --ca-file "$WORK/ca.pem" --pin-sha256 "$(public_key_pin "$WORK/server.pem")"
+
+finish
