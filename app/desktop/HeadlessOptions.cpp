@@ -120,7 +120,14 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Log debug detail."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Log only warnings and errors."));
+    const QCommandLineOption profile(QStringLiteral("profile"),
+                                     QStringLiteral("With --headless: run the mappings of a "
+                                                    "profile saved by the desktop app."),
+                                     QStringLiteral("FILE"));
+    const QCommandLineOption minimized(QStringLiteral("minimized"),
+                                       QStringLiteral("Start with the window hidden in the tray."));
     parser.addOptions({headless, remote, tokenFile, local, reverse, name, verbose, quiet});
+    parser.addOptions({profile, minimized});
     const QCommandLineOption caFile(QStringLiteral("ca-file"),
                                     QStringLiteral("wss: trust the CA certificates in this PEM file "
                                                    "instead of the system's."),
@@ -171,8 +178,13 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
         options.verbosity = Verbosity::Verbose;
     else if (parser.isSet(quiet))
         options.verbosity = Verbosity::Quiet;
+    options.minimized = parser.isSet(minimized);
     if (!options.headless)
         return options;
+    if (parser.isSet(profile)) {
+        options.profilePath = parser.value(profile);
+        return options;
+    }
 
     if (!parser.isSet(remote)) {
         *error = QStringLiteral("--headless needs --remote URL");

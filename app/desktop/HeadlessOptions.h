@@ -15,6 +15,10 @@ namespace wstunnel {
 struct HeadlessOptions
 {
     bool headless = false;
+    // --headless --profile FILE: run a profile saved by the desktop app instead of -L/-R.
+    QString profilePath;
+    // GUI: start with the window hidden in the tray.
+    bool minimized = false;
     ClientSettings client;
     QList<ForwardSpec> forwards;
     Verbosity verbosity = Verbosity::Normal;

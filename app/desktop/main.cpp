@@ -1,12 +1,18 @@
 #include "HeadlessOptions.h"
 #include "HeadlessRunner.h"
+#include "ProfileRunner.h"
 
 #include "util/UnixSignalWatcher.h"
+
+#ifdef WSTUNNEL_WITH_GUI
+#include "GuiMain.h"
+#endif
 
 #include <QCoreApplication>
 #include <QTimer>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 using namespace wstunnel;
@@ -29,21 +35,48 @@ int runHeadless(int argc, char *argv[])
         return 2;
     }
     configureLogging(options->verbosity);
-    HeadlessRunner runner(*options);
-    if (!runner.start(&error)) {
-        fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
-        return 1;
+    std::unique_ptr<QObject> runner;
+    if (!options->profilePath.isEmpty()) {
+        auto *profileRunner = new ProfileRunner;
+        runner.reset(profileRunner);
+        if (!profileRunner->start(options->profilePath, &error)) {
+            fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
+            return 2;
+        }
+        QObject::connect(profileRunner, &ProfileRunner::finished, &app, &QCoreApplication::exit);
+    } else {
+        auto *headlessRunner = new HeadlessRunner(*options);
+        runner.reset(headlessRunner);
+        if (!headlessRunner->start(&error)) {
+            fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
+            return 1;
+        }
+        QObject::connect(headlessRunner, &HeadlessRunner::finished, &app, &QCoreApplication::exit);
     }
-    QObject::connect(&runner, &HeadlessRunner::finished, &app, &QCoreApplication::exit);
     UnixSignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &UnixSignalWatcher::terminationRequested, &app,
                      [&app] { QTimer::singleShot(0, &app, &QCoreApplication::quit); });
     return app.exec();
 }
 
+#ifdef WSTUNNEL_WITH_GUI
+bool wantsHeadless(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "-headless") == 0)
+            return true;
+    }
+    return false;
+}
+#endif
+
 } // namespace
 
 int main(int argc, char *argv[])
 {
+#ifdef WSTUNNEL_WITH_GUI
+    if (!wantsHeadless(argc, argv))
+        return runGui(argc, argv);
+#endif
     return runHeadless(argc, argv);
 }

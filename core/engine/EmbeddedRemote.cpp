@@ -39,7 +39,8 @@ bool EmbeddedRemote::start(QString *error)
     }
     m_server = server;
     m_url = QUrl(server->url());
-    qCInfo(lcEngine).noquote() << QStringLiteral("built-in remote listening on %1").arg(server->url());
+    qCInfo(lcEngine).noquote()
+        << QStringLiteral("built-in remote listening on %1").arg(server->url());
     return true;
 }
 

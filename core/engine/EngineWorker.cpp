@@ -49,8 +49,8 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
         wantedRemotes.insert(remote.id, remote);
     for (auto it = m_remotes.begin(); it != m_remotes.end();) {
         const auto wanted = wantedRemotes.constFind(it.key());
-        if (wanted != wantedRemotes.constEnd() && *wanted == it->config
-            && tokens.value(it.key()) == it->token) {
+        if (wanted != wantedRemotes.constEnd() && *wanted == it->config &&
+            tokens.value(it.key()) == it->token) {
             ++it;
             continue;
         }
@@ -93,8 +93,9 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
             MappingRuntime runtime;
             runtime.config = config;
             existing = m_mappings.insert(config.id, runtime);
-        } else if (existing->config.sameForward(config) && (existing->listener || !config.enabled)
-                   && !restartedRemotes.contains(config.remoteId)) {
+        } else if (existing->config.sameForward(config) &&
+                   (existing->listener || !config.enabled) &&
+                   !restartedRemotes.contains(config.remoteId)) {
             existing->config = config;
             continue;
         }
@@ -107,7 +108,8 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
     for (RemoteRuntime &remote : m_remotes) {
         bool needed = false;
         for (const MappingRuntime &mapping : std::as_const(m_mappings))
-            needed = needed || (mapping.config.enabled && mapping.config.remoteId == remote.config.id);
+            needed =
+                needed || (mapping.config.enabled && mapping.config.remoteId == remote.config.id);
         if (!needed) {
             stopRemote(remote);
             continue;
@@ -151,9 +153,9 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
         return;
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote != m_remotes.end() && remote->client) {
-        qCInfo(lcEngine).noquote() << QStringLiteral("stopped forwarding %1 -> %2")
-                                          .arg(mapping.listener->localEndpoint(),
-                                               mapping.listener->target());
+        qCInfo(lcEngine).noquote()
+            << QStringLiteral("stopped forwarding %1 -> %2")
+                   .arg(mapping.listener->localEndpoint(), mapping.listener->target());
         remote->client->removeLocalForward(mapping.listener);
     }
     mapping.listener = nullptr;
@@ -182,9 +184,9 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
         return;
     mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
     if (mapping.listener) {
-        qCInfo(lcEngine).noquote() << QStringLiteral("forwarding %1 -> %2")
-                                          .arg(mapping.listener->localEndpoint(),
-                                               mapping.listener->target());
+        qCInfo(lcEngine).noquote()
+            << QStringLiteral("forwarding %1 -> %2")
+                   .arg(mapping.listener->localEndpoint(), mapping.listener->target());
     } else {
         qCWarning(lcEngine).noquote() << mapping.error;
     }
@@ -288,7 +290,8 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         const ChannelBytes before = mapping.lastChannelBytes.value(channel->id());
         channelStats.rateIn = rate(channelStats.bytesIn, before.in, seconds);
         channelStats.rateOut = rate(channelStats.bytesOut, before.out, seconds);
-        channelBytes.insert(channel->id(), ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
+        channelBytes.insert(channel->id(),
+                            ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
         stats.channels.append(channelStats);
     }
     mapping.lastChannelBytes = channelBytes;

@@ -15,10 +15,10 @@ ForwardSpec MappingConfig::toSpec() const
 
 bool MappingConfig::sameForward(const MappingConfig &other) const
 {
-    return remoteId == other.remoteId && direction == other.direction
-        && protocol == other.protocol && bindHost == other.bindHost && bindPort == other.bindPort
-        && targetHost == other.targetHost && targetPort == other.targetPort
-        && enabled == other.enabled;
+    return remoteId == other.remoteId && direction == other.direction &&
+           protocol == other.protocol && bindHost == other.bindHost && bindPort == other.bindPort &&
+           targetHost == other.targetHost && targetPort == other.targetPort &&
+           enabled == other.enabled;
 }
 
 bool MappingConfig::operator==(const MappingConfig &other) const

@@ -67,9 +67,9 @@ QJsonObject mappingToJson(const MappingConfig &mapping)
     object.insert(QStringLiteral("id"), mapping.id);
     object.insert(QStringLiteral("name"), mapping.name);
     object.insert(QStringLiteral("remote"), mapping.remoteId);
-    object.insert(QStringLiteral("direction"),
-                  mapping.direction == ForwardSpec::Direction::Local ? QStringLiteral("local")
-                                                                     : QStringLiteral("reverse"));
+    object.insert(QStringLiteral("direction"), mapping.direction == ForwardSpec::Direction::Local
+                                                   ? QStringLiteral("local")
+                                                   : QStringLiteral("reverse"));
     object.insert(QStringLiteral("protocol"), mapping.protocol == MappingConfig::Protocol::Tcp
                                                   ? QStringLiteral("tcp")
                                                   : QStringLiteral("udp"));
@@ -96,8 +96,8 @@ bool readPort(const QJsonValue &value, bool allowZero, quint16 *port)
 
 QString ProfileStore::defaultPath()
 {
-    return QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation)
-        + QStringLiteral("/profile.json");
+    return QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation) +
+           QStringLiteral("/profile.json");
 }
 
 std::optional<Profile> ProfileStore::read(const QString &path, QString *error)
@@ -118,7 +118,8 @@ bool ProfileStore::write(const QString &path, const Profile &profile, QString *e
 {
     const QFileInfo info(path);
     if (!QDir().mkpath(info.absolutePath())) {
-        *error = tr("Cannot create the folder %1").arg(QDir::toNativeSeparators(info.absolutePath()));
+        *error =
+            tr("Cannot create the folder %1").arg(QDir::toNativeSeparators(info.absolutePath()));
         return false;
     }
     QSaveFile file(path);
@@ -194,9 +195,9 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
             return std::nullopt;
         }
         const QString scheme = remote.url.scheme();
-        if (!remote.builtIn
-            && (!remote.url.isValid() || remote.url.host().isEmpty()
-                || (scheme != QLatin1String("ws") && scheme != QLatin1String("wss")))) {
+        if (!remote.builtIn &&
+            (!remote.url.isValid() || remote.url.host().isEmpty() ||
+             (scheme != QLatin1String("ws") && scheme != QLatin1String("wss")))) {
             *error = tr("remote \"%1\" has no ws:// or wss:// URL").arg(remote.name);
             return std::nullopt;
         }
@@ -266,9 +267,9 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
         }
         mapping.bindHost = object.value(QStringLiteral("bindHost")).toString();
         mapping.targetHost = object.value(QStringLiteral("targetHost")).toString();
-        if (mapping.bindHost.isEmpty() || mapping.targetHost.isEmpty()
-            || !readPort(object.value(QStringLiteral("bindPort")), true, &mapping.bindPort)
-            || !readPort(object.value(QStringLiteral("targetPort")), false, &mapping.targetPort)) {
+        if (mapping.bindHost.isEmpty() || mapping.targetHost.isEmpty() ||
+            !readPort(object.value(QStringLiteral("bindPort")), true, &mapping.bindPort) ||
+            !readPort(object.value(QStringLiteral("targetPort")), false, &mapping.targetPort)) {
             *error = tr("mapping \"%1\" has an invalid address or port").arg(mapping.name);
             return std::nullopt;
         }

@@ -19,11 +19,11 @@ ClientSettings RemoteConfig::toClientSettings() const
 
 bool RemoteConfig::operator==(const RemoteConfig &other) const
 {
-    return id == other.id && name == other.name && url == other.url && builtIn == other.builtIn
-        && caFile == other.caFile && pinSha256 == other.pinSha256
-        && trustedCertificateSha256 == other.trustedCertificateSha256
-        && clientCertFile == other.clientCertFile && clientKeyFile == other.clientKeyFile
-        && proxyMode == other.proxyMode && proxyUrl == other.proxyUrl && headers == other.headers;
+    return id == other.id && name == other.name && url == other.url && builtIn == other.builtIn &&
+           caFile == other.caFile && pinSha256 == other.pinSha256 &&
+           trustedCertificateSha256 == other.trustedCertificateSha256 &&
+           clientCertFile == other.clientCertFile && clientKeyFile == other.clientKeyFile &&
+           proxyMode == other.proxyMode && proxyUrl == other.proxyUrl && headers == other.headers;
 }
 
 } // namespace wstunnel

@@ -24,16 +24,19 @@ TunnelEngine::TunnelEngine(QObject *parent, int snapshotIntervalMs)
 
 TunnelEngine::~TunnelEngine()
 {
-    // The worker's sockets and timers belong to its thread and must end there.
+    // The worker's sockets and timers belong to its thread and must end there; the emptied
+    // worker then comes back to this thread to be deleted.
+    QThread *home = QThread::currentThread();
     QMetaObject::invokeMethod(
         m_worker,
-        [worker = m_worker] {
+        [worker = m_worker, home] {
             worker->shutdown();
-            delete worker;
+            worker->moveToThread(home);
         },
         Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
+    delete m_worker;
 }
 
 void TunnelEngine::apply(const Profile &profile, const QHash<QString, QByteArray> &tokens)
@@ -49,7 +52,8 @@ void TunnelEngine::apply(const Profile &profile, const QHash<QString, QByteArray
 void TunnelEngine::closeChannel(const QString &mappingId, quint32 channelId)
 {
     QMetaObject::invokeMethod(
-        m_worker, [worker = m_worker, mappingId, channelId] { worker->closeChannel(mappingId, channelId); },
+        m_worker,
+        [worker = m_worker, mappingId, channelId] { worker->closeChannel(mappingId, channelId); },
         Qt::QueuedConnection);
 }
 

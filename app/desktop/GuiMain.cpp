@@ -1,0 +1,88 @@
+#include "GuiMain.h"
+
+#include "AppController.h"
+#include "HeadlessOptions.h"
+#include "MainWindow.h"
+#include "ProfileStore.h"
+#include "SecretStore.h"
+#include "SingleInstance.h"
+#include "TrayController.h"
+#include "UiSettings.h"
+
+#include "util/UnixSignalWatcher.h"
+
+#include <QApplication>
+#include <QLibraryInfo>
+#include <QLocale>
+#include <QTimer>
+#include <QTranslator>
+
+#include <cstdio>
+
+namespace wstunnel {
+
+namespace {
+
+void installTranslators(QApplication &app)
+{
+    auto *qtTranslator = new QTranslator(&app);
+    if (qtTranslator->load(QLocale(), QStringLiteral("qtbase"), QStringLiteral("_"),
+                           QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        QApplication::installTranslator(qtTranslator);
+    auto *translator = new QTranslator(&app);
+    if (translator->load(QLocale(), QStringLiteral("wstunnel"), QStringLiteral("_"),
+                         QStringLiteral(":/i18n")))
+        QApplication::installTranslator(translator);
+}
+
+} // namespace
+
+int runGui(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("wstunnel"));
+    QApplication::setApplicationDisplayName(QStringLiteral("WSTunnel"));
+    QApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("wstunnel"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/wstunnel.svg")));
+
+    QString error;
+    const std::optional<HeadlessOptions> options = HeadlessOptions::parse(app.arguments(), &error);
+    if (!options) {
+        fprintf(stderr, "wstunnel: %s\nTry 'wstunnel --help'.\n", qPrintable(error));
+        return 2;
+    }
+    configureLogging(options->verbosity);
+
+    SingleInstance instance;
+    if (!instance.claim())
+        return 0;
+    installTranslators(app);
+
+    SecretStore secrets;
+    AppController controller(ProfileStore::defaultPath(), &secrets);
+    const bool trayAvailable = TrayController::isTrayAvailable();
+    TrayController *tray = trayAvailable ? new TrayController(&controller, &app) : nullptr;
+    MainWindow window(&controller, tray);
+    controller.load();
+
+    QApplication::setQuitOnLastWindowClosed(!trayAvailable);
+    QObject::connect(&instance, &SingleInstance::activationRequested, &window,
+                     &MainWindow::showAndRaise);
+    if (tray) {
+        QObject::connect(tray, &TrayController::openWindowRequested, &window,
+                         &MainWindow::showAndRaise);
+        QObject::connect(tray, &TrayController::quitRequested, &app, &QApplication::quit);
+        tray->show();
+    }
+    UnixSignalWatcher signalWatcher;
+    QObject::connect(&signalWatcher, &UnixSignalWatcher::terminationRequested, &app,
+                     [&app] { QTimer::singleShot(0, &app, &QApplication::quit); });
+
+    const bool minimised = tray && (options->minimized || UiSettings::startMinimised());
+    if (!minimised)
+        window.show();
+    return app.exec();
+}
+
+} // namespace wstunnel

@@ -1,0 +1,72 @@
+#include "ProfileRunner.h"
+
+#include "ProfileStore.h"
+#include "SecretStore.h"
+#include "TunnelEngine.h"
+
+#include <cstdio>
+
+namespace wstunnel {
+
+ProfileRunner::ProfileRunner(QObject *parent)
+    : QObject(parent)
+    , m_engine(new TunnelEngine(this))
+{
+    connect(m_engine, &TunnelEngine::snapshotUpdated, this, &ProfileRunner::onSnapshot);
+}
+
+bool ProfileRunner::start(const QString &path, QString *error)
+{
+    const std::optional<Profile> profile = ProfileStore::read(path, error);
+    if (!profile)
+        return false;
+    m_profile = *profile;
+    bool anyEnabled = false;
+    for (const MappingConfig &mapping : std::as_const(m_profile.mappings))
+        anyEnabled = anyEnabled || mapping.enabled;
+    if (!anyEnabled) {
+        *error = QStringLiteral("profile %1 has no mapping switched on").arg(path);
+        return false;
+    }
+    SecretStore secrets;
+    const QByteArray environmentToken = qgetenv("WSTUNNEL_TOKEN").trimmed();
+    QHash<QString, QByteArray> tokens;
+    for (const RemoteConfig &remote : std::as_const(m_profile.remotes)) {
+        if (remote.builtIn)
+            continue;
+        QString secretError;
+        const std::optional<QByteArray> token =
+            secrets.read(QStringLiteral("remote/%1/token").arg(remote.id), &secretError);
+        if (!token) {
+            *error = secretError;
+            return false;
+        }
+        tokens.insert(remote.id, token->isEmpty() ? environmentToken : *token);
+    }
+    m_engine->apply(m_profile, tokens);
+    return true;
+}
+
+void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
+{
+    for (const MappingStats &stats : snapshot.mappings) {
+        const int index = m_profile.mappingIndex(stats.id);
+        if (index < 0 || stats.state == MappingState::Off)
+            continue;
+        const MappingConfig &mapping = m_profile.mappings.at(index);
+        if (stats.state == MappingState::Error) {
+            fprintf(stderr, "wstunnel: %s: %s\n", qPrintable(mapping.name),
+                    qPrintable(stats.reason));
+            Q_EMIT finished(1);
+            return;
+        }
+        if (m_reported.contains(stats.id))
+            continue;
+        m_reported.insert(stats.id);
+        printf("forwarding %s -> %s\n", qPrintable(mapping.bindEndpoint()),
+               qPrintable(mapping.targetEndpoint()));
+        fflush(stdout);
+    }
+}
+
+} // namespace wstunnel

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "EngineSnapshot.h"
+#include "Profile.h"
+
+#include <QObject>
+#include <QSet>
+
+namespace wstunnel {
+
+class TunnelEngine;
+
+// `wstunnel --headless --profile FILE`: runs the switched-on mappings of a saved profile with
+// the tokens the desktop app stored, prints a readiness line per forward like the -L form does,
+// and ends the process on a forward that cannot be bound or a remote that refuses us.
+class ProfileRunner : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit ProfileRunner(QObject *parent = nullptr);
+
+    // Returns false with error set when the profile cannot be read or runs nothing.
+    bool start(const QString &path, QString *error);
+
+Q_SIGNALS:
+    void finished(int exitCode);
+
+private:
+    void onSnapshot(const EngineSnapshot &snapshot);
+
+    TunnelEngine *m_engine;
+    Profile m_profile;
+    QSet<QString> m_reported;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,110 @@
+#pragma once
+
+#include "EngineSnapshot.h"
+#include "TrafficHistory.h"
+
+#include <QMainWindow>
+
+class QAction;
+class QFrame;
+class QLabel;
+class QListWidget;
+class QPushButton;
+class QTableView;
+
+namespace wstunnel {
+
+class AppController;
+class ChannelTableModel;
+class MappingTableModel;
+class Sparkline;
+class TrayController;
+
+// The mapping editor: remotes on the left, the mapping table with live state and rates, and
+// below it the open connections of the selected mapping with a throughput graph.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    // tray may be null when the desktop has no system tray; closing the window then quits.
+    MainWindow(AppController *controller, TrayController *tray, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    QString selectedMappingId() const;
+    void selectMapping(const QString &mappingId);
+    QString selectedRemoteId() const;
+
+    // Open their dialog without blocking; the result is applied when it is accepted.
+    void addMapping();
+    void editMapping();
+    void addRemote();
+    void editRemote();
+
+    void duplicateMapping();
+    void deleteMapping();
+    void moveMapping(int offset);
+    void toggleMapping();
+    void deleteRemote();
+    void closeSelectedChannel();
+
+    // What the File menu's import and export do after their file dialogs.
+    bool importProfile(const QString &path);
+    bool exportProfile(const QString &path);
+
+    void showAndRaise();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    QWidget *createRemotesPane();
+    QWidget *createMappingsPane();
+    QWidget *createConnectionsPane();
+    void rebuildRemoteList();
+    void onSnapshot(const EngineSnapshot &snapshot);
+    void onMappingSelectionChanged();
+    void updateActions();
+    void updateConnections();
+    void updateBanner();
+    void showProblem(const QString &message);
+
+    AppController *m_controller;
+    TrayController *m_tray;
+    MappingTableModel *m_mappingModel;
+    ChannelTableModel *m_channelModel;
+    TrafficHistory m_history;
+
+    QFrame *m_banner = nullptr;
+    QLabel *m_bannerLabel = nullptr;
+    QListWidget *m_remoteList = nullptr;
+    QTableView *m_mappingView = nullptr;
+    QTableView *m_channelView = nullptr;
+    QLabel *m_connectionsTitle = nullptr;
+    Sparkline *m_sparkline = nullptr;
+    QPushButton *m_closeChannelButton = nullptr;
+    QLabel *m_statusLabel = nullptr;
+
+    QAction *m_addMappingAction = nullptr;
+    QAction *m_editMappingAction = nullptr;
+    QAction *m_duplicateMappingAction = nullptr;
+    QAction *m_deleteMappingAction = nullptr;
+    QAction *m_moveUpAction = nullptr;
+    QAction *m_moveDownAction = nullptr;
+    QAction *m_toggleMappingAction = nullptr;
+    QAction *m_startAllAction = nullptr;
+    QAction *m_stopAllAction = nullptr;
+    QAction *m_addRemoteAction = nullptr;
+    QAction *m_editRemoteAction = nullptr;
+    QAction *m_deleteRemoteAction = nullptr;
+    QAction *m_importAction = nullptr;
+    QAction *m_exportAction = nullptr;
+    QAction *m_startMinimisedAction = nullptr;
+    QAction *m_startAtLoginAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_aboutAction = nullptr;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,260 @@
+#include "MappingDialog.h"
+
+#include "net/HostResolver.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QStandardItemModel>
+#include <QTcpServer>
+#include <QVBoxLayout>
+
+namespace wstunnel {
+
+namespace {
+
+bool portInUse(const QHostAddress &address, quint16 port)
+{
+    QTcpServer probe;
+    return !probe.listen(address, port);
+}
+
+bool sameListenAddress(const QString &a, const QString &b)
+{
+    const auto isAny = [](const QString &host) {
+        return host == QLatin1String("0.0.0.0") || host == QLatin1String("::");
+    };
+    return a == b || isAny(a) || isAny(b);
+}
+
+} // namespace
+
+MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mapping, QWidget *parent)
+    : QDialog(parent)
+    , m_profile(profile)
+    , m_original(mapping)
+    , m_nameEdit(new QLineEdit(mapping.name, this))
+    , m_remoteCombo(new QComboBox(this))
+    , m_directionCombo(new QComboBox(this))
+    , m_protocolCombo(new QComboBox(this))
+    , m_listenEdit(new QLineEdit(this))
+    , m_targetEdit(new QLineEdit(this))
+    , m_enabledCheck(new QCheckBox(tr("&Switch on when saved"), this))
+    , m_messageLabel(new QLabel(this))
+    , m_freePortButton(new QPushButton(this))
+    , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
+{
+    setWindowTitle(profile.mappingIndex(mapping.id) < 0 ? tr("Add Mapping") : tr("Edit Mapping"));
+    setObjectName(QStringLiteral("mappingDialog"));
+
+    m_nameEdit->setObjectName(QStringLiteral("nameEdit"));
+    m_nameEdit->setPlaceholderText(tr("e.g. PostgreSQL on the dev server"));
+    m_nameEdit->setAccessibleName(tr("Name"));
+
+    m_remoteCombo->setObjectName(QStringLiteral("remoteCombo"));
+    m_remoteCombo->setAccessibleName(tr("Remote"));
+    for (const RemoteConfig &remote : profile.remotes)
+        m_remoteCombo->addItem(remote.name, remote.id);
+    m_remoteCombo->setCurrentIndex(qMax(0, m_remoteCombo->findData(mapping.remoteId)));
+
+    m_directionCombo->setObjectName(QStringLiteral("directionCombo"));
+    m_directionCombo->setAccessibleName(tr("Direction"));
+    m_directionCombo->addItem(tr("Local: a port here reaches a target on the remote side"));
+    m_directionCombo->addItem(tr("Reverse: a port on the remote reaches a target here"));
+    // The protocol cannot yet take a remote listener down again, so reverse mappings could not
+    // be switched off; offered once the engine supports it.
+    if (auto *model = qobject_cast<QStandardItemModel *>(m_directionCombo->model()))
+        model->item(1)->setEnabled(mapping.direction == ForwardSpec::Direction::Reverse);
+    m_directionCombo->setItemData(1, tr("Not supported by this version yet"), Qt::ToolTipRole);
+    m_directionCombo->setCurrentIndex(mapping.direction == ForwardSpec::Direction::Local ? 0 : 1);
+
+    m_protocolCombo->setObjectName(QStringLiteral("protocolCombo"));
+    m_protocolCombo->setAccessibleName(tr("Protocol"));
+    m_protocolCombo->addItem(tr("TCP"));
+    m_protocolCombo->addItem(tr("UDP"));
+    if (auto *model = qobject_cast<QStandardItemModel *>(m_protocolCombo->model()))
+        model->item(1)->setEnabled(mapping.protocol == MappingConfig::Protocol::Udp);
+    m_protocolCombo->setItemData(1, tr("Not supported by this version yet"), Qt::ToolTipRole);
+    m_protocolCombo->setCurrentIndex(mapping.protocol == MappingConfig::Protocol::Tcp ? 0 : 1);
+
+    m_listenEdit->setObjectName(QStringLiteral("listenEdit"));
+    m_listenEdit->setAccessibleName(tr("Listen on"));
+    m_listenEdit->setPlaceholderText(tr("[ADDRESS:]PORT, e.g. 15432 or 127.0.0.1:15432"));
+    if (mapping.bindPort != 0)
+        m_listenEdit->setText(mapping.bindEndpoint());
+
+    m_targetEdit->setObjectName(QStringLiteral("targetEdit"));
+    m_targetEdit->setAccessibleName(tr("Target"));
+    m_targetEdit->setPlaceholderText(
+        tr("HOST:PORT as seen from the remote, e.g. db.internal:5432"));
+    if (!mapping.targetHost.isEmpty())
+        m_targetEdit->setText(mapping.targetEndpoint());
+
+    m_enabledCheck->setObjectName(QStringLiteral("enabledCheck"));
+    m_enabledCheck->setChecked(mapping.enabled);
+
+    m_messageLabel->setObjectName(QStringLiteral("messageLabel"));
+    m_messageLabel->setWordWrap(true);
+    m_messageLabel->setAccessibleName(tr("Problem"));
+    QPalette warning = m_messageLabel->palette();
+    warning.setColor(QPalette::WindowText, QColor(0xb0, 0x20, 0x20));
+    m_messageLabel->setPalette(warning);
+
+    m_freePortButton->setObjectName(QStringLiteral("freePortButton"));
+    m_freePortButton->setVisible(false);
+    connect(m_freePortButton, &QPushButton::clicked, this, [this] {
+        QString host;
+        quint16 port = 0;
+        QString ignored;
+        parseEndpoint(m_listenEdit->text(), &host, &port, &ignored);
+        m_listenEdit->setText(host.isEmpty() ? QString::number(m_suggestedPort)
+                                             : formatEndpoint(host, m_suggestedPort));
+    });
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Name:"), m_nameEdit);
+    form->addRow(tr("&Remote:"), m_remoteCombo);
+    form->addRow(tr("&Direction:"), m_directionCombo);
+    form->addRow(tr("&Protocol:"), m_protocolCombo);
+    form->addRow(tr("&Listen on:"), m_listenEdit);
+    form->addRow(tr("&Target:"), m_targetEdit);
+    form->addRow(QString(), m_enabledCheck);
+
+    auto *messageRow = new QHBoxLayout;
+    messageRow->addWidget(m_messageLabel, 1);
+    messageRow->addWidget(m_freePortButton);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(messageRow);
+    layout->addWidget(m_buttons);
+
+    setTabOrder(m_nameEdit, m_remoteCombo);
+    setTabOrder(m_remoteCombo, m_directionCombo);
+    setTabOrder(m_directionCombo, m_protocolCombo);
+    setTabOrder(m_protocolCombo, m_listenEdit);
+    setTabOrder(m_listenEdit, m_targetEdit);
+    setTabOrder(m_targetEdit, m_enabledCheck);
+    setTabOrder(m_enabledCheck, m_freePortButton);
+
+    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
+        validate();
+        if (isValid())
+            accept();
+    });
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    for (QLineEdit *edit : {m_nameEdit, m_listenEdit, m_targetEdit})
+        connect(edit, &QLineEdit::textChanged, this, &MappingDialog::validate);
+    for (QComboBox *combo : {m_remoteCombo, m_directionCombo, m_protocolCombo})
+        connect(combo, &QComboBox::currentIndexChanged, this, &MappingDialog::validate);
+    connect(m_enabledCheck, &QCheckBox::toggled, this, &MappingDialog::validate);
+    validate();
+    setMinimumWidth(520);
+}
+
+MappingConfig MappingDialog::mapping() const
+{
+    MappingConfig mapping = m_original;
+    quint16 ignored = 0;
+    check(&mapping, &ignored);
+    return mapping;
+}
+
+quint16 MappingDialog::freePort(const QString &bindHost, quint16 preferred)
+{
+    const QHostAddress address = HostResolver::parseLiteral(bindHost);
+    for (int port = qMax<int>(preferred, 1024); port <= 65535 && port < preferred + 200; ++port) {
+        if (!portInUse(address, quint16(port)))
+            return quint16(port);
+    }
+    QTcpServer probe;
+    probe.listen(address, 0);
+    return probe.serverPort();
+}
+
+void MappingDialog::validate()
+{
+    MappingConfig mapping = m_original;
+    m_suggestedPort = 0;
+    m_problem = check(&mapping, &m_suggestedPort);
+    m_messageLabel->setText(m_problem);
+    m_messageLabel->setVisible(!m_problem.isEmpty());
+    m_freePortButton->setVisible(m_suggestedPort != 0);
+    m_freePortButton->setText(tr("Use port %1").arg(m_suggestedPort));
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_problem.isEmpty());
+}
+
+QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) const
+{
+    mapping->name = m_nameEdit->text().trimmed();
+    mapping->remoteId = m_remoteCombo->currentData().toString();
+    mapping->direction = m_directionCombo->currentIndex() == 0 ? ForwardSpec::Direction::Local
+                                                               : ForwardSpec::Direction::Reverse;
+    mapping->protocol = m_protocolCombo->currentIndex() == 0 ? MappingConfig::Protocol::Tcp
+                                                             : MappingConfig::Protocol::Udp;
+    mapping->enabled = m_enabledCheck->isChecked();
+
+    if (mapping->name.isEmpty())
+        return tr("Give the mapping a name.");
+    if (mapping->remoteId.isEmpty())
+        return tr("Add a remote first: the mapping needs one to carry its connections.");
+
+    QString host = QStringLiteral("127.0.0.1");
+    quint16 port = 0;
+    QString ignored;
+    if (m_listenEdit->text().trimmed().isEmpty())
+        return tr("Enter the port to listen on.");
+    if (!parseEndpoint(m_listenEdit->text(), &host, &port, &ignored) || port == 0)
+        return tr("\"%1\" is not a port to listen on: write PORT or ADDRESS:PORT with a port from "
+                  "1 to 65535.")
+            .arg(m_listenEdit->text().trimmed());
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+        host = QStringLiteral("127.0.0.1");
+    const QHostAddress address = HostResolver::parseLiteral(host);
+    if (address.isNull())
+        return tr("\"%1\" is not an IP address of this computer (e.g. 127.0.0.1, ::1 or 0.0.0.0).")
+            .arg(host);
+    mapping->bindHost = host;
+    mapping->bindPort = port;
+
+    QString targetHost;
+    quint16 targetPort = 0;
+    if (m_targetEdit->text().trimmed().isEmpty())
+        return tr("Enter the target as HOST:PORT.");
+    if (!parseEndpoint(m_targetEdit->text(), &targetHost, &targetPort, &ignored) ||
+        targetHost.isEmpty() || targetPort == 0)
+        return tr("\"%1\" is not a target: write HOST:PORT with a port from 1 to 65535.")
+            .arg(m_targetEdit->text().trimmed());
+    mapping->targetHost = targetHost;
+    mapping->targetPort = targetPort;
+
+    for (const MappingConfig &other : m_profile.mappings) {
+        if (other.id == mapping->id || other.direction != mapping->direction ||
+            other.bindPort != port || !sameListenAddress(other.bindHost, host))
+            continue;
+        // Local ports all live on this computer; reverse ones on their remote.
+        if (mapping->direction == ForwardSpec::Direction::Reverse &&
+            other.remoteId != mapping->remoteId)
+            continue;
+        return tr("The mapping \"%1\" already listens on %2.")
+            .arg(other.name, other.bindEndpoint());
+    }
+
+    // Our own running forward holds its port; only a port that changes needs a look.
+    const bool alreadyOurs = m_original.enabled && m_original.bindHost == host &&
+                             m_original.bindPort == port &&
+                             m_profile.mappingIndex(m_original.id) >= 0;
+    if (mapping->direction == ForwardSpec::Direction::Local && mapping->enabled && !alreadyOurs &&
+        portInUse(address, port)) {
+        *suggestedPort = freePort(host, quint16(qMin(port + 1, 65535)));
+        return tr("Port %1 is already in use on this computer.").arg(port);
+    }
+    return QString();
+}
+
+} // namespace wstunnel

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "Profile.h"
+
+#include <QDialog>
+
+class QCheckBox;
+class QComboBox;
+class QDialogButtonBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+
+namespace wstunnel {
+
+// Adds or edits one mapping. Input is checked as it is typed: endpoint syntax, a listening
+// address another mapping already uses, and a local port some other program holds (with a free
+// port offered instead). OK stays disabled while anything is wrong.
+class MappingDialog : public QDialog
+{
+    Q_OBJECT
+
+public:
+    MappingDialog(const Profile &profile, const MappingConfig &mapping, QWidget *parent = nullptr);
+
+    MappingConfig mapping() const;
+    bool isValid() const { return m_problem.isEmpty(); }
+    QString problem() const { return m_problem; }
+    // A free port on the listening address, at or above preferred.
+    static quint16 freePort(const QString &bindHost, quint16 preferred);
+
+private:
+    void validate();
+    QString check(MappingConfig *mapping, quint16 *suggestedPort) const;
+
+    Profile m_profile;
+    MappingConfig m_original;
+    QLineEdit *m_nameEdit;
+    QComboBox *m_remoteCombo;
+    QComboBox *m_directionCombo;
+    QComboBox *m_protocolCombo;
+    QLineEdit *m_listenEdit;
+    QLineEdit *m_targetEdit;
+    QCheckBox *m_enabledCheck;
+    QLabel *m_messageLabel;
+    QPushButton *m_freePortButton;
+    QDialogButtonBox *m_buttons;
+    QString m_problem;
+    quint16 m_suggestedPort = 0;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "RemoteConfig.h"
+
+#include <QDialog>
+
+class QComboBox;
+class QDialogButtonBox;
+class QGroupBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+
+namespace wstunnel {
+
+// Adds or edits a remote: its name, URL and token, and how to reach it (TLS trust, client
+// certificate, proxy, extra upgrade headers). The built-in remote only has a name to edit.
+class RemoteDialog : public QDialog
+{
+    Q_OBJECT
+
+public:
+    RemoteDialog(const RemoteConfig &remote, const QByteArray &token, QWidget *parent = nullptr);
+
+    RemoteConfig remote() const;
+    QByteArray token() const;
+    bool isValid() const { return m_problem.isEmpty(); }
+    QString problem() const { return m_problem; }
+
+private:
+    QLineEdit *fileEdit(const QString &objectName, const QString &text, const QString &title,
+                        QWidget **row);
+    void validate();
+    QString check(RemoteConfig *remote) const;
+
+    RemoteConfig m_original;
+    QLineEdit *m_nameEdit;
+    QLineEdit *m_urlEdit;
+    QLineEdit *m_tokenEdit;
+    QGroupBox *m_tlsGroup;
+    QLineEdit *m_caFileEdit = nullptr;
+    QLineEdit *m_pinEdit;
+    QLineEdit *m_fingerprintEdit;
+    QLineEdit *m_clientCertEdit = nullptr;
+    QLineEdit *m_clientKeyEdit = nullptr;
+    QGroupBox *m_proxyGroup;
+    QComboBox *m_proxyModeCombo;
+    QLineEdit *m_proxyUrlEdit;
+    QPlainTextEdit *m_headersEdit;
+    QLabel *m_messageLabel;
+    QDialogButtonBox *m_buttons;
+    QString m_problem;
+};
+
+} // namespace wstunnel
