@@ -22,7 +22,7 @@ std::optional<QNetworkProxy> ProxyResolver::parse(const QString &text, QString *
     // Environment variables often leave out the scheme.
     const QString withScheme = text.contains(QLatin1String("://")) ? text
                                                                    : QStringLiteral("http://") + text;
-    const QUrl url(withScheme, QUrl::StrictMode);
+    const QUrl url(withScheme);
     if (!url.isValid() || url.host().isEmpty() || url.scheme() != QLatin1String("http")
         || url.port() <= 0) {
         *error = QStringLiteral("proxy '%1' is not http://[USER:PASS@]HOST:PORT")
@@ -40,7 +40,7 @@ QNetworkProxy ProxyResolver::proxyFor(const ClientSettings &settings)
         return QNetworkProxy(QNetworkProxy::NoProxy);
     case ClientSettings::ProxyMode::Manual: {
         QString error;
-        if (const auto proxy = parse(settings.proxyUrl.toString(), &error))
+        if (const auto proxy = parse(settings.proxyUrl.toString(QUrl::FullyEncoded), &error))
             return *proxy;
         qCWarning(lcClient).noquote() << error << QStringLiteral("; connecting directly");
         return QNetworkProxy(QNetworkProxy::NoProxy);

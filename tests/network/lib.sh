@@ -179,8 +179,8 @@ expect_tunnel() {
     if wait_until 20 echo_through "$FORWARD_PORT" "hello $name"; then
         pass "$name: bytes go through the tunnel"
     else
-        fail "$name: no echo through the tunnel; client said:"
-        sed 's/^/    /' "$WORK/$name.err"
+        fail "$name: no echo through the tunnel; the client's last words:"
+        tail -n 20 "$WORK/$name.err" | sed 's/^/    /'
     fi
     stop_client
 }
@@ -199,6 +199,6 @@ expect_refusal() {
         pass "$name: refused: ${message#wstunnel: }"
     else
         fail "$name: expected exit 1 and /$pattern/, got exit $status and:"
-        sed 's/^/    /' "$WORK/$name.err"
+        tail -n 20 "$WORK/$name.err" | sed 's/^/    /'
     fi
 }
