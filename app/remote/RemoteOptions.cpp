@@ -49,10 +49,10 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
         return std::nullopt;
     }
     const QJsonObject object = document.object();
-    static const QStringList known = {QStringLiteral("listen"), QStringLiteral("tokenFile"),
-                                      QStringLiteral("allow"), QStringLiteral("path"),
-                                      QStringLiteral("name"), QStringLiteral("maxSessions"),
-                                      QStringLiteral("tlsCert"), QStringLiteral("tlsKey"),
+    static const QStringList known = {QStringLiteral("listen"),   QStringLiteral("tokenFile"),
+                                      QStringLiteral("allow"),    QStringLiteral("path"),
+                                      QStringLiteral("name"),     QStringLiteral("maxSessions"),
+                                      QStringLiteral("tlsCert"),  QStringLiteral("tlsKey"),
                                       QStringLiteral("clientCa"), QStringLiteral("keepalive")};
     for (const QString &key : object.keys()) {
         if (!known.contains(key)) {
@@ -86,27 +86,29 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         QStringLiteral("File with accepted tokens, one per line, '#' starts a comment. "
                        "WSTUNNEL_TOKEN adds one more."),
         QStringLiteral("FILE"));
-    const QCommandLineOption allow(QStringLiteral("allow"),
-                                   QStringLiteral("Target desktops may reach: HOST:PORT, PORT may be "
-                                                  "'*', HOST may be a CIDR block. Repeatable. "
-                                                  "Default: loopback only."),
-                                   QStringLiteral("HOST:PORT"));
+    const QCommandLineOption allow(
+        QStringLiteral("allow"),
+        QStringLiteral("Target desktops may reach: HOST:PORT, PORT may be "
+                       "'*', HOST may be a CIDR block. Repeatable. "
+                       "Default: loopback only."),
+        QStringLiteral("HOST:PORT"));
     const QCommandLineOption config(QStringLiteral("config"),
                                     QStringLiteral("JSON file with the same settings (listen, "
                                                    "tokenFile, allow, path, name, maxSessions, "
                                                    "tlsCert, tlsKey, clientCa, keepalive); the "
                                                    "command line wins."),
                                     QStringLiteral("FILE"));
-    const QCommandLineOption path(QStringLiteral("path"),
-                                  QStringLiteral("URL path the tunnel is served under (default /)."),
-                                  QStringLiteral("PATH"));
+    const QCommandLineOption path(
+        QStringLiteral("path"), QStringLiteral("URL path the tunnel is served under (default /)."),
+        QStringLiteral("PATH"));
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name this server announces to desktops."),
                                   QStringLiteral("NAME"));
-    const QCommandLineOption maxSessions(QStringLiteral("max-sessions"),
-                                         QStringLiteral("Most desktops served at once (default 64)."),
-                                         QStringLiteral("N"));
-    const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Log debug detail."));
+    const QCommandLineOption maxSessions(
+        QStringLiteral("max-sessions"),
+        QStringLiteral("Most desktops served at once (default 64)."), QStringLiteral("N"));
+    const QCommandLineOption verbose(QStringLiteral("verbose"),
+                                     QStringLiteral("Log debug detail."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Log only warnings and errors."));
     const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
@@ -136,7 +138,8 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() > 1 || (positional.size() == 1 && positional.first() != QLatin1String("serve"))) {
+    if (positional.size() > 1 ||
+        (positional.size() == 1 && positional.first() != QLatin1String("serve"))) {
         *error = QStringLiteral("unknown role '%1' (this version knows: serve)")
                      .arg(positional.join(QLatin1Char(' ')));
         return std::nullopt;
@@ -164,7 +167,8 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         return std::nullopt;
     options.tokens.add(qgetenv("WSTUNNEL_TOKEN"));
     if (options.tokens.isEmpty()) {
-        *error = QStringLiteral("no token configured: give --token-file FILE or set WSTUNNEL_TOKEN");
+        *error =
+            QStringLiteral("no token configured: give --token-file FILE or set WSTUNNEL_TOKEN");
         return std::nullopt;
     }
 
@@ -190,22 +194,24 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
             return std::nullopt;
         }
         options.server.path = pathText.size() > 1 && pathText.endsWith(QLatin1Char('/'))
-            ? pathText.chopped(1)
-            : pathText;
+                                  ? pathText.chopped(1)
+                                  : pathText;
     }
     const QString nameText = setting(name, QStringLiteral("name"));
     if (!nameText.isEmpty())
         options.server.name = nameText;
-    const QString sessionsText = parser.isSet(maxSessions)
-        ? parser.value(maxSessions)
-        : (file.contains(QStringLiteral("maxSessions"))
-               ? QString::number(file.value(QStringLiteral("maxSessions")).toInt())
-               : QString());
+    const QString sessionsText =
+        parser.isSet(maxSessions)
+            ? parser.value(maxSessions)
+            : (file.contains(QStringLiteral("maxSessions"))
+                   ? QString::number(file.value(QStringLiteral("maxSessions")).toInt())
+                   : QString());
     if (!sessionsText.isEmpty()) {
         bool ok = false;
         options.server.maxSessions = sessionsText.toInt(&ok);
         if (!ok || options.server.maxSessions < 1) {
-            *error = QStringLiteral("--max-sessions must be a positive number, got '%1'").arg(sessionsText);
+            *error = QStringLiteral("--max-sessions must be a positive number, got '%1'")
+                         .arg(sessionsText);
             return std::nullopt;
         }
     }
@@ -225,8 +231,9 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         return std::nullopt;
     const QJsonValue keepAliveValue = file.value(QStringLiteral("keepalive"));
     const QString keepAliveText = parser.isSet(keepAlive) ? parser.value(keepAlive)
-        : keepAliveValue.isDouble()                       ? QString::number(keepAliveValue.toDouble())
-                                                          : keepAliveValue.toString();
+                                  : keepAliveValue.isDouble()
+                                      ? QString::number(keepAliveValue.toDouble())
+                                      : keepAliveValue.toString();
     if (!keepAliveText.isEmpty()) {
         const auto interval = NetworkOptionValues::parseKeepAlive(keepAliveText, error);
         if (!interval)

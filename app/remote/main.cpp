@@ -41,17 +41,18 @@ int main(int argc, char *argv[])
         // Give the close frames a moment to leave before the sockets go away.
         QTimer::singleShot(200, &app, &QCoreApplication::quit);
     });
-    QObject::connect(&signalWatcher, &UnixSignalWatcher::reloadRequested, &server, [&server, &options] {
-        if (!options->server.tls.isEnabled()) {
-            fprintf(stderr, "wstunnel-remote: SIGHUP: nothing to reload (no --tls-cert)\n");
-            return;
-        }
-        QString reloadError;
-        if (server.reloadTls(&reloadError))
-            fprintf(stderr, "wstunnel-remote: SIGHUP: reloaded the TLS certificate and key\n");
-        else
-            fprintf(stderr, "wstunnel-remote: SIGHUP: kept the previous TLS certificate: %s\n",
-                    qPrintable(reloadError));
-    });
+    QObject::connect(
+        &signalWatcher, &UnixSignalWatcher::reloadRequested, &server, [&server, &options] {
+            if (!options->server.tls.isEnabled()) {
+                fprintf(stderr, "wstunnel-remote: SIGHUP: nothing to reload (no --tls-cert)\n");
+                return;
+            }
+            QString reloadError;
+            if (server.reloadTls(&reloadError))
+                fprintf(stderr, "wstunnel-remote: SIGHUP: reloaded the TLS certificate and key\n");
+            else
+                fprintf(stderr, "wstunnel-remote: SIGHUP: kept the previous TLS certificate: %s\n",
+                        qPrintable(reloadError));
+        });
     return app.exec();
 }

@@ -20,11 +20,11 @@ QString environment(const char *lower, const char *upper)
 std::optional<QNetworkProxy> ProxyResolver::parse(const QString &text, QString *error)
 {
     // Environment variables often leave out the scheme.
-    const QString withScheme = text.contains(QLatin1String("://")) ? text
-                                                                   : QStringLiteral("http://") + text;
+    const QString withScheme =
+        text.contains(QLatin1String("://")) ? text : QStringLiteral("http://") + text;
     const QUrl url(withScheme);
-    if (!url.isValid() || url.host().isEmpty() || url.scheme() != QLatin1String("http")
-        || url.port() <= 0) {
+    if (!url.isValid() || url.host().isEmpty() || url.scheme() != QLatin1String("http") ||
+        url.port() <= 0) {
         *error = QStringLiteral("proxy '%1' is not http://[USER:PASS@]HOST:PORT")
                      .arg(url.toDisplayString(QUrl::RemovePassword));
         return std::nullopt;
@@ -60,7 +60,8 @@ QNetworkProxy ProxyResolver::proxyFor(const ClientSettings &settings)
         QString error;
         if (const auto proxy = parse(fromEnvironment, &error))
             return *proxy;
-        qCWarning(lcClient).noquote() << QStringLiteral("ignoring the proxy environment: %1").arg(error);
+        qCWarning(lcClient).noquote()
+            << QStringLiteral("ignoring the proxy environment: %1").arg(error);
         return QNetworkProxy(QNetworkProxy::NoProxy);
     }
     QUrl queryUrl = settings.url;

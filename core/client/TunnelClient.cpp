@@ -26,7 +26,9 @@ int httpStatusOf(const QString &errorString)
 
 QString endpointOf(const QUrl &url)
 {
-    return QStringLiteral("%1:%2").arg(url.host()).arg(url.port(url.scheme() == QLatin1String("wss") ? 443 : 80));
+    return QStringLiteral("%1:%2")
+        .arg(url.host())
+        .arg(url.port(url.scheme() == QLatin1String("wss") ? 443 : 80));
 }
 
 } // namespace
@@ -139,9 +141,10 @@ void TunnelClient::connectNow()
         request.setRawHeader(header.first, header.second);
     if (!m_settings.token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_settings.token);
-    const QString via = m_proxy.type() == QNetworkProxy::HttpProxy
-        ? QStringLiteral(" through proxy %1").arg(ProxyResolver::describe(m_proxy))
-        : QString();
+    const QString via =
+        m_proxy.type() == QNetworkProxy::HttpProxy
+            ? QStringLiteral(" through proxy %1").arg(ProxyResolver::describe(m_proxy))
+            : QString();
     setState(State::Connecting,
              QStringLiteral("connecting to %1%2").arg(m_settings.url.toDisplayString(), via));
     m_handshakeTimer.start(m_settings.handshakeTimeoutMs);
@@ -221,9 +224,9 @@ void TunnelClient::onSocketError()
                           : QStringLiteral("; check that --client-key belongs to --client-cert")));
         return;
     }
-    if (code == QAbstractSocket::ProxyAuthenticationRequiredError
-        || (code == QAbstractSocket::SocketAccessError
-            && m_proxy.type() == QNetworkProxy::HttpProxy)) {
+    if (code == QAbstractSocket::ProxyAuthenticationRequiredError ||
+        (code == QAbstractSocket::SocketAccessError &&
+         m_proxy.type() == QNetworkProxy::HttpProxy)) {
         fail(proxyProblem(code));
         return;
     }
@@ -260,14 +263,16 @@ void TunnelClient::onSocketError()
         return;
     }
     if (status) {
-        connectionLost(QStringLiteral("HTTP %1 from %2").arg(status).arg(m_settings.url.toDisplayString()));
+        connectionLost(
+            QStringLiteral("HTTP %1 from %2").arg(status).arg(m_settings.url.toDisplayString()));
         return;
     }
-    if (m_proxy.type() == QNetworkProxy::HttpProxy
-        && (code == QAbstractSocket::HostNotFoundError
-            || code == QAbstractSocket::ConnectionRefusedError)) {
-        connectionLost(QStringLiteral("proxy %1 could not reach %2: %3")
-                           .arg(ProxyResolver::describe(m_proxy), endpointOf(m_settings.url), error));
+    if (m_proxy.type() == QNetworkProxy::HttpProxy &&
+        (code == QAbstractSocket::HostNotFoundError ||
+         code == QAbstractSocket::ConnectionRefusedError)) {
+        connectionLost(
+            QStringLiteral("proxy %1 could not reach %2: %3")
+                .arg(ProxyResolver::describe(m_proxy), endpointOf(m_settings.url), error));
         return;
     }
     connectionLost(error);
@@ -279,12 +284,14 @@ QString TunnelClient::proxyProblem(QAbstractSocket::SocketError error) const
     switch (error) {
     case QAbstractSocket::ProxyAuthenticationRequiredError:
         return m_proxy.user().isEmpty()
-            ? QStringLiteral("proxy authentication failed: proxy %1 requires a user name and "
-                             "password (HTTP 407); give them as --proxy http://USER:PASS@HOST:PORT")
-                  .arg(proxy)
-            : QStringLiteral("proxy authentication failed: proxy %1 rejected the credentials of "
-                             "user '%2' (HTTP 407); check the user and password in --proxy")
-                  .arg(proxy, m_proxy.user());
+                   ? QStringLiteral(
+                         "proxy authentication failed: proxy %1 requires a user name and "
+                         "password (HTTP 407); give them as --proxy http://USER:PASS@HOST:PORT")
+                         .arg(proxy)
+                   : QStringLiteral(
+                         "proxy authentication failed: proxy %1 rejected the credentials of "
+                         "user '%2' (HTTP 407); check the user and password in --proxy")
+                         .arg(proxy, m_proxy.user());
     case QAbstractSocket::SocketAccessError:
         return QStringLiteral("proxy %1 refused to connect to %2 (HTTP 403): the proxy does not "
                               "allow CONNECT to this host or port")
@@ -343,8 +350,8 @@ void TunnelClient::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type,
     const QString server = endpointOf(m_settings.url);
     // OpenSSL names some alerts of TLS 1.3 only "unknown".
     const QString alert = type == QSsl::AlertType::CertificateRequired
-        ? QStringLiteral("certificate required")
-        : description;
+                              ? QStringLiteral("certificate required")
+                              : description;
     switch (type) {
     case QSsl::AlertType::CertificateRequired:
     case QSsl::AlertType::HandshakeFailure:
@@ -355,13 +362,14 @@ void TunnelClient::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type,
     case QSsl::AlertType::CertificateUnknown:
     case QSsl::AlertType::UnknownCa:
     case QSsl::AlertType::AccessDenied:
-        m_tlsProblem = m_settings.clientCertFile.isEmpty()
-            ? QStringLiteral("TLS: %1 requires a client certificate (server said: %2); give "
-                             "--client-cert and --client-key")
-                  .arg(server, alert)
-            : QStringLiteral("TLS: %1 refused the client certificate %2 (server said: %3); it "
-                             "wants one issued by the CA in its --client-ca")
-                  .arg(server, m_settings.clientCertFile, alert);
+        m_tlsProblem =
+            m_settings.clientCertFile.isEmpty()
+                ? QStringLiteral("TLS: %1 requires a client certificate (server said: %2); give "
+                                 "--client-cert and --client-key")
+                      .arg(server, alert)
+                : QStringLiteral("TLS: %1 refused the client certificate %2 (server said: %3); it "
+                                 "wants one issued by the CA in its --client-ca")
+                      .arg(server, m_settings.clientCertFile, alert);
         break;
     default:
         m_tlsProblem = QStringLiteral("TLS: %1 ended the handshake: %2").arg(server, alert);
@@ -425,19 +433,22 @@ void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, 
         if (reverse.remotePort != port || reverse.spec.bindHost != host)
             continue;
         const ForwardSpec spec = reverse.spec;
-        HostResolver::resolve(spec.targetHost, context,
-                              [done, spec](const QList<QHostAddress> &addresses, const QString &error) {
-                                  if (!error.isEmpty())
-                                      done(TargetResolution{{}, spec.targetPort,
-                                                            FailureCode::Unreachable, error});
-                                  else
-                                      done(TargetResolution{addresses, spec.targetPort,
-                                                            FailureCode::Refused, QString()});
-                              });
+        HostResolver::resolve(
+            spec.targetHost, context,
+            [done, spec](const QList<QHostAddress> &addresses, const QString &error) {
+                if (!error.isEmpty())
+                    done(TargetResolution{{}, spec.targetPort, FailureCode::Unreachable, error});
+                else
+                    done(TargetResolution{addresses, spec.targetPort, FailureCode::Refused,
+                                          QString()});
+            });
         return;
     }
-    done(TargetResolution{{}, port, FailureCode::NotAllowed,
-                          QStringLiteral("no reverse forward for %1").arg(formatEndpoint(host, port))});
+    done(TargetResolution{
+        {},
+        port,
+        FailureCode::NotAllowed,
+        QStringLiteral("no reverse forward for %1").arg(formatEndpoint(host, port))});
 }
 
 } // namespace wstunnel

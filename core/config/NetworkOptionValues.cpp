@@ -9,28 +9,32 @@ std::optional<int> NetworkOptionValues::parseKeepAlive(const QString &text, QStr
     bool ok = false;
     const double seconds = text.trimmed().toDouble(&ok);
     if (!ok || seconds < 0.2 || seconds > 3600) {
-        *error = QStringLiteral("--keepalive takes seconds between 0.2 and 3600, got '%1'").arg(text);
+        *error =
+            QStringLiteral("--keepalive takes seconds between 0.2 and 3600, got '%1'").arg(text);
         return std::nullopt;
     }
     return qRound(seconds * 1000);
 }
 
 std::optional<QPair<QByteArray, QByteArray>> NetworkOptionValues::parseHeader(const QString &text,
-                                                                             QString *error)
+                                                                              QString *error)
 {
     static const QRegularExpression token(QStringLiteral("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"));
     const qsizetype colon = text.indexOf(QLatin1Char(':'));
     const QString name = text.left(colon).trimmed();
     const QString value = text.mid(colon + 1).trimmed();
-    if (colon <= 0 || !token.match(name).hasMatch() || value.contains(QLatin1Char('\r'))
-        || value.contains(QLatin1Char('\n'))) {
+    if (colon <= 0 || !token.match(name).hasMatch() || value.contains(QLatin1Char('\r')) ||
+        value.contains(QLatin1Char('\n'))) {
         *error = QStringLiteral("--header '%1' is not 'Name: value'").arg(text);
         return std::nullopt;
     }
     static const QStringList reserved = {
-        QStringLiteral("host"),        QStringLiteral("upgrade"),
-        QStringLiteral("connection"),  QStringLiteral("authorization"),
-        QStringLiteral("origin"),      QStringLiteral("content-length"),
+        QStringLiteral("host"),
+        QStringLiteral("upgrade"),
+        QStringLiteral("connection"),
+        QStringLiteral("authorization"),
+        QStringLiteral("origin"),
+        QStringLiteral("content-length"),
         QStringLiteral("transfer-encoding"),
     };
     const QString lower = name.toLower();

@@ -22,9 +22,8 @@ std::optional<QByteArray> readFile(const QString &path, const QString &what, QSt
 
 } // namespace
 
-std::optional<QList<QSslCertificate>> TlsConfig::loadCertificates(const QString &path,
-                                                                  const QString &what,
-                                                                  QString *error)
+std::optional<QList<QSslCertificate>>
+TlsConfig::loadCertificates(const QString &path, const QString &what, QString *error)
 {
     const std::optional<QByteArray> data = readFile(path, what, error);
     if (!data)

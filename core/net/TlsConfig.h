@@ -19,16 +19,16 @@ struct ClientSettings;
 class TlsConfig
 {
 public:
-    static std::optional<QList<QSslCertificate>> loadCertificates(const QString &path,
-                                                                 const QString &what,
-                                                                 QString *error);
+    static std::optional<QList<QSslCertificate>>
+    loadCertificates(const QString &path, const QString &what, QString *error);
     static std::optional<QSslKey> loadPrivateKey(const QString &path, const QString &what,
                                                  QString *error);
 
     static std::optional<QSslConfiguration> server(const TlsSettings &settings, QString *error);
     static std::optional<QSslConfiguration> client(const ClientSettings &settings, QString *error);
 
-    // SHA-256 of the whole certificate, upper-case hex with colons (as `openssl x509 -fingerprint`).
+    // SHA-256 of the whole certificate, upper-case hex with colons (as `openssl x509
+    // -fingerprint`).
     static QString fingerprint(const QSslCertificate &certificate);
     // Base64 SHA-256 of the SubjectPublicKeyInfo, the form of --pin-sha256 (as curl's pins).
     static QByteArray publicKeyPin(const QSslCertificate &certificate);

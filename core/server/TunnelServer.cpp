@@ -85,7 +85,8 @@ bool TunnelServer::reloadTls(QString *error)
         << QStringLiteral("TLS certificate %1 for %2, valid until %3, SHA-256 %4%5")
                .arg(m_settings.tls.certFile,
                     certificate.subjectInfo(QSslCertificate::CommonName).join(QLatin1Char(',')),
-                    certificate.expiryDate().toString(Qt::ISODate), TlsConfig::fingerprint(certificate),
+                    certificate.expiryDate().toString(Qt::ISODate),
+                    TlsConfig::fingerprint(certificate),
                     m_settings.tls.clientCaFile.isEmpty()
                         ? QString()
                         : QStringLiteral("; client certificates from %1 required")
@@ -112,9 +113,8 @@ void TunnelServer::logHandshakeFailures(QSslServer *server)
             });
     connect(server, &QSslServer::errorOccurred, this,
             [](QSslSocket *socket, QAbstractSocket::SocketError) {
-                qCWarning(lcServer).noquote()
-                    << QStringLiteral("TLS handshake with %1 failed: %2")
-                           .arg(peerOf(socket), socket->errorString());
+                qCWarning(lcServer).noquote() << QStringLiteral("TLS handshake with %1 failed: %2")
+                                                     .arg(peerOf(socket), socket->errorString());
             });
 }
 
@@ -157,7 +157,8 @@ void TunnelServer::onNewConnection()
         timer->setSingleShot(true);
         connect(timer, &QTimer::timeout, socket, [socket] {
             qCWarning(lcServer).noquote()
-                << QStringLiteral("%1 sent no complete upgrade request in time").arg(peerOf(socket));
+                << QStringLiteral("%1 sent no complete upgrade request in time")
+                       .arg(peerOf(socket));
             socket->abort();
             socket->deleteLater();
         });
@@ -224,28 +225,26 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
 void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                           const QString &message, const QByteArray &extraHeaders)
 {
-    qCWarning(lcServer).noquote() << QStringLiteral("refused %1: HTTP %2, %3")
-                                         .arg(peerOf(socket))
-                                         .arg(status)
-                                         .arg(message);
+    qCWarning(lcServer).noquote()
+        << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
     socket->disconnect(this);
     const QByteArray body = message.toUtf8() + '\n';
-    socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + statusText + "\r\n" + extraHeaders
-                  + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "
-                  + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + statusText + "\r\n" +
+                  extraHeaders + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                  QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
     socket->disconnectFromHost();
 }
 
 void TunnelServer::onWebSocket()
 {
     while (QWebSocket *webSocket = m_webSocketServer.nextPendingConnection()) {
-        auto *session = new TunnelSession(webSocket, TunnelSession::Role::Acceptor,
-                                          m_settings.limits, this);
+        auto *session =
+            new TunnelSession(webSocket, TunnelSession::Role::Acceptor, m_settings.limits, this);
         session->setTargetPolicy(&m_allowList);
         // A QWebSocket does not own the socket it was upgraded from; its session does.
         for (const QPointer<QTcpSocket> &socket : std::as_const(m_upgrading)) {
-            if (socket && socket->peerPort() == webSocket->peerPort()
-                && socket->peerAddress() == webSocket->peerAddress()) {
+            if (socket && socket->peerPort() == webSocket->peerPort() &&
+                socket->peerAddress() == webSocket->peerAddress()) {
                 socket->setParent(session);
                 m_upgrading.removeAll(socket);
                 break;
@@ -258,11 +257,12 @@ void TunnelServer::onWebSocket()
                 [this, session](quint32 id, const QString &host, quint16 port) {
                     onListenRequested(session, id, host, port);
                 });
-        connect(session, &TunnelSession::closed, this, [this, session, peer](const QString &reason) {
-            m_sessions.removeAll(session);
-            session->deleteLater();
-            Q_EMIT sessionEnded(peer, reason);
-        });
+        connect(session, &TunnelSession::closed, this,
+                [this, session, peer](const QString &reason) {
+                    m_sessions.removeAll(session);
+                    session->deleteLater();
+                    Q_EMIT sessionEnded(peer, reason);
+                });
         session->start(m_settings.name);
         Q_EMIT sessionStarted(session);
     }
@@ -272,13 +272,15 @@ void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
                                      const QString &bindHost, quint16 port)
 {
     QHostAddress address = HostResolver::parseLiteral(bindHost);
-    if (bindHost.isEmpty() || bindHost.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+    if (bindHost.isEmpty() ||
+        bindHost.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
         address = QHostAddress(QHostAddress::LocalHost);
     if (address.isNull() || !address.isLoopback()) {
         const QString reason =
-            QStringLiteral("reverse forwards may only bind loopback addresses, not '%1'").arg(bindHost);
-        qCWarning(lcServer).noquote() << QStringLiteral("refused listen from %1: %2")
-                                             .arg(session->peerAddress(), reason);
+            QStringLiteral("reverse forwards may only bind loopback addresses, not '%1'")
+                .arg(bindHost);
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
         session->refuseListen(requestId, FailureCode::NotAllowed, reason);
         return;
     }
@@ -286,8 +288,8 @@ void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
     QString error;
     if (!listener->start(address, port, &error)) {
         delete listener;
-        qCWarning(lcServer).noquote() << QStringLiteral("refused listen from %1: %2")
-                                             .arg(session->peerAddress(), error);
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), error);
         session->refuseListen(requestId, FailureCode::AddressInUse, error);
         return;
     }

@@ -7,8 +7,8 @@
 #include <QObject>
 #include <QPointer>
 #include <QSslServer>
-#include <QTcpSocket>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QWebSocketServer>
 
 namespace wstunnel {
@@ -46,8 +46,8 @@ private:
     void onNewConnection();
     void logHandshakeFailures(QSslServer *server);
     void inspectRequest(QTcpSocket *socket);
-    void refuse(QTcpSocket *socket, int status, const QByteArray &statusText, const QString &message,
-                const QByteArray &extraHeaders = QByteArray());
+    void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
+                const QString &message, const QByteArray &extraHeaders = QByteArray());
     void onWebSocket();
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
                            quint16 port);
