@@ -17,6 +17,8 @@ struct ClientSettings
     QUrl url;
     QByteArray token;
     QString name = QStringLiteral("wstunnel");
+    // limits.keepAliveMs is the ping interval (--keepalive) that keeps idle sessions open
+    // through proxies.
     SessionLimits limits;
     // Reconnect delays double from the first to the cap.
     int initialBackoffMs = 500;
