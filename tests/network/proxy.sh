@@ -48,6 +48,9 @@ else
     sed 's/^/    /' "$SQUID_DIR/access.log"
 fi
 
+start_remote plain-behind-proxy
+expect_tunnel proxy-plain-ws --remote "ws://tunnel.test:$REMOTE_PORT/" --proxy "$PROXY"
+
 https_proxy="$PROXY" expect_tunnel proxy-environment --remote "$TUNNEL_URL" --ca-file "$WORK/ca.pem"
 
 expect_refusal wrong-password "proxy authentication failed: proxy http://127.0.0.1:$SQUID_PORT rejected the credentials of user 'alice'" \

@@ -31,6 +31,26 @@ else
     fail "unreadable --tls-cert: exit $status, $(cat "$WORK/badopt.err")"
 fi
 
+# bad_client_option PATTERN ARGS...: wstunnel exits 2 with a message matching PATTERN.
+bad_client_option() {
+    local pattern=$1 status=0
+    shift
+    "$CLIENT_BIN" --headless --token-file "$WORK/token" -L "127.0.0.1:0:127.0.0.1:$ECHO_PORT" "$@" \
+        >/dev/null 2>"$WORK/badopt.err" || status=$?
+    if [ "$status" -eq 2 ] && grep -Eq -- "$pattern" "$WORK/badopt.err"; then
+        pass "wstunnel $*: exit 2"
+    else
+        fail "wstunnel $*: exit $status, $(cat "$WORK/badopt.err")"
+    fi
+}
+bad_client_option "--ca-file.*wss://" --remote ws://127.0.0.1:1/ --ca-file "$WORK/ca.pem"
+bad_client_option "missing.pem" --remote wss://127.0.0.1:1/ --ca-file "$WORK/missing.pem"
+bad_client_option "--client-key" --remote wss://127.0.0.1:1/ --client-cert "$WORK/client.pem"
+bad_client_option "--pin-sha256" --remote wss://127.0.0.1:1/ --pin-sha256 not-a-pin
+bad_client_option "HOST:PORT" --remote wss://127.0.0.1:1/ --proxy socks5://127.0.0.1:1080
+bad_client_option "Name: value" --remote wss://127.0.0.1:1/ --header "no colon here"
+bad_client_option "--keepalive" --remote wss://127.0.0.1:1/ --keepalive 0
+
 log "wss with a private CA"
 start_remote tls --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key"
 case "$REMOTE_URL" in wss://*) pass "remote announces $REMOTE_URL" ;; *) fail "remote announces $REMOTE_URL" ;; esac
