@@ -218,7 +218,8 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
     for (ForwardListener *listener : remote.client->localForwards())
         remote.client->removeLocalForward(listener);
     remote.client->stop();
-    remote.client->deleteLater();
+    // Deleted now, on this thread: a deferred delete could outlive the thread at shutdown.
+    delete remote.client;
     remote.client = nullptr;
 }
 

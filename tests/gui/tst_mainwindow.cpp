@@ -1,0 +1,502 @@
+#include "AppController.h"
+#include "ChannelTableModel.h"
+#include "EchoServer.h"
+#include "GuiTestEnvironment.h"
+#include "MainWindow.h"
+#include "MappingDialog.h"
+#include "MappingTableModel.h"
+#include "ProfileStore.h"
+#include "RemoteDialog.h"
+#include "SecretStore.h"
+#include "TrayController.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <memory>
+
+using namespace wstunnel;
+
+// Drives the real main window, dialogs and tray menu offscreen, with the built-in remote
+// carrying the traffic to an echo server on loopback.
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { isolateGuiTest(); }
+    void init();
+    void cleanup();
+
+    void firstRunOffersBuiltInRemote();
+    void mappingAddedInEditorCarriesData();
+    void togglingMappingClosesAndReopensPort();
+    void trayActionsStartAndStop();
+    void editorRejectsInvalidInput();
+    void editorSuggestsFreePortWhenBusy();
+    void duplicateDeleteAndReorder();
+    void remoteEditorStoresSettingsAndTokenApart();
+    void profileRoundTripsThroughSaveLoadImportExport();
+    void invalidImportChangesNothing();
+    void unreadableProfileIsNeverOverwritten();
+
+private:
+    void createWindow();
+    MappingDialog *openAddDialog();
+    MappingConfig echoMapping(quint16 port) const;
+    MappingState stateOf(const QString &mappingId) const;
+    static QPushButton *okButton(QDialog *dialog);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<SecretStore> m_secrets;
+    std::unique_ptr<AppController> m_controller;
+    std::unique_ptr<TrayController> m_tray;
+    std::unique_ptr<MainWindow> m_window;
+    std::unique_ptr<EchoServer> m_echo;
+};
+
+void TestMainWindow::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_echo = std::make_unique<EchoServer>();
+    QVERIFY(m_echo->isListening());
+    createWindow();
+}
+
+void TestMainWindow::createWindow()
+{
+    m_window.reset();
+    m_tray.reset();
+    m_controller.reset();
+    m_secrets = std::make_unique<SecretStore>(m_dir->filePath(QStringLiteral("tokens.json")));
+    m_controller = std::make_unique<AppController>(m_dir->filePath(QStringLiteral("profile.json")),
+                                                   m_secrets.get());
+    m_tray = std::make_unique<TrayController>(m_controller.get());
+    m_window = std::make_unique<MainWindow>(m_controller.get(), m_tray.get());
+    m_controller->load();
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+}
+
+void TestMainWindow::cleanup()
+{
+    m_window.reset();
+    m_tray.reset();
+    m_controller.reset();
+    m_secrets.reset();
+    m_echo.reset();
+    m_dir.reset();
+}
+
+MappingDialog *TestMainWindow::openAddDialog()
+{
+    m_window->addMapping();
+    auto *dialog = m_window->findChild<MappingDialog *>();
+    return dialog && QTest::qWaitForWindowExposed(dialog) ? dialog : nullptr;
+}
+
+QPushButton *TestMainWindow::okButton(QDialog *dialog)
+{
+    return dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+}
+
+MappingConfig TestMainWindow::echoMapping(quint16 port) const
+{
+    MappingConfig mapping;
+    mapping.id = Profile::newId();
+    mapping.name = QStringLiteral("Echo %1").arg(port);
+    mapping.remoteId = m_controller->profile().remotes.first().id;
+    mapping.bindPort = port;
+    mapping.targetHost = QStringLiteral("127.0.0.1");
+    mapping.targetPort = m_echo->serverPort();
+    return mapping;
+}
+
+MappingState TestMainWindow::stateOf(const QString &mappingId) const
+{
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const MappingStats *stats = snapshot.mapping(mappingId);
+    return stats ? stats->state : MappingState::Off;
+}
+
+void TestMainWindow::firstRunOffersBuiltInRemote()
+{
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("WSTunnel"));
+    QCOMPARE(m_controller->profile().remotes.size(), 1);
+    QVERIFY(m_controller->profile().remotes.first().builtIn);
+    QVERIFY(QFile::exists(m_controller->profilePath()));
+    auto *remotes = m_window->findChild<QWidget *>(QStringLiteral("remoteList"));
+    QVERIFY(remotes);
+    QCOMPARE(remotes->accessibleName(), QStringLiteral("Remotes"));
+}
+
+void TestMainWindow::mappingAddedInEditorCarriesData()
+{
+    const quint16 port = unusedLoopbackPort();
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Echo"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit")),
+                     QString::number(port));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit")),
+                     QStringLiteral("127.0.0.1:%1").arg(m_echo->serverPort()));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    const MappingConfig mapping = m_controller->profile().mappings.first();
+    QCOMPARE(mapping.bindPort, port);
+    QCOMPARE(m_window->selectedMappingId(), mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    const QModelIndex stateCell = table->model()->index(0, MappingTableModel::StateColumn);
+    QTRY_COMPARE(stateCell.data().toString(), QStringLiteral("Listening"));
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray payload = QByteArray("hello through the built-in remote ").repeated(1000);
+    client.write(payload);
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
+    QCOMPARE(echoed, payload);
+
+    // The connection shows up in the connections view and can be closed from there.
+    auto *channels = m_window->findChild<QTableView *>(QStringLiteral("channelView"));
+    QTRY_COMPARE(channels->model()->rowCount(), 1);
+    QTRY_COMPARE(table->model()->index(0, MappingTableModel::ConnectionsColumn).data().toString(),
+                 QStringLiteral("1"));
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Active);
+    QVERIFY(channels->model()
+                ->index(0, ChannelTableModel::ClientColumn)
+                .data()
+                .toString()
+                .contains(QString::number(client.localPort())));
+    channels->selectRow(0);
+    auto *closeButton = m_window->findChild<QPushButton *>(QStringLiteral("closeChannelButton"));
+    QVERIFY(closeButton->isEnabled());
+    QTest::mouseClick(closeButton, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE(channels->model()->rowCount(), 0);
+}
+
+void TestMainWindow::togglingMappingClosesAndReopensPort()
+{
+    const quint16 port = unusedLoopbackPort();
+    const MappingConfig mapping = echoMapping(port);
+    m_controller->setMapping(mapping);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QVERIFY(!loopbackPortFree(port));
+
+    m_window->selectMapping(mapping.id);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    table->setFocus();
+    QTest::keyClick(table, Qt::Key_Space);
+    QVERIFY(!m_controller->profile().mappings.first().enabled);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+    QTRY_COMPARE(table->model()->index(0, MappingTableModel::StateColumn).data().toString(),
+                 QStringLiteral("Off"));
+
+    QTest::keyClick(table, Qt::Key_Space);
+    QVERIFY(m_controller->profile().mappings.first().enabled);
+    QTRY_VERIFY_WITH_TIMEOUT(!loopbackPortFree(port), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("again");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 5, 10000);
+    QCOMPARE(echoed, QByteArray("again"));
+}
+
+void TestMainWindow::trayActionsStartAndStop()
+{
+    const quint16 firstPort = unusedLoopbackPort();
+    const MappingConfig first = echoMapping(firstPort);
+    m_controller->setMapping(first);
+    const quint16 secondPort = unusedLoopbackPort();
+    const MappingConfig second = echoMapping(secondPort);
+    m_controller->setMapping(second);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(second.id), MappingState::Listening, 10000);
+    QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Connected);
+
+    m_tray->stopAllAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(firstPort) && loopbackPortFree(secondPort), 5000);
+    QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Stopped);
+    QAction *secondEntry = m_tray->mappingAction(second.id);
+    QVERIFY(secondEntry);
+    QVERIFY(!secondEntry->isChecked());
+
+    m_tray->startAllAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(!loopbackPortFree(firstPort) && !loopbackPortFree(secondPort), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_tray->state(), TrayController::TrayState::Connected, 10000);
+
+    // The checkable entry of one mapping switches only that mapping.
+    m_tray->mappingAction(second.id)->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(secondPort), 5000);
+    QVERIFY(!loopbackPortFree(firstPort));
+    QVERIFY(m_controller->profile().mappings.at(0).enabled);
+    QVERIFY(!m_controller->profile().mappings.at(1).enabled);
+
+    // Traffic shows in the tray state.
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, firstPort);
+    QVERIFY(client.waitForConnected(5000));
+    client.write(QByteArray(256 * 1024, 'x'));
+    QTRY_COMPARE_WITH_TIMEOUT(m_tray->state(), TrayController::TrayState::Traffic, 10000);
+
+    QSignalSpy openSpy(m_tray.get(), &TrayController::openWindowRequested);
+    m_tray->openAction()->trigger();
+    QCOMPARE(openSpy.count(), 1);
+}
+
+void TestMainWindow::editorRejectsInvalidInput()
+{
+    const Profile before = m_controller->profile();
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    auto *message = dialog->findChild<QLabel *>(QStringLiteral("messageLabel"));
+    auto *name = dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit"));
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    auto *target = dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit"));
+
+    QVERIFY(!okButton(dialog)->isEnabled());
+    QCOMPARE(message->text(), QStringLiteral("Give the mapping a name."));
+    QTest::keyClicks(name, QStringLiteral("Broken"));
+    QTest::keyClicks(listen, QStringLiteral("99999"));
+    QVERIFY(message->isVisible());
+    QVERIFY2(message->text().contains(QStringLiteral("is not a port")),
+             qPrintable(message->text()));
+    QVERIFY(!okButton(dialog)->isEnabled());
+
+    listen->clear();
+    QTest::keyClicks(listen, QStringLiteral("db.example:15000"));
+    QVERIFY2(message->text().contains(QStringLiteral("not an IP address")),
+             qPrintable(message->text()));
+
+    listen->setText(QString::number(unusedLoopbackPort()));
+    QTest::keyClicks(target, QStringLiteral("no-port-here"));
+    QVERIFY2(message->text().contains(QStringLiteral("is not a target")),
+             qPrintable(message->text()));
+    QVERIFY(!okButton(dialog)->isEnabled());
+
+    // Enter on an invalid form neither accepts nor changes anything.
+    QTest::keyClick(target, Qt::Key_Return);
+    QVERIFY(dialog->isVisible());
+    QTest::keyClick(dialog, Qt::Key_Escape);
+    QTRY_VERIFY(!m_window->findChild<MappingDialog *>());
+    QVERIFY(m_controller->profile() == before);
+
+    // A port another mapping already uses is refused too.
+    const MappingConfig existing = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(existing);
+    dialog = openAddDialog();
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Twin"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit")),
+                     QString::number(existing.bindPort));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit")),
+                     QStringLiteral("localhost:80"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("already listens")),
+             qPrintable(dialog->problem()));
+    dialog->reject();
+}
+
+void TestMainWindow::editorSuggestsFreePortWhenBusy()
+{
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    MappingDialog *dialog = openAddDialog();
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Busy"));
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    QTest::keyClicks(listen, QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort()));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit")),
+                     QStringLiteral("127.0.0.1:%1").arg(m_echo->serverPort()));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("already in use")),
+             qPrintable(dialog->problem()));
+    auto *suggest = dialog->findChild<QPushButton *>(QStringLiteral("freePortButton"));
+    QVERIFY(suggest->isVisible());
+    QTest::mouseClick(suggest, Qt::LeftButton);
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QVERIFY(listen->text().startsWith(QStringLiteral("127.0.0.1:")));
+    QVERIFY(listen->text() != QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(m_controller->profile().mappings.first().id),
+                              MappingState::Listening, 10000);
+}
+
+void TestMainWindow::duplicateDeleteAndReorder()
+{
+    const MappingConfig first = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(first);
+    m_window->selectMapping(first.id);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    table->setFocus();
+    QTest::keyClick(table, Qt::Key_D, Qt::ControlModifier);
+    QCOMPARE(m_controller->profile().mappings.size(), 2);
+    const MappingConfig copy = m_controller->profile().mappings.at(1);
+    QVERIFY(copy.id != first.id);
+    QVERIFY(!copy.enabled);
+    QVERIFY(copy.bindPort != first.bindPort);
+    QCOMPARE(m_window->selectedMappingId(), copy.id);
+
+    QTest::keyClick(table, Qt::Key_Up, Qt::ControlModifier);
+    QCOMPARE(m_controller->profile().mappings.at(0).id, copy.id);
+    QCOMPARE(m_window->selectedMappingId(), copy.id);
+    QTest::keyClick(table, Qt::Key_Down, Qt::ControlModifier);
+    QCOMPARE(m_controller->profile().mappings.at(1).id, copy.id);
+
+    QTest::keyClick(table, Qt::Key_Delete);
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    QCOMPARE(m_controller->profile().mappings.first().id, first.id);
+    // The untouched mapping kept running through all of it.
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(first.id), MappingState::Listening, 10000);
+}
+
+void TestMainWindow::remoteEditorStoresSettingsAndTokenApart()
+{
+    m_window->addRemote();
+    auto *dialog = m_window->findChild<RemoteDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Dev"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("urlEdit")),
+                     QStringLiteral("wss://devbox.example:8443/t"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("tokenEdit")),
+                     QStringLiteral("top-secret-token"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("caFileEdit")),
+                     QStringLiteral("/etc/ca.pem"));
+    auto *proxyMode = dialog->findChild<QComboBox *>(QStringLiteral("proxyModeCombo"));
+    proxyMode->setCurrentIndex(2);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("proxyUrlEdit")),
+                     QStringLiteral("http://proxy:3128"));
+    auto *headers = dialog->findChild<QPlainTextEdit *>(QStringLiteral("headersEdit"));
+    headers->setPlainText(QStringLiteral("not a header"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("Name: value")),
+             qPrintable(dialog->problem()));
+    QVERIFY(!okButton(dialog)->isEnabled());
+    headers->setPlainText(QStringLiteral("X-Team: backend"));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+
+    QCOMPARE(m_controller->profile().remotes.size(), 2);
+    const RemoteConfig remote = m_controller->profile().remotes.at(1);
+    QCOMPARE(remote.url, QUrl(QStringLiteral("wss://devbox.example:8443/t")));
+    QCOMPARE(remote.caFile, QStringLiteral("/etc/ca.pem"));
+    QCOMPARE(remote.proxyMode, ClientSettings::ProxyMode::Manual);
+    QCOMPARE(remote.headers.size(), 1);
+    QCOMPARE(m_controller->token(remote.id), QByteArray("top-secret-token"));
+
+    QFile profile(m_controller->profilePath());
+    QVERIFY(profile.open(QIODevice::ReadOnly));
+    QVERIFY(!profile.readAll().contains("top-secret-token"));
+    QString error;
+    QCOMPARE(*m_secrets->read(QStringLiteral("remote/%1/token").arg(remote.id), &error),
+             QByteArray("top-secret-token"));
+
+    // After a restart the remote and its token are back.
+    createWindow();
+    QCOMPARE(m_controller->profile().remotes.at(1), remote);
+    QCOMPARE(m_controller->token(remote.id), QByteArray("top-secret-token"));
+}
+
+void TestMainWindow::profileRoundTripsThroughSaveLoadImportExport()
+{
+    m_controller->setMapping(echoMapping(unusedLoopbackPort()));
+    MappingConfig off = echoMapping(unusedLoopbackPort());
+    off.enabled = false;
+    m_controller->setMapping(off);
+    const Profile saved = m_controller->profile();
+
+    // Load: a restarted app reads what the last one saved.
+    createWindow();
+    QVERIFY(m_controller->profile() == saved);
+
+    const QString exported = m_dir->filePath(QStringLiteral("exported.json"));
+    QVERIFY(m_window->exportProfile(exported));
+    m_controller->removeMapping(saved.mappings.first().id);
+    m_controller->removeMapping(saved.mappings.last().id);
+    QVERIFY(m_controller->profile().mappings.isEmpty());
+
+    QVERIFY(m_window->importProfile(exported));
+    QVERIFY(m_controller->profile() == saved);
+    QString error;
+    QVERIFY(*ProfileStore::read(m_controller->profilePath(), &error) == saved);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(saved.mappings.first().id), MappingState::Listening, 10000);
+}
+
+void TestMainWindow::invalidImportChangesNothing()
+{
+    m_controller->setMapping(echoMapping(unusedLoopbackPort()));
+    const Profile before = m_controller->profile();
+    QFile profileFile(m_controller->profilePath());
+    QVERIFY(profileFile.open(QIODevice::ReadOnly));
+    const QByteArray onDisk = profileFile.readAll();
+    profileFile.close();
+
+    const QString newer = m_dir->filePath(QStringLiteral("newer.json"));
+    QFile file(newer);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"format":"wstunnel-profile","version":99,"remotes":[],"mappings":[]})");
+    file.close();
+    QVERIFY(!m_window->importProfile(newer));
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY((box = m_window->findChild<QMessageBox *>(QStringLiteral("problemBox"))));
+    QVERIFY2(box->text().contains(QStringLiteral("newer WSTunnel")), qPrintable(box->text()));
+    box->accept();
+    QVERIFY(m_controller->profile() == before);
+    QVERIFY(profileFile.open(QIODevice::ReadOnly));
+    QCOMPARE(profileFile.readAll(), onDisk);
+}
+
+void TestMainWindow::unreadableProfileIsNeverOverwritten()
+{
+    const QString path = m_controller->profilePath();
+    m_window.reset();
+    m_tray.reset();
+    m_controller.reset();
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    const QByteArray broken("{ \"format\": \"wstunnel-profile\", truncated");
+    file.write(broken);
+    file.close();
+
+    createWindow();
+    QVERIFY(m_controller->isSavingBlocked());
+    auto *banner = m_window->findChild<QWidget *>(QStringLiteral("profileBanner"));
+    QVERIFY(banner->isVisible());
+    m_controller->setMapping(echoMapping(unusedLoopbackPort()));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), broken);
+    file.close();
+
+    // Only the user's explicit choice starts a new profile, and the old file is kept aside.
+    QTest::mouseClick(m_window->findChild<QPushButton *>(QStringLiteral("startNewProfileButton")),
+                      Qt::LeftButton);
+    QVERIFY(!banner->isVisible());
+    QString error;
+    QVERIFY(ProfileStore::read(path, &error));
+    const QStringList aside =
+        QDir(m_dir->path()).entryList({QStringLiteral("profile.json.unreadable-*")});
+    QCOMPARE(aside.size(), 1);
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
