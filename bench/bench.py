@@ -668,6 +668,7 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port):
     t = start_path(cfg, path, bulk_port, f"slow-r{rnd}")
     try:
         tool = cfg.benchtool
+        cpu_total = {role: 0.0 for role in t.procs}
         for direction in ("up", "down"):
             with MemSampler(t) as ms:
                 before = cpu_snapshot(t)
@@ -682,11 +683,12 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port):
             after = cpu_snapshot(t)
             for role, kib in ms.peak.items():
                 res.add(f"peak_{direction}_{role}", path, kib / 1024.0)
-            cpu = {role: after[role] - before[role] for role in t.procs}
-            for role, secs in cpu.items():
-                res.add(f"slowcpu_{role}", path, secs / (cfg.slow_bytes / GIB))
+            for role in t.procs:
+                cpu_total[role] += after[role] - before[role]
             log(f"  {path:6s} slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, peak RSS "
                 + ", ".join(f"{role} {kib / 1024:.1f} MiB" for role, kib in ms.peak.items()))
+        for role, secs in cpu_total.items():
+            res.add(f"slowcpu_{role}", path, secs / (2 * cfg.slow_bytes / GIB))
     finally:
         t.stop()
 
@@ -852,8 +854,8 @@ ROWS = [
     ("peak_up_exit", "peak RSS, slow reader at target, server-side process (MiB)", 1, False),
     ("peak_down_entry", "peak RSS, slow reader at client, client-side process (MiB)", 1, False),
     ("peak_down_exit", "peak RSS, slow reader at client, server-side process (MiB)", 1, False),
-    ("slowcpu_entry", "CPU s/GiB during slow-reader transfers, client-side process", 2, False),
-    ("slowcpu_exit", "CPU s/GiB during slow-reader transfers, server-side process", 2, False),
+    ("slowcpu_entry", "CPU s/GiB, client-side process (slow-reader transfers, both)", 2, False),
+    ("slowcpu_exit", "CPU s/GiB, server-side process (slow-reader transfers, both)", 2, False),
     ("idle_entry", "memory per idle connection, client-side process (KiB)", 1, False),
     ("idle_exit", "memory per idle connection, server-side process (KiB)", 1, False),
     ("startup_ms", "start-up, `--version` to exit (ms, hyperfine)", 1, False),
