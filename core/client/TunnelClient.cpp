@@ -153,6 +153,8 @@ void TunnelClient::connectNow()
     // it right after QSslSocket::encrypted: that is the last moment to check the pin.
     if (auto *sslSocket = m_socket->findChild<QSslSocket *>())
         connect(sslSocket, &QSslSocket::encrypted, this, &TunnelClient::onEncrypted);
+    else if (!m_settings.pinSha256.isEmpty())
+        fail(QStringLiteral("TLS: cannot check --pin-sha256 with this Qt version; not connecting"));
 }
 
 void TunnelClient::onConnected()
