@@ -117,6 +117,7 @@ void TunnelClient::connectNow()
     delete m_socket;
     m_socket = nullptr;
     m_tlsProblem.clear();
+    m_encrypted = false;
     std::optional<QSslConfiguration> tls;
     if (m_settings.url.scheme() == QLatin1String("wss")) {
         QString error;
@@ -218,6 +219,12 @@ void TunnelClient::onSocketError()
         return;
     }
     const QAbstractSocket::SocketError code = m_socket->error();
+    if (code == QAbstractSocket::SslHandshakeFailedError) {
+        fail(QStringLiteral("TLS handshake with %1 failed: %2 (does it serve wss? For a plain "
+                            "server use a ws:// URL)")
+                 .arg(endpointOf(m_settings.url), m_socket->errorString()));
+        return;
+    }
     if (code == QAbstractSocket::SslInternalError) {
         fail(QStringLiteral("TLS: cannot set up the connection: %1%2")
                  .arg(m_socket->errorString(),
@@ -277,6 +284,13 @@ void TunnelClient::onSocketError()
                 .arg(ProxyResolver::describe(m_proxy), endpointOf(m_settings.url), error));
         return;
     }
+    if (code == QAbstractSocket::RemoteHostClosedError && !m_encrypted &&
+        m_settings.url.scheme() == QLatin1String("wss")) {
+        connectionLost(QStringLiteral("%1 closed the connection during the TLS handshake (does it "
+                                      "serve wss? For a plain server use a ws:// URL)")
+                           .arg(endpointOf(m_settings.url)));
+        return;
+    }
     connectionLost(error);
 }
 
@@ -325,6 +339,7 @@ void TunnelClient::onSslErrors(const QList<QSslError> &errors)
 
 void TunnelClient::onEncrypted()
 {
+    m_encrypted = true;
     if (m_settings.pinSha256.isEmpty() || !m_socket)
         return;
     auto *sslSocket = qobject_cast<QSslSocket *>(sender());

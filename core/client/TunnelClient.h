@@ -82,6 +82,7 @@ private:
     // Why the TLS handshake of the current attempt failed, as the user should read it: the
     // server's certificate, or the server's refusal of ours.
     QString m_tlsProblem;
+    bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
     QList<ForwardListener *> m_listeners;
     QList<ReverseForward> m_reverse;

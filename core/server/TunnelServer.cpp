@@ -175,6 +175,18 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
 {
     // Peek, so that QWebSocketServer later reads the very same request.
     const QByteArray buffered = socket->peek(UpgradeRequest::kMaxHeadSize + 1);
+    // 0x16 opens a TLS handshake record: a wss:// client at a plain port, which would otherwise
+    // wait for the upgrade timeout.
+    if (buffered.startsWith('\x16') && !qobject_cast<QSslSocket *>(socket)) {
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("refused %1: it speaks TLS, but this port serves plain ws:// (no "
+                              "--tls-cert)")
+                   .arg(peerOf(socket));
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
     const qsizetype end = UpgradeRequest::headEnd(buffered);
     if (end < 0) {
         if (buffered.size() > UpgradeRequest::kMaxHeadSize)

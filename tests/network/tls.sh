@@ -75,6 +75,16 @@ expect_refusal wrong-host \
     "not trusted: .*host name did not match.*fingerprint $(cert_fingerprint "$WORK/wronghost.pem")" \
     --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
 
+start_remote plain
+start_client wss-to-plain --remote "wss://127.0.0.1:$REMOTE_PORT/" --ca-file "$WORK/ca.pem"
+if wait_until 20 file_has "$WORK/wss-to-plain.err" "closed the connection during the TLS handshake (does it serve wss?" &&
+    file_has "$WORK/plain.err" "it speaks TLS, but this port serves plain ws://"; then
+    pass "wss:// at a plain port: both ends say so at once"
+else
+    fail "wss:// at a plain port: no clear message"
+fi
+stop_client
+
 log "mutual TLS"
 start_remote mtls --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" \
     --client-ca "$WORK/ca.pem"
