@@ -55,12 +55,13 @@ need() {
 # Records a background process so that cleanup stops it.
 track() { STARTED_PIDS+=("$1"); }
 
-# A port nothing listens on right now (a later bind may still race; tests use it at once).
+# A port no socket uses right now, below Linux's ephemeral range so that outgoing connections do
+# not take it meanwhile (a later bind may still race; tests use it at once).
 free_port() {
     local port tries
     for tries in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
-        if [ -z "$(ss -Htln "sport = :$port")" ]; then
+        port=$((20000 + RANDOM % 12000))
+        if [ -z "$(ss -Htan "sport = :$port")" ]; then
             echo "$port"
             return 0
         fi
