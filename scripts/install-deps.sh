@@ -11,7 +11,7 @@ build_packages=(
 # Real peers the tests start on loopback, and the X server for GUI tests.
 test_packages=(
     postgresql postgresql-client
-    xvfb xauth
+    xvfb xauth xdotool trayer x11-utils imagemagick
     openssl socat
     squid nginx apache2-utils haproxy
 )

@@ -605,7 +605,9 @@ void MainWindow::showAndRaise()
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     UiSettings::setWindowGeometry(saveGeometry());
-    if (!m_tray || !m_tray->isVisible()) {
+    // Only the user's close (from the window manager) hides to the tray; Qt 6 asks every window
+    // to close on quit, and that must succeed.
+    if (!event->spontaneous() || !m_tray || !m_tray->isVisible()) {
         event->accept();
         return;
     }
