@@ -97,7 +97,7 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     splitter->addWidget(createRemotesPane());
     splitter->addWidget(rightSplitter);
     splitter->setStretchFactor(1, 1);
-    splitter->setSizes({220, 900});
+    splitter->setSizes({200, 1080});
     splitter->setChildrenCollapsible(false);
 
     auto *central = new QWidget(this);
@@ -117,8 +117,12 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     connect(controller, &AppController::profileChanged, this, [this] {
         const QString selected = selectedMappingId();
         rebuildRemoteList();
-        if (!selected.isEmpty())
+        // Something is always selected, so that the keyboard and the connections view have a
+        // mapping to work on.
+        if (!selected.isEmpty() && m_mappingModel->rowOf(selected) >= 0)
             selectMapping(selected);
+        else if (m_mappingModel->rowCount() > 0)
+            selectMapping(m_mappingModel->mappingIdAt(0));
         updateActions();
         updateBanner();
         updateConnections();
@@ -130,7 +134,7 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     updateActions();
     updateBanner();
     if (!restoreGeometry(UiSettings::windowGeometry()))
-        resize(1180, 680);
+        resize(1260, 700);
     m_mappingView->setFocus();
 }
 
@@ -140,7 +144,12 @@ void MainWindow::createActions()
 {
     auto action = [this](const QString &text, const QString &iconName, const QKeySequence &key,
                          const QString &objectName) {
-        auto *a = new QAction(QIcon::fromTheme(iconName), text, this);
+        // The desktop's icon theme where there is one, our own icons elsewhere.
+        auto *a = new QAction(
+            iconName.isEmpty()
+                ? QIcon()
+                : QIcon::fromTheme(iconName, QIcon(QStringLiteral(":/icons/%1.svg").arg(iconName))),
+            text, this);
         a->setObjectName(objectName);
         if (!key.isEmpty())
             a->setShortcut(key);
@@ -324,12 +333,15 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->horizontalHeader()->setSectionResizeMode(MappingTableModel::EnabledColumn,
                                                             QHeaderView::ResizeToContents);
     for (int column : {int(MappingTableModel::RateInColumn), int(MappingTableModel::RateOutColumn)})
-        m_mappingView->setColumnWidth(column, 90);
-    m_mappingView->setColumnWidth(MappingTableModel::ListenColumn, 130);
+        m_mappingView->setColumnWidth(column, 80);
+    m_mappingView->setColumnWidth(MappingTableModel::ListenColumn, 125);
     m_mappingView->setColumnWidth(MappingTableModel::TargetColumn, 150);
     m_mappingView->setColumnWidth(MappingTableModel::DirectionColumn, 70);
-    m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 65);
-    m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 100);
+    m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 60);
+    m_mappingView->setColumnWidth(MappingTableModel::RemoteColumn, 110);
+    m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 110);
+    m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 90);
+    m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_mappingView->addActions({m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction,
                                m_toggleMappingAction});
@@ -394,7 +406,8 @@ QWidget *MainWindow::createConnectionsPane()
         updateConnections();
     });
 
-    m_closeChannelButton = new QPushButton(tr("&Close Connection"), pane);
+    m_closeChannelButton = new QPushButton(QIcon(QStringLiteral(":/icons/network-disconnect.svg")),
+                                           tr("&Close Connection"), pane);
     m_closeChannelButton->setObjectName(QStringLiteral("closeChannelButton"));
     m_closeChannelButton->setToolTip(tr("Resets the selected connection at both ends"));
     connect(m_closeChannelButton, &QPushButton::clicked, this, &MainWindow::closeSelectedChannel);
@@ -678,7 +691,8 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         int on = 0;
         for (const MappingConfig &mapping : profile.mappings)
             on += mapping.enabled ? 1 : 0;
-        m_statusLabel->setText(tr("%n mapping(s) on", nullptr, on));
+        m_statusLabel->setText(
+            tr("Mappings switched on: %1 of %2").arg(on).arg(profile.mappings.size()));
     }
 }
 

@@ -89,10 +89,20 @@ void Sparkline::paintEvent(QPaintEvent *)
     const QRectF textRect = frame.adjusted(6, 2, -6, 0);
     painter.setPen(palette().color(QPalette::Text));
     painter.drawText(textRect, Qt::AlignLeft | Qt::AlignTop, m_caption);
-    const QString legend = tr("in %1  out %2 (peak %3)")
-                               .arg(Formatting::rate(in), Formatting::rate(out),
-                                    Formatting::rate(peak > 1 ? peak : 0));
-    painter.drawText(textRect, Qt::AlignRight | Qt::AlignTop, legend);
+    // Right-aligned legend, each rate in the colour of its line.
+    const QList<QPair<QString, QColor>> parts = {
+        {tr("peak %1").arg(Formatting::rate(peak > 1 ? peak : 0)), palette().color(QPalette::Text)},
+        {tr("out %1").arg(Formatting::rate(out)), kOutColor},
+        {tr("in %1").arg(Formatting::rate(in)), kInColor},
+    };
+    qreal right = textRect.right();
+    for (const auto &[text, color] : parts) {
+        painter.setPen(color);
+        const qreal width = fontMetrics().horizontalAdvance(text);
+        painter.drawText(QRectF(right - width, textRect.top(), width, textHeight),
+                         Qt::AlignRight | Qt::AlignTop, text);
+        right -= width + fontMetrics().horizontalAdvance(QStringLiteral("    "));
+    }
 }
 
 } // namespace wstunnel

@@ -20,8 +20,9 @@ TrayController::TrayController(AppController *controller, QObject *parent)
     m_menu->addSeparator();
     m_startAllAction = m_menu->addAction(tr("&Start All Mappings"));
     m_stopAllAction = m_menu->addAction(tr("S&top All Mappings"));
-    m_mappingsSeparator = m_menu->addSeparator();
     m_menu->addSeparator();
+    // The mappings' entries go between the separators around this one.
+    m_mappingsSeparator = m_menu->addSeparator();
     m_quitAction = m_menu->addAction(tr("&Quit"));
 
     connect(m_openAction, &QAction::triggered, this, &TrayController::openWindowRequested);
@@ -136,7 +137,6 @@ void TrayController::rebuildMappingActions()
         m_menu->insertAction(before, action);
         m_mappingActions.append(action);
     }
-    m_mappingsSeparator->setVisible(!m_mappingActions.isEmpty());
     onSnapshot(m_controller->snapshot());
 }
 
@@ -170,7 +170,8 @@ void TrayController::onSnapshot(const EngineSnapshot &snapshot)
         break;
     case TrayState::Connected:
     case TrayState::Traffic:
-        toolTip = tr("WSTunnel: %n mapping(s) on, %1 connection(s)\nin %2, out %3", nullptr, active)
+        toolTip = tr("WSTunnel: mappings on: %1, connections: %2\nin %3, out %4")
+                      .arg(active)
                       .arg(connections)
                       .arg(Formatting::rate(rateIn), Formatting::rate(rateOut));
         break;

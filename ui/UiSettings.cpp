@@ -1,6 +1,7 @@
 #include "UiSettings.h"
 
 #include <QSettings>
+#include <QStandardPaths>
 
 namespace wstunnel {
 
@@ -10,36 +11,44 @@ const QLatin1String kStartMinimised("startMinimised");
 const QLatin1String kTrayNoticeShown("trayNoticeShown");
 const QLatin1String kWindowGeometry("window/geometry");
 
+// Next to profile.json rather than under an organisation folder the app does not have.
+QSettings settings()
+{
+    return QSettings(QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation) +
+                         QStringLiteral("/settings.ini"),
+                     QSettings::IniFormat);
+}
+
 } // namespace
 
 bool UiSettings::startMinimised()
 {
-    return QSettings().value(kStartMinimised, false).toBool();
+    return settings().value(kStartMinimised, false).toBool();
 }
 
 void UiSettings::setStartMinimised(bool minimised)
 {
-    QSettings().setValue(kStartMinimised, minimised);
+    settings().setValue(kStartMinimised, minimised);
 }
 
 bool UiSettings::trayNoticeShown()
 {
-    return QSettings().value(kTrayNoticeShown, false).toBool();
+    return settings().value(kTrayNoticeShown, false).toBool();
 }
 
 void UiSettings::setTrayNoticeShown()
 {
-    QSettings().setValue(kTrayNoticeShown, true);
+    settings().setValue(kTrayNoticeShown, true);
 }
 
 QByteArray UiSettings::windowGeometry()
 {
-    return QSettings().value(kWindowGeometry).toByteArray();
+    return settings().value(kWindowGeometry).toByteArray();
 }
 
 void UiSettings::setWindowGeometry(const QByteArray &geometry)
 {
-    QSettings().setValue(kWindowGeometry, geometry);
+    settings().setValue(kWindowGeometry, geometry);
 }
 
 } // namespace wstunnel

@@ -104,6 +104,8 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
             startMapping(*existing);
     }
 
+    publishSoon();
+
     // A remote runs only while a switched-on mapping needs it.
     for (RemoteRuntime &remote : m_remotes) {
         bool needed = false;
@@ -223,8 +225,19 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
     remote.client = nullptr;
 }
 
+void EngineWorker::publishSoon()
+{
+    // An edit shows at once, yet snapshots never come closer than kMinSnapshotSpacingMs.
+    if (!m_snapshotTimer)
+        return;
+    const qint64 wait = qMax<qint64>(0, kMinSnapshotSpacingMs - m_sinceSnapshot.elapsed());
+    m_snapshotTimer->start(int(qMin<qint64>(wait, m_snapshotIntervalMs)));
+}
+
 void EngineWorker::publishSnapshot()
 {
+    if (m_snapshotTimer->interval() != m_snapshotIntervalMs)
+        m_snapshotTimer->start(m_snapshotIntervalMs);
     const double seconds = double(m_sinceSnapshot.restart()) / 1000.0;
     EngineSnapshot snapshot;
     snapshot.sequence = ++m_sequence;

@@ -27,6 +27,9 @@ class EngineWorker : public QObject
     Q_OBJECT
 
 public:
+    // At most ten snapshots a second, whatever happens.
+    static constexpr qint64 kMinSnapshotSpacingMs = 100;
+
     explicit EngineWorker(int snapshotIntervalMs, QObject *parent = nullptr);
     ~EngineWorker() override;
 
@@ -67,6 +70,7 @@ private:
     void startMapping(MappingRuntime &mapping);
     TunnelClient *clientFor(RemoteRuntime &remote, QString *error);
     void stopRemote(RemoteRuntime &remote);
+    void publishSoon();
     void publishSnapshot();
     MappingStats statsOf(MappingRuntime &mapping, double seconds);
 

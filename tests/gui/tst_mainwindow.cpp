@@ -209,6 +209,7 @@ void TestMainWindow::togglingMappingClosesAndReopensPort()
     QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
     QTRY_COMPARE(table->model()->index(0, MappingTableModel::StateColumn).data().toString(),
                  QStringLiteral("Off"));
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
 
     QTest::keyClick(table, Qt::Key_Space);
     QVERIFY(m_controller->profile().mappings.first().enabled);
@@ -237,12 +238,14 @@ void TestMainWindow::trayActionsStartAndStop()
     m_tray->stopAllAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(firstPort) && loopbackPortFree(secondPort), 5000);
     QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Stopped);
+    QTRY_COMPARE(stateOf(second.id), MappingState::Off);
     QAction *secondEntry = m_tray->mappingAction(second.id);
     QVERIFY(secondEntry);
     QVERIFY(!secondEntry->isChecked());
 
     m_tray->startAllAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(!loopbackPortFree(firstPort) && !loopbackPortFree(secondPort), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(first.id), MappingState::Listening, 10000);
     QTRY_COMPARE_WITH_TIMEOUT(m_tray->state(), TrayController::TrayState::Connected, 10000);
 
     // The checkable entry of one mapping switches only that mapping.
