@@ -25,6 +25,9 @@ ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, 
 
 bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)
 {
+    // Connection pools open dozens of connections at once; the default backlog of 50 would make
+    // the kernel drop or reset some of them while the event loop is busy.
+    setListenBacklogSize(kListenBacklog);
     if (listen(address, port))
         return true;
     *error = QStringLiteral("cannot listen on %1: %2").arg(endpoint(address, port), errorString());
@@ -112,3 +115,4 @@ void ForwardListener::incomingConnection(qintptr descriptor)
 }
 
 } // namespace wstunnel
+

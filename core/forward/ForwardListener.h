@@ -17,6 +17,8 @@ class ForwardListener : public QTcpServer
     Q_OBJECT
 
 public:
+    static constexpr int kListenBacklog = 1024;
+
     ForwardListener(const QString &targetHost, quint16 targetPort, QObject *parent = nullptr);
 
     // Binds address:port; on failure the message names the address and the cause.

@@ -57,6 +57,7 @@ bool TunnelServer::listen(QString *error)
 {
     if (m_settings.tls.isEnabled() && !reloadTls(error))
         return false;
+    m_tcpServer->setListenBacklogSize(ForwardListener::kListenBacklog);
     if (m_tcpServer->listen(m_settings.address, m_settings.port)) {
         // Listening again after shutdown() reuses the port clients know.
         m_settings.port = m_tcpServer->serverPort();

@@ -247,3 +247,4 @@ void TcpChannel::finish(const QString &error)
 }
 
 } // namespace wstunnel
+

@@ -90,3 +90,5 @@ private:
 };
 
 } // namespace wstunnel
+
+Q_DECLARE_METATYPE(wstunnel::ChannelSummary)

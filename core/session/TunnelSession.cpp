@@ -92,6 +92,11 @@ quint64 TunnelSession::bufferedBytes() const
     return total;
 }
 
+qint64 TunnelSession::transportBacklog() const
+{
+    return m_socket->bytesToWrite();
+}
+
 TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host, quint16 port)
 {
     const QString target = QStringLiteral("%1:%2").arg(host).arg(port);
@@ -402,3 +407,4 @@ void TunnelSession::checkKeepAlive()
 }
 
 } // namespace wstunnel
+

@@ -46,7 +46,10 @@ public:
     // Carries a local connection to host:port on the far side; the session owns the socket.
     TcpChannel *openChannel(StreamSocket *local, const QString &host, quint16 port);
     QList<TcpChannel *> channels() const { return m_channels.values(); }
+    // Payload received from the peer and not yet taken by local sockets.
     quint64 bufferedBytes() const;
+    // Bytes queued on the WebSocket, not yet taken by the kernel.
+    qint64 transportBacklog() const;
 
     // Asks the peer to listen on bindHost:port and open a channel back for each connection.
     quint32 requestListen(const QString &bindHost, quint16 port);

@@ -13,5 +13,6 @@ EchoServer::EchoServer(QObject *parent)
             connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         }
     });
+    setListenBacklogSize(1024);
     listen(QHostAddress::LocalHost, 0);
 }

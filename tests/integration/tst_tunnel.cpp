@@ -1,0 +1,421 @@
+#include "EchoServer.h"
+#include "StreamPump.h"
+#include "TunnelFixture.h"
+
+#include "forward/ForwardListener.h"
+#include "net/StreamSocket.h"
+#include "session/TunnelSession.h"
+
+#include <QElapsedTimer>
+#include <QTimer>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <QWebSocket>
+
+#include <memory>
+#include <sys/socket.h>
+
+using namespace wstunnel;
+
+namespace {
+
+constexpr qint64 kMiB = 1024 * 1024;
+
+// Reads until the peer half-closes, then answers with how much it got and closes its side:
+// the reply only arrives if the tunnel kept the other direction open after the FIN.
+class HalfCloseServer : public QTcpServer
+{
+public:
+    HalfCloseServer() { listen(QHostAddress::LocalHost, 0); }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new StreamSocket(this);
+        socket->adopt(descriptor);
+        auto received = std::make_shared<qint64>(0);
+        connect(socket, &StreamSocket::readyRead, socket, [socket, received] {
+            char buffer[65536];
+            for (;;) {
+                const qint64 n = socket->read(buffer, sizeof buffer);
+                if (n > 0) {
+                    *received += n;
+                    continue;
+                }
+                if (n == 0) {
+                    socket->write(QByteArray("received ") + QByteArray::number(*received));
+                    socket->shutdownWrite();
+                }
+                return;
+            }
+        });
+    }
+};
+
+// Accepts connections and never reads from them: a stalled consumer.
+class SinkServer : public QTcpServer
+{
+public:
+    SinkServer() { listen(QHostAddress::LocalHost, 0); }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new StreamSocket(this);
+        socket->adopt(descriptor);
+        socket->setReadEnabled(false);
+    }
+};
+
+quint16 unusedPort()
+{
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+// Sends a request through a port and collects as many bytes back, keeping the event loop (and so
+// the in-process tunnel) running while it waits.
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10000)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, timeoutMs))
+        return QByteArray();
+    socket.write(request);
+    QByteArray answer;
+    [[maybe_unused]] const bool complete = QTest::qWaitFor(
+        [&] {
+            answer += socket.readAll();
+            return answer.size() >= request.size()
+                || socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        timeoutMs);
+    return answer;
+}
+
+} // namespace
+
+class TunnelTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void echo()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        QCOMPARE(exchange(port, "hello through the tunnel"), QByteArray("hello through the tunnel"));
+        QCOMPARE(fixture.serverSession()->peerName(), QStringLiteral("wstunnel"));
+        QCOMPARE(fixture.clientSession()->peerName(), QStringLiteral("wstunnel-remote"));
+    }
+
+    void hundredMebibytesBothWaysAtOnce()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        const qint64 size = 100 * kMiB;
+        StreamPump pump(port, size, 42);
+        QTRY_VERIFY_WITH_TIMEOUT(pump.bytesReceived() == size, 120000);
+        QVERIFY(pump.sentAll());
+        QCOMPARE(pump.receivedDigest(), StreamPump::expectedDigest(size, 42));
+    }
+
+    void twoHundredConcurrentConnections()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        const qint64 size = 64 * 1024 + 17;
+        std::vector<std::unique_ptr<StreamPump>> pumps;
+        for (quint32 i = 0; i < 200; ++i)
+            pumps.push_back(std::make_unique<StreamPump>(port, size, 1000 + i));
+        QTRY_VERIFY_WITH_TIMEOUT(std::all_of(pumps.begin(), pumps.end(),
+                                             [&](const auto &p) { return p->bytesReceived() == size; }),
+                                 60000);
+        for (quint32 i = 0; i < 200; ++i)
+            QCOMPARE(pumps[i]->receivedDigest(), StreamPump::expectedDigest(size, 1000 + i));
+        QCOMPARE(echo.connectionsAccepted(), 200);
+    }
+
+    void twoHundredSequentialConnections()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        for (int i = 0; i < 200; ++i) {
+            const QByteArray message = "cycle " + QByteArray::number(i);
+            QCOMPARE(exchange(port, message), message);
+        }
+        // Every channel was released on both sides once its connection closed.
+        QTRY_COMPARE(fixture.clientSession()->channels().size(), qsizetype(0));
+        QTRY_COMPARE(fixture.serverSession()->channels().size(), qsizetype(0));
+    }
+
+    void halfCloseKeepsTheOtherDirectionOpen()
+    {
+        HalfCloseServer server;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(server.serverPort());
+        StreamPump pump(port, kMiB, 7);
+        pump.setShutdownWhenSent(true);
+        QTRY_VERIFY_WITH_TIMEOUT(pump.disconnected(), 20000);
+        QCOMPARE(pump.bytesReceived(), qint64(QByteArray("received 1048576").size()));
+        QCOMPARE(pump.receivedDigest(),
+                 QCryptographicHash::hash("received 1048576", QCryptographicHash::Sha256));
+    }
+
+    void stalledChannelDoesNotStallOthers()
+    {
+        SinkServer sink;
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 stalledPort = fixture.forwardTo(sink.serverPort());
+        const quint16 echoPort = fixture.forwardTo(echo.serverPort());
+
+        quint64 peak = 0;
+        auto sample = [&] {
+            quint64 held = 0;
+            for (TunnelSession *session : {fixture.clientSession(), fixture.serverSession()}) {
+                if (session)
+                    held += session->bufferedBytes() + quint64(session->transportBacklog());
+            }
+            peak = qMax(peak, held);
+        };
+        QTimer sampler;
+        connect(&sampler, &QTimer::timeout, this, sample);
+        sampler.start(2);
+
+        StreamPump stalled(stalledPort, 256 * kMiB, 1);
+        // Wait until the stalled channel has used up its credit and everything stopped moving.
+        QTRY_VERIFY_WITH_TIMEOUT(stalled.bytesSent() > 4 * kMiB, 20000);
+        const qint64 size = 20 * kMiB;
+        StreamPump mover(echoPort, size, 2);
+        QTRY_VERIFY_WITH_TIMEOUT(mover.bytesReceived() == size, 60000);
+        QCOMPARE(mover.receivedDigest(), StreamPump::expectedDigest(size, 2));
+        sample();
+
+        // The stalled stream is still waiting: nowhere near 256 MiB got through.
+        QVERIFY(!stalled.sentAll());
+        QVERIFY(stalled.bytesSent() < 64 * kMiB);
+        mover.socket().close();
+        QTRY_COMPARE(fixture.clientSession()->channels().size(), qsizetype(1));
+        // Both ends together hold at most a window, a WebSocket watermark and a chunk each.
+        const SessionLimits limits;
+        const quint64 bound = 2 * (limits.receiveWindow + quint64(limits.writeWatermark)
+                                   + quint64(limits.chunkSize) + 64 * 1024);
+        qInfo("peak bytes held by the tunnel: %llu (bound %llu)", peak, bound);
+        QVERIFY2(peak <= bound, qPrintable(QStringLiteral("peak %1 > bound %2").arg(peak).arg(bound)));
+    }
+
+    void refusedTargetClosesTheLocalConnectionAndSaysWhy()
+    {
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(unusedPort());
+        QSignalSpy clientClosed(fixture.clientSession(), &TunnelSession::channelClosed);
+        QSignalSpy serverClosed(fixture.serverSession(), &TunnelSession::channelClosed);
+        QTcpSocket socket;
+        QElapsedTimer timer;
+        timer.start();
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
+        qInfo("local connection closed %lld ms after connecting", timer.elapsed());
+        QTRY_COMPARE(clientClosed.size(), 1);
+        QTRY_COMPARE(serverClosed.size(), 1);
+        const auto clientSide = clientClosed.first().first().value<ChannelSummary>();
+        const auto serverSide = serverClosed.first().first().value<ChannelSummary>();
+        QVERIFY2(clientSide.error.contains(QStringLiteral("connection refused")), qPrintable(clientSide.error));
+        QVERIFY2(serverSide.error.contains(QStringLiteral("connection refused")), qPrintable(serverSide.error));
+    }
+
+    void unreachableTargetIsReported()
+    {
+        // The kernel refuses TCP to the broadcast address at once, without sending anything.
+        TunnelFixture fixture({}, {QStringLiteral("255.255.255.255:*")});
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(9, QStringLiteral("255.255.255.255"));
+        QSignalSpy closed(fixture.clientSession(), &TunnelSession::channelClosed);
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
+        QTRY_COMPARE(closed.size(), 1);
+        const QString error = closed.first().first().value<ChannelSummary>().error;
+        QVERIFY2(error.contains(QStringLiteral("unreachable")), qPrintable(error));
+    }
+
+    void disallowedTargetIsRefused()
+    {
+        EchoServer echo;
+        TunnelFixture fixture({}, {QStringLiteral("127.0.0.1:1")});
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        QSignalSpy closed(fixture.clientSession(), &TunnelSession::channelClosed);
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
+        QTRY_COMPARE(closed.size(), 1);
+        const QString error = closed.first().first().value<ChannelSummary>().error;
+        QCOMPARE(error, QStringLiteral("127.0.0.1:%1 is not in the allow-list").arg(echo.serverPort()));
+        QCOMPARE(echo.connectionsAccepted(), 0);
+    }
+
+    void wrongOrMissingTokenIsFinal_data()
+    {
+        QTest::addColumn<QByteArray>("token");
+        QTest::newRow("wrong") << QByteArray("not-the-token");
+        QTest::newRow("missing") << QByteArray();
+    }
+
+    void wrongOrMissingTokenIsFinal()
+    {
+        QFETCH(QByteArray, token);
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ClientSettings settings;
+        settings.url = QUrl(fixture.server().url());
+        settings.token = token;
+        TunnelClient client(settings);
+        QSignalSpy states(&client, &TunnelClient::stateChanged);
+        client.start();
+        QTRY_COMPARE_WITH_TIMEOUT(client.state(), TunnelClient::State::Failed, 10000);
+        QVERIFY2(client.statusText().contains(QStringLiteral("refused the token (HTTP 401)")),
+                 qPrintable(client.statusText()));
+        // No session ever existed for it, and it never scheduled a retry.
+        QCOMPARE(fixture.server().sessions().size(), qsizetype(1));
+        for (const QList<QVariant> &change : std::as_const(states))
+            QVERIFY(change.first().value<TunnelClient::State>() != TunnelClient::State::Retrying);
+    }
+
+    void garbageAfterUpgradeEndsOnlyThatSession()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+
+        QWebSocket rogue;
+        QNetworkRequest request(QUrl(fixture.server().url()));
+        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
+        rogue.open(request);
+        QTRY_COMPARE(rogue.state(), QAbstractSocket::ConnectedState);
+        QTRY_COMPARE(fixture.server().sessions().size(), qsizetype(2));
+        rogue.sendBinaryMessage(QByteArray("\xff\x00garbage", 9));
+        QTRY_COMPARE_WITH_TIMEOUT(rogue.state(), QAbstractSocket::UnconnectedState, 10000);
+        QCOMPARE(rogue.closeCode(), QWebSocketProtocol::CloseCodeProtocolError);
+        QVERIFY2(rogue.closeReason().contains(QStringLiteral("malformed message")),
+                 qPrintable(rogue.closeReason()));
+        QTRY_COMPARE(fixture.server().sessions().size(), qsizetype(1));
+        QCOMPARE(exchange(port, "still working"), QByteArray("still working"));
+    }
+
+    void oversizedMessageEndsOnlyThatSession()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        QWebSocket rogue;
+        QNetworkRequest request(QUrl(fixture.server().url()));
+        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
+        rogue.open(request);
+        QTRY_COMPARE(rogue.state(), QAbstractSocket::ConnectedState);
+        rogue.sendBinaryMessage(QByteArray(8 * kMiB, 'x'));
+        QTRY_COMPARE_WITH_TIMEOUT(rogue.state(), QAbstractSocket::UnconnectedState, 10000);
+        QCOMPARE(rogue.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+        QTRY_COMPARE(fixture.server().sessions().size(), qsizetype(1));
+        QCOMPARE(exchange(port, "still working"), QByteArray("still working"));
+    }
+
+    void plainHttpGetsAClearAnswer()
+    {
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, fixture.server().serverPort());
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTRY_VERIFY(socket.state() == QAbstractSocket::UnconnectedState || socket.bytesAvailable() > 0);
+        QTRY_VERIFY(socket.peek(256).contains("\r\n\r\n"));
+        const QByteArray answer = socket.readAll();
+        QVERIFY2(answer.startsWith("HTTP/1.1 426 Upgrade Required"), answer.constData());
+        QVERIFY(answer.contains("this is a WSTunnel endpoint"));
+    }
+
+    void reverseForwardReachesTheDesktop()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.bindPort = 0;
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = echo.serverPort();
+        QSignalSpy ready(&fixture.client(), &TunnelClient::reverseForwardReady);
+        fixture.client().addReverseForward(spec);
+        QVERIFY(ready.wait(5000));
+        const quint16 remotePort = ready.first().at(1).value<quint16>();
+        QVERIFY(remotePort != 0);
+        QCOMPARE(exchange(remotePort, "from the dev server"), QByteArray("from the dev server"));
+    }
+
+    void reverseForwardOutsideLoopbackIsRefused()
+    {
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.bindHost = QStringLiteral("0.0.0.0");
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = 1;
+        QSignalSpy failed(&fixture.client(), &TunnelClient::reverseForwardFailed);
+        fixture.client().addReverseForward(spec);
+        QVERIFY(failed.wait(5000));
+        QVERIFY(failed.first().at(1).toString().contains(QStringLiteral("loopback")));
+    }
+
+    void busyPortNamesTheAddress()
+    {
+        QTcpServer occupant;
+        QVERIFY(occupant.listen(QHostAddress::LocalHost, 0));
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.bindPort = occupant.serverPort();
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = 1;
+        QString error;
+        QVERIFY(!fixture.client().addLocalForward(spec, &error));
+        QVERIFY2(error.startsWith(QStringLiteral("cannot listen on 127.0.0.1:%1: ").arg(occupant.serverPort())),
+                 qPrintable(error));
+    }
+
+    void clientReconnectsAndKeepsItsPort()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        QCOMPARE(exchange(port, "before"), QByteArray("before"));
+        fixture.server().shutdown(QStringLiteral("restart"));
+        QTRY_VERIFY(fixture.client().state() != TunnelClient::State::Connected);
+        QString error;
+        QVERIFY2(fixture.server().listen(&error), qPrintable(error));
+        QTRY_COMPARE_WITH_TIMEOUT(fixture.client().state(), TunnelClient::State::Connected, 20000);
+        QCOMPARE(exchange(port, "after"), QByteArray("after"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TunnelTest)
+#include "tst_tunnel.moc"
