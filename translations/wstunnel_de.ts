@@ -1,4 +1,911 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
+<context>
+    <name>wstunnel::AppController</name>
+    <message>
+        <source>Cannot rename %1</source>
+        <translation>%1 kann nicht umbenannt werden</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::Autostart</name>
+    <message>
+        <source>Cannot remove %1</source>
+        <translation>%1 kann nicht entfernt werden</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::ChannelTableModel</name>
+    <message>
+        <source>%1 in, %2 out</source>
+        <translation>%1 ein, %2 aus</translation>
+    </message>
+    <message>
+        <source>Client</source>
+        <translation>Client</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Ziel</translation>
+    </message>
+    <message>
+        <source>Age</source>
+        <translation>Alter</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Empfangen</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Gesendet</translation>
+    </message>
+    <message>
+        <source>Rate</source>
+        <translation>Rate</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::Formatting</name>
+    <message>
+        <source>0 B/s</source>
+        <translation>0 B/s</translation>
+    </message>
+    <message>
+        <source>%1/s</source>
+        <translation>%1/s</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n s</source>
+        <translation>
+            <numerusform>%n s</numerusform>
+            <numerusform>%n s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Aus</translation>
+    </message>
+    <message>
+        <source>Connecting</source>
+        <translation>Verbindet</translation>
+    </message>
+    <message>
+        <source>Listening</source>
+        <translation>Lauscht</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Aktiv</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>Not in use</source>
+        <translation>Nicht in Gebrauch</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::MainWindow</name>
+    <message>
+        <source>WSTunnel</source>
+        <translation>WSTunnel</translation>
+    </message>
+    <message>
+        <source>Start a New Profile</source>
+        <translation>Neues Profil beginnen</translation>
+    </message>
+    <message>
+        <source>Keeps the unreadable file under a new name and saves from now on</source>
+        <translation>Behält die unlesbare Datei unter neuem Namen und speichert ab jetzt</translation>
+    </message>
+    <message>
+        <source>&amp;Add Mapping…</source>
+        <translation>Weiterleitung &amp;hinzufügen …</translation>
+    </message>
+    <message>
+        <source>&amp;Edit Mapping…</source>
+        <translation>Weiterleitung &amp;bearbeiten …</translation>
+    </message>
+    <message>
+        <source>D&amp;uplicate Mapping</source>
+        <translation>Weiterleitung &amp;duplizieren</translation>
+    </message>
+    <message>
+        <source>&amp;Delete Mapping</source>
+        <translation>Weiterleitung &amp;löschen</translation>
+    </message>
+    <message>
+        <source>Move &amp;Up</source>
+        <translation>Nach &amp;oben</translation>
+    </message>
+    <message>
+        <source>Move Do&amp;wn</source>
+        <translation>Nach &amp;unten</translation>
+    </message>
+    <message>
+        <source>Switch &amp;On/Off</source>
+        <translation>&amp;Ein-/Ausschalten</translation>
+    </message>
+    <message>
+        <source>&amp;Start All</source>
+        <translation>Alle &amp;starten</translation>
+    </message>
+    <message>
+        <source>S&amp;top All</source>
+        <translation>Alle s&amp;toppen</translation>
+    </message>
+    <message>
+        <source>Add &amp;Remote…</source>
+        <translation>&amp;Gegenstelle hinzufügen …</translation>
+    </message>
+    <message>
+        <source>Edit Re&amp;mote…</source>
+        <translation>Gegenstelle be&amp;arbeiten …</translation>
+    </message>
+    <message>
+        <source>Delete Rem&amp;ote</source>
+        <translation>Gegenstelle lösc&amp;hen</translation>
+    </message>
+    <message>
+        <source>&amp;Import Profile…</source>
+        <translation>Profil &amp;importieren …</translation>
+    </message>
+    <message>
+        <source>&amp;Export Profile…</source>
+        <translation>Profil &amp;exportieren …</translation>
+    </message>
+    <message>
+        <source>Start &amp;Minimised to the Tray</source>
+        <translation>&amp;Minimiert im Infobereich starten</translation>
+    </message>
+    <message>
+        <source>Start at &amp;Login</source>
+        <translation>Bei der &amp;Anmeldung starten</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>&amp;About WSTunnel</source>
+        <translation>&amp;Über WSTunnel</translation>
+    </message>
+    <message>
+        <source>Import Profile</source>
+        <translation>Profil importieren</translation>
+    </message>
+    <message>
+        <source>WSTunnel profiles (*.json)</source>
+        <translation>WSTunnel-Profile (*.json)</translation>
+    </message>
+    <message>
+        <source>Export Profile</source>
+        <translation>Profil exportieren</translation>
+    </message>
+    <message>
+        <source>About WSTunnel</source>
+        <translation>Über WSTunnel</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;WSTunnel %1&lt;/h3&gt;&lt;p&gt;TCP port mappings carried over one WebSocket, through HTTP proxies and firewalls.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;WSTunnel %1&lt;/h3&gt;&lt;p&gt;TCP-Portweiterleitungen über eine einzige WebSocket-Verbindung, durch HTTP-Proxys und Firewalls hindurch.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Datei</translation>
+    </message>
+    <message>
+        <source>&amp;Mappings</source>
+        <translation>&amp;Weiterleitungen</translation>
+    </message>
+    <message>
+        <source>&amp;Remotes</source>
+        <translation>&amp;Gegenstellen</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>&amp;Einstellungen</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Remotes&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Gegenstellen&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Remotes</source>
+        <translation>Gegenstellen</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Mappings&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Weiterleitungen&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Mappings</source>
+        <translation>Weiterleitungen</translation>
+    </message>
+    <message>
+        <source>Open connections</source>
+        <translation>Offene Verbindungen</translation>
+    </message>
+    <message>
+        <source>&amp;Close Connection</source>
+        <translation>Verbindung &amp;schließen</translation>
+    </message>
+    <message>
+        <source>Resets the selected connection at both ends</source>
+        <translation>Setzt die ausgewählte Verbindung an beiden Enden zurück</translation>
+    </message>
+    <message>
+        <source>%1 (copy)</source>
+        <translation>%1 (Kopie)</translation>
+    </message>
+    <message>
+        <source>Delete Remote</source>
+        <translation>Gegenstelle löschen</translation>
+    </message>
+    <message>
+        <source>Delete the remote &quot;%1&quot;?</source>
+        <translation>Die Gegenstelle „%1“ löschen?</translation>
+    </message>
+    <message numerus="yes">
+        <source>Delete the remote &quot;%1&quot; and its %n mapping(s)?</source>
+        <translation>
+            <numerusform>Die Gegenstelle „%1“ und ihre %n Weiterleitung löschen?</numerusform>
+            <numerusform>Die Gegenstelle „%1“ und ihre %n Weiterleitungen löschen?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The profile was not imported. %1</source>
+        <translation>Das Profil wurde nicht importiert. %1</translation>
+    </message>
+    <message>
+        <source>Imported %1</source>
+        <translation>%1 importiert</translation>
+    </message>
+    <message>
+        <source>Exported to %1 (tokens are not included)</source>
+        <translation>Nach %1 exportiert (ohne Tokens)</translation>
+    </message>
+    <message>
+        <source>WSTunnel keeps running</source>
+        <translation>WSTunnel läuft weiter</translation>
+    </message>
+    <message>
+        <source>Your mappings stay active. Open the window or quit from the tray icon&apos;s menu.</source>
+        <translation>Ihre Weiterleitungen bleiben aktiv. Über das Menü des Symbols im Infobereich öffnen Sie das Fenster wieder oder beenden WSTunnel.</translation>
+    </message>
+    <message>
+        <source>Runs inside WSTunnel on loopback</source>
+        <translation>Läuft in WSTunnel, nur auf Loopback</translation>
+    </message>
+    <message>
+        <source>%1
+%2</source>
+        <translation>%1
+%2</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source> – %1</source>
+        <translation> – %1</translation>
+    </message>
+    <message>
+        <source>Mappings switched on: %1 of %2</source>
+        <translation>Eingeschaltete Weiterleitungen: %1 von %2</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Connections&lt;/b&gt; – select a mapping</source>
+        <translation>&lt;b&gt;Verbindungen&lt;/b&gt; – wählen Sie eine Weiterleitung</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Connections of %1&lt;/b&gt; (%2)</source>
+        <translation>&lt;b&gt;Verbindungen von %1&lt;/b&gt; (%2)</translation>
+    </message>
+    <message>
+        <source>Connection from %1</source>
+        <translation>Verbindung von %1</translation>
+    </message>
+    <message>
+        <source>Connection</source>
+        <translation>Verbindung</translation>
+    </message>
+    <message>
+        <source>All connections of %1</source>
+        <translation>Alle Verbindungen von %1</translation>
+    </message>
+    <message>
+        <source>%1 Your changes are not saved until you decide what to do with that file.</source>
+        <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::MappingDialog</name>
+    <message>
+        <source>&amp;Switch on when saved</source>
+        <translation>Beim Speichern &amp;einschalten</translation>
+    </message>
+    <message>
+        <source>Add Mapping</source>
+        <translation>Weiterleitung hinzufügen</translation>
+    </message>
+    <message>
+        <source>Edit Mapping</source>
+        <translation>Weiterleitung bearbeiten</translation>
+    </message>
+    <message>
+        <source>e.g. PostgreSQL on the dev server</source>
+        <translation>z. B. PostgreSQL auf dem Entwicklungsserver</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Remote</source>
+        <translation>Gegenstelle</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>Richtung</translation>
+    </message>
+    <message>
+        <source>Local: a port here reaches a target on the remote side</source>
+        <translation>Lokal: ein Port hier erreicht ein Ziel bei der Gegenstelle</translation>
+    </message>
+    <message>
+        <source>Reverse: a port on the remote reaches a target here</source>
+        <translation>Umgekehrt: ein Port bei der Gegenstelle erreicht ein Ziel hier</translation>
+    </message>
+    <message>
+        <source>Not supported by this version yet</source>
+        <translation>Von dieser Version noch nicht unterstützt</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>Protokoll</translation>
+    </message>
+    <message>
+        <source>TCP</source>
+        <translation>TCP</translation>
+    </message>
+    <message>
+        <source>UDP</source>
+        <translation>UDP</translation>
+    </message>
+    <message>
+        <source>Listen on</source>
+        <translation>Lauschen auf</translation>
+    </message>
+    <message>
+        <source>[ADDRESS:]PORT, e.g. 15432 or 127.0.0.1:15432</source>
+        <translation>[ADRESSE:]PORT, z. B. 15432 oder 127.0.0.1:15432</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Ziel</translation>
+    </message>
+    <message>
+        <source>HOST:PORT as seen from the remote, e.g. db.internal:5432</source>
+        <translation>HOST:PORT aus Sicht der Gegenstelle, z. B. db.internal:5432</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>&amp;Remote:</source>
+        <translation>&amp;Gegenstelle:</translation>
+    </message>
+    <message>
+        <source>&amp;Direction:</source>
+        <translation>&amp;Richtung:</translation>
+    </message>
+    <message>
+        <source>&amp;Protocol:</source>
+        <translation>&amp;Protokoll:</translation>
+    </message>
+    <message>
+        <source>&amp;Listen on:</source>
+        <translation>&amp;Lauschen auf:</translation>
+    </message>
+    <message>
+        <source>&amp;Target:</source>
+        <translation>&amp;Ziel:</translation>
+    </message>
+    <message>
+        <source>Use port %1</source>
+        <translation>Port %1 verwenden</translation>
+    </message>
+    <message>
+        <source>Give the mapping a name.</source>
+        <translation>Geben Sie der Weiterleitung einen Namen.</translation>
+    </message>
+    <message>
+        <source>Add a remote first: the mapping needs one to carry its connections.</source>
+        <translation>Legen Sie zuerst eine Gegenstelle an: Die Weiterleitung braucht eine, die ihre Verbindungen trägt.</translation>
+    </message>
+    <message>
+        <source>Enter the port to listen on.</source>
+        <translation>Geben Sie den Port an, auf dem gelauscht werden soll.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a port to listen on: write PORT or ADDRESS:PORT with a port from 1 to 65535.</source>
+        <translation>„%1“ ist kein Port zum Lauschen: Schreiben Sie PORT oder ADRESSE:PORT mit einem Port von 1 bis 65535.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not an IP address of this computer (e.g. 127.0.0.1, ::1 or 0.0.0.0).</source>
+        <translation>„%1“ ist keine IP-Adresse dieses Computers (z. B. 127.0.0.1, ::1 oder 0.0.0.0).</translation>
+    </message>
+    <message>
+        <source>Enter the target as HOST:PORT.</source>
+        <translation>Geben Sie das Ziel als HOST:PORT an.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a target: write HOST:PORT with a port from 1 to 65535.</source>
+        <translation>„%1“ ist kein Ziel: Schreiben Sie HOST:PORT mit einem Port von 1 bis 65535.</translation>
+    </message>
+    <message>
+        <source>The mapping &quot;%1&quot; already listens on %2.</source>
+        <translation>Die Weiterleitung „%1“ lauscht bereits auf %2.</translation>
+    </message>
+    <message>
+        <source>Port %1 is already in use on this computer.</source>
+        <translation>Port %1 wird auf diesem Computer bereits verwendet.</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::MappingTableModel</name>
+    <message>
+        <source>On: click to switch this mapping off</source>
+        <translation>Ein: Klicken schaltet diese Weiterleitung aus</translation>
+    </message>
+    <message>
+        <source>Off: click to switch this mapping on</source>
+        <translation>Aus: Klicken schaltet diese Weiterleitung ein</translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation>Ein</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Aus</translation>
+    </message>
+    <message>
+        <source>Local</source>
+        <translation>Lokal</translation>
+    </message>
+    <message>
+        <source>Reverse</source>
+        <translation>Umgekehrt</translation>
+    </message>
+    <message>
+        <source>TCP</source>
+        <translation>TCP</translation>
+    </message>
+    <message>
+        <source>UDP</source>
+        <translation>UDP</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>Richtung</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>Protokoll</translation>
+    </message>
+    <message>
+        <source>Listen on</source>
+        <translation>Lauschen auf</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Ziel</translation>
+    </message>
+    <message>
+        <source>Remote</source>
+        <translation>Gegenstelle</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>Ein</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>Aus</translation>
+    </message>
+    <message>
+        <source>Connections</source>
+        <translation>Verbindungen</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::Profile</name>
+    <message>
+        <source>This computer</source>
+        <translation>Dieser Computer</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::ProfileStore</name>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>%1 is not a usable profile: %2</source>
+        <translation>%1 ist kein verwendbares Profil: %2</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>Der Ordner %1 kann nicht angelegt werden</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+    <message>
+        <source>invalid JSON at offset %1 (%2)</source>
+        <translation>ungültiges JSON an Position %1 (%2)</translation>
+    </message>
+    <message>
+        <source>the file is not a WSTunnel profile</source>
+        <translation>die Datei ist kein WSTunnel-Profil</translation>
+    </message>
+    <message>
+        <source>it was written by a newer WSTunnel (profile version %1, this version reads up to %2)</source>
+        <translation>es wurde von einem neueren WSTunnel geschrieben (Profilversion %1, diese Version liest bis %2)</translation>
+    </message>
+    <message>
+        <source>it has no valid version number</source>
+        <translation>es hat keine gültige Versionsnummer</translation>
+    </message>
+    <message>
+        <source>remote %1 has a missing or duplicate id</source>
+        <translation>Gegenstelle %1 hat eine fehlende oder doppelte Kennung</translation>
+    </message>
+    <message>
+        <source>remote &quot;%1&quot; has no ws:// or wss:// URL</source>
+        <translation>Gegenstelle „%1“ hat keine ws://- oder wss://-URL</translation>
+    </message>
+    <message>
+        <source>remote &quot;%1&quot; has an unknown proxy mode &quot;%2&quot;</source>
+        <translation>Gegenstelle „%1“ hat eine unbekannte Proxy-Art „%2“</translation>
+    </message>
+    <message>
+        <source>mapping %1 has a missing or duplicate id</source>
+        <translation>Weiterleitung %1 hat eine fehlende oder doppelte Kennung</translation>
+    </message>
+    <message>
+        <source>mapping &quot;%1&quot; refers to an unknown remote</source>
+        <translation>Weiterleitung „%1“ verweist auf eine unbekannte Gegenstelle</translation>
+    </message>
+    <message>
+        <source>mapping &quot;%1&quot; has an unknown direction</source>
+        <translation>Weiterleitung „%1“ hat eine unbekannte Richtung</translation>
+    </message>
+    <message>
+        <source>mapping &quot;%1&quot; has an unknown protocol</source>
+        <translation>Weiterleitung „%1“ hat ein unbekanntes Protokoll</translation>
+    </message>
+    <message>
+        <source>mapping &quot;%1&quot; has an invalid address or port</source>
+        <translation>Weiterleitung „%1“ hat eine ungültige Adresse oder einen ungültigen Port</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::RemoteDialog</name>
+    <message>
+        <source>TLS</source>
+        <translation>TLS</translation>
+    </message>
+    <message>
+        <source>Proxy</source>
+        <translation>Proxy</translation>
+    </message>
+    <message>
+        <source>Add Remote</source>
+        <translation>Gegenstelle hinzufügen</translation>
+    </message>
+    <message>
+        <source>Edit Remote</source>
+        <translation>Gegenstelle bearbeiten</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>URL</source>
+        <translation>URL</translation>
+    </message>
+    <message>
+        <source>wss://devbox.example.com/tunnel</source>
+        <translation>wss://devbox.example.com/tunnel</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>kept in the keychain, not in the profile</source>
+        <translation>wird im Schlüsselbund gespeichert, nicht im Profil</translation>
+    </message>
+    <message>
+        <source>Certificate authorities (PEM)</source>
+        <translation>Zertifizierungsstellen (PEM)</translation>
+    </message>
+    <message>
+        <source>Client certificate (PEM)</source>
+        <translation>Client-Zertifikat (PEM)</translation>
+    </message>
+    <message>
+        <source>Client key (PEM)</source>
+        <translation>Client-Schlüssel (PEM)</translation>
+    </message>
+    <message>
+        <source>Public key pin</source>
+        <translation>Pin des öffentlichen Schlüssels</translation>
+    </message>
+    <message>
+        <source>base64 SHA-256 of the server&apos;s public key (optional)</source>
+        <translation>Base64-SHA-256 des öffentlichen Schlüssels des Servers (optional)</translation>
+    </message>
+    <message>
+        <source>Trusted certificate fingerprint</source>
+        <translation>Fingerabdruck eines vertrauenswürdigen Zertifikats</translation>
+    </message>
+    <message>
+        <source>hex SHA-256 of a certificate you accept (optional)</source>
+        <translation>Hex-SHA-256 eines Zertifikats, das Sie akzeptieren (optional)</translation>
+    </message>
+    <message>
+        <source>&amp;CA file:</source>
+        <translation>&amp;CA-Datei:</translation>
+    </message>
+    <message>
+        <source>Public key &amp;pin:</source>
+        <translation>&amp;Schlüssel-Pin:</translation>
+    </message>
+    <message>
+        <source>Trusted &amp;fingerprint:</source>
+        <translation>Vertrauenswürdiger &amp;Fingerabdruck:</translation>
+    </message>
+    <message>
+        <source>Client c&amp;ertificate:</source>
+        <translation>Client-Z&amp;ertifikat:</translation>
+    </message>
+    <message>
+        <source>Client &amp;key:</source>
+        <translation>Client-Sc&amp;hlüssel:</translation>
+    </message>
+    <message>
+        <source>Proxy mode</source>
+        <translation>Proxy-Art</translation>
+    </message>
+    <message>
+        <source>System settings</source>
+        <translation>Systemeinstellungen</translation>
+    </message>
+    <message>
+        <source>No proxy</source>
+        <translation>Kein Proxy</translation>
+    </message>
+    <message>
+        <source>This proxy:</source>
+        <translation>Dieser Proxy:</translation>
+    </message>
+    <message>
+        <source>Proxy URL</source>
+        <translation>Proxy-URL</translation>
+    </message>
+    <message>
+        <source>http://[USER:PASSWORD@]HOST:PORT</source>
+        <translation>http://[BENUTZER:PASSWORT@]HOST:PORT</translation>
+    </message>
+    <message>
+        <source>Extra headers</source>
+        <translation>Zusätzliche Header</translation>
+    </message>
+    <message>
+        <source>Name: value, one per line (optional)</source>
+        <translation>Name: Wert, einer pro Zeile (optional)</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>This remote runs inside WSTunnel on this computer, on loopback only. It needs no URL or token.</source>
+        <translation>Diese Gegenstelle läuft in WSTunnel auf diesem Computer, nur auf Loopback. Sie braucht weder URL noch Token.</translation>
+    </message>
+    <message>
+        <source>&amp;URL:</source>
+        <translation>&amp;URL:</translation>
+    </message>
+    <message>
+        <source>&amp;Token:</source>
+        <translation>&amp;Token:</translation>
+    </message>
+    <message>
+        <source>Extra &amp;headers:</source>
+        <translation>Zusätzliche &amp;Header:</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen …</translation>
+    </message>
+    <message>
+        <source>Browse for %1</source>
+        <translation>%1 suchen</translation>
+    </message>
+    <message>
+        <source>PEM files (*.pem *.crt *.key);;All files (*)</source>
+        <translation>PEM-Dateien (*.pem *.crt *.key);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Give the remote a name.</source>
+        <translation>Geben Sie der Gegenstelle einen Namen.</translation>
+    </message>
+    <message>
+        <source>The URL must start with ws:// or wss:// and name a host.</source>
+        <translation>Die URL muss mit ws:// oder wss:// beginnen und einen Host nennen.</translation>
+    </message>
+    <message>
+        <source>A client certificate needs its key, and a key its certificate.</source>
+        <translation>Ein Client-Zertifikat braucht seinen Schlüssel und ein Schlüssel sein Zertifikat.</translation>
+    </message>
+    <message>
+        <source>The public key pin must be a base64 SHA-256 digest (44 characters).</source>
+        <translation>Der Schlüssel-Pin muss ein Base64-SHA-256-Hash sein (44 Zeichen).</translation>
+    </message>
+    <message>
+        <source>The certificate fingerprint must be 64 hexadecimal digits (SHA-256).</source>
+        <translation>Der Fingerabdruck muss aus 64 Hexadezimalziffern bestehen (SHA-256).</translation>
+    </message>
+    <message>
+        <source>The proxy must be written http://HOST:PORT.</source>
+        <translation>Der Proxy muss als http://HOST:PORT angegeben werden.</translation>
+    </message>
+    <message>
+        <source>Header line &quot;%1&quot; is not &quot;Name: value&quot;.</source>
+        <translation>Die Header-Zeile „%1“ hat nicht die Form „Name: Wert“.</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::SecretStore</name>
+    <message>
+        <source>The keychain refused to read a token: %1</source>
+        <translation>Der Schlüsselbund hat das Lesen eines Tokens verweigert: %1</translation>
+    </message>
+    <message>
+        <source>The keychain refused to store a token: %1</source>
+        <translation>Der Schlüsselbund hat das Speichern eines Tokens verweigert: %1</translation>
+    </message>
+    <message>
+        <source>The keychain refused to delete a token: %1</source>
+        <translation>Der Schlüsselbund hat das Löschen eines Tokens verweigert: %1</translation>
+    </message>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>Der Ordner %1 kann nicht angelegt werden</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::Sparkline</name>
+    <message>
+        <source>Throughput of the last minute</source>
+        <translation>Durchsatz der letzten Minute</translation>
+    </message>
+    <message>
+        <source>In %1, out %2</source>
+        <translation>Ein %1, aus %2</translation>
+    </message>
+    <message>
+        <source>peak %1</source>
+        <translation>Spitze %1</translation>
+    </message>
+    <message>
+        <source>out %1</source>
+        <translation>aus %1</translation>
+    </message>
+    <message>
+        <source>in %1</source>
+        <translation>ein %1</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::TrayController</name>
+    <message>
+        <source>&amp;Open WSTunnel</source>
+        <translation>WSTunnel ö&amp;ffnen</translation>
+    </message>
+    <message>
+        <source>&amp;Start All Mappings</source>
+        <translation>Alle Weiterleitungen &amp;starten</translation>
+    </message>
+    <message>
+        <source>S&amp;top All Mappings</source>
+        <translation>Alle Weiterleitungen s&amp;toppen</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>WSTunnel: stopped</source>
+        <translation>WSTunnel: gestoppt</translation>
+    </message>
+    <message>
+        <source>%1 (%2 → %3)</source>
+        <translation>%1 (%2 → %3)</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>WSTunnel: error
+%1</source>
+        <translation>WSTunnel: Fehler
+%1</translation>
+    </message>
+    <message>
+        <source>WSTunnel: mappings on: %1, connections: %2
+in %3, out %4</source>
+        <translation>WSTunnel: eingeschaltete Weiterleitungen: %1, Verbindungen: %2
+ein %3, aus %4</translation>
+    </message>
+</context>
 </TS>

@@ -16,6 +16,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
+#include <QFile>
 #include <QFileDialog>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -145,11 +146,10 @@ void MainWindow::createActions()
     auto action = [this](const QString &text, const QString &iconName, const QKeySequence &key,
                          const QString &objectName) {
         // The desktop's icon theme where there is one, our own icons elsewhere.
+        const QString fallback = QStringLiteral(":/icons/%1.svg").arg(iconName);
         auto *a = new QAction(
-            iconName.isEmpty()
-                ? QIcon()
-                : QIcon::fromTheme(iconName, QIcon(QStringLiteral(":/icons/%1.svg").arg(iconName))),
-            text, this);
+            QIcon::fromTheme(iconName, QFile::exists(fallback) ? QIcon(fallback) : QIcon()), text,
+            this);
         a->setObjectName(objectName);
         if (!key.isEmpty())
             a->setShortcut(key);

@@ -16,6 +16,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -23,6 +24,7 @@
 #include <QTableView>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTranslator>
 
 #include <memory>
 
@@ -50,6 +52,7 @@ private Q_SLOTS:
     void profileRoundTripsThroughSaveLoadImportExport();
     void invalidImportChangesNothing();
     void unreadableProfileIsNeverOverwritten();
+    void followsGermanLocale();
 
 private:
     void createWindow();
@@ -499,6 +502,23 @@ void TestMainWindow::unreadableProfileIsNeverOverwritten()
     const QStringList aside =
         QDir(m_dir->path()).entryList({QStringLiteral("profile.json.unreadable-*")});
     QCOMPARE(aside.size(), 1);
+}
+
+void TestMainWindow::followsGermanLocale()
+{
+    QTranslator german;
+    QVERIFY(german.load(QLocale(QLocale::German, QLocale::Germany), QStringLiteral("wstunnel"),
+                        QStringLiteral("_"), QStringLiteral(":/i18n")));
+    QVERIFY(QCoreApplication::installTranslator(&german));
+    // A first run, so that the built-in remote is named in German too.
+    QVERIFY(QFile::remove(m_controller->profilePath()));
+    createWindow();
+    QStringList menus;
+    for (QAction *action : m_window->menuBar()->actions())
+        menus.append(action->text());
+    QCoreApplication::removeTranslator(&german);
+    QVERIFY2(menus.contains(QStringLiteral("&Weiterleitungen")), qPrintable(menus.join(u',')));
+    QCOMPARE(m_controller->profile().remotes.first().name, QStringLiteral("Dieser Computer"));
 }
 
 QTEST_MAIN(TestMainWindow)
