@@ -551,11 +551,11 @@
     </message>
     <message>
         <source>In</source>
-        <translation>Ein</translation>
+        <translation>Eingang</translation>
     </message>
     <message>
         <source>Out</source>
-        <translation>Aus</translation>
+        <translation>Ausgang</translation>
     </message>
     <message>
         <source>Connections</source>

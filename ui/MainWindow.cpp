@@ -39,15 +39,6 @@ namespace {
 
 constexpr int kRemoteIdRole = Qt::UserRole + 1;
 
-QToolButton *toolButton(QAction *action, QWidget *parent)
-{
-    auto *button = new QToolButton(parent);
-    button->setDefaultAction(action);
-    button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    button->setAutoRaise(true);
-    return button;
-}
-
 } // namespace
 
 MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget *parent)
@@ -305,6 +296,7 @@ QWidget *MainWindow::createRemotesPane()
     }
     buttons->addStretch(1);
 
+    pane->setMinimumWidth(170);
     auto *layout = new QVBoxLayout(pane);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(title);
@@ -316,7 +308,7 @@ QWidget *MainWindow::createRemotesPane()
 QWidget *MainWindow::createMappingsPane()
 {
     auto *pane = new QWidget(this);
-    auto *title = new QLabel(tr("<b>Mappings</b>"), pane);
+    auto *title = new QLabel(tr("<b>Mappings</b>") + QStringLiteral("  "), pane);
     m_mappingView = new QTableView(pane);
     m_mappingView->setObjectName(QStringLiteral("mappingView"));
     m_mappingView->setAccessibleName(tr("Mappings"));
@@ -361,25 +353,26 @@ QWidget *MainWindow::createMappingsPane()
     connect(m_mappingModel, &QAbstractItemModel::modelReset, this,
             &MainWindow::onMappingSelectionChanged);
 
-    auto *toolbar = new QHBoxLayout;
-    toolbar->setSpacing(2);
+    // A tool bar, so that buttons that do not fit (long translations) move into its overflow menu.
+    auto *toolbar = new QToolBar(pane);
+    toolbar->setObjectName(QStringLiteral("mappingToolBar"));
+    toolbar->setIconSize(QSize(16, 16));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->addWidget(title);
-    toolbar->addSpacing(12);
-    for (QAction *action :
-         {m_addMappingAction, m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction})
-        toolbar->addWidget(toolButton(action, pane));
+    toolbar->addActions({m_addMappingAction, m_editMappingAction, m_duplicateMappingAction,
+                         m_deleteMappingAction, m_moveUpAction, m_moveDownAction});
     for (QAction *action : {m_moveUpAction, m_moveDownAction}) {
-        QToolButton *button = toolButton(action, pane);
-        button->setToolButtonStyle(Qt::ToolButtonIconOnly);
-        toolbar->addWidget(button);
+        if (auto *button = qobject_cast<QToolButton *>(toolbar->widgetForAction(action)))
+            button->setToolButtonStyle(Qt::ToolButtonIconOnly);
     }
-    toolbar->addStretch(1);
-    toolbar->addWidget(toolButton(m_startAllAction, pane));
-    toolbar->addWidget(toolButton(m_stopAllAction, pane));
+    auto *spacer = new QWidget(toolbar);
+    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    toolbar->addWidget(spacer);
+    toolbar->addActions({m_startAllAction, m_stopAllAction});
 
     auto *layout = new QVBoxLayout(pane);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addLayout(toolbar);
+    layout->addWidget(toolbar);
     layout->addWidget(m_mappingView, 1);
     return pane;
 }

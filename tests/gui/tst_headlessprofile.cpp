@@ -1,0 +1,98 @@
+#include "EchoServer.h"
+#include "GuiTestEnvironment.h"
+#include "ProfileStore.h"
+
+#include <QProcess>
+#include <QTcpSocket>
+#include <QTest>
+
+using namespace wstunnel;
+
+// `wstunnel --headless --profile FILE` runs a profile saved by the desktop app, here through the
+// built-in remote to an echo server.
+class TestHeadlessProfile : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void runsSavedProfile();
+    void refusesUnusableProfile();
+
+private:
+    QString m_binary;
+    QTemporaryDir m_dir;
+};
+
+void TestHeadlessProfile::initTestCase()
+{
+    isolateGuiTest();
+    m_binary = qEnvironmentVariable("WSTUNNEL_BIN_DIR") + QStringLiteral("/wstunnel");
+    QVERIFY2(QFile::exists(m_binary), qPrintable(m_binary));
+}
+
+void TestHeadlessProfile::runsSavedProfile()
+{
+    EchoServer echo;
+    Profile profile = Profile::firstRun();
+    MappingConfig mapping;
+    mapping.id = Profile::newId();
+    mapping.name = QStringLiteral("Echo");
+    mapping.remoteId = profile.remotes.first().id;
+    mapping.bindPort = unusedLoopbackPort();
+    mapping.targetHost = QStringLiteral("127.0.0.1");
+    mapping.targetPort = echo.serverPort();
+    profile.mappings.append(mapping);
+    MappingConfig off = mapping;
+    off.id = Profile::newId();
+    off.bindPort = unusedLoopbackPort();
+    off.enabled = false;
+    profile.mappings.append(off);
+    const QString path = m_dir.filePath(QStringLiteral("profile.json"));
+    QString error;
+    QVERIFY(ProfileStore::write(path, profile, &error));
+
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.path());
+    process.setProcessEnvironment(environment);
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForStarted());
+    QByteArray output;
+    QTRY_VERIFY_WITH_TIMEOUT((output += process.readAllStandardOutput()).contains("\n"), 10000);
+    QCOMPARE(output, QStringLiteral("forwarding 127.0.0.1:%1 -> 127.0.0.1:%2\n")
+                         .arg(mapping.bindPort)
+                         .arg(echo.serverPort())
+                         .toUtf8());
+    QVERIFY(loopbackPortFree(off.bindPort));
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, mapping.bindPort);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("headless profile");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 16, 10000);
+    QCOMPARE(echoed, QByteArray("headless profile"));
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
+}
+
+void TestHeadlessProfile::refusesUnusableProfile()
+{
+    const QString path = m_dir.filePath(QStringLiteral("newer.json"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"format":"wstunnel-profile","version":7})");
+    file.close();
+    QProcess process;
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForFinished(10000));
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardError().contains("newer WSTunnel"));
+}
+
+QTEST_GUILESS_MAIN(TestHeadlessProfile)
+#include "tst_headlessprofile.moc"
