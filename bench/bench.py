@@ -197,8 +197,9 @@ def _write_pidfile():
         pass
 
 
-def run_tool(argv, timeout, name):
-    """Runs a short-lived measuring command; returns its stdout. Raises on failure."""
+def run_tool(argv, timeout, name, check=True):
+    """Runs a short-lived measuring command; returns its stdout. Raises on failure
+    (with check=False only on a time-out, and returns (exit code, stdout))."""
     with open(os.path.join(LOGDIR, "tools.log"), "a") as lf:
         lf.write("$ " + " ".join(argv) + "\n")
         try:
@@ -210,6 +211,8 @@ def run_tool(argv, timeout, name):
         out = r.stdout.decode("utf-8", "replace")
         err = r.stderr.decode("utf-8", "replace")
         lf.write(out[-4000:] + err[-2000:] + f"  rc={r.returncode}\n")
+    if not check:
+        return r.returncode, out
     if r.returncode != 0:
         detail = (out.strip().splitlines() or [""])[-1] + " " + err.strip()[-300:]
         raise BenchError(f"{name}: exit {r.returncode}: {detail.strip()}")
@@ -551,13 +554,22 @@ def iperf_run(cfg, port, reverse, streams):
         argv += ["-P", str(streams)]
     if reverse:
         argv += ["-R"]
-    out = run_tool(argv, timeout, "iperf3")
-    try:
-        data = json.loads(out)
-    except ValueError:
-        raise BenchError("iperf3: unparsable output")
-    if data.get("error"):
-        raise BenchError(f"iperf3: {data['error']}")
+    # The server may still be tearing down the previous test for a moment
+    # ("the server is busy running a test"): retry that, a few times only.
+    for attempt in range(6):
+        rc, out = run_tool(argv, timeout, "iperf3", check=False)
+        try:
+            data = json.loads(out)
+        except ValueError:
+            raise BenchError(f"iperf3: exit {rc}, unparsable output")
+        if data.get("error"):
+            if "busy" in data["error"] and attempt < 5:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise BenchError(f"iperf3: {data['error']}")
+        if rc != 0:
+            raise BenchError(f"iperf3: exit {rc}")
+        break
     end = data.get("end", {})
     recv = end.get("sum_received", {})
     gbps = recv.get("bits_per_second", 0) / 1e9

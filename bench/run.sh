@@ -61,6 +61,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# One benchmark at a time: runs share bench/.work and would disturb each other's
+# figures. A second run waits for the first (bounded).
+exec 9>"$WORK/run.lock"
+if ! flock -n 9; then
+    say "another benchmark run holds bench/.work/run.lock; waiting for it (at most 20 min)"
+    flock -w 1200 9 || { say "gave up waiting for the other run"; exit 1; }
+fi
+
 # 1. dependencies
 if [ "$SKIP_DEPS" -eq 0 ]; then
     bash "$HERE/install-deps.sh"
@@ -81,6 +89,11 @@ fi
 for b in build-release/bin/wstunnel-remote build-release/bin/wstunnel build-release/bench-tools/benchtool; do
     [ -x "$b" ] || { say "missing $b"; exit 1; }
 done
+# Measure a snapshot: a build running meanwhile in build-release must not swap
+# the binaries under a running benchmark.
+rm -rf "$WORK/bin"
+mkdir -p "$WORK/bin"
+cp build-release/bin/wstunnel-remote build-release/bin/wstunnel build-release/bench-tools/benchtool "$WORK/bin/"
 
 # 3. limits: 1,000 idle connections through forking socat need a few thousand fds
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -90,7 +103,7 @@ fi
 say "open files limit: $(ulimit -n)"
 
 # 4. measure
-/usr/bin/python3 -B "$HERE/bench.py" "${PASS[@]}" &
+/usr/bin/python3 -B "$HERE/bench.py" --bin-dir "$WORK/bin" --benchtool "$WORK/bin/benchtool" "${PASS[@]}" &
 DRIVER_PID=$!
 set +e
 wait "$DRIVER_PID"
