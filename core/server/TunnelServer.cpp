@@ -154,6 +154,8 @@ void TunnelServer::onNewConnection()
 {
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
         socket->setParent(this);
+        // Small messages must not wait for the acknowledgement of the previous one (Nagle).
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         auto *timer = new QTimer(socket);
         timer->setSingleShot(true);
         connect(timer, &QTimer::timeout, socket, [socket] {

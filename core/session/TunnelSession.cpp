@@ -32,6 +32,10 @@ TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits 
     , m_nextChannelId(role == Role::Dialer ? 1 : 2)
 {
     m_socket->setParent(this);
+    // Opens, credits and interactive traffic are small messages: Nagle's algorithm would hold each
+    // back until the previous one is acknowledged. A dialing QWebSocket owns its TCP socket.
+    if (auto *transport = m_socket->findChild<QAbstractSocket *>())
+        transport->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_socket->setMaxAllowedIncomingMessageSize(m_limits.maxMessageSize);
     m_socket->setMaxAllowedIncomingFrameSize(m_limits.maxMessageSize);
     m_peerAddress = m_socket->peerAddress().toString();
