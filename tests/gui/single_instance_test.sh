@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Starts the real `wstunnel` under Xvfb with a system tray (trayer), checks that its tray icon is
 # embedded and its window hidden (--minimized), that a second launch exits at once and makes the
-# first show its window, and that SIGTERM ends it cleanly.
+# first show its window, that closing the window keeps the app in the tray, and that SIGTERM
+# ends it cleanly.
 # Usage: single_instance_test.sh BIN_DIR
 set -euo pipefail
 
 bin_dir=${1:?usage: $0 BIN_DIR}
 if [ -z "${WSTUNNEL_UNDER_XVFB:-}" ]; then
-    for tool in xvfb-run trayer xdotool xwininfo; do
+    for tool in xvfb-run trayer xdotool xwininfo python3; do
         command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
     done
     exec env WSTUNNEL_UNDER_XVFB=1 xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$@"
@@ -62,6 +63,17 @@ echo "second launch exited 0 after $((($(date +%s%N) - start) / 1000000)) ms"
 wait_for window_visible || fail "the first instance did not show its window"
 echo "first instance raised its window"
 kill -0 "$first" || fail "the first instance is gone"
+
+# Closing the window as a window manager would leaves the app running in the tray.
+window=$(xdotool search --onlyvisible --name '^WSTunnel$' | head -1)
+python3 "$(dirname "$0")/wm_close.py" "$window"
+wait_for bash -c '! xdotool search --onlyvisible --name "^WSTunnel$"' ||
+    fail "closing the window did not hide it"
+kill -0 "$first" || fail "closing the window ended the app although it has a tray icon"
+tray_has_icon || fail "the tray icon went away"
+echo "closing the window keeps the app in the tray"
+timeout 10 "$bin_dir/wstunnel" >>"$work/second.log" 2>&1 || fail "third launch did not exit 0"
+wait_for window_visible || fail "the window did not come back from the tray"
 
 kill -TERM "$first"
 status=0

@@ -1,4 +1,5 @@
 #include "AppController.h"
+#include "Autostart.h"
 #include "ChannelTableModel.h"
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
@@ -53,6 +54,7 @@ private Q_SLOTS:
     void invalidImportChangesNothing();
     void unreadableProfileIsNeverOverwritten();
     void followsGermanLocale();
+    void startAtLoginWritesAutostartEntry();
 
 private:
     void createWindow();
@@ -519,6 +521,25 @@ void TestMainWindow::followsGermanLocale()
     QCoreApplication::removeTranslator(&german);
     QVERIFY2(menus.contains(QStringLiteral("&Weiterleitungen")), qPrintable(menus.join(u',')));
     QCOMPARE(m_controller->profile().remotes.first().name, QStringLiteral("Dieser Computer"));
+}
+
+void TestMainWindow::startAtLoginWritesAutostartEntry()
+{
+    QString error;
+    QVERIFY(Autostart::setEnabled(false, &error));
+    createWindow();
+    auto *action = m_window->findChild<QAction *>(QStringLiteral("startAtLoginAction"));
+    QVERIFY(action);
+    QVERIFY(!action->isChecked());
+    action->trigger();
+    QVERIFY(Autostart::isEnabled());
+    QFile entry(Autostart::entryPath());
+    QVERIFY(entry.open(QIODevice::ReadOnly));
+    const QByteArray text = entry.readAll();
+    QVERIFY(text.contains("[Desktop Entry]"));
+    QVERIFY(text.contains("--minimized"));
+    action->trigger();
+    QVERIFY(!Autostart::isEnabled());
 }
 
 QTEST_MAIN(TestMainWindow)
