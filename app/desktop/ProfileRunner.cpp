@@ -63,7 +63,7 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
         if (m_reported.contains(stats.id))
             continue;
         m_reported.insert(stats.id);
-        printf("forwarding %s -> %s\n", qPrintable(mapping.bindEndpoint()),
+        printf("forwarding %s -> %s\n", qPrintable(stats.listenEndpoint),
                qPrintable(mapping.targetEndpoint()));
         fflush(stdout);
     }

@@ -30,6 +30,8 @@ struct MappingStats
     MappingState state = MappingState::Off;
     // Why the mapping is in its state, as the engine words it (empty when there is nothing to say).
     QString reason;
+    // Where the forward actually listens (the port the system chose for a mapping on port 0).
+    QString listenEndpoint;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
     double rateIn = 0;

@@ -284,6 +284,7 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         return stats;
     }
     ForwardListener *listener = mapping.listener;
+    stats.listenEndpoint = listener->localEndpoint();
     stats.bytesIn = listener->bytesIn();
     stats.bytesOut = listener->bytesOut();
     stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void editorRejectsInvalidInput();
     void editorSuggestsFreePortWhenBusy();
     void duplicateDeleteAndReorder();
+    void editingOneMappingLeavesOthersRunning();
     void remoteEditorStoresSettingsAndTokenApart();
     void profileRoundTripsThroughSaveLoadImportExport();
     void invalidImportChangesNothing();
@@ -375,6 +376,41 @@ void TestMainWindow::duplicateDeleteAndReorder()
     QCOMPARE(m_controller->profile().mappings.first().id, first.id);
     // The untouched mapping kept running through all of it.
     QTRY_COMPARE_WITH_TIMEOUT(stateOf(first.id), MappingState::Listening, 10000);
+}
+
+void TestMainWindow::editingOneMappingLeavesOthersRunning()
+{
+    const MappingConfig steady = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(steady);
+    const MappingConfig edited = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(edited);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(steady.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, steady.bindPort);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("before");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 6, 10000);
+
+    m_window->selectMapping(edited.id);
+    m_window->editMapping();
+    auto *dialog = m_window->findChild<MappingDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    const quint16 newPort = unusedLoopbackPort();
+    listen->selectAll();
+    QTest::keyClicks(listen, QString::number(newPort));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::keyClick(listen, Qt::Key_Return);
+    QCOMPARE(m_controller->profile().mappings.at(1).bindPort, newPort);
+    QTRY_VERIFY_WITH_TIMEOUT(!loopbackPortFree(newPort) && loopbackPortFree(edited.bindPort), 5000);
+
+    // The other mapping's connection went on as if nothing happened.
+    client.write("after");
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 11, 10000);
+    QCOMPARE(echoed, QByteArray("beforeafter"));
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
 }
 
 void TestMainWindow::remoteEditorStoresSettingsAndTokenApart()
