@@ -234,8 +234,10 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
     mapping->targetPort = targetPort;
 
     for (const MappingConfig &other : m_profile.mappings) {
-        if (other.id == mapping->id || other.direction != mapping->direction ||
-            other.bindPort != port || !sameListenAddress(other.bindHost, host))
+        // Mappings that are not both on may share a port: alternatives switched in turn.
+        if (other.id == mapping->id || !other.enabled || !mapping->enabled ||
+            other.direction != mapping->direction || other.bindPort != port ||
+            !sameListenAddress(other.bindHost, host))
             continue;
         // Local ports all live on this computer; reverse ones on their remote.
         if (mapping->direction == ForwardSpec::Direction::Reverse &&
