@@ -2,7 +2,8 @@
 
 #include <QLoggingCategory>
 
-// One category per module, switched with QT_LOGGING_RULES (e.g. "wstunnel.core.session.debug=true").
+// One category per module, switched with QT_LOGGING_RULES (e.g.
+// "wstunnel.core.session.debug=true").
 Q_DECLARE_LOGGING_CATEGORY(lcProtocol) // wstunnel.core.protocol
 Q_DECLARE_LOGGING_CATEGORY(lcNet)      // wstunnel.core.net
 Q_DECLARE_LOGGING_CATEGORY(lcSession)  // wstunnel.core.session

@@ -68,7 +68,8 @@ bool parseEndpoint(const QString &text, QString *host, quint16 *port, QString *e
 std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction direction,
                                               QString *error)
 {
-    const QString flag = direction == Direction::Local ? QStringLiteral("-L") : QStringLiteral("-R");
+    const QString flag =
+        direction == Direction::Local ? QStringLiteral("-L") : QStringLiteral("-R");
     const auto fields = splitFields(text.trimmed());
     if (!fields || (fields->size() != 3 && fields->size() != 4)) {
         *error = QStringLiteral("%1 '%2' is not [BIND:]PORT:HOST:HOSTPORT").arg(flag, text);
@@ -121,9 +122,9 @@ QString ForwardSpec::toString() const
 
 bool ForwardSpec::operator==(const ForwardSpec &other) const
 {
-    return direction == other.direction && bindHost == other.bindHost
-        && bindPort == other.bindPort && targetHost == other.targetHost
-        && targetPort == other.targetPort;
+    return direction == other.direction && bindHost == other.bindHost &&
+           bindPort == other.bindPort && targetHost == other.targetHost &&
+           targetPort == other.targetPort;
 }
 
 } // namespace wstunnel

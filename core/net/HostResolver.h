@@ -14,7 +14,8 @@ namespace wstunnel {
 class HostResolver
 {
 public:
-    using Callback = std::function<void(const QList<QHostAddress> &addresses, const QString &error)>;
+    using Callback =
+        std::function<void(const QList<QHostAddress> &addresses, const QString &error)>;
 
     static void resolve(const QString &host, QObject *context, Callback done);
     // The address a literal names (brackets allowed around IPv6), or a null address.

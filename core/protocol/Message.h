@@ -56,18 +56,18 @@ QString failureCodeName(FailureCode code);
 struct Message
 {
     MessageType type = MessageType::Hello;
-    quint32 channel = 0;       // every channel message; request id of Listen*
-    quint64 offset = 0;        // Data: stream offset; Credit: consumed offset; Fin: final offset
-    quint32 window = 0;        // Open, OpenOk, Credit: receive window in bytes
+    quint32 channel = 0; // every channel message; request id of Listen*
+    quint64 offset = 0;  // Data: stream offset; Credit: consumed offset; Fin: final offset
+    quint32 window = 0;  // Open, OpenOk, Credit: receive window in bytes
     FailureCode code = FailureCode::Refused;
     ChannelTransport transport = ChannelTransport::Tcp;
-    quint16 minVersion = 0;    // Hello
-    quint16 maxVersion = 0;    // Hello
+    quint16 minVersion = 0;     // Hello
+    quint16 maxVersion = 0;     // Hello
     quint32 maxMessageSize = 0; // Hello
-    QString host;              // Open: target host; Listen: bind host
-    quint16 port = 0;          // Open: target port; Listen: bind port; ListenOk: bound port
-    QString text;              // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
-    QByteArrayView payload;    // Data
+    QString host;               // Open: target host; Listen: bind host
+    quint16 port = 0;           // Open: target port; Listen: bind port; ListenOk: bound port
+    QString text;               // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
+    QByteArrayView payload;     // Data
 };
 
 } // namespace wstunnel

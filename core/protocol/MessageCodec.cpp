@@ -10,8 +10,11 @@ namespace {
 class Writer
 {
 public:
-    explicit Writer(MessageType type, qsizetype reserve = 32) { m_bytes.reserve(reserve);
-        u8(static_cast<quint8>(type)); }
+    explicit Writer(MessageType type, qsizetype reserve = 32)
+    {
+        m_bytes.reserve(reserve);
+        u8(static_cast<quint8>(type));
+    }
 
     Writer &u8(quint8 v)
     {
@@ -49,7 +52,10 @@ private:
 class Reader
 {
 public:
-    explicit Reader(QByteArrayView bytes) : m_bytes(bytes) {}
+    explicit Reader(QByteArrayView bytes)
+        : m_bytes(bytes)
+    {
+    }
 
     bool u8(quint8 &v) { return raw(v); }
     bool u16(quint16 &v) { return raw(v) && (v = qFromBigEndian(v), true); }
@@ -104,26 +110,38 @@ private:
 QString typeName(MessageType type)
 {
     switch (type) {
-    case MessageType::Hello: return QStringLiteral("hello");
-    case MessageType::Open: return QStringLiteral("open");
-    case MessageType::OpenOk: return QStringLiteral("open-ok");
-    case MessageType::OpenFailed: return QStringLiteral("open-failed");
-    case MessageType::Data: return QStringLiteral("data");
-    case MessageType::Credit: return QStringLiteral("credit");
-    case MessageType::Fin: return QStringLiteral("fin");
-    case MessageType::Reset: return QStringLiteral("reset");
-    case MessageType::GoAway: return QStringLiteral("go-away");
-    case MessageType::Listen: return QStringLiteral("listen");
-    case MessageType::ListenOk: return QStringLiteral("listen-ok");
-    case MessageType::ListenFailed: return QStringLiteral("listen-failed");
+    case MessageType::Hello:
+        return QStringLiteral("hello");
+    case MessageType::Open:
+        return QStringLiteral("open");
+    case MessageType::OpenOk:
+        return QStringLiteral("open-ok");
+    case MessageType::OpenFailed:
+        return QStringLiteral("open-failed");
+    case MessageType::Data:
+        return QStringLiteral("data");
+    case MessageType::Credit:
+        return QStringLiteral("credit");
+    case MessageType::Fin:
+        return QStringLiteral("fin");
+    case MessageType::Reset:
+        return QStringLiteral("reset");
+    case MessageType::GoAway:
+        return QStringLiteral("go-away");
+    case MessageType::Listen:
+        return QStringLiteral("listen");
+    case MessageType::ListenOk:
+        return QStringLiteral("listen-ok");
+    case MessageType::ListenFailed:
+        return QStringLiteral("listen-failed");
     }
     return QStringLiteral("unknown");
 }
 
 bool validCode(quint8 code)
 {
-    return code >= static_cast<quint8>(FailureCode::Refused)
-        && code <= static_cast<quint8>(FailureCode::AddressInUse);
+    return code >= static_cast<quint8>(FailureCode::Refused) &&
+           code <= static_cast<quint8>(FailureCode::AddressInUse);
 }
 
 } // namespace
@@ -131,15 +149,24 @@ bool validCode(quint8 code)
 QString failureCodeName(FailureCode code)
 {
     switch (code) {
-    case FailureCode::Refused: return QStringLiteral("connection refused");
-    case FailureCode::Unreachable: return QStringLiteral("host unreachable");
-    case FailureCode::NotAllowed: return QStringLiteral("not allowed");
-    case FailureCode::TimedOut: return QStringLiteral("timed out");
-    case FailureCode::LimitReached: return QStringLiteral("limit reached");
-    case FailureCode::ProtocolError: return QStringLiteral("protocol error");
-    case FailureCode::IoError: return QStringLiteral("I/O error");
-    case FailureCode::Shutdown: return QStringLiteral("shutting down");
-    case FailureCode::AddressInUse: return QStringLiteral("address in use");
+    case FailureCode::Refused:
+        return QStringLiteral("connection refused");
+    case FailureCode::Unreachable:
+        return QStringLiteral("host unreachable");
+    case FailureCode::NotAllowed:
+        return QStringLiteral("not allowed");
+    case FailureCode::TimedOut:
+        return QStringLiteral("timed out");
+    case FailureCode::LimitReached:
+        return QStringLiteral("limit reached");
+    case FailureCode::ProtocolError:
+        return QStringLiteral("protocol error");
+    case FailureCode::IoError:
+        return QStringLiteral("I/O error");
+    case FailureCode::Shutdown:
+        return QStringLiteral("shutting down");
+    case FailureCode::AddressInUse:
+        return QStringLiteral("address in use");
     }
     return QStringLiteral("unknown failure");
 }
@@ -160,9 +187,10 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     Reader in(bytes);
     quint8 rawType = 0;
     in.u8(rawType);
-    if (rawType < static_cast<quint8>(MessageType::Hello)
-        || rawType > static_cast<quint8>(MessageType::ListenFailed)) {
-        result.error = QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
+    if (rawType < static_cast<quint8>(MessageType::Hello) ||
+        rawType > static_cast<quint8>(MessageType::ListenFailed)) {
+        result.error =
+            QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
     }
     Message m;
@@ -172,10 +200,11 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     bool ok = false;
     switch (m.type) {
     case MessageType::Hello:
-        ok = in.u16(m.minVersion) && in.u16(m.maxVersion) && in.u32(m.maxMessageSize)
-            && in.str(m.text, protocol::kMaxNameLength, error, "peer name");
+        ok = in.u16(m.minVersion) && in.u16(m.maxVersion) && in.u32(m.maxMessageSize) &&
+             in.str(m.text, protocol::kMaxNameLength, error, "peer name");
         if (ok && m.minVersion > m.maxVersion)
-            error = QStringLiteral("version range %1..%2 is empty").arg(m.minVersion).arg(m.maxVersion);
+            error =
+                QStringLiteral("version range %1..%2 is empty").arg(m.minVersion).arg(m.maxVersion);
         if (ok && m.maxMessageSize < protocol::kMinMessageSize)
             error = QStringLiteral("maximum message size %1 is below %2")
                         .arg(m.maxMessageSize)
@@ -183,10 +212,10 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
         break;
     case MessageType::Open: {
         quint8 transport = 0;
-        ok = in.u32(m.channel) && in.u8(transport) && in.u32(m.window)
-            && in.str(m.host, protocol::kMaxHostLength, error, "host") && in.u16(m.port);
-        if (ok && transport != static_cast<quint8>(ChannelTransport::Tcp)
-            && transport != static_cast<quint8>(ChannelTransport::Udp))
+        ok = in.u32(m.channel) && in.u8(transport) && in.u32(m.window) &&
+             in.str(m.host, protocol::kMaxHostLength, error, "host") && in.u16(m.port);
+        if (ok && transport != static_cast<quint8>(ChannelTransport::Tcp) &&
+            transport != static_cast<quint8>(ChannelTransport::Udp))
             error = QStringLiteral("unknown transport %1").arg(transport);
         m.transport = static_cast<ChannelTransport>(transport);
         if (ok && error.isEmpty() && m.host.isEmpty())
@@ -198,8 +227,8 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
         break;
     case MessageType::OpenFailed:
     case MessageType::Reset:
-        ok = in.u32(m.channel) && in.u8(code)
-            && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        ok = in.u32(m.channel) && in.u8(code) &&
+             in.str(m.text, protocol::kMaxReasonLength, error, "reason");
         break;
     case MessageType::GoAway:
         ok = in.u8(code) && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
@@ -215,19 +244,19 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
         ok = in.u32(m.channel) && in.u64(m.offset);
         break;
     case MessageType::Listen:
-        ok = in.u32(m.channel) && in.str(m.host, protocol::kMaxHostLength, error, "bind host")
-            && in.u16(m.port);
+        ok = in.u32(m.channel) && in.str(m.host, protocol::kMaxHostLength, error, "bind host") &&
+             in.u16(m.port);
         break;
     case MessageType::ListenOk:
         ok = in.u32(m.channel) && in.u16(m.port);
         break;
     case MessageType::ListenFailed:
-        ok = in.u32(m.channel) && in.u8(code)
-            && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        ok = in.u32(m.channel) && in.u8(code) &&
+             in.str(m.text, protocol::kMaxReasonLength, error, "reason");
         break;
     }
-    if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset
-        || m.type == MessageType::GoAway || m.type == MessageType::ListenFailed) {
+    if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
+        m.type == MessageType::GoAway || m.type == MessageType::ListenFailed) {
         if (ok && error.isEmpty() && !validCode(code))
             error = QStringLiteral("unknown failure code %1").arg(code);
         m.code = static_cast<FailureCode>(code);

@@ -97,7 +97,8 @@ bool AllowList::nameAllowed(const QString &host, quint16 port) const
 {
     const QString name = host.toLower();
     for (const Rule &rule : m_rules) {
-        if ((rule.port < 0 || rule.port == port) && (rule.name == name || rule.name == QLatin1String("*")))
+        if ((rule.port < 0 || rule.port == port) &&
+            (rule.name == name || rule.name == QLatin1String("*")))
             return true;
     }
     return false;
@@ -131,30 +132,34 @@ void AllowList::resolve(const QString &host, quint16 port, QObject *context, Cal
     const QString target = QStringLiteral("%1:%2").arg(host).arg(port);
     const bool byName = nameAllowed(host, port);
     if (!byName && !anyAddressRuleFor(port)) {
-        done(TargetResolution{{}, port, FailureCode::NotAllowed,
+        done(TargetResolution{{},
+                              port,
+                              FailureCode::NotAllowed,
                               QStringLiteral("%1 is not in the allow-list").arg(target)});
         return;
     }
-    HostResolver::resolve(host, context,
-                          [this, done, port, byName, target](const QList<QHostAddress> &addresses,
-                                                             const QString &error) {
-                              if (!error.isEmpty()) {
-                                  done(TargetResolution{{}, port, FailureCode::Unreachable, error});
-                                  return;
-                              }
-                              QList<QHostAddress> allowed;
-                              for (const QHostAddress &address : addresses) {
-                                  if (byName || addressAllowed(address, port))
-                                      allowed.append(address);
-                              }
-                              if (allowed.isEmpty()) {
-                                  done(TargetResolution{
-                                      {}, port, FailureCode::NotAllowed,
+    HostResolver::resolve(
+        host, context,
+        [this, done, port, byName, target](const QList<QHostAddress> &addresses,
+                                           const QString &error) {
+            if (!error.isEmpty()) {
+                done(TargetResolution{{}, port, FailureCode::Unreachable, error});
+                return;
+            }
+            QList<QHostAddress> allowed;
+            for (const QHostAddress &address : addresses) {
+                if (byName || addressAllowed(address, port))
+                    allowed.append(address);
+            }
+            if (allowed.isEmpty()) {
+                done(TargetResolution{{},
+                                      port,
+                                      FailureCode::NotAllowed,
                                       QStringLiteral("%1 is not in the allow-list").arg(target)});
-                                  return;
-                              }
-                              done(TargetResolution{allowed, port, FailureCode::NotAllowed, QString()});
-                          });
+                return;
+            }
+            done(TargetResolution{allowed, port, FailureCode::NotAllowed, QString()});
+        });
 }
 
 } // namespace wstunnel

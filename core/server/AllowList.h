@@ -18,10 +18,10 @@ class AllowList : public TargetPolicy
 public:
     struct Rule
     {
-        QString name;          // set for name rules
-        QHostAddress network;  // set for address and CIDR rules
+        QString name;         // set for name rules
+        QHostAddress network; // set for address and CIDR rules
         int prefixLength = -1;
-        int port = -1;         // -1: any port
+        int port = -1; // -1: any port
         QString text;
     };
 

@@ -15,7 +15,7 @@ struct UpgradeRequest
     static constexpr qsizetype kMaxHeadSize = 16 * 1024;
 
     QByteArray method;
-    QByteArray path; // without the query
+    QByteArray path;                       // without the query
     QHash<QByteArray, QByteArray> headers; // names lower-cased
 
     // Index just past the blank line ending the head in buffer, or -1 while incomplete.

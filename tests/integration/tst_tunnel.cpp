@@ -7,11 +7,11 @@
 #include "session/TunnelSession.h"
 
 #include <QElapsedTimer>
-#include <QTimer>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 #include <QWebSocket>
 
 #include <memory>
@@ -82,18 +82,27 @@ QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 100
 {
     QTcpSocket socket;
     socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, timeoutMs))
+    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
+                         timeoutMs))
         return QByteArray();
     socket.write(request);
     QByteArray answer;
     [[maybe_unused]] const bool complete = QTest::qWaitFor(
         [&] {
             answer += socket.readAll();
-            return answer.size() >= request.size()
-                || socket.state() == QAbstractSocket::UnconnectedState;
+            return answer.size() >= request.size() ||
+                   socket.state() == QAbstractSocket::UnconnectedState;
         },
         timeoutMs);
     return answer;
+}
+
+// A WebSocket with a valid token that then speaks whatever the test sends.
+void openWithToken(QWebSocket &socket, TunnelFixture &fixture)
+{
+    QNetworkRequest request(QUrl(fixture.server().url()));
+    request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
+    socket.open(request);
 }
 
 } // namespace
@@ -109,7 +118,8 @@ private Q_SLOTS:
         TunnelFixture fixture;
         QVERIFY(fixture.start());
         const quint16 port = fixture.forwardTo(echo.serverPort());
-        QCOMPARE(exchange(port, "hello through the tunnel"), QByteArray("hello through the tunnel"));
+        QCOMPARE(exchange(port, "hello through the tunnel"),
+                 QByteArray("hello through the tunnel"));
         QCOMPARE(fixture.serverSession()->peerName(), QStringLiteral("wstunnel"));
         QCOMPARE(fixture.clientSession()->peerName(), QStringLiteral("wstunnel-remote"));
     }
@@ -137,9 +147,10 @@ private Q_SLOTS:
         std::vector<std::unique_ptr<StreamPump>> pumps;
         for (quint32 i = 0; i < 200; ++i)
             pumps.push_back(std::make_unique<StreamPump>(port, size, 1000 + i));
-        QTRY_VERIFY_WITH_TIMEOUT(std::all_of(pumps.begin(), pumps.end(),
-                                             [&](const auto &p) { return p->bytesReceived() == size; }),
-                                 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::all_of(pumps.begin(), pumps.end(),
+                        [&](const auto &p) { return p->bytesReceived() == size; }),
+            60000);
         for (quint32 i = 0; i < 200; ++i)
             QCOMPARE(pumps[i]->receivedDigest(), StreamPump::expectedDigest(size, 1000 + i));
         QCOMPARE(echo.connectionsAccepted(), 200);
@@ -212,10 +223,11 @@ private Q_SLOTS:
         QTRY_COMPARE(fixture.clientSession()->channels().size(), qsizetype(1));
         // Both ends together hold at most a window, a WebSocket watermark and a chunk each.
         const SessionLimits limits;
-        const quint64 bound = 2 * (limits.receiveWindow + quint64(limits.writeWatermark)
-                                   + quint64(limits.chunkSize) + 64 * 1024);
+        const quint64 bound = 2 * (limits.receiveWindow + quint64(limits.writeWatermark) +
+                                   quint64(limits.chunkSize) + 64 * 1024);
         qInfo("peak bytes held by the tunnel: %llu (bound %llu)", peak, bound);
-        QVERIFY2(peak <= bound, qPrintable(QStringLiteral("peak %1 > bound %2").arg(peak).arg(bound)));
+        QVERIFY2(peak <= bound,
+                 qPrintable(QStringLiteral("peak %1 > bound %2").arg(peak).arg(bound)));
     }
 
     void refusedTargetClosesTheLocalConnectionAndSaysWhy()
@@ -235,8 +247,10 @@ private Q_SLOTS:
         QTRY_COMPARE(serverClosed.size(), 1);
         const auto clientSide = clientClosed.first().first().value<ChannelSummary>();
         const auto serverSide = serverClosed.first().first().value<ChannelSummary>();
-        QVERIFY2(clientSide.error.contains(QStringLiteral("connection refused")), qPrintable(clientSide.error));
-        QVERIFY2(serverSide.error.contains(QStringLiteral("connection refused")), qPrintable(serverSide.error));
+        QVERIFY2(clientSide.error.contains(QStringLiteral("connection refused")),
+                 qPrintable(clientSide.error));
+        QVERIFY2(serverSide.error.contains(QStringLiteral("connection refused")),
+                 qPrintable(serverSide.error));
     }
 
     void unreachableTargetIsReported()
@@ -266,7 +280,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
         QTRY_COMPARE(closed.size(), 1);
         const QString error = closed.first().first().value<ChannelSummary>().error;
-        QCOMPARE(error, QStringLiteral("127.0.0.1:%1 is not in the allow-list").arg(echo.serverPort()));
+        QCOMPARE(error,
+                 QStringLiteral("127.0.0.1:%1 is not in the allow-list").arg(echo.serverPort()));
         QCOMPARE(echo.connectionsAccepted(), 0);
     }
 
@@ -305,9 +320,7 @@ private Q_SLOTS:
         const quint16 port = fixture.forwardTo(echo.serverPort());
 
         QWebSocket rogue;
-        QNetworkRequest request(QUrl(fixture.server().url()));
-        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
-        rogue.open(request);
+        openWithToken(rogue, fixture);
         QTRY_COMPARE(rogue.state(), QAbstractSocket::ConnectedState);
         QTRY_COMPARE(fixture.server().sessions().size(), qsizetype(2));
         rogue.sendBinaryMessage(QByteArray("\xff\x00garbage", 9));
@@ -326,9 +339,7 @@ private Q_SLOTS:
         QVERIFY(fixture.start());
         const quint16 port = fixture.forwardTo(echo.serverPort());
         QWebSocket rogue;
-        QNetworkRequest request(QUrl(fixture.server().url()));
-        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
-        rogue.open(request);
+        openWithToken(rogue, fixture);
         QTRY_COMPARE(rogue.state(), QAbstractSocket::ConnectedState);
         rogue.sendBinaryMessage(QByteArray(8 * kMiB, 'x'));
         QTRY_COMPARE_WITH_TIMEOUT(rogue.state(), QAbstractSocket::UnconnectedState, 10000);
@@ -345,7 +356,8 @@ private Q_SLOTS:
         socket.connectToHost(QHostAddress::LocalHost, fixture.server().serverPort());
         QVERIFY(socket.waitForConnected(5000));
         socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        QTRY_VERIFY(socket.state() == QAbstractSocket::UnconnectedState || socket.bytesAvailable() > 0);
+        QTRY_VERIFY(socket.state() == QAbstractSocket::UnconnectedState ||
+                    socket.bytesAvailable() > 0);
         QTRY_VERIFY(socket.peek(256).contains("\r\n\r\n"));
         const QByteArray answer = socket.readAll();
         QVERIFY2(answer.startsWith("HTTP/1.1 426 Upgrade Required"), answer.constData());
@@ -397,7 +409,8 @@ private Q_SLOTS:
         spec.targetPort = 1;
         QString error;
         QVERIFY(!fixture.client().addLocalForward(spec, &error));
-        QVERIFY2(error.startsWith(QStringLiteral("cannot listen on 127.0.0.1:%1: ").arg(occupant.serverPort())),
+        QVERIFY2(error.startsWith(
+                     QStringLiteral("cannot listen on 127.0.0.1:%1: ").arg(occupant.serverPort())),
                  qPrintable(error));
     }
 

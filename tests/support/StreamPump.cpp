@@ -42,7 +42,8 @@ QByteArray StreamPump::streamChunk(qint64 offset, qint64 length, quint32 seed)
     Q_ASSERT(offset % 8 == 0);
     QByteArray chunk(length, Qt::Uninitialized);
     for (qint64 i = 0; i < length; i += 8) {
-        const quint64 word = quint64((offset + i) / 8) * 0x9E3779B97F4A7C15ull ^ (quint64(seed) << 32);
+        const quint64 word =
+            quint64((offset + i) / 8) * 0x9E3779B97F4A7C15ull ^ (quint64(seed) << 32);
         memcpy(chunk.data() + i, &word, size_t(qMin<qint64>(8, length - i)));
     }
     return chunk;
@@ -58,8 +59,8 @@ QByteArray StreamPump::expectedDigest(qint64 length, quint32 seed)
 
 void StreamPump::pump()
 {
-    while (m_sent < m_toSend && m_socket.bytesToWrite() < kMaxQueued
-           && m_socket.state() == QAbstractSocket::ConnectedState) {
+    while (m_sent < m_toSend && m_socket.bytesToWrite() < kMaxQueued &&
+           m_socket.state() == QAbstractSocket::ConnectedState) {
         const qint64 length = qMin(kChunk, m_toSend - m_sent);
         m_socket.write(streamChunk(m_sent, length, m_seed));
         m_sent += length;

@@ -37,8 +37,8 @@ bool TunnelFixture::start()
     settings.limits = m_limits;
     m_client = std::make_unique<TunnelClient>(settings);
     m_client->start();
-    return QTest::qWaitFor(
-        [this] { return m_client->state() == TunnelClient::State::Connected; }, 10000);
+    return QTest::qWaitFor([this] { return m_client->state() == TunnelClient::State::Connected; },
+                           10000);
 }
 
 quint16 TunnelFixture::forwardTo(quint16 targetPort, const QString &targetHost)

@@ -50,7 +50,7 @@ private Q_SLOTS:
         ChannelWindow window(100);
         QVERIFY(!window.acceptIncoming(1, 10)); // gap
         QVERIFY(window.acceptIncoming(0, 60));
-        QVERIFY(!window.acceptIncoming(0, 10)); // duplicate
+        QVERIFY(!window.acceptIncoming(0, 10));  // duplicate
         QVERIFY(!window.acceptIncoming(60, 41)); // beyond the window
         QVERIFY(window.acceptIncoming(60, 40));
         QCOMPARE(window.receivedOffset(), quint64(100));

@@ -16,13 +16,20 @@ private Q_SLOTS:
         QTest::addColumn<int>("bindPort");
         QTest::addColumn<QString>("targetHost");
         QTest::addColumn<int>("targetPort");
-        QTest::newRow("default bind") << "15432:db.internal:5432" << "127.0.0.1" << 15432 << "db.internal" << 5432;
-        QTest::newRow("explicit bind") << "127.0.0.1:16379:127.0.0.1:6379" << "127.0.0.1" << 16379 << "127.0.0.1" << 6379;
-        QTest::newRow("all interfaces") << "*:9000:127.0.0.1:8080" << "0.0.0.0" << 9000 << "127.0.0.1" << 8080;
-        QTest::newRow("empty bind") << ":9000:h:1" << "0.0.0.0" << 9000 << "h" << 1;
-        QTest::newRow("localhost bind") << "localhost:9000:h:1" << "127.0.0.1" << 9000 << "h" << 1;
-        QTest::newRow("ipv6 bind and target") << "[::1]:8080:[fd00::5]:80" << "::1" << 8080 << "fd00::5" << 80;
-        QTest::newRow("port zero picks one") << "0:h:1" << "127.0.0.1" << 0 << "h" << 1;
+        QTest::newRow("default bind") << "15432:db.internal:5432"
+                                      << "127.0.0.1" << 15432 << "db.internal" << 5432;
+        QTest::newRow("explicit bind") << "127.0.0.1:16379:127.0.0.1:6379"
+                                       << "127.0.0.1" << 16379 << "127.0.0.1" << 6379;
+        QTest::newRow("all interfaces") << "*:9000:127.0.0.1:8080"
+                                        << "0.0.0.0" << 9000 << "127.0.0.1" << 8080;
+        QTest::newRow("empty bind") << ":9000:h:1"
+                                    << "0.0.0.0" << 9000 << "h" << 1;
+        QTest::newRow("localhost bind") << "localhost:9000:h:1"
+                                        << "127.0.0.1" << 9000 << "h" << 1;
+        QTest::newRow("ipv6 bind and target") << "[::1]:8080:[fd00::5]:80"
+                                              << "::1" << 8080 << "fd00::5" << 80;
+        QTest::newRow("port zero picks one") << "0:h:1"
+                                             << "127.0.0.1" << 0 << "h" << 1;
     }
 
     void parses()
@@ -41,13 +48,20 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("error");
-        QTest::newRow("too few fields") << "15432:db" << "-L '15432:db' is not [BIND:]PORT:HOST:HOSTPORT";
-        QTest::newRow("too many fields") << "a:1:b:2:c" << "-L 'a:1:b:2:c' is not [BIND:]PORT:HOST:HOSTPORT";
-        QTest::newRow("bad port") << "x:db:5432" << "-L 'x:db:5432': 'x' is not a port (0-65535)";
-        QTest::newRow("port too big") << "70000:db:5432" << "-L '70000:db:5432': '70000' is not a port (0-65535)";
-        QTest::newRow("target port zero") << "1:db:0" << "-L '1:db:0': '0' is not a target port (1-65535)";
-        QTest::newRow("no target host") << "1::5" << "-L '1::5' names no target host";
-        QTest::newRow("unclosed bracket") << "[::1:1:h:2" << "-L '[::1:1:h:2' is not [BIND:]PORT:HOST:HOSTPORT";
+        QTest::newRow("too few fields") << "15432:db"
+                                        << "-L '15432:db' is not [BIND:]PORT:HOST:HOSTPORT";
+        QTest::newRow("too many fields") << "a:1:b:2:c"
+                                         << "-L 'a:1:b:2:c' is not [BIND:]PORT:HOST:HOSTPORT";
+        QTest::newRow("bad port") << "x:db:5432"
+                                  << "-L 'x:db:5432': 'x' is not a port (0-65535)";
+        QTest::newRow("port too big") << "70000:db:5432"
+                                      << "-L '70000:db:5432': '70000' is not a port (0-65535)";
+        QTest::newRow("target port zero") << "1:db:0"
+                                          << "-L '1:db:0': '0' is not a target port (1-65535)";
+        QTest::newRow("no target host") << "1::5"
+                                        << "-L '1::5' names no target host";
+        QTest::newRow("unclosed bracket") << "[::1:1:h:2"
+                                          << "-L '[::1:1:h:2' is not [BIND:]PORT:HOST:HOSTPORT";
     }
 
     void rejects()

@@ -89,7 +89,8 @@ private Q_SLOTS:
         QCOMPARE(m.type, MessageType::ListenOk);
         QCOMPARE(m.port, quint16(9001));
 
-        m = roundTrip(MessageCodec::listenFailed(3, FailureCode::AddressInUse, QStringLiteral("busy")));
+        m = roundTrip(
+            MessageCodec::listenFailed(3, FailureCode::AddressInUse, QStringLiteral("busy")));
         QCOMPARE(m.type, MessageType::ListenFailed);
         QCOMPARE(m.code, FailureCode::AddressInUse);
     }
@@ -130,20 +131,23 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("bytes");
         QTest::addColumn<QString>("error");
 
-        const QByteArray open = MessageCodec::open(1, ChannelTransport::Tcp, 10, QStringLiteral("h"), 1);
+        const QByteArray open =
+            MessageCodec::open(1, ChannelTransport::Tcp, 10, QStringLiteral("h"), 1);
         QTest::newRow("empty") << QByteArray() << QStringLiteral("empty message");
-        QTest::newRow("unknown type") << QByteArray("\x7f", 1) << QStringLiteral("unknown message type 0x7f");
-        QTest::newRow("type zero") << QByteArray(1, '\0') << QStringLiteral("unknown message type 0x00");
+        QTest::newRow("unknown type")
+            << QByteArray("\x7f", 1) << QStringLiteral("unknown message type 0x7f");
+        QTest::newRow("type zero")
+            << QByteArray(1, '\0') << QStringLiteral("unknown message type 0x00");
         QTest::newRow("truncated hello") << MessageCodec::hello(1, 1, 65536, {}).left(5)
                                          << QStringLiteral("truncated hello message");
-        QTest::newRow("truncated open") << open.left(open.size() - 1)
-                                        << QStringLiteral("truncated open message");
-        QTest::newRow("truncated data header") << MessageCodec::data(1, 0, "x").left(8)
-                                               << QStringLiteral("truncated data message");
-        QTest::newRow("truncated credit") << MessageCodec::credit(1, 2, 3).left(10)
-                                          << QStringLiteral("truncated credit message");
-        QTest::newRow("truncated fin") << MessageCodec::fin(1, 2).left(6)
-                                       << QStringLiteral("truncated fin message");
+        QTest::newRow("truncated open")
+            << open.left(open.size() - 1) << QStringLiteral("truncated open message");
+        QTest::newRow("truncated data header")
+            << MessageCodec::data(1, 0, "x").left(8) << QStringLiteral("truncated data message");
+        QTest::newRow("truncated credit")
+            << MessageCodec::credit(1, 2, 3).left(10) << QStringLiteral("truncated credit message");
+        QTest::newRow("truncated fin")
+            << MessageCodec::fin(1, 2).left(6) << QStringLiteral("truncated fin message");
         QTest::newRow("truncated reset reason")
             << MessageCodec::reset(1, FailureCode::Refused, QStringLiteral("abc")).chopped(1)
             << QStringLiteral("truncated reset message");
@@ -163,16 +167,17 @@ private Q_SLOTS:
 
         QByteArray longHost = QByteArray("\x02\0\0\0\x01\x01\0\0\0\x0a", 10);
         longHost += QByteArray("\x01\x00", 2) + QByteArray(256, 'h') + QByteArray("\0\x01", 2);
-        QTest::newRow("host too long") << longHost
-                                       << QStringLiteral("host of 256 bytes exceeds the limit of 255");
+        QTest::newRow("host too long")
+            << longHost << QStringLiteral("host of 256 bytes exceeds the limit of 255");
 
         QByteArray badUtf8 = QByteArray("\x08\0\0\0\x01\x01\0\x02\xc3\x28", 10);
         QTest::newRow("invalid utf-8") << badUtf8 << QStringLiteral("reason is not valid UTF-8");
 
         QTest::newRow("empty version range") << MessageCodec::hello(3, 2, 65536, {})
                                              << QStringLiteral("version range 3..2 is empty");
-        QTest::newRow("tiny message size") << MessageCodec::hello(1, 1, 100, {})
-                                           << QStringLiteral("maximum message size 100 is below 16384");
+        QTest::newRow("tiny message size")
+            << MessageCodec::hello(1, 1, 100, {})
+            << QStringLiteral("maximum message size 100 is below 16384");
     }
 
     void malformed()
@@ -208,10 +213,10 @@ private Q_SLOTS:
         for (const QByteArray &message : messages) {
             QVERIFY(errorOf(message).isEmpty());
             for (qsizetype length = 0; length < message.size(); ++length)
-                QVERIFY2(!errorOf(message.left(length)).isEmpty(),
-                         qPrintable(QStringLiteral("type %1 cut at %2")
-                                        .arg(int(message.at(0)))
-                                        .arg(length)));
+                QVERIFY2(
+                    !errorOf(message.left(length)).isEmpty(),
+                    qPrintable(
+                        QStringLiteral("type %1 cut at %2").arg(int(message.at(0))).arg(length)));
         }
     }
 
