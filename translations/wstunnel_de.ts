@@ -347,6 +347,10 @@
         <source>%1 Your changes are not saved until you decide what to do with that file.</source>
         <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
     </message>
+    <message>
+        <source>No mappings yet. Choose &lt;b&gt;Add Mapping&lt;/b&gt; (Ctrl+N) and pick the remote &lt;b&gt;This computer&lt;/b&gt; to try one right away, without any server: for example listen on 18080 and target a web server running here on localhost:8080.</source>
+        <translation>Noch keine Weiterleitungen. Wählen Sie &lt;b&gt;Weiterleitung hinzufügen&lt;/b&gt; (Strg+N) und die Gegenstelle &lt;b&gt;Dieser Computer&lt;/b&gt;, um es gleich ohne Server auszuprobieren: zum Beispiel auf 18080 lauschen und einen hier laufenden Webserver auf localhost:8080 als Ziel angeben.</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>

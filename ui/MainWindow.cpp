@@ -374,6 +374,20 @@ QWidget *MainWindow::createMappingsPane()
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(toolbar);
     layout->addWidget(m_mappingView, 1);
+
+    // A first run shows where to begin instead of an empty table.
+    m_emptyHint = new QLabel(
+        tr("No mappings yet. Choose <b>Add Mapping</b> (Ctrl+N) and pick the remote "
+           "<b>This computer</b> to try one right away, without any server: for example listen "
+           "on 18080 and target a web server running here on localhost:8080."),
+        m_mappingView->viewport());
+    m_emptyHint->setObjectName(QStringLiteral("emptyHint"));
+    m_emptyHint->setWordWrap(true);
+    m_emptyHint->setAlignment(Qt::AlignCenter);
+    m_emptyHint->setMargin(24);
+    m_emptyHint->setForegroundRole(QPalette::PlaceholderText);
+    auto *hintLayout = new QVBoxLayout(m_mappingView->viewport());
+    hintLayout->addWidget(m_emptyHint);
     return pane;
 }
 
@@ -700,6 +714,7 @@ void MainWindow::onMappingSelectionChanged()
 void MainWindow::updateActions()
 {
     const Profile &profile = m_controller->profile();
+    m_emptyHint->setVisible(profile.mappings.isEmpty());
     const int index = profile.mappingIndex(selectedMappingId());
     const bool hasMapping = index >= 0;
     m_addMappingAction->setEnabled(!profile.remotes.isEmpty());

@@ -86,6 +86,7 @@ private:
     Sparkline *m_sparkline = nullptr;
     QPushButton *m_closeChannelButton = nullptr;
     QLabel *m_statusLabel = nullptr;
+    QLabel *m_emptyHint = nullptr;
 
     QAction *m_addMappingAction = nullptr;
     QAction *m_editMappingAction = nullptr;

@@ -145,6 +145,10 @@ void TestMainWindow::firstRunOffersBuiltInRemote()
     auto *remotes = m_window->findChild<QWidget *>(QStringLiteral("remoteList"));
     QVERIFY(remotes);
     QCOMPARE(remotes->accessibleName(), QStringLiteral("Remotes"));
+    auto *hint = m_window->findChild<QLabel *>(QStringLiteral("emptyHint"));
+    QVERIFY(hint && hint->isVisible());
+    m_controller->setMapping(echoMapping(unusedLoopbackPort()));
+    QVERIFY(!hint->isVisible());
 }
 
 void TestMainWindow::mappingAddedInEditorCarriesData()
