@@ -13,7 +13,7 @@ endif()
 execute_process(COMMAND "${LRELEASE}" "${copy}" -qm "${WORK_DIR}/check.qm"
     OUTPUT_VARIABLE output ERROR_VARIABLE output RESULT_VARIABLE status)
 message("${output}")
-if(NOT status EQUAL 0 OR NOT output MATCHES " 0 unfinished")
+if(NOT status EQUAL 0 OR NOT output MATCHES " 0 unfinished" OR output MATCHES "untranslated")
     message(FATAL_ERROR "${name} is incomplete: run the update_translations target and translate "
                         "what it added")
 endif()
