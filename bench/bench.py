@@ -984,8 +984,44 @@ def existing_profile_section():
     return body or None
 
 
+def machine_busy_seconds():
+    """user+nice+system CPU seconds of the whole machine so far (/proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return sum(int(x) for x in fields[1:4]) / CLK_TCK
+    except (OSError, ValueError):
+        return 0.0
+
+
+def own_cpu_seconds():
+    """CPU seconds of this driver and every child it has reaped (their reaped
+    children included: socat's forks, iperf3, benchtool, node, ours)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def other_load(cfg, elapsed):
+    """(CPU seconds used by processes the benchmark did not start, capacity)."""
+    cores = os.cpu_count() or 1
+    others = (machine_busy_seconds() - cfg.busy_start) - (own_cpu_seconds() - cfg.own_start)
+    return max(others, 0.0), cores * elapsed
+
+
+def busy_warning(others, capacity):
+    """A warning paragraph when other work shared the machine during the run."""
+    if capacity <= 0 or others / capacity <= 0.10:
+        return ""
+    return (f"\n> ⚠ Other work shared the machine during this run: processes the benchmark "
+            f"did not start used {others:.0f} CPU-seconds of the {capacity:.0f} available "
+            f"({100 * others / capacity:.0f}%). Absolute figures are low and noisy (compare "
+            f"direct with the ~25 Gbit/s of an idle machine); compare paths within this run.\n")
+
+
 def write_doc(cfg, res, info, table, started, elapsed):
     profile = existing_profile_section() or PROFILE_PLACEHOLDER
+    others, capacity = cfg.other_load
+    warning = busy_warning(others, capacity)
     errs = "\n".join(f"- {g} / {LABEL.get(p, p)}: {msg}" for g, p, msg in res.errors) or "- none"
     notes = "\n".join(f"- {n}" for n in res.notes)
     doc = f"""# Performance
@@ -1000,8 +1036,8 @@ Regenerate with `make bench`; the section "Profile findings" is kept across runs
 - Qt {info['qt']}, {info['compiler']}
 - ours: `{info['ours_version']}` at commit {info['commit'] or 'n/a'}, Release build
 - peers: node {info['node']} with npm `wstunnel@1.4.0`; {info['socat']} (`-b 262144`); {info['iperf3']}
-- rounds per path: {render_rounds(res)}; load average at start {cfg.load_start}, at end {info['loadavg']}
-
+- rounds per path: {render_rounds(res)}; load average at start {cfg.load_start}, at end {info['loadavg']}; CPU used by other processes during the run: {others:.0f} s of {capacity:.0f} s
+{warning}
 ## Results
 
 {table}
@@ -1140,6 +1176,8 @@ def main():
             cfg.load_start = " ".join(f.read().split()[:3])
     except OSError:
         cfg.load_start = "?"
+    cfg.busy_start = machine_busy_seconds()
+    cfg.own_start = own_cpu_seconds()
     t0 = time.monotonic()
     res = Results()
     rc = 0
@@ -1213,6 +1251,9 @@ def main():
         return rc
     derive(res)
     elapsed = time.monotonic() - t0
+    cfg.other_load = other_load(cfg, elapsed)
+    log(f"CPU used by other processes during the run: {cfg.other_load[0]:.1f} s of "
+        f"{cfg.other_load[1]:.1f} s available")
     table = render_table(res, cfg)
     print()
     print(table)
