@@ -25,7 +25,7 @@ for arg in "$@"; do
         --smoke) SMOKE=1; PASS+=("$arg") ;;
         --skip-deps) SKIP_DEPS=1 ;;
         --skip-build) SKIP_BUILD=1 ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$HERE/run.sh"; exit 0 ;;
         *) PASS+=("$arg") ;;
     esac
 done
