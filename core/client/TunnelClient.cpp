@@ -76,8 +76,9 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
 {
     if (!m_listeners.removeOne(listener))
         return;
+    const QString reason = QStringLiteral("forward %1 removed").arg(listener->localEndpoint());
     listener->close();
-    listener->closeChannels(QStringLiteral("forward %1 removed").arg(listener->localEndpoint()));
+    listener->closeChannels(reason);
     listener->deleteLater();
 }
 
@@ -103,13 +104,14 @@ void TunnelClient::start()
 
 void TunnelClient::stop()
 {
+    // Stopped first: closing the session reports a lost connection, which must not schedule a retry.
+    setState(State::Stopped, QStringLiteral("stopped"));
     m_retryTimer.stop();
     m_handshakeTimer.stop();
     if (m_session)
         m_session->close(QStringLiteral("client stopped"));
     delete m_socket;
     m_socket = nullptr;
-    setState(State::Stopped, QStringLiteral("stopped"));
 }
 
 void TunnelClient::connectNow()

@@ -5,6 +5,8 @@
 #include "net/StreamSocket.h"
 #include "session/TunnelSession.h"
 
+#include <utility>
+
 namespace wstunnel {
 
 namespace {
@@ -21,6 +23,8 @@ ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, 
     , m_targetHost(targetHost)
     , m_targetPort(targetPort)
 {
+    m_waitTimer.setInterval(500);
+    connect(&m_waitTimer, &QTimer::timeout, this, &ForwardListener::expireWaiting);
 }
 
 bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)
@@ -37,6 +41,33 @@ bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *
 void ForwardListener::setSession(TunnelSession *session)
 {
     m_session = session;
+    if (!m_session || !m_session->isReady())
+        return;
+    m_waitTimer.stop();
+    const QList<WaitingConnection> waiting = std::exchange(m_waiting, {});
+    for (const WaitingConnection &connection : waiting) {
+        if (connection.socket)
+            carry(connection.socket);
+    }
+}
+
+void ForwardListener::expireWaiting()
+{
+    while (!m_waiting.isEmpty() && (m_waiting.constFirst().since.elapsed() >= kSessionWaitMs ||
+                                    !m_waiting.constFirst().socket)) {
+        StreamSocket *socket = m_waiting.takeFirst().socket;
+        if (!socket)
+            continue;
+        qCWarning(lcSession).noquote()
+            << QStringLiteral("closing connection from %1 to %2: the remote is not connected "
+                              "(waited %3 s)")
+                   .arg(socket->peerAddress(), localEndpoint())
+                   .arg(kSessionWaitMs / 1000);
+        socket->abort();
+        socket->deleteLater();
+    }
+    if (m_waiting.isEmpty())
+        m_waitTimer.stop();
 }
 
 void ForwardListener::setTarget(const QString &host, quint16 port)
@@ -85,20 +116,43 @@ void ForwardListener::closeChannels(const QString &reason)
 {
     for (TcpChannel *channel : channels())
         channel->abortChannel(reason);
+    for (const WaitingConnection &connection : std::exchange(m_waiting, {})) {
+        if (connection.socket) {
+            connection.socket->abort();
+            connection.socket->deleteLater();
+        }
+    }
+    m_waitTimer.stop();
 }
 
 void ForwardListener::incomingConnection(qintptr descriptor)
 {
-    auto *socket = new StreamSocket;
+    auto *socket = new StreamSocket(this);
     socket->adopt(descriptor);
-    if (!m_session || !m_session->isReady()) {
+    if (m_session && m_session->isReady()) {
+        carry(socket);
+        return;
+    }
+    if (m_waiting.size() >= kMaxWaiting) {
         qCWarning(lcSession).noquote()
-            << QStringLiteral("closing connection from %1 to %2: the remote is not connected")
-                   .arg(socket->peerAddress(), localEndpoint());
+            << QStringLiteral("closing connection from %1 to %2: the remote is not connected and "
+                              "%3 connections are already waiting for it")
+                   .arg(socket->peerAddress(), localEndpoint())
+                   .arg(kMaxWaiting);
         socket->abort();
         socket->deleteLater();
         return;
     }
+    qCDebug(lcSession).noquote() << QStringLiteral("connection from %1 to %2 waits for the remote")
+                                        .arg(socket->peerAddress(), localEndpoint());
+    m_waiting.append(WaitingConnection{socket, {}});
+    m_waiting.last().since.start();
+    if (!m_waitTimer.isActive())
+        m_waitTimer.start();
+}
+
+void ForwardListener::carry(StreamSocket *socket)
+{
     TcpChannel *channel = m_session->openChannel(socket, m_targetHost, m_targetPort);
     if (!channel)
         return;
@@ -115,4 +169,3 @@ void ForwardListener::incomingConnection(qintptr descriptor)
 }
 
 } // namespace wstunnel
-

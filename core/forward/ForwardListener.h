@@ -2,11 +2,14 @@
 
 #include "session/TcpChannel.h"
 
+#include <QElapsedTimer>
 #include <QPointer>
 #include <QTcpServer>
+#include <QTimer>
 
 namespace wstunnel {
 
+class StreamSocket;
 class TunnelSession;
 
 // Listens on a local address and carries every accepted connection through the current session
@@ -18,6 +21,9 @@ class ForwardListener : public QTcpServer
 
 public:
     static constexpr int kListenBacklog = 1024;
+    // A connection that arrives while the remote is (re)connecting waits this long for it.
+    static constexpr int kSessionWaitMs = 10000;
+    static constexpr int kMaxWaiting = 256;
 
     ForwardListener(const QString &targetHost, quint16 targetPort, QObject *parent = nullptr);
 
@@ -36,8 +42,10 @@ public:
     // Bytes of all channels, finished ones included.
     quint64 bytesIn() const;
     quint64 bytesOut() const;
-    // Resets every open channel, for example when the user switches the mapping off.
+    // Resets every open channel and drops waiting connections, for example when the user
+    // switches the mapping off.
     void closeChannels(const QString &reason);
+    int waitingConnections() const { return int(m_waiting.size()); }
 
 Q_SIGNALS:
     void channelOpened(wstunnel::TcpChannel *channel);
@@ -47,12 +55,23 @@ protected:
     void incomingConnection(qintptr descriptor) override;
 
 private:
+    struct WaitingConnection
+    {
+        QPointer<StreamSocket> socket;
+        QElapsedTimer since;
+    };
+
+    void carry(StreamSocket *socket);
+    void expireWaiting();
+
     QString m_targetHost;
     quint16 m_targetPort;
     QPointer<TunnelSession> m_session;
     QList<QPointer<TcpChannel>> m_channels;
     quint64 m_finishedBytesIn = 0;
     quint64 m_finishedBytesOut = 0;
+    QList<WaitingConnection> m_waiting;
+    QTimer m_waitTimer;
 };
 
 } // namespace wstunnel

@@ -397,6 +397,22 @@ private Q_SLOTS:
         QVERIFY(failed.first().at(1).toString().contains(QStringLiteral("loopback")));
     }
 
+    void stoppedClientStaysStopped()
+    {
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        QSignalSpy states(&fixture.client(), &TunnelClient::stateChanged);
+        fixture.client().stop();
+        QCOMPARE(fixture.client().state(), TunnelClient::State::Stopped);
+        QTRY_COMPARE(fixture.server().sessions().size(), qsizetype(0));
+        // Ending the session it had must not bring the client back.
+        QSignalSpy reconnect(&fixture.client(), &TunnelClient::sessionReady);
+        QVERIFY(!reconnect.wait(2000));
+        QCOMPARE(fixture.client().state(), TunnelClient::State::Stopped);
+        for (const QList<QVariant> &change : std::as_const(states))
+            QVERIFY(change.first().value<TunnelClient::State>() != TunnelClient::State::Retrying);
+    }
+
     void busyPortNamesTheAddress()
     {
         QTcpServer occupant;
@@ -423,9 +439,15 @@ private Q_SLOTS:
         QCOMPARE(exchange(port, "before"), QByteArray("before"));
         fixture.server().shutdown(QStringLiteral("restart"));
         QTRY_VERIFY(fixture.client().state() != TunnelClient::State::Connected);
+        // A connection made while the remote is away waits for it instead of failing.
+        QTcpSocket early;
+        early.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_COMPARE(early.state(), QAbstractSocket::ConnectedState);
+        early.write("made while disconnected");
         QString error;
         QVERIFY2(fixture.server().listen(&error), qPrintable(error));
         QTRY_COMPARE_WITH_TIMEOUT(fixture.client().state(), TunnelClient::State::Connected, 20000);
+        QTRY_COMPARE(early.peek(64), QByteArray("made while disconnected"));
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
     }
 };
