@@ -253,18 +253,21 @@ void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &stat
 void TunnelServer::onWebSocket()
 {
     while (QWebSocket *webSocket = m_webSocketServer.nextPendingConnection()) {
-        auto *session =
-            new TunnelSession(webSocket, TunnelSession::Role::Acceptor, m_settings.limits, this);
-        session->setTargetPolicy(&m_allowList);
         // A QWebSocket does not own the socket it was upgraded from; its session does.
+        QTcpSocket *transport = nullptr;
         for (const QPointer<QTcpSocket> &socket : std::as_const(m_upgrading)) {
             if (socket && socket->peerPort() == webSocket->peerPort() &&
                 socket->peerAddress() == webSocket->peerAddress()) {
-                socket->setParent(session);
+                transport = socket;
                 m_upgrading.removeAll(socket);
                 break;
             }
         }
+        auto *session = new TunnelSession(webSocket, TunnelSession::Role::Acceptor,
+                                          m_settings.limits, this, transport);
+        if (transport)
+            transport->setParent(session);
+        session->setTargetPolicy(&m_allowList);
         m_sessions.append(session);
         const QString peer = session->peerAddress();
         qCInfo(lcServer).noquote() << QStringLiteral("session from %1 started").arg(peer);

@@ -187,7 +187,7 @@ void TcpChannel::readLocal()
             MessageCodec::writeDataHeader(message.data(), m_id, m_window.sentOffset());
             m_window.recordSent(quint64(n));
             m_bytesOut += quint64(n);
-            m_session->send(message);
+            m_session->send(std::move(message));
             if (n < chunk)
                 return;
             continue;
@@ -200,8 +200,9 @@ void TcpChannel::readLocal()
             return;
         }
         if (n == StreamSocket::kError)
-            reset(FailureCode::IoError,
-                  QStringLiteral("reading from %1 failed: %2").arg(m_peer, m_socket->errorString()));
+            reset(
+                FailureCode::IoError,
+                QStringLiteral("reading from %1 failed: %2").arg(m_peer, m_socket->errorString()));
         return;
     }
 }
@@ -247,4 +248,3 @@ void TcpChannel::finish(const QString &error)
 }
 
 } // namespace wstunnel
-

@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "TargetPolicy.h"
+#include "WebSocketStream.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
 
@@ -24,36 +25,54 @@ QString describe(const ChannelSummary &s)
 } // namespace
 
 TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits &limits,
-                             QObject *parent)
+                             QObject *parent, QAbstractSocket *transport)
     : QObject(parent)
     , m_socket(socket)
     , m_role(role)
     , m_limits(limits)
     , m_nextChannelId(role == Role::Dialer ? 1 : 2)
 {
+    m_age.start();
     m_socket->setParent(this);
     // Opens, credits and interactive traffic are small messages: Nagle's algorithm would hold each
     // back until the previous one is acknowledged. A dialing QWebSocket owns its TCP socket.
-    if (auto *transport = m_socket->findChild<QAbstractSocket *>())
+    if (!transport)
+        transport = m_socket->findChild<QAbstractSocket *>();
+    if (transport)
         transport->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_stream = new WebSocketStream(m_socket, transport, role == Role::Dialer,
+                                   m_limits.maxMessageSize, this);
     m_socket->setMaxAllowedIncomingMessageSize(m_limits.maxMessageSize);
     m_socket->setMaxAllowedIncomingFrameSize(m_limits.maxMessageSize);
     m_peerAddress = m_socket->peerAddress().toString();
     if (m_socket->peerPort() != 0)
         m_peerAddress = QStringLiteral("%1:%2").arg(m_peerAddress).arg(m_socket->peerPort());
 
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &TunnelSession::handleMessage);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, [this] {
-        fail(FailureCode::ProtocolError, QStringLiteral("unexpected text message"));
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &bytes) {
+        handleMessage(bytes);
+        // The peer's hello is the first message; from then on our reader takes the frames.
+        if (m_ready && !m_ended)
+            m_stream->takeOverReading();
     });
+    connect(m_stream, &WebSocketStream::binaryMessageReceived, this, &TunnelSession::handleMessage);
+    auto unexpectedText = [this] {
+        fail(FailureCode::ProtocolError, QStringLiteral("unexpected text message"));
+    };
+    connect(m_socket, &QWebSocket::textMessageReceived, this, unexpectedText);
+    connect(m_stream, &WebSocketStream::textMessageReceived, this, unexpectedText);
+    connect(m_stream, &WebSocketStream::failed, this,
+            [this](QWebSocketProtocol::CloseCode closeCode, const QString &reason) {
+                fail(FailureCode::ProtocolError, reason, closeCode);
+            });
+    connect(m_stream, &WebSocketStream::pongReceived, this, [this] { m_lastHeard.start(); });
     connect(m_socket, &QWebSocket::bytesWritten, this, &TunnelSession::onTransportWritten);
     connect(m_socket, &QWebSocket::pong, this, [this] { m_lastHeard.start(); });
     connect(m_socket, &QWebSocket::disconnected, this, [this] {
         QString reason = m_endReason;
         if (reason.isEmpty()) {
             reason = m_socket->closeReason().isEmpty()
-                ? QStringLiteral("connection lost")
-                : QStringLiteral("closed by peer: %1").arg(m_socket->closeReason());
+                         ? QStringLiteral("connection lost")
+                         : QStringLiteral("closed by peer: %1").arg(m_socket->closeReason());
             if (m_socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData)
                 reason = QStringLiteral("message exceeds the limit of %1 bytes")
                              .arg(m_limits.maxMessageSize);
@@ -64,7 +83,8 @@ TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits 
     m_helloTimer.setSingleShot(true);
     m_helloTimer.setInterval(m_limits.helloTimeoutMs);
     connect(&m_helloTimer, &QTimer::timeout, this, [this] {
-        fail(FailureCode::ProtocolError, QStringLiteral("no hello within %1 ms").arg(m_limits.helloTimeoutMs));
+        fail(FailureCode::ProtocolError,
+             QStringLiteral("no hello within %1 ms").arg(m_limits.helloTimeoutMs));
     });
     m_keepAliveTimer.setInterval(m_limits.keepAliveMs);
     connect(&m_keepAliveTimer, &QTimer::timeout, this, &TunnelSession::checkKeepAlive);
@@ -107,17 +127,19 @@ TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host,
     if (!m_ready || m_ended || m_channels.size() >= m_limits.maxChannels) {
         qCWarning(lcSession).noquote()
             << QStringLiteral("refusing %1 -> %2: %3")
-                   .arg(local->peerAddress(), target,
-                        m_ready ? QStringLiteral("channel limit of %1 reached").arg(m_limits.maxChannels)
-                                : QStringLiteral("session not ready"));
+                   .arg(
+                       local->peerAddress(), target,
+                       m_ready
+                           ? QStringLiteral("channel limit of %1 reached").arg(m_limits.maxChannels)
+                           : QStringLiteral("session not ready"));
         local->abort();
         local->deleteLater();
         return nullptr;
     }
     const quint32 id = m_nextChannelId;
     m_nextChannelId += 2;
-    auto *channel = new TcpChannel(this, id, local, local->peerAddress(), target,
-                                   m_limits.receiveWindow);
+    auto *channel =
+        new TcpChannel(this, id, local, local->peerAddress(), target, m_limits.receiveWindow);
     m_channels.insert(id, channel);
     send(MessageCodec::open(id, ChannelTransport::Tcp, m_limits.receiveWindow, host, port));
     connect(channel, &TcpChannel::opened, this, [this, channel] {
@@ -156,10 +178,10 @@ void TunnelSession::close(const QString &reason)
     teardown(reason);
 }
 
-void TunnelSession::send(const QByteArray &message)
+void TunnelSession::send(QByteArray message)
 {
     if (!m_ended)
-        m_socket->sendBinaryMessage(message);
+        m_stream->sendBinary(std::move(message));
 }
 
 bool TunnelSession::canSend() const
@@ -191,6 +213,9 @@ void TunnelSession::channelFinished(TcpChannel *channel)
         qCWarning(lcSession).noquote() << describe(summary);
     channel->deleteLater();
     Q_EMIT channel->finished(summary);
+    ++m_channelsFinished;
+    m_finishedBytesIn += summary.bytesIn;
+    m_finishedBytesOut += summary.bytesOut;
     Q_EMIT channelClosed(summary);
 }
 
@@ -199,14 +224,15 @@ bool TunnelSession::isOurs(quint32 id) const
     return (id % 2 == 1) == (m_role == Role::Dialer);
 }
 
-void TunnelSession::handleMessage(const QByteArray &bytes)
+void TunnelSession::handleMessage(QByteArrayView bytes)
 {
     if (m_ended)
         return;
     m_lastHeard.start();
     const MessageCodec::DecodeResult decoded = MessageCodec::decode(bytes, m_limits.maxMessageSize);
     if (!decoded.message) {
-        fail(FailureCode::ProtocolError, QStringLiteral("malformed message: %1").arg(decoded.error));
+        fail(FailureCode::ProtocolError,
+             QStringLiteral("malformed message: %1").arg(decoded.error));
         return;
     }
     const Message &m = *decoded.message;
@@ -225,8 +251,8 @@ void TunnelSession::handleMessage(const QByteArray &bytes)
         handleOpen(m);
         return;
     case MessageType::GoAway:
-        m_endReason = QStringLiteral("peer ended the session (%1): %2")
-                          .arg(failureCodeName(m.code), m.text);
+        m_endReason =
+            QStringLiteral("peer ended the session (%1): %2").arg(failureCodeName(m.code), m.text);
         qCInfo(lcSession).noquote() << m_endReason;
         m_socket->close();
         teardown(m_endReason);
@@ -291,8 +317,9 @@ TcpChannel *TunnelSession::channelFor(const Message &m, bool &fatal)
         return channel;
     // Messages can cross a reset or close on the wire; ids are never reused, so a message for an
     // id that existed once is stale rather than wrong.
-    const bool existedOnce = isOurs(m.channel) ? m.channel < m_nextChannelId
-                                               : m.channel != 0 && m.channel <= m_highestPeerChannelId;
+    const bool existedOnce = isOurs(m.channel)
+                                 ? m.channel < m_nextChannelId
+                                 : m.channel != 0 && m.channel <= m_highestPeerChannelId;
     fatal = !existedOnce;
     return nullptr;
 }
@@ -306,7 +333,8 @@ void TunnelSession::handleHello(const Message &m)
     const quint16 version = qMin(protocol::kVersion, m.maxVersion);
     if (version < qMax(protocol::kMinVersion, m.minVersion)) {
         fail(FailureCode::ProtocolError,
-             QStringLiteral("incompatible protocol: peer speaks versions %1 to %2, we speak %3 to %4")
+             QStringLiteral(
+                 "incompatible protocol: peer speaks versions %1 to %2, we speak %3 to %4")
                  .arg(m.minVersion)
                  .arg(m.maxVersion)
                  .arg(protocol::kMinVersion)
@@ -324,16 +352,16 @@ void TunnelSession::handleOpen(const Message &m)
 {
     if (isOurs(m.channel) || m.channel <= m_highestPeerChannelId) {
         fail(FailureCode::ProtocolError,
-             QStringLiteral("peer opened channel %1, which is not a new id of its own").arg(m.channel));
+             QStringLiteral("peer opened channel %1, which is not a new id of its own")
+                 .arg(m.channel));
         return;
     }
     m_highestPeerChannelId = m.channel;
     const QString target = QStringLiteral("%1:%2").arg(m.host).arg(m.port);
     auto refuse = [&](FailureCode code, const QString &reason) {
-        qCWarning(lcSession).noquote()
-            << QStringLiteral("refused channel %1 from %2 to %3: %4")
-                   .arg(m.channel)
-                   .arg(m_peerAddress, target, reason);
+        qCWarning(lcSession).noquote() << QStringLiteral("refused channel %1 from %2 to %3: %4")
+                                              .arg(m.channel)
+                                              .arg(m_peerAddress, target, reason);
         send(MessageCodec::openFailed(m.channel, code, reason));
     };
     if (m.transport != ChannelTransport::Tcp) {
@@ -373,7 +401,8 @@ void TunnelSession::handleOpen(const Message &m)
     });
 }
 
-void TunnelSession::fail(FailureCode code, const QString &reason)
+void TunnelSession::fail(FailureCode code, const QString &reason,
+                         QWebSocketProtocol::CloseCode closeCode)
 {
     if (m_ended)
         return;
@@ -381,7 +410,7 @@ void TunnelSession::fail(FailureCode code, const QString &reason)
         << QStringLiteral("session with %1 failed: %2").arg(m_peerAddress, reason);
     m_endReason = reason;
     send(MessageCodec::goAway(code, reason));
-    m_socket->close(QWebSocketProtocol::CloseCodeProtocolError, reason.left(120));
+    m_socket->close(closeCode, reason.left(120));
     teardown(reason);
 }
 
@@ -390,13 +419,19 @@ void TunnelSession::teardown(const QString &reason)
     if (m_ended)
         return;
     m_ended = true;
+    m_stream->stop();
     m_helloTimer.stop();
     m_keepAliveTimer.stop();
     const auto channels = m_channels.values();
     for (TcpChannel *channel : channels)
         channel->drop(QStringLiteral("session ended: %1").arg(reason));
     qCInfo(lcSession).noquote()
-        << QStringLiteral("session with %1 closed: %2").arg(m_peerAddress, reason);
+        << QStringLiteral("session with %1 closed: %2 (%3 channels, in %4 B, out %5 B, %6 s)")
+               .arg(m_peerAddress, reason)
+               .arg(m_channelsFinished)
+               .arg(m_finishedBytesIn)
+               .arg(m_finishedBytesOut)
+               .arg(double(m_age.elapsed()) / 1000.0, 0, 'f', 3);
     Q_EMIT closed(reason);
 }
 
@@ -411,4 +446,3 @@ void TunnelSession::checkKeepAlive()
 }
 
 } // namespace wstunnel
-

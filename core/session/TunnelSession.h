@@ -10,12 +10,15 @@
 #include <QPointer>
 #include <QSet>
 #include <QTimer>
+#include <QWebSocketProtocol>
 
+class QAbstractSocket;
 class QWebSocket;
 
 namespace wstunnel {
 
 class StreamSocket;
+class WebSocketStream;
 class TargetPolicy;
 
 // One WebSocket carrying many channels (docs/PROTOCOL.md). Both ends run the same class: the end
@@ -28,9 +31,10 @@ class TunnelSession : public QObject
 public:
     enum class Role { Dialer, Acceptor };
 
-    // Takes ownership of an open WebSocket.
+    // Takes ownership of an open WebSocket. transport is the TCP or TLS socket it runs on, when
+    // the WebSocket does not own it (accepted connections); a dialing WebSocket's is found.
     TunnelSession(QWebSocket *socket, Role role, const SessionLimits &limits,
-                  QObject *parent = nullptr);
+                  QObject *parent = nullptr, QAbstractSocket *transport = nullptr);
     ~TunnelSession() override;
 
     void start(const QString &localName);
@@ -60,7 +64,7 @@ public:
     void close(const QString &reason);
 
     // Used by channels.
-    void send(const QByteArray &message);
+    void send(QByteArray message);
     bool canSend() const;
     quint32 peerMaxMessageSize() const { return m_peerMaxMessageSize; }
     void channelFinished(TcpChannel *channel);
@@ -74,17 +78,19 @@ Q_SIGNALS:
     void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
 
 private:
-    void handleMessage(const QByteArray &bytes);
+    void handleMessage(QByteArrayView bytes);
     void handleHello(const Message &m);
     void handleOpen(const Message &m);
     TcpChannel *channelFor(const Message &m, bool &fatal);
     bool isOurs(quint32 id) const;
-    void fail(FailureCode code, const QString &reason);
+    void fail(FailureCode code, const QString &reason,
+              QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeProtocolError);
     void teardown(const QString &reason);
     void onTransportWritten();
     void checkKeepAlive();
 
     QWebSocket *m_socket;
+    WebSocketStream *m_stream;
     Role m_role;
     SessionLimits m_limits;
     TargetPolicy *m_policy = nullptr;
@@ -103,6 +109,10 @@ private:
     QTimer m_helloTimer;
     QTimer m_keepAliveTimer;
     QElapsedTimer m_lastHeard;
+    QElapsedTimer m_age;
+    int m_channelsFinished = 0;
+    quint64 m_finishedBytesIn = 0;
+    quint64 m_finishedBytesOut = 0;
 };
 
 } // namespace wstunnel

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "protocol/WebSocketFrame.h"
+
+#include <QByteArray>
+#include <QObject>
+#include <QPointer>
+#include <QWebSocketProtocol>
+
+class QAbstractSocket;
+class QWebSocket;
+
+namespace wstunnel {
+
+// Writes and reads the frames of an open WebSocket on its TCP or TLS socket, bypassing
+// QWebSocket's per-byte masking and its copies (docs/PERFORMANCE.md, "Profile findings").
+// QWebSocket keeps the handshake, pings it sends and closing; it writes each of its frames whole
+// and synchronously, so its frames and ours never interleave. Reading is taken over once a
+// message has been received through QWebSocket, when its frame parser is between frames.
+class WebSocketStream : public QObject
+{
+    Q_OBJECT
+
+public:
+    // transport is the socket the WebSocket runs on; without one everything goes through
+    // QWebSocket. A client masks every frame it sends (RFC 6455 section 5.3).
+    WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transport, bool mask,
+                    quint32 maxMessageSize, QObject *parent = nullptr);
+
+    void sendBinary(QByteArray message);
+    // Call from a handler of QWebSocket::binaryMessageReceived; later frames arrive as signals of
+    // this object.
+    void takeOverReading();
+    bool readsFrames() const { return m_reading; }
+    // Stops delivering messages, e.g. once the session has ended.
+    void stop() { m_stopped = true; }
+
+Q_SIGNALS:
+    // The view is valid during the emission only.
+    void binaryMessageReceived(QByteArrayView message);
+    void textMessageReceived();
+    void pongReceived();
+    void failed(QWebSocketProtocol::CloseCode code, const QString &reason);
+
+private:
+    void readTransport();
+    void processFrames();
+    bool handleFrame(const WebSocketFrame::Header &header, char *payload);
+    void writeFrame(quint8 opCode, QByteArray payload);
+
+    QWebSocket *m_webSocket;
+    QPointer<QAbstractSocket> m_transport;
+    bool m_mask;
+    quint32 m_maxMessageSize;
+    bool m_reading = false;
+    bool m_stopped = false;
+    QByteArray m_buffer; // received bytes: [0, m_used) holds data, the rest is room to read into
+    qsizetype m_used = 0;
+    qsizetype m_pendingFrameSize =
+        0;                  // size of the incomplete frame at the front, if its header is in
+    QByteArray m_fragments; // payload of a fragmented message so far
+    bool m_inFragmentedMessage = false;
+};
+
+} // namespace wstunnel
