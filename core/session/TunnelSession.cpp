@@ -5,6 +5,7 @@
 #include "WebSocketStream.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
+#include "util/AllocatorTuning.h"
 
 #include <QWebSocket>
 
