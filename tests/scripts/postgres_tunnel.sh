@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# The flagship case: a developer reaches PostgreSQL on the dev side through the tunnel.
+#
+#   postgres_tunnel.sh BIN_DIR
+#
+# Starts a private PostgreSQL (Debian server binaries, initdb --auth=trust, own data directory,
+# own port, own socket directory) on 127.0.0.1, then wstunnel-remote and
+# `wstunnel --headless -L 0:127.0.0.1:PGPORT`, and through the tunnel runs psql, pgbench -i and
+# pgbench -c 8 -T 10, which must finish with zero failed transactions. Everything stays on
+# 127.0.0.1, every wait is bounded, and everything started is stopped on exit.
+set -euo pipefail
+
+BIN_DIR="${1:-${WSTUNNEL_BIN_DIR:-}}"
+if [ -z "$BIN_DIR" ]; then
+    echo "usage: $0 BIN_DIR (the directory holding wstunnel and wstunnel-remote)" >&2
+    exit 2
+fi
+REMOTE_BIN="$BIN_DIR/wstunnel-remote"
+CLIENT_BIN="$BIN_DIR/wstunnel"
+CLIENTS=8
+DURATION=10
+
+# Loopback traffic must not be sent to a proxy of the environment this runs in.
+unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
+export no_proxy='*'
+# psql and pgbench give up instead of hanging if the tunnel does not answer.
+export PGCONNECT_TIMEOUT=10
+
+STEP="setting up"
+WORK=""
+PG_BIN=""
+REMOTE_PID=""
+CLIENT_PID=""
+PG_STARTED=0
+RESULT=1
+
+summary() {
+    if [ "$RESULT" -eq 0 ]; then
+        echo "postgres_tunnel: PASS: $*"
+    else
+        echo "postgres_tunnel: FAIL while $STEP: $*"
+    fi
+}
+
+die() {
+    summary "$*"
+    exit 1
+}
+
+# Runs a PostgreSQL server binary, as the postgres user when we are root (PostgreSQL refuses
+# to run as root).
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+show_log() {
+    local file=$1
+    if [ -s "$file" ]; then
+        echo "---- last lines of $(basename "$file") ----"
+        tail -n 25 "$file"
+    fi
+}
+
+cleanup() {
+    local status=$?
+    set +e
+    for pid in "$CLIENT_PID" "$REMOTE_PID"; do
+        if [ -n "$pid" ]; then
+            kill -TERM "$pid" 2>/dev/null
+        fi
+    done
+    for pid in "$CLIENT_PID" "$REMOTE_PID"; do
+        if [ -n "$pid" ]; then
+            # Bounded: a process that ignores SIGTERM for 5 s is killed.
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
+    if [ "$PG_STARTED" -eq 1 ]; then
+        as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -m fast -t 20 stop >/dev/null 2>&1 ||
+            as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -m immediate -t 10 stop >/dev/null 2>&1
+    fi
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        if [ "$status" -ne 0 ]; then
+            show_log "$WORK/postgres.log"
+            show_log "$WORK/remote.err"
+            show_log "$WORK/client.err"
+        fi
+        if [ -n "${KEEP_WORK:-}" ]; then
+            echo "logs kept in $WORK"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port no socket uses right now, below Linux's ephemeral range so that outgoing connections do
+# not take it meanwhile.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 12000))
+        if [ -z "$(ss -Htan "sport = :$port")" ]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# wait_for_line FILE REGEX SECONDS PID: prints the first line of FILE matching REGEX (extended)
+# once it appears; fails when SECONDS pass or the process PID ends first.
+wait_for_line() {
+    local file=$1 regex=$2 limit=$3 pid=$4 line
+    for _ in $(seq 1 $((limit * 10))); do
+        line=$(grep -E -m1 "$regex" "$file" 2>/dev/null || true)
+        if [ -n "$line" ]; then
+            echo "$line"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# not_ready NAME PID WHAT: the reason a readiness line did not come.
+not_ready() {
+    local name=$1 pid=$2 what=$3 status=0
+    if kill -0 "$pid" 2>/dev/null; then
+        die "$name printed no $what line within 15 s"
+    fi
+    wait "$pid" || status=$?
+    die "$name exited with status $status before printing a $what line"
+}
+
+# ---- tools -------------------------------------------------------------------------------
+STEP="looking for the tools"
+for tool in "$REMOTE_BIN" "$CLIENT_BIN"; do
+    [ -x "$tool" ] || die "$tool is not built"
+done
+# The newest installed major version.
+PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/postgres" ]; then
+    die "no PostgreSQL server in /usr/lib/postgresql/*/bin: run scripts/install-deps.sh"
+fi
+for tool in psql pgbench pg_isready ss; do
+    command -v "$tool" >/dev/null || die "missing $tool: run scripts/install-deps.sh"
+done
+if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user"
+    command -v runuser >/dev/null || die "running as root but runuser is missing"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wstunnel-pg.XXXXXX")
+chmod 755 "$WORK"
+mkdir "$WORK/socket"
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$WORK" "$WORK/socket"
+fi
+
+# ---- PostgreSQL --------------------------------------------------------------------------
+STEP="creating the database cluster"
+as_pg "$PG_BIN/initdb" --auth=trust --username=postgres --encoding=UTF8 --no-sync \
+    -D "$WORK/data" >"$WORK/initdb.log" 2>&1 || {
+    show_log "$WORK/initdb.log"
+    die "initdb failed"
+}
+
+STEP="starting PostgreSQL"
+PGPORT=$(free_port) || die "no free port for PostgreSQL"
+# -W: do not wait here; pg_isready below is the bounded wait.
+as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -W \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/socket -c fsync=off" start \
+    >"$WORK/pg_ctl.log" 2>&1 || {
+    show_log "$WORK/pg_ctl.log"
+    die "pg_ctl start failed"
+}
+PG_STARTED=1
+ready=0
+for _ in $(seq 1 300); do
+    if pg_isready -q -U postgres -d postgres -h 127.0.0.1 -p "$PGPORT" -t 1; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+[ "$ready" -eq 1 ] || die "PostgreSQL did not accept connections on 127.0.0.1:$PGPORT within 30 s"
+PG_VERSION=$(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -Atc 'show server_version')
+echo "== PostgreSQL $PG_VERSION on 127.0.0.1:$PGPORT"
+
+# ---- the tunnel --------------------------------------------------------------------------
+STEP="starting wstunnel-remote"
+WSTUNNEL_TOKEN="pg-$RANDOM-$RANDOM-$$"
+export WSTUNNEL_TOKEN
+"$REMOTE_BIN" --listen 127.0.0.1:0 --allow "127.0.0.1:$PGPORT" \
+    >"$WORK/remote.out" 2>"$WORK/remote.err" &
+REMOTE_PID=$!
+line=$(wait_for_line "$WORK/remote.out" '^listening on ws://' 15 "$REMOTE_PID") ||
+    not_ready wstunnel-remote "$REMOTE_PID" "'listening on'"
+REMOTE_URL=${line#listening on }
+echo "== wstunnel-remote: $line"
+
+STEP="starting wstunnel --headless"
+"$CLIENT_BIN" --headless --remote "$REMOTE_URL" -L "0:127.0.0.1:$PGPORT" \
+    >"$WORK/client.out" 2>"$WORK/client.err" &
+CLIENT_PID=$!
+line=$(wait_for_line "$WORK/client.out" "^forwarding 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$PGPORT\$" \
+    15 "$CLIENT_PID") || not_ready wstunnel "$CLIENT_PID" "'forwarding'"
+echo "== wstunnel: $line"
+LOCAL_PORT=$(sed -E 's/^forwarding 127\.0\.0\.1:([0-9]+) .*/\1/' <<<"$line")
+[ "$LOCAL_PORT" -gt 0 ] 2>/dev/null || die "no port in '$line'"
+
+# The first connection after the readiness line must work; pg_isready through the tunnel is how
+# a user would check, and a bounded retry keeps this script about PostgreSQL rather than about
+# the start-up order (tst_binaries checks that separately).
+STEP="reaching PostgreSQL through the tunnel"
+ready=0
+for _ in $(seq 1 100); do
+    if pg_isready -q -U postgres -d postgres -h 127.0.0.1 -p "$LOCAL_PORT" -t 2; then
+        ready=1
+        break
+    fi
+    kill -0 "$CLIENT_PID" 2>/dev/null || die "wstunnel exited"
+    sleep 0.1
+done
+[ "$ready" -eq 1 ] || die "pg_isready through 127.0.0.1:$LOCAL_PORT failed for 10 s"
+
+PSQL=(psql -X -h 127.0.0.1 -p "$LOCAL_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1)
+STEP="running psql through the tunnel"
+answer=$(timeout 30 "${PSQL[@]}" -Atc 'select 1' 2>&1) || die "psql failed: $answer"
+[ "$answer" = "1" ] || die "psql -c 'select 1' answered '$answer'"
+echo "== psql -c 'select 1': $answer"
+
+STEP="running pgbench -i through the tunnel"
+timeout 120 pgbench -i -q -h 127.0.0.1 -p "$LOCAL_PORT" -U postgres postgres \
+    >"$WORK/pgbench-init.log" 2>&1 || {
+    show_log "$WORK/pgbench-init.log"
+    die "pgbench -i failed"
+}
+rows=$(timeout 30 "${PSQL[@]}" -Atc 'select count(*) from pgbench_accounts' 2>&1) ||
+    die "counting pgbench_accounts failed: $rows"
+[ "$rows" = "100000" ] || die "pgbench_accounts holds '$rows' rows instead of 100000"
+echo "== pgbench -i: pgbench_accounts holds $rows rows"
+
+STEP="running pgbench -c $CLIENTS -T $DURATION through the tunnel"
+bench_status=0
+timeout $((DURATION + 60)) pgbench -c "$CLIENTS" -j 2 -T "$DURATION" -h 127.0.0.1 \
+    -p "$LOCAL_PORT" -U postgres postgres >"$WORK/pgbench.log" 2>&1 || bench_status=$?
+cat "$WORK/pgbench.log"
+[ "$bench_status" -eq 0 ] || die "pgbench exited with $bench_status"
+processed=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
+    "$WORK/pgbench.log")
+failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' "$WORK/pgbench.log")
+[ -n "$failed" ] || die "pgbench printed no 'number of failed transactions' line"
+[ "$failed" -eq 0 ] || die "pgbench reports $failed failed transactions"
+if [ -z "$processed" ] || [ "$processed" -eq 0 ]; then
+    die "pgbench processed no transactions ('${processed:-no line}')"
+fi
+tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$WORK/pgbench.log" | head -n 1)
+
+STEP="checking the tunnel is still healthy"
+kill -0 "$CLIENT_PID" 2>/dev/null || die "wstunnel exited during the run"
+kill -0 "$REMOTE_PID" 2>/dev/null || die "wstunnel-remote exited during the run"
+answer=$(timeout 30 "${PSQL[@]}" -Atc 'select 2' 2>&1) || die "psql after pgbench failed: $answer"
+[ "$answer" = "2" ] || die "psql after pgbench answered '$answer'"
+
+RESULT=0
+summary "PostgreSQL $PG_VERSION through $REMOTE_URL: psql ok, pgbench -i ok," \
+    "pgbench -c $CLIENTS -T $DURATION processed $processed transactions (tps ${tps:-?}), 0 failed"
