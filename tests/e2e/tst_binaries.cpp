@@ -19,6 +19,9 @@
 
 #include <memory>
 
+#include <csignal>
+#include <sys/types.h>
+
 namespace {
 
 constexpr qint64 kMiB = 1024 * 1024;
@@ -115,6 +118,11 @@ public:
     }
 
     void terminate() { m_process.terminate(); }
+    void signal(int number)
+    {
+        if (m_process.processId() > 0)
+            ::kill(pid_t(m_process.processId()), number);
+    }
     void kill() { m_process.kill(); }
     bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
     int lineCount() const { return int(completeLines(m_out).size()); }
@@ -384,15 +392,22 @@ private Q_SLOTS:
     {
         QFETCH(bool, graceful);
         EchoServer echo;
+        EchoServer desktopService;
+        const quint16 reversePort = unusedPort();
         auto remote = std::make_unique<Peer>(QStringLiteral("wstunnel-remote"));
         QString url;
         quint16 remotePort = 0;
         QVERIFY(startRemote(*remote, {}, &url, &remotePort));
         Peer client(QStringLiteral("wstunnel"));
         quint16 port = 0;
-        QVERIFY(startLocalForward(client, url, QStringLiteral("0:") + target(echo.serverPort()),
-                                  &port));
+        QVERIFY(startLocalForward(
+            client, url, QStringLiteral("0:") + target(echo.serverPort()), &port,
+            {QStringLiteral("-R"),
+             QStringLiteral("%1:%2").arg(reversePort).arg(target(desktopService.serverPort()))}));
+        QVERIFY2(client.waitForLine(kReverse).hasMatch(), client.transcript().constData());
         QCOMPARE(exchange(port, "before"), QByteArray("before"));
+        QCOMPARE(exchange(reversePort, "reverse before"), QByteArray("reverse before"));
+        const int linesBefore = client.lineCount();
 
         if (graceful) {
             remote->terminate();
@@ -421,9 +436,15 @@ private Q_SLOTS:
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
         QVERIFY(client.isRunning());
         QCOMPARE(exchange(port, "and again"), QByteArray("and again"));
-        const QStringList forwardingLines =
-            client.stdoutText().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
-        QCOMPARE(forwardingLines.size(), 1); // the listener was never rebound
+        // The reverse forward is set up again on the new remote, on the same port.
+        const QRegularExpressionMatch reverseAgain =
+            client.waitForLine(kReverse, kStartTimeoutMs, linesBefore);
+        QVERIFY2(reverseAgain.hasMatch(), client.transcript().constData());
+        QCOMPARE(reverseAgain.captured(1).toUInt(), uint(reversePort));
+        QCOMPARE(exchange(reversePort, "reverse after"), QByteArray("reverse after"));
+        // The local listener was never rebound: still one "forwarding" line.
+        QCOMPARE(
+            client.stdoutText().count(QRegularExpression(QStringLiteral("(^|\\n)forwarding "))), 1);
     }
 
     void wrongTokenEndsTheClient()
@@ -616,8 +637,16 @@ private Q_SLOTS:
         }
     }
 
-    void sigtermStopsBothCleanly()
+    void stopSignalEndsBothCleanly_data()
     {
+        QTest::addColumn<int>("signalNumber");
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+        QTest::newRow("SIGINT") << int(SIGINT);
+    }
+
+    void stopSignalEndsBothCleanly()
+    {
+        QFETCH(int, signalNumber);
         EchoServer echo;
         Peer remote(QStringLiteral("wstunnel-remote"));
         QString url;
@@ -632,7 +661,7 @@ private Q_SLOTS:
         open.write("x");
         QTRY_COMPARE_WITH_TIMEOUT(open.bytesAvailable(), qint64(1), 10000);
 
-        client.terminate();
+        client.signal(signalNumber);
         QCOMPARE(client.waitForExit(), 0);
         QTRY_VERIFY_WITH_TIMEOUT(open.state() == QAbstractSocket::UnconnectedState, 5000);
         {
@@ -640,7 +669,7 @@ private Q_SLOTS:
             QVERIFY2(reuse.listen(QHostAddress::LocalHost, port),
                      "the stopped client still holds its port");
         }
-        remote.terminate();
+        remote.signal(signalNumber);
         QCOMPARE(remote.waitForExit(), 0);
     }
 
