@@ -425,6 +425,12 @@ private Q_SLOTS:
                      "the client gave up its local port while the remote was away");
         }
 
+        // A program connecting meanwhile waits for the remote instead of being turned away.
+        QTcpSocket during;
+        during.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_COMPARE_WITH_TIMEOUT(during.state(), QAbstractSocket::ConnectedState, 5000);
+        during.write("made while the remote was away");
+
         remote = std::make_unique<Peer>(QStringLiteral("wstunnel-remote"));
         QString newUrl;
         QVERIFY(startRemote(*remote, {}, &newUrl, nullptr, target(remotePort)));
@@ -433,6 +439,8 @@ private Q_SLOTS:
         // Traffic flows again once the client's backoff lets it reconnect: the remote was away
         // for a few backoff steps of 0.5 s, 1 s, 2 s, well inside the wait.
         QVERIFY(waitForSession(client, 2));
+        QTRY_COMPARE_WITH_TIMEOUT(during.peek(64), QByteArray("made while the remote was away"),
+                                  10000);
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
         QVERIFY(client.isRunning());
         QCOMPARE(exchange(port, "and again"), QByteArray("and again"));
