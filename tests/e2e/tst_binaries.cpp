@@ -817,6 +817,49 @@ private Q_SLOTS:
             QVERIFY2(err.contains(config), "the message does not name the file");
     }
 
+    // A setting of the wrong JSON type must be refused (exit 2 naming it) or understood, never
+    // dropped silently: a dropped "allow" means the loopback default, a dropped "listen" means
+    // 127.0.0.1:8080, and nothing tells the user.
+    void configValueOfTheWrongTypeIsNotIgnored_data()
+    {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<int>("listenPort");
+        const quint16 port = unusedPort();
+        QTest::newRow("listen as a number")
+            << QStringLiteral(R"({"listen": %1})").arg(port).toUtf8() << "listen" << int(port);
+        QTest::newRow("allow as a string")
+            << QByteArray(R"({"listen": "127.0.0.1:0", "allow": "127.0.0.1:*"})") << "allow" << 0;
+        QTest::newRow("allow as an object")
+            << QByteArray(R"({"listen": "127.0.0.1:0", "allow": {"127.0.0.1": "*"}})") << "allow"
+            << 0;
+    }
+
+    void configValueOfTheWrongTypeIsNotIgnored()
+    {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, key);
+        QFETCH(int, listenPort);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString config = dir.filePath(QStringLiteral("typed.json"));
+        QVERIFY(writeFile(config, content));
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        remote.start({QStringLiteral("--config"), config});
+        const QRegularExpressionMatch ready = remote.waitForLine(kListening);
+        if (!ready.hasMatch()) {
+            QCOMPARE(remote.waitForExit(), 2);
+            QVERIFY2(remote.stderrText().contains(key), remote.transcript().constData());
+            return;
+        }
+        // Still running: then the setting must have been understood.
+        if (listenPort != 0)
+            QVERIFY2(ready.captured(2).toInt() == listenPort, remote.transcript().constData());
+        if (key == QLatin1String("allow"))
+            QVERIFY2(!remote.stderrText().contains(QLatin1String("no --allow given")),
+                     remote.transcript().constData());
+    }
+
     void missingConfigFile()
     {
         Peer remote(QStringLiteral("wstunnel-remote"));
