@@ -30,6 +30,9 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
 
 bool HeadlessRunner::start(QString *error)
 {
+    // Bind every port before announcing any, so that a script never sees a readiness line from
+    // a process about to exit because a later port is busy.
+    QList<ForwardListener *> listeners;
     for (const ForwardSpec &spec : std::as_const(m_options.forwards)) {
         if (spec.direction == ForwardSpec::Direction::Reverse) {
             m_client->addReverseForward(spec);
@@ -38,9 +41,11 @@ bool HeadlessRunner::start(QString *error)
         ForwardListener *listener = m_client->addLocalForward(spec, error);
         if (!listener)
             return false;
+        listeners.append(listener);
+    }
+    for (const ForwardListener *listener : std::as_const(listeners))
         printf("forwarding %s -> %s\n", qPrintable(listener->localEndpoint()),
                qPrintable(listener->target()));
-    }
     fflush(stdout);
     m_client->start();
     return true;

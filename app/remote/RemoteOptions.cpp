@@ -10,6 +10,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace wstunnel {
 
 namespace {
@@ -49,15 +51,52 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
         return std::nullopt;
     }
     const QJsonObject object = document.object();
-    static const QStringList known = {QStringLiteral("listen"),   QStringLiteral("tokenFile"),
-                                      QStringLiteral("allow"),    QStringLiteral("path"),
-                                      QStringLiteral("name"),     QStringLiteral("maxSessions"),
-                                      QStringLiteral("tlsCert"),  QStringLiteral("tlsKey"),
-                                      QStringLiteral("clientCa"), QStringLiteral("keepalive")};
-    for (const QString &key : object.keys()) {
-        if (!known.contains(key)) {
+    enum class Kind { Text, TextList, Number, Seconds };
+    static const QList<QPair<QString, Kind>> settings = {
+        {QStringLiteral("listen"), Kind::Text},    {QStringLiteral("tokenFile"), Kind::Text},
+        {QStringLiteral("allow"), Kind::TextList}, {QStringLiteral("path"), Kind::Text},
+        {QStringLiteral("name"), Kind::Text},      {QStringLiteral("maxSessions"), Kind::Number},
+        {QStringLiteral("tlsCert"), Kind::Text},   {QStringLiteral("tlsKey"), Kind::Text},
+        {QStringLiteral("clientCa"), Kind::Text},  {QStringLiteral("keepalive"), Kind::Seconds},
+    };
+    for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
+        const auto setting = std::find_if(settings.cbegin(), settings.cend(),
+                                          [&](const auto &s) { return s.first == it.key(); });
+        if (setting == settings.cend()) {
+            QStringList known;
+            for (const auto &s : settings)
+                known.append(s.first);
             *error = QStringLiteral("config %1: unknown setting '%2' (known: %3)")
-                         .arg(path, key, known.join(QStringLiteral(", ")));
+                         .arg(path, it.key(), known.join(QStringLiteral(", ")));
+            return std::nullopt;
+        }
+        // A value of the wrong type would otherwise silently fall back to the default.
+        const QJsonValue value = it.value();
+        bool ok = false;
+        QString expected;
+        switch (setting->second) {
+        case Kind::Text:
+            ok = value.isString();
+            expected = QStringLiteral("a string");
+            break;
+        case Kind::TextList: {
+            const QJsonArray items = value.toArray();
+            ok = value.isArray() && std::all_of(items.begin(), items.end(),
+                                                [](const QJsonValue &v) { return v.isString(); });
+            expected = QStringLiteral("a list of strings");
+            break;
+        }
+        case Kind::Number:
+            ok = value.isDouble();
+            expected = QStringLiteral("a number");
+            break;
+        case Kind::Seconds:
+            ok = value.isDouble() || value.isString();
+            expected = QStringLiteral("a number of seconds");
+            break;
+        }
+        if (!ok) {
+            *error = QStringLiteral("config %1: '%2' must be %3").arg(path, it.key(), expected);
             return std::nullopt;
         }
     }
