@@ -94,6 +94,18 @@ TunnelSession *TunnelClient::session() const
     return m_session;
 }
 
+void TunnelClient::removeReverseForward(const ForwardSpec &spec)
+{
+    for (qsizetype i = 0; i < m_reverse.size(); ++i) {
+        if (!(m_reverse.at(i).spec == spec))
+            continue;
+        if (m_session && m_session->isReady() && m_reverse.at(i).requestId != 0)
+            m_session->cancelListen(m_reverse.at(i).requestId);
+        m_reverse.removeAt(i);
+        return;
+    }
+}
+
 void TunnelClient::start()
 {
     if (m_state != State::Stopped && m_state != State::Failed)
@@ -104,7 +116,8 @@ void TunnelClient::start()
 
 void TunnelClient::stop()
 {
-    // Stopped first: closing the session reports a lost connection, which must not schedule a retry.
+    // Stopped first: closing the session reports a lost connection, which must not schedule a
+    // retry.
     setState(State::Stopped, QStringLiteral("stopped"));
     m_retryTimer.stop();
     m_handshakeTimer.stop();

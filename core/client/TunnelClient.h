@@ -35,6 +35,8 @@ public:
     ForwardListener *addLocalForward(const ForwardSpec &spec, QString *error);
     void removeLocalForward(ForwardListener *listener);
     void addReverseForward(const ForwardSpec &spec);
+    // Stops the remote's listener of a reverse forward and resets its connections.
+    void removeReverseForward(const ForwardSpec &spec);
     QList<ForwardListener *> localForwards() const { return m_listeners; }
 
     void start();

@@ -32,6 +32,7 @@ enum class MessageType : quint8 {
     Listen = 0x0A,
     ListenOk = 0x0B,
     ListenFailed = 0x0C,
+    Unlisten = 0x0D,
 };
 
 enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
@@ -56,7 +57,7 @@ QString failureCodeName(FailureCode code);
 struct Message
 {
     MessageType type = MessageType::Hello;
-    quint32 channel = 0; // every channel message; request id of Listen*
+    quint32 channel = 0; // every channel message; request id of Listen* and Unlisten
     quint64 offset = 0;  // Data: stream offset; Credit: consumed offset; Fin: final offset
     quint32 window = 0;  // Open, OpenOk, Credit: receive window in bytes
     FailureCode code = FailureCode::Refused;

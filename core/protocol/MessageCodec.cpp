@@ -134,6 +134,8 @@ QString typeName(MessageType type)
         return QStringLiteral("listen-ok");
     case MessageType::ListenFailed:
         return QStringLiteral("listen-failed");
+    case MessageType::Unlisten:
+        return QStringLiteral("unlisten");
     }
     return QStringLiteral("unknown");
 }
@@ -188,7 +190,7 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     quint8 rawType = 0;
     in.u8(rawType);
     if (rawType < static_cast<quint8>(MessageType::Hello) ||
-        rawType > static_cast<quint8>(MessageType::ListenFailed)) {
+        rawType > static_cast<quint8>(MessageType::Unlisten)) {
         result.error =
             QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
@@ -253,6 +255,9 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     case MessageType::ListenFailed:
         ok = in.u32(m.channel) && in.u8(code) &&
              in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        break;
+    case MessageType::Unlisten:
+        ok = in.u32(m.channel);
         break;
     }
     if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
@@ -376,6 +381,11 @@ QByteArray MessageCodec::listenFailed(quint32 requestId, FailureCode code, const
         .u8(static_cast<quint8>(code))
         .str(reason, protocol::kMaxReasonLength)
         .take();
+}
+
+QByteArray MessageCodec::unlisten(quint32 requestId)
+{
+    return Writer(MessageType::Unlisten).u32(requestId).take();
 }
 
 } // namespace wstunnel

@@ -35,6 +35,7 @@ public:
     static QByteArray listen(quint32 requestId, const QString &bindHost, quint16 port);
     static QByteArray listenOk(quint32 requestId, quint16 boundPort);
     static QByteArray listenFailed(quint32 requestId, FailureCode code, const QString &reason);
+    static QByteArray unlisten(quint32 requestId);
 };
 
 } // namespace wstunnel

@@ -275,9 +275,13 @@ void TunnelServer::onWebSocket()
                 [this, session](quint32 id, const QString &host, quint16 port) {
                     onListenRequested(session, id, host, port);
                 });
+        connect(session, &TunnelSession::unlistenRequested, this,
+                [this, session](quint32 id) { onUnlistenRequested(session, id); });
         connect(session, &TunnelSession::closed, this,
                 [this, session, peer](const QString &reason) {
                     m_sessions.removeAll(session);
+                    m_reverseListeners.removeIf(
+                        [session](const auto &entry) { return entry.key().first == session; });
                     session->deleteLater();
                     Q_EMIT sessionEnded(peer, reason);
                 });
@@ -313,9 +317,23 @@ void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
     }
     listener->setTarget(bindHost, listener->serverPort());
     listener->setSession(session);
+    m_reverseListeners.insert({session, requestId}, listener);
     qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1 -> %2")
                                       .arg(listener->localEndpoint(), session->peerAddress());
     session->answerListen(requestId, listener->serverPort());
+}
+
+void TunnelServer::onUnlistenRequested(TunnelSession *session, quint32 requestId)
+{
+    ForwardListener *listener = m_reverseListeners.take({session, requestId});
+    if (!listener)
+        return;
+    qCInfo(lcServer).noquote() << QStringLiteral(
+                                      "reverse forwarding %1 -> %2 stopped by the desktop")
+                                      .arg(listener->localEndpoint(), session->peerAddress());
+    listener->close();
+    listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
+    listener->deleteLater();
 }
 
 } // namespace wstunnel

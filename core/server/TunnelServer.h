@@ -4,6 +4,7 @@
 #include "ServerSettings.h"
 #include "TokenStore.h"
 
+#include <QHash>
 #include <QObject>
 #include <QPointer>
 #include <QSslServer>
@@ -13,6 +14,7 @@
 
 namespace wstunnel {
 
+class ForwardListener;
 class TunnelSession;
 class UpgradeRequest;
 
@@ -49,6 +51,7 @@ private:
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
     void onWebSocket();
+    void onUnlistenRequested(TunnelSession *session, quint32 requestId);
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
                            quint16 port);
 
@@ -60,6 +63,7 @@ private:
     QWebSocketServer m_webSocketServer;
     QList<QPointer<TunnelSession>> m_sessions;
     QList<QPointer<QTcpSocket>> m_upgrading;
+    QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_reverseListeners;
 };
 
 } // namespace wstunnel

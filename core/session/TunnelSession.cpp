@@ -164,6 +164,11 @@ void TunnelSession::answerListen(quint32 requestId, quint16 boundPort)
     send(MessageCodec::listenOk(requestId, boundPort));
 }
 
+void TunnelSession::cancelListen(quint32 requestId)
+{
+    send(MessageCodec::unlisten(requestId));
+}
+
 void TunnelSession::refuseListen(quint32 requestId, FailureCode code, const QString &reason)
 {
     send(MessageCodec::listenFailed(requestId, code, reason));
@@ -270,6 +275,11 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         return;
     case MessageType::ListenFailed:
         Q_EMIT listenAnswered(m.channel, false, 0, m.text);
+        return;
+    case MessageType::Unlisten:
+        // A dialer never listens, so there is nothing to stop on this side.
+        if (m_role == Role::Acceptor)
+            Q_EMIT unlistenRequested(m.channel);
         return;
     default:
         break;

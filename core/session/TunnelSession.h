@@ -59,6 +59,8 @@ public:
     quint32 requestListen(const QString &bindHost, quint16 port);
     void answerListen(quint32 requestId, quint16 boundPort);
     void refuseListen(quint32 requestId, FailureCode code, const QString &reason);
+    // Asks the peer to stop a listener it opened for requestId and reset its connections.
+    void cancelListen(quint32 requestId);
 
     // Ends the session, telling the peer why.
     void close(const QString &reason);
@@ -75,6 +77,7 @@ Q_SIGNALS:
     void channelOpened(wstunnel::TcpChannel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
     void listenRequested(quint32 requestId, const QString &bindHost, quint16 port);
+    void unlistenRequested(quint32 requestId);
     void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
 
 private:

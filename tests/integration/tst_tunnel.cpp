@@ -382,6 +382,38 @@ private Q_SLOTS:
         QCOMPARE(exchange(remotePort, "from the dev server"), QByteArray("from the dev server"));
     }
 
+    void removedReverseForwardStopsTheRemoteListener()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = echo.serverPort();
+        QSignalSpy ready(&fixture.client(), &TunnelClient::reverseForwardReady);
+        fixture.client().addReverseForward(spec);
+        QVERIFY(ready.wait(5000));
+        const quint16 remotePort = ready.first().at(1).value<quint16>();
+        QTcpSocket open;
+        open.connectToHost(QHostAddress::LocalHost, remotePort);
+        open.write("held open");
+        QTRY_COMPARE(open.peek(64), QByteArray("held open"));
+
+        fixture.client().removeReverseForward(spec);
+        // The connection it carried is reset and the port no longer accepts.
+        QTRY_COMPARE(open.state(), QAbstractSocket::UnconnectedState);
+        QTRY_VERIFY([&] {
+            QTcpServer probe;
+            return probe.listen(QHostAddress::LocalHost, remotePort);
+        }());
+        // The session itself carries on, and the forward can come back.
+        fixture.client().addReverseForward(spec);
+        QVERIFY(ready.wait(5000));
+        const quint16 again = ready.last().at(1).value<quint16>();
+        QCOMPARE(exchange(again, "back again"), QByteArray("back again"));
+    }
+
     void reverseForwardOutsideLoopbackIsRefused()
     {
         TunnelFixture fixture;

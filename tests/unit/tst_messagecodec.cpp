@@ -93,6 +93,10 @@ private Q_SLOTS:
             MessageCodec::listenFailed(3, FailureCode::AddressInUse, QStringLiteral("busy")));
         QCOMPARE(m.type, MessageType::ListenFailed);
         QCOMPARE(m.code, FailureCode::AddressInUse);
+
+        m = roundTrip(MessageCodec::unlisten(3));
+        QCOMPARE(m.type, MessageType::Unlisten);
+        QCOMPARE(m.channel, quint32(3));
     }
 
     void dataRoundTrip()
@@ -209,6 +213,7 @@ private Q_SLOTS:
             MessageCodec::listen(1, QStringLiteral("h"), 1),
             MessageCodec::listenOk(1, 1),
             MessageCodec::listenFailed(1, FailureCode::Refused, QStringLiteral("r")),
+            MessageCodec::unlisten(1),
         };
         for (const QByteArray &message : messages) {
             QVERIFY(errorOf(message).isEmpty());
@@ -231,7 +236,7 @@ private Q_SLOTS:
                 c = char(state >> 24);
             }
             if (!bytes.isEmpty())
-                bytes[0] = char(1 + state % 12);
+                bytes[0] = char(1 + state % 13);
             const MessageCodec::DecodeResult result = MessageCodec::decode(bytes, kMax);
             QVERIFY(result.message.has_value() != !result.error.isEmpty());
         }
