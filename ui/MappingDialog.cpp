@@ -66,8 +66,8 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
     m_directionCombo->setAccessibleName(tr("Direction"));
     m_directionCombo->addItem(tr("Local: a port here reaches a target on the remote side"));
     m_directionCombo->addItem(tr("Reverse: a port on the remote reaches a target here"));
-    // The protocol cannot yet take a remote listener down again, so reverse mappings could not
-    // be switched off; offered once the engine supports it.
+    // The engine does not yet track a reverse mapping's state and traffic (its connections are
+    // opened by the remote), so it is offered only once it does; --headless -R works.
     if (auto *model = qobject_cast<QStandardItemModel *>(m_directionCombo->model()))
         model->item(1)->setEnabled(mapping.direction == ForwardSpec::Direction::Reverse);
     m_directionCombo->setItemData(1, tr("Not supported by this version yet"), Qt::ToolTipRole);
