@@ -1,11 +1,18 @@
 #include "WebSocketStream.h"
 
 #include <QAbstractSocket>
+#include <QHostAddress>
 #include <QRandomGenerator>
 #include <QWebSocket>
 #include <QtEndian>
 
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
 #include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <utility>
 
 namespace wstunnel {
@@ -13,6 +20,31 @@ namespace wstunnel {
 namespace {
 // Read at once when no frame is pending.
 constexpr qsizetype kReadSize = 256 * 1024;
+// Reads per readiness notification, so a busy session cannot monopolise the event loop.
+constexpr int kReadsPerWakeup = 16;
+
+// The socket's own descriptor when its bytes pass through Qt unchanged: not TLS, and not a proxy's
+// socket engine (whose descriptor leads to the proxy and may have bytes buffered elsewhere).
+int directDescriptor(QAbstractSocket *transport)
+{
+    if (!transport || transport->inherits("QSslSocket") ||
+        transport->socketType() != QAbstractSocket::TcpSocket)
+        return -1;
+    const int fd = int(transport->socketDescriptor());
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    if (fd < 0 || getpeername(fd, reinterpret_cast<sockaddr *>(&storage), &length) != 0)
+        return -1;
+    QHostAddress peer(reinterpret_cast<const sockaddr *>(&storage));
+    quint16 port = 0;
+    if (storage.ss_family == AF_INET)
+        port = ntohs(reinterpret_cast<const sockaddr_in *>(&storage)->sin_port);
+    else if (storage.ss_family == AF_INET6)
+        port = ntohs(reinterpret_cast<const sockaddr_in6 *>(&storage)->sin6_port);
+    if (port != transport->peerPort() || !peer.isEqual(transport->peerAddress()))
+        return -1;
+    return fd;
+}
 } // namespace
 
 WebSocketStream::WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transport, bool mask,
@@ -20,6 +52,7 @@ WebSocketStream::WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transpo
     : QObject(parent)
     , m_webSocket(webSocket)
     , m_transport(transport)
+    , m_descriptor(directDescriptor(transport))
     , m_mask(mask)
     , m_maxMessageSize(maxMessageSize)
 {
@@ -44,8 +77,57 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
         WebSocketFrame::writeHeader(header, opCode, true, quint64(payload.size()), m_mask, key);
     if (m_mask)
         WebSocketFrame::mask(payload.data(), payload.size(), key);
-    m_transport->write(header, headerSize);
-    m_transport->write(payload);
+    qsizetype written = 0;
+    const qsizetype total = headerSize + payload.size();
+    // Straight to the kernel only behind everything Qt still holds, so frames stay in order.
+    if (directIo() && m_transport->bytesToWrite() == 0) {
+        while (written < total) {
+            iovec parts[2];
+            int count = 0;
+            if (written < headerSize)
+                parts[count++] = {header + written, size_t(headerSize - written)};
+            const qsizetype payloadDone = std::max<qsizetype>(0, written - headerSize);
+            parts[count++] = {payload.data() + payloadDone, size_t(payload.size() - payloadDone)};
+            msghdr message{};
+            message.msg_iov = parts;
+            message.msg_iovlen = size_t(count);
+            const ssize_t n = ::sendmsg(m_descriptor, &message, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            // Would block or failed: Qt queues the rest and reports any error itself.
+            if (n <= 0)
+                break;
+            written += n;
+        }
+    }
+    if (written < headerSize)
+        m_transport->write(header + written, headerSize - written);
+    const qsizetype payloadDone = std::max<qsizetype>(0, written - headerSize);
+    if (payloadDone == 0)
+        m_transport->write(payload);
+    else if (payloadDone < payload.size())
+        m_transport->write(payload.constData() + payloadDone, payload.size() - payloadDone);
+}
+
+bool WebSocketStream::directIo() const
+{
+    // The descriptor is closed, and its number may be reused, once the transport disconnects.
+    return m_descriptor >= 0 && m_transport->state() == QAbstractSocket::ConnectedState &&
+           m_transport->socketDescriptor() == m_descriptor;
+}
+
+qint64 WebSocketStream::readSome(char *buffer, qint64 maxSize)
+{
+    if (!directIo() || m_transport->bytesAvailable() > 0)
+        return m_transport->read(buffer, maxSize);
+    for (;;) {
+        const ssize_t n = ::recv(m_descriptor, buffer, size_t(maxSize), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        // Nothing now, the end or an error: Qt's notifier sees the descriptor readable again and
+        // reports the end or the error itself.
+        return n > 0 ? n : 0;
+    }
 }
 
 void WebSocketStream::takeOverReading()
@@ -63,7 +145,9 @@ void WebSocketStream::takeOverReading()
 void WebSocketStream::readTransport()
 {
     QPointer<WebSocketStream> guard(this);
-    while (guard && !m_stopped && m_transport && m_transport->bytesAvailable() > 0) {
+    for (int i = 0; i < kReadsPerWakeup && guard && !m_stopped && m_transport &&
+                    (directIo() || m_transport->bytesAvailable() > 0);
+         ++i) {
         // The rest of a frame whose header has arrived and the next header, so that little is
         // left to move to the front of the buffer afterwards.
         const qsizetype wanted = m_pendingFrameSize > 0
@@ -71,7 +155,7 @@ void WebSocketStream::readTransport()
                                      : kReadSize;
         if (m_buffer.size() - m_used < wanted)
             m_buffer.resize(m_used + wanted);
-        const qint64 n = m_transport->read(m_buffer.data() + m_used, m_buffer.size() - m_used);
+        const qint64 n = readSome(m_buffer.data() + m_used, m_buffer.size() - m_used);
         if (n <= 0)
             return;
         m_used += n;

@@ -47,9 +47,14 @@ private:
     void processFrames();
     bool handleFrame(const WebSocketFrame::Header &header, char *payload);
     void writeFrame(quint8 opCode, QByteArray payload);
+    bool directIo() const;
+    qint64 readSome(char *buffer, qint64 maxSize);
 
     QWebSocket *m_webSocket;
     QPointer<QAbstractSocket> m_transport;
+    // Descriptor of a plain, unproxied TCP transport, read and written directly whenever Qt's
+    // buffers are empty: that saves copying every byte through them. -1 for TLS or a proxy.
+    int m_descriptor = -1;
     bool m_mask;
     quint32 m_maxMessageSize;
     bool m_reading = false;

@@ -208,6 +208,37 @@ private Q_SLOTS:
         QVERIFY(failed.at(0).at(1).toString().contains(QStringLiteral("exceeds the limit")));
     }
 
+    // Writing straight to the descriptor must neither overtake a frame QWebSocket has queued nor
+    // lose the part the kernel does not take: more is sent at once than the socket buffers hold.
+    void directWritesKeepOrderBehindQueuedFrames()
+    {
+        SocketPair pair;
+        QVERIFY(pair.open());
+        WebSocketStream stream(&pair.client, pair.client.findChild<QAbstractSocket *>(), true,
+                               4 * 1024 * 1024);
+        QList<QByteArray> messages;
+        for (int i = 0; i < 48; ++i) {
+            QByteArray m = randomBytes(64);
+            m.append(QByteArray(1024 * 1024 - 64 + i, char(i)));
+            messages.append(m);
+        }
+        QList<QByteArray> atPeer;
+        connect(pair.server.get(), &QWebSocket::binaryMessageReceived, pair.server.get(),
+                [&atPeer](const QByteArray &m) { atPeer.append(m); });
+        QSignalSpy pongs(&pair.client, &QWebSocket::pong);
+        // The first half fills the kernel's buffers, so one frame is split between the kernel and
+        // Qt's queue; the ping sits in Qt's queue ahead of the second half.
+        for (int i = 0; i < messages.size(); ++i) {
+            if (i == messages.size() / 2)
+                pair.client.ping("queued by QWebSocket"); // the peer answers it only if intact
+            stream.sendBinary(messages.at(i));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(atPeer.size(), messages.size(), 20000);
+        QCOMPARE(atPeer, messages);
+        QTRY_COMPARE(pongs.size(), 1);
+        QCOMPARE(pongs.at(0).at(1).toByteArray(), QByteArray("queued by QWebSocket"));
+    }
+
 private:
     static void exchange(QWebSocket &ours, WebSocketStream &stream, QWebSocket &peer)
     {
