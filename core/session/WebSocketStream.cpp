@@ -20,6 +20,9 @@ namespace wstunnel {
 namespace {
 // Read at once when no frame is pending.
 constexpr qsizetype kReadSize = 256 * 1024;
+// Qt still reads into its own buffer when the socket becomes readable; capped at this, most bytes
+// are left in the kernel for readSome() to take without that copy.
+constexpr qint64 kQtReadBufferSize = 16 * 1024;
 // Reads per readiness notification, so a busy session cannot monopolise the event loop.
 constexpr int kReadsPerWakeup = 16;
 
@@ -139,6 +142,8 @@ void WebSocketStream::takeOverReading()
     // it reads on only while bytes are available, which readTransport() takes.
     QObject::disconnect(m_transport, &QIODevice::readyRead, nullptr, nullptr);
     connect(m_transport, &QIODevice::readyRead, this, &WebSocketStream::readTransport);
+    if (directIo())
+        m_transport->setReadBufferSize(kQtReadBufferSize);
     readTransport();
 }
 
@@ -153,8 +158,11 @@ void WebSocketStream::readTransport()
         const qsizetype wanted = m_pendingFrameSize > 0
                                      ? m_pendingFrameSize - m_used + WebSocketFrame::kMaxHeaderSize
                                      : kReadSize;
-        if (m_buffer.size() - m_used < wanted)
-            m_buffer.resize(m_used + wanted);
+        // Draining Qt's buffer completely makes it call readData(), which re-enables its read
+        // notifier; Qt turns that off while its capped buffer is full.
+        const qsizetype room = std::max(wanted, qsizetype(m_transport->bytesAvailable()) + 1);
+        if (m_buffer.size() - m_used < room)
+            m_buffer.resize(m_used + room);
         const qint64 n = readSome(m_buffer.data() + m_used, m_buffer.size() - m_used);
         if (n <= 0)
             return;
