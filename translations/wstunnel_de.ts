@@ -351,6 +351,34 @@
         <source>No mappings yet. Choose &lt;b&gt;Add Mapping&lt;/b&gt; (Ctrl+N) and pick the remote &lt;b&gt;This computer&lt;/b&gt; to try one right away, without any server: for example listen on 18080 and target a web server running here on localhost:8080.</source>
         <translation>Noch keine Weiterleitungen. Wählen Sie &lt;b&gt;Weiterleitung hinzufügen&lt;/b&gt; (Strg+N) und die Gegenstelle &lt;b&gt;Dieser Computer&lt;/b&gt;, um es gleich ohne Server auszuprobieren: zum Beispiel auf 18080 lauschen und einen hier laufenden Webserver auf localhost:8080 als Ziel angeben.</translation>
     </message>
+    <message>
+        <source>&amp;Trust This Certificate…</source>
+        <translation>Diesem &amp;Zertifikat vertrauen …</translation>
+    </message>
+    <message>
+        <source>Shows the certificate the remote was refused for and asks whether to trust it</source>
+        <translation>Zeigt das Zertifikat, wegen dessen die Gegenstelle abgelehnt wurde, und fragt, ob ihm vertraut werden soll</translation>
+    </message>
+    <message>
+        <source>Trust This Certificate</source>
+        <translation>Diesem Zertifikat vertrauen</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;The certificate of the remote &quot;%1&quot; could not be verified.&lt;/p&gt;&lt;p&gt;Remote: %2&lt;br&gt;Problem: %3&lt;/p&gt;&lt;p&gt;SHA-256 fingerprint:&lt;br&gt;&lt;tt&gt;%4&lt;/tt&gt;&lt;/p&gt;&lt;p&gt;Trust this certificate only if its fingerprint is the one the server&apos;s administrator gave you. WSTunnel will then accept this certificate, and only this one, for this remote.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Das Zertifikat der Gegenstelle „%1“ konnte nicht überprüft werden.&lt;/p&gt;&lt;p&gt;Gegenstelle: %2&lt;br&gt;Problem: %3&lt;/p&gt;&lt;p&gt;SHA-256-Fingerabdruck:&lt;br&gt;&lt;tt&gt;%4&lt;/tt&gt;&lt;/p&gt;&lt;p&gt;Vertrauen Sie diesem Zertifikat nur, wenn sein Fingerabdruck der ist, den Ihnen die Administration des Servers genannt hat. WSTunnel akzeptiert dann dieses Zertifikat, und nur dieses, für diese Gegenstelle.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&amp;Trust Certificate</source>
+        <translation>Zertifikat &amp;vertrauen</translation>
+    </message>
+    <message>
+        <source>Certificate not trusted: %1
+SHA-256 fingerprint: %2
+Choose &quot;Trust This Certificate…&quot; in the context menu after checking it.</source>
+        <translation>Zertifikat nicht vertrauenswürdig: %1
+SHA-256-Fingerabdruck: %2
+Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextmenü.</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>

@@ -101,6 +101,13 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     m_statusLabel = new QLabel(this);
     m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
     statusBar()->addWidget(m_statusLabel, 1);
+    // Next to the problem it solves, and only while there is a refused certificate to trust.
+    m_trustCertificateButton = new QToolButton(this);
+    m_trustCertificateButton->setObjectName(QStringLiteral("trustCertificateButton"));
+    m_trustCertificateButton->setDefaultAction(m_trustCertificateAction);
+    m_trustCertificateButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_trustCertificateButton->setVisible(false);
+    statusBar()->addPermanentWidget(m_trustCertificateButton);
 
     setTabOrder(m_remoteList, m_mappingView);
     setTabOrder(m_mappingView, m_channelView);
@@ -176,6 +183,11 @@ void MainWindow::createActions()
                                 QKeySequence(), QStringLiteral("editRemoteAction"));
     m_deleteRemoteAction = action(tr("Delete Rem&ote"), QStringLiteral("list-remove"),
                                   QKeySequence(), QStringLiteral("deleteRemoteAction"));
+    m_trustCertificateAction =
+        action(tr("&Trust This Certificate…"), QStringLiteral("security-medium"), QKeySequence(),
+               QStringLiteral("trustCertificateAction"));
+    m_trustCertificateAction->setToolTip(
+        tr("Shows the certificate the remote was refused for and asks whether to trust it"));
     m_importAction = action(tr("&Import Profile…"), QStringLiteral("document-open"),
                             QKeySequence::Open, QStringLiteral("importAction"));
     m_exportAction = action(tr("&Export Profile…"), QStringLiteral("document-save-as"),
@@ -209,6 +221,8 @@ void MainWindow::createActions()
     connect(m_addRemoteAction, &QAction::triggered, this, &MainWindow::addRemote);
     connect(m_editRemoteAction, &QAction::triggered, this, &MainWindow::editRemote);
     connect(m_deleteRemoteAction, &QAction::triggered, this, &MainWindow::deleteRemote);
+    connect(m_trustCertificateAction, &QAction::triggered, this,
+            &MainWindow::trustRejectedCertificate);
     connect(m_importAction, &QAction::triggered, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Import Profile"), QString(),
                                                           tr("WSTunnel profiles (*.json)"));
@@ -265,6 +279,8 @@ void MainWindow::createMenus()
     remotes->addAction(m_addRemoteAction);
     remotes->addAction(m_editRemoteAction);
     remotes->addAction(m_deleteRemoteAction);
+    remotes->addSeparator();
+    remotes->addAction(m_trustCertificateAction);
 
     QMenu *settings = menuBar()->addMenu(tr("&Settings"));
     settings->addAction(m_startMinimisedAction);
@@ -284,6 +300,8 @@ QWidget *MainWindow::createRemotesPane()
     title->setBuddy(m_remoteList);
     connect(m_remoteList, &QListWidget::itemSelectionChanged, this, &MainWindow::updateActions);
     connect(m_remoteList, &QListWidget::itemActivated, this, &MainWindow::editRemote);
+    m_remoteList->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_remoteList->addActions({m_editRemoteAction, m_deleteRemoteAction, m_trustCertificateAction});
 
     auto *buttons = new QHBoxLayout;
     buttons->setSpacing(2);
@@ -336,7 +354,7 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_mappingView->addActions({m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction,
-                               m_toggleMappingAction});
+                               m_toggleMappingAction, m_trustCertificateAction});
     title->setBuddy(m_mappingView);
     // Space switches the selected mapping, as it would tick its check box.
     auto *spaceToggle = new QAction(m_mappingView);
@@ -581,6 +599,72 @@ void MainWindow::deleteRemote()
     box->open();
 }
 
+QString MainWindow::certificateRemoteId() const
+{
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const auto refused = [&snapshot](const QString &remoteId) {
+        const RemoteStats *stats = snapshot.remote(remoteId);
+        return stats && !stats->rejectedCertificateSha256.isEmpty();
+    };
+    const QString remoteId = selectedRemoteId();
+    if (refused(remoteId))
+        return remoteId;
+    const Profile &profile = m_controller->profile();
+    const int index = profile.mappingIndex(selectedMappingId());
+    if (index >= 0 && refused(profile.mappings.at(index).remoteId))
+        return profile.mappings.at(index).remoteId;
+    return QString();
+}
+
+void MainWindow::trustRejectedCertificate()
+{
+    const QString remoteId = certificateRemoteId();
+    const int index = m_controller->profile().remoteIndex(remoteId);
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const RemoteStats *stats = snapshot.remote(remoteId);
+    if (index < 0 || !stats)
+        return;
+    const RemoteConfig remote = m_controller->profile().remotes.at(index);
+    // Captured now: what is trusted is exactly the certificate shown, even if the remote
+    // presents another one meanwhile.
+    const QString fingerprint = stats->rejectedCertificateSha256;
+    auto *box = new QMessageBox(
+        QMessageBox::Warning, tr("Trust This Certificate"),
+        tr("<p>The certificate of the remote \"%1\" could not be verified.</p>"
+           "<p>Remote: %2<br>Problem: %3</p><p>SHA-256 fingerprint:<br><tt>%4</tt></p>"
+           "<p>Trust this certificate only if its fingerprint is the one the server's "
+           "administrator gave you. WSTunnel will then accept this certificate, and only this "
+           "one, for this remote.</p>")
+            .arg(remote.name.toHtmlEscaped(), remote.url.toDisplayString().toHtmlEscaped(),
+                 stats->certificateProblem.toHtmlEscaped(), fingerprint.toHtmlEscaped()),
+        {}, this);
+    box->setObjectName(QStringLiteral("trustCertificateBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextFormat(Qt::RichText);
+    // So that the fingerprint can be copied and compared.
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QPushButton *trust = box->addButton(tr("&Trust Certificate"), QMessageBox::AcceptRole);
+    trust->setObjectName(QStringLiteral("trustButton"));
+    QPushButton *cancel = box->addButton(QMessageBox::Cancel);
+    // Trusting is never the answer to a stray Enter key.
+    box->setDefaultButton(cancel);
+    box->setEscapeButton(cancel);
+    connect(box, &QMessageBox::finished, this, [this, box, trust, remote, fingerprint] {
+        if (box->clickedButton() != trust)
+            return;
+        // The remote may have been edited or deleted while the question was open; the answer
+        // was about this URL only.
+        const int current = m_controller->profile().remoteIndex(remote.id);
+        if (current < 0 || m_controller->profile().remotes.at(current).url != remote.url)
+            return;
+        RemoteConfig trusted = m_controller->profile().remotes.at(current);
+        trusted.trustedCertificateSha256 =
+            fingerprint.toLatin1().toLower().replace(':', QByteArray());
+        m_controller->setRemote(trusted, m_controller->token(trusted.id));
+    });
+    box->open();
+}
+
 void MainWindow::closeSelectedChannel()
 {
     const QModelIndexList rows = m_channelView->selectionModel()->selectedRows();
@@ -679,8 +763,14 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
         if (stats && !stats->reason.isEmpty())
             tip += QLatin1Char('\n') + stats->reason;
+        if (stats && !stats->rejectedCertificateSha256.isEmpty())
+            tip += QLatin1Char('\n') +
+                   tr("Certificate not trusted: %1\nSHA-256 fingerprint: %2\nChoose \"Trust This "
+                      "Certificate…\" in the context menu after checking it.")
+                       .arg(stats->certificateProblem, stats->rejectedCertificateSha256);
         item->setToolTip(tip);
     }
+    updateTrustAction();
     m_channelModel->update(snapshot);
     updateConnections();
 
@@ -727,7 +817,15 @@ void MainWindow::updateActions()
     const bool hasRemote = profile.remoteIndex(selectedRemoteId()) >= 0;
     m_editRemoteAction->setEnabled(hasRemote);
     m_deleteRemoteAction->setEnabled(hasRemote);
+    updateTrustAction();
     m_closeChannelButton->setEnabled(!m_channelView->selectionModel()->selectedRows().isEmpty());
+}
+
+void MainWindow::updateTrustAction()
+{
+    const bool refused = !certificateRemoteId().isEmpty();
+    m_trustCertificateAction->setEnabled(refused);
+    m_trustCertificateButton->setVisible(refused);
 }
 
 void MainWindow::updateConnections()

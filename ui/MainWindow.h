@@ -11,6 +11,7 @@ class QLabel;
 class QListWidget;
 class QPushButton;
 class QTableView;
+class QToolButton;
 
 namespace wstunnel {
 
@@ -47,6 +48,12 @@ public:
     void toggleMapping();
     void deleteRemote();
     void closeSelectedChannel();
+    // Asks before trusting the certificate that the remote in question was refused for; only a
+    // confirmation stores its fingerprint in the remote, which then reconnects.
+    void trustRejectedCertificate();
+    // The remote whose refused certificate the trust action is about: the selected remote, or
+    // else the remote of the selected mapping; empty when neither was refused for its certificate.
+    QString certificateRemoteId() const;
 
     // What the File menu's import and export do after their file dialogs.
     bool importProfile(const QString &path);
@@ -67,6 +74,7 @@ private:
     void onSnapshot(const EngineSnapshot &snapshot);
     void onMappingSelectionChanged();
     void updateActions();
+    void updateTrustAction();
     void updateConnections();
     void updateBanner();
     void showProblem(const QString &message);
@@ -86,6 +94,7 @@ private:
     Sparkline *m_sparkline = nullptr;
     QPushButton *m_closeChannelButton = nullptr;
     QLabel *m_statusLabel = nullptr;
+    QToolButton *m_trustCertificateButton = nullptr;
     QLabel *m_emptyHint = nullptr;
 
     QAction *m_addMappingAction = nullptr;
@@ -100,6 +109,7 @@ private:
     QAction *m_addRemoteAction = nullptr;
     QAction *m_editRemoteAction = nullptr;
     QAction *m_deleteRemoteAction = nullptr;
+    QAction *m_trustCertificateAction = nullptr;
     QAction *m_importAction = nullptr;
     QAction *m_exportAction = nullptr;
     QAction *m_startMinimisedAction = nullptr;

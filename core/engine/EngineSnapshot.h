@@ -47,6 +47,11 @@ struct RemoteStats
     QString id;
     RemoteState state = RemoteState::Idle;
     QString reason;
+    // Set while the remote is refused because of its certificate, so that the user can check
+    // this exact certificate and trust it (RemoteConfig::trustedCertificateSha256): its SHA-256
+    // fingerprint (upper-case hex with colons) and what verification found wrong with it.
+    QString rejectedCertificateSha256;
+    QString certificateProblem;
 };
 
 struct EngineSnapshot

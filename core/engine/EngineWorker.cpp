@@ -65,8 +65,12 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
     m_remoteOrder.clear();
     for (const RemoteConfig &remote : remotes) {
         m_remoteOrder.append(remote.id);
-        if (!m_remotes.contains(remote.id))
-            m_remotes.insert(remote.id, RemoteRuntime{remote, tokens.value(remote.id), nullptr});
+        if (m_remotes.contains(remote.id))
+            continue;
+        RemoteRuntime runtime;
+        runtime.config = remote;
+        runtime.token = tokens.value(remote.id);
+        m_remotes.insert(remote.id, runtime);
     }
 
     // Stop everything that changes before starting anything, so that a port handed from one
@@ -210,6 +214,18 @@ TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, QString *error)
         settings.token = m_embedded->token();
     }
     remote.client = new TunnelClient(settings, this);
+    remote.rejectedCertificateSha256.clear();
+    remote.certificateProblem.clear();
+    // Looked up by id when it fires: the runtime may have moved within m_remotes by then.
+    connect(remote.client, &TunnelClient::certificateRejected, this,
+            [this, id = remote.config.id](const QString &fingerprint, const QString &problem) {
+                const auto it = m_remotes.find(id);
+                if (it == m_remotes.end())
+                    return;
+                it->rejectedCertificateSha256 = fingerprint;
+                it->certificateProblem = problem;
+                publishSoon();
+            });
     return remote.client;
 }
 
@@ -223,6 +239,8 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
     // Deleted now, on this thread: a deferred delete could outlive the thread at shutdown.
     delete remote.client;
     remote.client = nullptr;
+    remote.rejectedCertificateSha256.clear();
+    remote.certificateProblem.clear();
 }
 
 void EngineWorker::publishSoon()
@@ -262,6 +280,8 @@ void EngineWorker::publishSnapshot()
                 stats.state = RemoteState::Failed;
                 break;
             }
+            stats.rejectedCertificateSha256 = remote.rejectedCertificateSha256;
+            stats.certificateProblem = remote.certificateProblem;
         }
         snapshot.remotes.append(stats);
     }

@@ -50,6 +50,9 @@ private:
         RemoteConfig config;
         QByteArray token;
         TunnelClient *client = nullptr;
+        // The certificate the current client refused, until a new client tries again.
+        QString rejectedCertificateSha256;
+        QString certificateProblem;
     };
     struct ChannelBytes
     {

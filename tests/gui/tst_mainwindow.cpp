@@ -10,21 +10,29 @@
 #include "RemoteDialog.h"
 #include "SecretStore.h"
 #include "TrayController.h"
+#include "server/AllowList.h"
+#include "server/TokenStore.h"
+#include "server/TunnelServer.h"
 
 #include <QAction>
 #include <QComboBox>
+#include <QCryptographicHash>
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSslCertificate>
 #include <QTableView>
 #include <QTcpSocket>
 #include <QTest>
+#include <QToolButton>
 #include <QTranslator>
 
 #include <memory>
@@ -51,6 +59,7 @@ private Q_SLOTS:
     void duplicateDeleteAndReorder();
     void editingOneMappingLeavesOthersRunning();
     void remoteEditorStoresSettingsAndTokenApart();
+    void rejectedCertificateIsTrustedOnlyWhenConfirmed();
     void profileRoundTripsThroughSaveLoadImportExport();
     void invalidImportChangesNothing();
     void unreadableProfileIsNeverOverwritten();
@@ -463,6 +472,133 @@ void TestMainWindow::remoteEditorStoresSettingsAndTokenApart()
     createWindow();
     QCOMPARE(m_controller->profile().remotes.at(1), remote);
     QCOMPARE(m_controller->token(remote.id), QByteArray("top-secret-token"));
+}
+
+void TestMainWindow::rejectedCertificateIsTrustedOnlyWhenConfirmed()
+{
+    // A server with a self-signed certificate, as a dev box often has.
+    const QString certFile = m_dir->filePath(QStringLiteral("server.pem"));
+    const QString keyFile = m_dir->filePath(QStringLiteral("server.key"));
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+                  {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                   QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+                   QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                   QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"),
+                   QStringLiteral("/CN=wstunnel gui test"), QStringLiteral("-keyout"), keyFile,
+                   QStringLiteral("-out"), certFile});
+    if (!openssl.waitForStarted(10000))
+        QSKIP("openssl is not installed");
+    QVERIFY(openssl.waitForFinished(30000));
+    QVERIFY2(openssl.exitCode() == 0, openssl.readAllStandardError().constData());
+    const QList<QSslCertificate> certificates = QSslCertificate::fromPath(certFile);
+    QCOMPARE(certificates.size(), 1);
+    const QString fingerprint =
+        QString::fromLatin1(certificates.first().digest(QCryptographicHash::Sha256).toHex(':'))
+            .toUpper();
+
+    ServerSettings settings;
+    settings.tls.certFile = certFile;
+    settings.tls.keyFile = keyFile;
+    TokenStore tokens;
+    tokens.add("tls-token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    TunnelServer server(settings, tokens, allowList);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Self-signed");
+    remote.url = QUrl(QStringLiteral("wss://127.0.0.1:%1/").arg(server.serverPort()));
+    m_controller->setRemote(remote, QByteArray("tls-token"));
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = echoMapping(port);
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    m_window->selectMapping(mapping.id);
+
+    // The refusal reaches the window with the reason and the fingerprint.
+    const auto remoteStats = [this, &remote] {
+        const EngineSnapshot snapshot = m_controller->snapshot();
+        const RemoteStats *stats = snapshot.remote(remote.id);
+        return stats ? *stats : RemoteStats();
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().rejectedCertificateSha256, fingerprint, 10000);
+    const QString problem = remoteStats().certificateProblem;
+    QVERIFY(!problem.isEmpty());
+    QCOMPARE(remoteStats().state, RemoteState::Failed);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Error);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    QTRY_COMPARE(table->model()->index(0, MappingTableModel::StateColumn).data().toString(),
+                 QStringLiteral("Error"));
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    QTRY_VERIFY2(status->text().contains(fingerprint), qPrintable(status->text()));
+    auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QListWidgetItem *remoteItem = remoteList->item(1);
+    QCOMPARE(remoteItem->text(), remote.name);
+    QTRY_VERIFY(remoteItem->toolTip().contains(fingerprint));
+    QVERIFY(remoteItem->toolTip().contains(problem));
+
+    // The action is offered in the remote's context menu and next to the status.
+    auto *trustAction = m_window->findChild<QAction *>(QStringLiteral("trustCertificateAction"));
+    QVERIFY(trustAction);
+    QVERIFY(remoteList->actions().contains(trustAction));
+    QTRY_VERIFY(trustAction->isEnabled());
+    auto *trustButton =
+        m_window->findChild<QToolButton *>(QStringLiteral("trustCertificateButton"));
+    QVERIFY(trustButton->isVisible());
+    remoteList->setCurrentItem(remoteItem);
+    QCOMPARE(m_window->selectedRemoteId(), remote.id);
+    QVERIFY(trustAction->isEnabled());
+
+    const auto openTrustBox = [this, trustAction]() -> QMessageBox * {
+        trustAction->trigger();
+        auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("trustCertificateBox"));
+        return box && QTest::qWaitForWindowExposed(box) ? box : nullptr;
+    };
+    QMessageBox *box = openTrustBox();
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(fingerprint), qPrintable(box->text()));
+    QVERIFY(box->text().contains(remote.url.toDisplayString()));
+    QVERIFY(box->text().contains(problem.toHtmlEscaped()));
+    QCOMPARE(box->defaultButton(), box->button(QMessageBox::Cancel));
+    QTest::mouseClick(box->button(QMessageBox::Cancel), Qt::LeftButton);
+    QTRY_VERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("trustCertificateBox")));
+
+    // Cancel trusts nothing: the remote stays refused, and no session reaches the server.
+    QSignalSpy snapshots(m_controller.get(), &AppController::snapshotUpdated);
+    QVERIFY(snapshots.wait(5000));
+    QVERIFY(m_controller->profile().remotes.at(1).trustedCertificateSha256.isEmpty());
+    QCOMPARE(remoteStats().state, RemoteState::Failed);
+    QCOMPARE(remoteStats().rejectedCertificateSha256, fingerprint);
+    QVERIFY(server.sessions().isEmpty());
+
+    // Confirming trusts exactly that certificate, saves it and reconnects.
+    box = openTrustBox();
+    QVERIFY(box);
+    QTest::mouseClick(box->findChild<QPushButton *>(QStringLiteral("trustButton")), Qt::LeftButton);
+    const QByteArray trusted = fingerprint.toLatin1().toLower().replace(':', QByteArray());
+    QCOMPARE(m_controller->profile().remotes.at(1).trustedCertificateSha256, trusted);
+    QFile saved(m_controller->profilePath());
+    QVERIFY(saved.open(QIODevice::ReadOnly));
+    QVERIFY(saved.readAll().contains(trusted));
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Connected, 10000);
+    QVERIFY(remoteStats().rejectedCertificateSha256.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTRY_VERIFY(!trustAction->isEnabled());
+    QVERIFY(!trustButton->isVisible());
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray payload = QByteArray("through a trusted certificate ").repeated(100);
+    client.write(payload);
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
+    QCOMPARE(echoed, payload);
+    QCOMPARE(server.sessions().size(), 1);
 }
 
 void TestMainWindow::profileRoundTripsThroughSaveLoadImportExport()
