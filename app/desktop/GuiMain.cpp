@@ -39,6 +39,18 @@ void installTranslators(QApplication &app)
 
 int runGui(int argc, char *argv[])
 {
+    // Parsed before QApplication exists, so that a mistyped option is reported as such even
+    // where no display can be opened.
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    QString error;
+    const std::optional<HeadlessOptions> options = HeadlessOptions::parse(arguments, &error);
+    if (!options) {
+        fprintf(stderr, "wstunnel: %s\nTry 'wstunnel --help'.\n", qPrintable(error));
+        return 2;
+    }
+
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("wstunnel"));
     QApplication::setApplicationDisplayName(QStringLiteral("WSTunnel"));
@@ -46,12 +58,6 @@ int runGui(int argc, char *argv[])
     QApplication::setDesktopFileName(QStringLiteral("wstunnel"));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/wstunnel.svg")));
 
-    QString error;
-    const std::optional<HeadlessOptions> options = HeadlessOptions::parse(app.arguments(), &error);
-    if (!options) {
-        fprintf(stderr, "wstunnel: %s\nTry 'wstunnel --help'.\n", qPrintable(error));
-        return 2;
-    }
     configureLogging(options->verbosity);
 
     SingleInstance instance;

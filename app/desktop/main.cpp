@@ -60,11 +60,15 @@ int runHeadless(int argc, char *argv[])
 }
 
 #ifdef WSTUNNEL_WITH_GUI
-bool wantsHeadless(int argc, char *argv[])
+// Help, version and --headless need no display: a server without one must still answer them.
+bool wantsConsole(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "-headless") == 0)
-            return true;
+        for (const char *option :
+             {"--headless", "-headless", "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
+            if (std::strcmp(argv[i], option) == 0)
+                return true;
+        }
     }
     return false;
 }
@@ -75,7 +79,7 @@ bool wantsHeadless(int argc, char *argv[])
 int main(int argc, char *argv[])
 {
 #ifdef WSTUNNEL_WITH_GUI
-    if (!wantsHeadless(argc, argv))
+    if (!wantsConsole(argc, argv))
         return runGui(argc, argv);
 #endif
     return runHeadless(argc, argv);

@@ -59,12 +59,14 @@ public:
     Peer &operator=(const Peer &) = delete;
 
     // The token comes from WSTUNNEL_TOKEN unless `token` is empty; proxy settings of the
-    // environment this test runs in must not send loopback traffic elsewhere.
+    // environment this test runs in must not send loopback traffic elsewhere. No display, as on
+    // the servers these command lines are for.
     void start(const QStringList &arguments, const QByteArray &token = kToken)
     {
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        for (const char *variable : {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY",
-                                     "HTTPS_PROXY", "ALL_PROXY", "WSTUNNEL_TOKEN"})
+        for (const char *variable :
+             {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+              "WSTUNNEL_TOKEN", "DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
             environment.remove(QString::fromLatin1(variable));
         environment.insert(QStringLiteral("no_proxy"), QStringLiteral("*"));
         if (!token.isEmpty())
@@ -582,6 +584,15 @@ private Q_SLOTS:
         QCOMPARE(client.waitForExit(), 2);
         QVERIFY2(client.stderrText().contains(option), client.transcript().constData());
         QVERIFY(client.stdoutText().isEmpty());
+    }
+
+    void unknownOptionWithoutDisplay()
+    {
+        Peer client(QStringLiteral("wstunnel"));
+        client.start({QStringLiteral("--no-such-option")});
+        QCOMPARE(client.waitForExit(), 2);
+        QVERIFY2(client.stderrText().contains(QLatin1String("no-such-option")),
+                 client.transcript().constData());
     }
 
     void badRemoteCommandLine_data()
