@@ -197,14 +197,16 @@ def _write_pidfile():
         pass
 
 
-def run_tool(argv, timeout, name, check=True):
+def run_tool(argv, timeout, name, check=True, env=None):
     """Runs a short-lived measuring command; returns its stdout. Raises on failure
-    (with check=False only on a time-out, and returns (exit code, stdout))."""
+    (with check=False only on a time-out, and returns (exit code, stdout)). env adds to
+    the environment."""
     with open(os.path.join(LOGDIR, "tools.log"), "a") as lf:
         lf.write("$ " + " ".join(argv) + "\n")
         try:
             r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=timeout, cwd=ROOT, start_new_session=True)
+                               timeout=timeout, cwd=ROOT, start_new_session=True,
+                               env=dict(os.environ, **(env or {})))
         except subprocess.TimeoutExpired:
             lf.write("  TIMEOUT\n")
             raise BenchError(f"{name}: timed out after {timeout}s")
@@ -705,6 +707,34 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port):
         t.stop()
 
 
+GUI_LINE = re.compile(
+    r"moving 1 GiB in ([\d.]+) s \((\d+) MB/s\): median (\d+) ms, 99th percentile (\d+) ms, "
+    r"worst (\d+) ms .*GUI thread busy ([\d.]+)%; \d+ snapshots \(([\d.]+) Hz\)")
+
+
+def group_gui(cfg, res, rnd, path):
+    """The desktop app's GUI thread while its engine moves 1 GiB through a mapping of the
+    built-in remote at full speed: tests/gui/tst_responsiveness, Release build, offscreen.
+    It fails by itself if the 99th percentile of its 10 ms timer's lateness reaches 50 ms."""
+    env = {"QT_QPA_PLATFORM": "offscreen", "no_proxy": "*", "NO_PROXY": "*",
+           "http_proxy": "", "https_proxy": "", "all_proxy": "",
+           "HTTP_PROXY": "", "HTTPS_PROXY": "", "ALL_PROXY": ""}
+    out = run_tool([cfg.gui_test, "guiStaysResponsiveDuringOneGibibyteTransfer"], 300,
+                   "tst_responsiveness", env=env)
+    m = GUI_LINE.search(out)
+    if not m:
+        raise BenchError("tst_responsiveness printed no figures: " + out.strip()[-300:])
+    seconds = float(m.group(1))
+    res.add("gui_rate", path, GIB * 8 / seconds / 1e9)
+    res.add("gui_p50", path, float(m.group(3)))
+    res.add("gui_p99", path, float(m.group(4)))
+    res.add("gui_worst", path, float(m.group(5)))
+    res.add("gui_busy", path, float(m.group(6)))
+    log(f"  {path:6s} desktop app, 1 GiB in {seconds:.2f} s: GUI timer late by p50 "
+        f"{m.group(3)} ms, p99 {m.group(4)} ms, worst {m.group(5)} ms; GUI thread busy "
+        f"{m.group(6)}%, snapshots {m.group(7)} Hz")
+
+
 def settle_mem(tunnel, timeout=3.0):
     """Memory of each role once it stops moving (two readings 100 ms apart within 1%)."""
     deadline = time.monotonic() + timeout
@@ -871,6 +901,13 @@ ROWS = [
     ("idle_entry", "memory per idle connection, client-side process (KiB)", 1, False),
     ("idle_exit", "memory per idle connection, server-side process (KiB)", 1, False),
     ("startup_ms", "start-up, `--version` to exit (ms, hyperfine)", 1, False),
+    ("gui_rate", "desktop app: 1 GiB through a mapping of its built-in remote (Gbit/s)", None,
+     True),
+    ("gui_p50", "desktop app: GUI 10 ms timer late by, p50, during that transfer (ms)", 0, False),
+    ("gui_p99", "desktop app: GUI 10 ms timer late by, p99, during that transfer (ms)", 0, False),
+    ("gui_worst", "desktop app: GUI 10 ms timer late by, worst, during that transfer (ms)", 0,
+     False),
+    ("gui_busy", "desktop app: GUI thread busy during that transfer (%)", 1, False),
 ]
 
 
@@ -909,6 +946,8 @@ def targets(res):
     for key in ("idle_entry", "idle_exit"):
         o = m(key, "ours")
         out[key] = ("≤ 64 KiB", "n/a" if o is None else ("PASS" if o <= 64 else "FAIL"))
+    o = m("gui_p99", "ours")
+    out["gui_p99"] = ("< 50 ms", "n/a" if o is None else ("PASS" if o < 50 else "FAIL"))
     return out
 
 
@@ -963,8 +1002,11 @@ def render_per_round(res):
 
 
 def render_rounds(res):
+    """Rounds each path completed (start-up is hyperfine's own 10 runs, once)."""
     n = {}
     for metric, per in res.samples.items():
+        if metric == "startup_ms" or metric.endswith("_added"):
+            continue
         for path, vals in per.items():
             n.setdefault(path, set()).add(len(vals))
     return ", ".join(f"{LABEL[p]}: {'/'.join(str(x) for x in sorted(s))}"
@@ -1072,6 +1114,11 @@ VmHWM seen.
   `/proc/PID/status` (reset through `clear_refs` first, sampled every 20 ms).
 - **Idle connections**: `benchtool idle` opens {cfg.idle_count} connections (each proven with a
   1-byte echo) and holds them; (memory with them open − memory before) / {cfg.idle_count}.
+- **Desktop app**: `tst_responsiveness` (tests/gui, Release build, offscreen) shows the main
+  window with live statistics, maps a port through the built-in remote ("This computer", the
+  remote engine inside the app) and pushes 1 GiB through it as fast as it goes, while a 10 ms
+  timer on the GUI thread records how late it fires. The engine runs on its own thread;
+  the target is p99 < 50 ms.
 - Fresh tunnel processes for each group of measurements and round.
 
 ## Per-round values
@@ -1099,7 +1146,7 @@ def parse_args():
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no docs")
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--paths", default=",".join(PATHS), help="comma list of " + ",".join(PATHS))
-    ap.add_argument("--groups", default="throughput,echo,slow,idle,startup")
+    ap.add_argument("--groups", default="throughput,echo,slow,idle,gui,startup")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     ap.add_argument("--budget", type=float, default=720.0,
                     help="seconds for measurements; later rounds are skipped past it")
@@ -1114,6 +1161,7 @@ def parse_args():
     cfg.groups = [g for g in cfg.groups.split(",") if g]
     cfg.remote_bin = os.path.join(cfg.bin_dir, "wstunnel-remote")
     cfg.client_bin = os.path.join(cfg.bin_dir, "wstunnel")
+    cfg.gui_test = os.path.join(cfg.bin_dir, "tst_responsiveness")
     if cfg.smoke:
         cfg.rounds = cfg.rounds or 1
         cfg.iperf_bytes = 64 * MIB
@@ -1143,7 +1191,8 @@ def check_prereqs(cfg):
     if not os.access(cfg.benchtool, os.X_OK):
         missing.append(cfg.benchtool)
     if "ours" in cfg.paths:
-        for b in (cfg.remote_bin, cfg.client_bin):
+        for b in (cfg.remote_bin, cfg.client_bin) + (
+                (cfg.gui_test,) if "gui" in cfg.groups else ()):
             if not os.access(b, os.X_OK):
                 missing.append(b)
     if "node" in cfg.paths and not os.path.exists(NODE_WSTT):
@@ -1200,10 +1249,12 @@ def main():
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
             "idle": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_idle(cfg, res, r, p, echo_port)),
+            "gui": ([p for p in cfg.paths if p == "ours"],
+                    lambda r, p: group_gui(cfg, res, r, p)),
         }
         deadline = t0 + cfg.budget
         failed_start = set()
-        for gname in ("throughput", "echo", "slow", "idle"):
+        for gname in ("throughput", "echo", "slow", "idle", "gui"):
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what bench/run.sh needs on Debian 12: the peers and load tools from
 # Debian packages (only those missing; `apt-get update` only if something is),
-# the build tools for a Release build, and npm's wstunnel@1.4.0 into
-# bench/.work/node (the Node.js peer). Nothing else is downloaded.
+# the build tools and Qt for a Release build (scripts/install-deps.sh build), and
+# npm's wstunnel@1.4.0 into bench/.work/node (the Node.js peer). Nothing else is
+# downloaded.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,26 +26,16 @@ need_cmd() {
         missing+=("$2")
     fi
 }
-# Debian package that provides no command we can test for
-need_pkg() {
-    if ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; then
-        missing+=("$1")
-    fi
-}
-
 need_cmd iperf3 iperf3
 need_cmd socat socat
 need_cmd hyperfine hyperfine
 need_cmd node nodejs
 need_cmd npm npm
-need_cmd cmake cmake
-need_cmd ninja ninja-build
-need_cmd c++ g++
 need_cmd git git
 [ -x /usr/bin/python3 ] || missing+=(python3)
-# Qt for the Release build of our binaries (GUI off: Core, Network, WebSockets, Test)
-need_pkg qt6-base-dev
-need_pkg qt6-websockets-dev
+
+# Qt and the rest of the Release build (the desktop app included: its responsiveness is measured)
+bash "$HERE/../scripts/install-deps.sh" build
 
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing: ${missing[*]}"
