@@ -58,6 +58,12 @@ public:
     Peer(const Peer &) = delete;
     Peer &operator=(const Peer &) = delete;
 
+    // Set for the next start().
+    void setEnvironment(const QString &name, const QString &value)
+    {
+        m_extraEnvironment.insert(name, value);
+    }
+
     // The token comes from WSTUNNEL_TOKEN unless `token` is empty; proxy settings of the
     // environment this test runs in must not send loopback traffic elsewhere. No display, as on
     // the servers these command lines are for.
@@ -71,6 +77,7 @@ public:
         environment.insert(QStringLiteral("no_proxy"), QStringLiteral("*"));
         if (!token.isEmpty())
             environment.insert(QStringLiteral("WSTUNNEL_TOKEN"), QString::fromLatin1(token));
+        environment.insert(m_extraEnvironment);
         m_process.setProcessEnvironment(environment);
         m_out.clear();
         m_err.clear();
@@ -148,6 +155,7 @@ private:
 
     QString m_name;
     QProcess m_process;
+    QProcessEnvironment m_extraEnvironment;
     QByteArray m_out;
     QByteArray m_err;
 };
@@ -467,13 +475,29 @@ private Q_SLOTS:
                       QStringLiteral("-L"), QStringLiteral("0:127.0.0.1:9")},
                      "not-the-token");
         QCOMPARE(client.waitForExit(), 1);
-        QVERIFY2(client.stderrText().contains(QLatin1String("401")),
+        QVERIFY2(client.stderrText().count(QLatin1String("401")) == 1,
                  client.transcript().constData());
         QVERIFY2(!client.stderrText().contains(QLatin1String("not-the-token")),
                  "the token was logged");
         QVERIFY2(!remote.stderrText().contains(QLatin1String("not-the-token")),
                  "the token was logged");
         QVERIFY(remote.isRunning());
+    }
+
+    void wrongTokenIsReportedWithWarningsOff()
+    {
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {}, &url));
+        Peer client(QStringLiteral("wstunnel"));
+        client.setEnvironment(QStringLiteral("QT_LOGGING_RULES"),
+                              QStringLiteral("wstunnel.*.warning=false"));
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-L"), QStringLiteral("0:127.0.0.1:9")},
+                     "not-the-token");
+        QCOMPARE(client.waitForExit(), 1);
+        QVERIFY2(client.stderrText().count(QLatin1String("401")) == 1,
+                 client.transcript().constData());
     }
 
     void tokenFileOnBothSides()
