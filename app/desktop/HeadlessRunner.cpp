@@ -1,6 +1,5 @@
 #include "HeadlessRunner.h"
 
-#include "Logging.h"
 #include "client/TunnelClient.h"
 #include "forward/ForwardListener.h"
 
@@ -17,9 +16,9 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
             [this](TunnelClient::State state, const QString &message) {
                 if (state != TunnelClient::State::Failed)
                     return;
-                // The client's log has said why, unless its warnings are switched off.
-                if (!lcClient().isWarningEnabled())
-                    fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
+                // Besides the log line: the last word, which scripts look for, whatever the
+                // logging rules.
+                fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
                 Q_EMIT finished(1);
             });
     connect(m_client, &TunnelClient::reverseForwardReady, this,

@@ -345,10 +345,10 @@ void TunnelClient::onSslErrors(const QList<QSslError> &errors)
         m_socket->ignoreSslErrors(errors);
         return;
     }
-    m_tlsProblem = QStringLiteral("TLS: the certificate of %1 is not trusted: %2 (server "
-                                  "certificate SHA-256 fingerprint %3); give the CA that issued it "
-                                  "with --ca-file, or trust this certificate explicitly")
-                       .arg(endpointOf(m_settings.url), problem, fingerprint);
+    m_tlsProblem =
+        QStringLiteral("TLS: the certificate of %1 is not trusted: %2 (server "
+                       "certificate SHA-256 fingerprint %3); %4")
+            .arg(endpointOf(m_settings.url), problem, fingerprint, TlsConfig::advice(errors));
     Q_EMIT certificateRejected(fingerprint, problem);
 }
 

@@ -146,4 +146,39 @@ QString TlsConfig::describe(const QList<QSslError> &errors)
     return problems.join(QStringLiteral("; "));
 }
 
+QString TlsConfig::advice(const QList<QSslError> &errors)
+{
+    QStringList advice;
+    const auto add = [&advice](const QString &text) {
+        if (!advice.contains(text))
+            advice.append(text);
+    };
+    for (const QSslError &error : errors) {
+        switch (error.error()) {
+        case QSslError::CertificateExpired:
+            add(QStringLiteral("the server's certificate must be renewed, or this computer's "
+                               "clock is wrong"));
+            break;
+        case QSslError::CertificateNotYetValid:
+            add(QStringLiteral("check this computer's clock"));
+            break;
+        case QSslError::HostNameMismatch:
+            add(QStringLiteral("use a host name the certificate lists in the URL"));
+            break;
+        case QSslError::UnableToGetIssuerCertificate:
+        case QSslError::UnableToGetLocalIssuerCertificate:
+        case QSslError::UnableToVerifyFirstCertificate:
+        case QSslError::SelfSignedCertificate:
+        case QSslError::SelfSignedCertificateInChain:
+        case QSslError::CertificateUntrusted:
+            add(QStringLiteral("give the CA that issued it with --ca-file"));
+            break;
+        default:
+            break;
+        }
+    }
+    advice.append(QStringLiteral("or trust this certificate explicitly"));
+    return advice.join(QStringLiteral(", "));
+}
+
 } // namespace wstunnel

@@ -36,6 +36,8 @@ public:
     static bool matchesFingerprint(const QSslCertificate &certificate, const QByteArray &text);
     // The distinct problems in errors, for one line of text.
     static QString describe(const QList<QSslError> &errors);
+    // What the user can do about these verification errors, e.g. renew an expired certificate.
+    static QString advice(const QList<QSslError> &errors);
 };
 
 } // namespace wstunnel

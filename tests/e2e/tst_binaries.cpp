@@ -475,7 +475,7 @@ private Q_SLOTS:
                       QStringLiteral("-L"), QStringLiteral("0:127.0.0.1:9")},
                      "not-the-token");
         QCOMPARE(client.waitForExit(), 1);
-        QVERIFY2(client.stderrText().count(QLatin1String("401")) == 1,
+        QVERIFY2(client.stderrText().contains(QLatin1String("401")),
                  client.transcript().constData());
         QVERIFY2(!client.stderrText().contains(QLatin1String("not-the-token")),
                  "the token was logged");
@@ -496,8 +496,11 @@ private Q_SLOTS:
                       QStringLiteral("-L"), QStringLiteral("0:127.0.0.1:9")},
                      "not-the-token");
         QCOMPARE(client.waitForExit(), 1);
-        QVERIFY2(client.stderrText().count(QLatin1String("401")) == 1,
+        const QString lastLine = client.stderrText().trimmed().split(QLatin1Char('\n')).last();
+        QVERIFY2(lastLine.startsWith(QLatin1String("wstunnel: ")) &&
+                     lastLine.contains(QLatin1String("401")),
                  client.transcript().constData());
+        QVERIFY(!client.stderrText().contains(QLatin1String("warning")));
     }
 
     void tokenFileOnBothSides()

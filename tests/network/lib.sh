@@ -92,15 +92,16 @@ make_ca() {
         -subj "/CN=$1" -keyout "$WORK/$1.key" -out "$WORK/$1.pem" 2>/dev/null
 }
 
-# make_cert NAME CA SUBJECT_ALT_NAMES USAGE: a certificate signed by CA (serverAuth or clientAuth).
+# make_cert NAME CA SUBJECT_ALT_NAMES USAGE [DAYS]: a certificate signed by CA (serverAuth or
+# clientAuth), valid for DAYS (default 2; -1 makes one that expired a day ago).
 make_cert() {
-    local name=$1 ca=$2 san=$3 usage=$4
+    local name=$1 ca=$2 san=$3 usage=$4 days=${5:-2}
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
         -keyout "$WORK/$name.key" -out "$WORK/$name.csr" 2>/dev/null
     printf 'subjectAltName=%s\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$san" "$usage" \
         >"$WORK/$name.ext"
     openssl x509 -req -in "$WORK/$name.csr" -CA "$WORK/$ca.pem" -CAkey "$WORK/$ca.key" \
-        -CAcreateserial -days 2 -out "$WORK/$name.pem" -extfile "$WORK/$name.ext" 2>/dev/null
+        -CAcreateserial -days "$days" -out "$WORK/$name.pem" -extfile "$WORK/$name.ext" 2>/dev/null
 }
 
 # The form of --pin-sha256: base64 SHA-256 of the certificate's SubjectPublicKeyInfo.

@@ -8,6 +8,7 @@ make_ca ca
 make_ca otherca
 make_cert server ca "DNS:localhost,IP:127.0.0.1" serverAuth
 make_cert wronghost ca "DNS:elsewhere.test" serverAuth
+make_cert expired ca "DNS:localhost,IP:127.0.0.1" serverAuth -1
 make_cert client ca "DNS:desktop" clientAuth
 make_cert intruder otherca "DNS:desktop" clientAuth
 echo "net-test-token" >"$WORK/token"
@@ -56,7 +57,8 @@ start_remote tls --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key"
 case "$REMOTE_URL" in wss://*) pass "remote announces $REMOTE_URL" ;; *) fail "remote announces $REMOTE_URL" ;; esac
 fingerprint=$(cert_fingerprint "$WORK/server.pem")
 expect_tunnel private-ca --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
-expect_refusal unknown-ca "not trusted: .*issuer.*fingerprint $fingerprint" --remote "$REMOTE_URL"
+expect_refusal unknown-ca "not trusted: .*issuer.*fingerprint $fingerprint.*--ca-file" \
+    --remote "$REMOTE_URL"
 expect_refusal wrong-ca "not trusted: .*fingerprint $fingerprint" \
     --remote "$REMOTE_URL" --ca-file "$WORK/otherca.pem"
 expect_tunnel good-pin --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
@@ -72,7 +74,13 @@ fi
 log "wrong host"
 start_remote wronghost --tls-cert "$WORK/wronghost.pem" --tls-key "$WORK/wronghost.key"
 expect_refusal wrong-host \
-    "not trusted: .*host name did not match.*fingerprint $(cert_fingerprint "$WORK/wronghost.pem")" \
+    "not trusted: .*host name did not match.*fingerprint $(cert_fingerprint "$WORK/wronghost.pem").*host name the certificate lists" \
+    --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
+
+log "expired certificate"
+start_remote expired --tls-cert "$WORK/expired.pem" --tls-key "$WORK/expired.key"
+expect_refusal expired-cert \
+    "not trusted: .*expired.*fingerprint $(cert_fingerprint "$WORK/expired.pem").*must be renewed" \
     --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem"
 
 start_remote plain
@@ -127,5 +135,16 @@ expect_tunnel renewed-pin --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
     --pin-sha256 "$(public_key_pin "$WORK/renewed.pem")"
 expect_refusal old-pin "does not match --pin-sha256" --remote "$REMOTE_URL" \
     --ca-file "$WORK/ca.pem" --pin-sha256 "$(public_key_pin "$WORK/server.pem")"
+
+log "SIGHUP with a broken certificate file keeps the one in use"
+echo "not a certificate" >"$WORK/live.pem"
+kill -HUP "$REMOTE_PID"
+if wait_until 10 file_has "$WORK/reload.err" "kept the previous TLS certificate: .*live.pem"; then
+    pass "remote reports the broken file and keeps its certificate"
+else
+    fail "remote did not report the broken certificate file: $(tail -n 3 "$WORK/reload.err")"
+fi
+expect_tunnel after-broken-reload --remote "$REMOTE_URL" --ca-file "$WORK/ca.pem" \
+    --pin-sha256 "$(public_key_pin "$WORK/renewed.pem")"
 
 finish
