@@ -2,13 +2,13 @@
 # Regenerates the README screenshots (main window, mapping editor, tray menu) from the real app
 # under Xvfb, with a system tray (trayer) and demo traffic on loopback.
 # Usage: docs/screenshots/regenerate.sh [BUILD_DIR]   (default: build)
-# Needs: xvfb xauth trayer xdotool x11-utils imagemagick python3 (scripts/install-deps.sh test)
+# Needs: xvfb trayer xdotool x11-utils imagemagick python3 (scripts/install-deps.sh test)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build_dir=$(cd "${1:-$here/../../build}" && pwd)
 if [ -z "${WSTUNNEL_UNDER_XVFB:-}" ]; then
-    exec env WSTUNNEL_UNDER_XVFB=1 xvfb-run -a -s "-screen 0 1400x860x24" "$0" "$build_dir"
+    exec env WSTUNNEL_UNDER_XVFB=1 "$here/../../tests/support/with-xvfb.sh" 1400x860x24 "$0" "$build_dir"
 fi
 
 work=$(mktemp -d)

@@ -8,10 +8,10 @@ set -euo pipefail
 
 bin_dir=${1:?usage: $0 BIN_DIR}
 if [ -z "${WSTUNNEL_UNDER_XVFB:-}" ]; then
-    for tool in xvfb-run trayer xdotool xwininfo python3; do
+    for tool in Xvfb trayer xdotool xwininfo python3; do
         command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
     done
-    exec env WSTUNNEL_UNDER_XVFB=1 xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$@"
+    exec env WSTUNNEL_UNDER_XVFB=1 "$(dirname "$0")/../support/with-xvfb.sh" 1280x800x24 "$0" "$@"
 fi
 
 work=$(mktemp -d)
@@ -30,6 +30,7 @@ unset DBUS_SESSION_BUS_ADDRESS
 fail() {
     echo "FAIL: $*"
     echo "--- first instance log"; cat "$work/first.log" 2>/dev/null || true
+    echo "--- trayer log"; cat "$work/trayer.log" 2>/dev/null || true
     exit 1
 }
 
