@@ -394,8 +394,11 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.reason = QStringLiteral("the remote refused: %1").arg(reverse->error());
     } else if (reverse && reverse->state() == ReverseForward::State::Pending) {
         stats.state = MappingState::Connecting;
-        stats.reason = QStringLiteral("waiting for the remote to listen on %1")
-                           .arg(mapping.config.bindEndpoint());
+        stats.reason = mapping.config.bindPort == 0
+                           ? QStringLiteral("waiting for the remote to listen on a free port of %1")
+                                 .arg(mapping.config.bindHost)
+                           : QStringLiteral("waiting for the remote to listen on %1")
+                                 .arg(mapping.config.bindEndpoint());
     } else {
         stats.state = stats.openChannels > 0 ? MappingState::Active : MappingState::Listening;
     }

@@ -64,6 +64,7 @@ private Q_SLOTS:
     void editingOneMappingLeavesOthersRunning();
     void reverseMappingAddedInEditorCarriesData();
     void togglingReverseMappingClosesAndReopensRemotePort();
+    void editingReverseMappingLeavesOthersRunning();
     void reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks();
     void reverseMappingFollowsItsRemoteThroughReconnect();
     void editorValidatesReverseMappings();
@@ -624,6 +625,72 @@ void TestMainWindow::togglingReverseMappingClosesAndReopensRemotePort()
     QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
     QVERIFY(!m_controller->profile().mappings.first().enabled);
     QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+}
+
+void TestMainWindow::editingReverseMappingLeavesOthersRunning()
+{
+    const MappingConfig local = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(local);
+    const MappingConfig other = reverseEchoMapping(unusedLoopbackPort());
+    m_controller->setMapping(other);
+    const MappingConfig edited = reverseEchoMapping(unusedLoopbackPort());
+    m_controller->setMapping(edited);
+    for (const MappingConfig &mapping : {local, other, edited})
+        QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+
+    // A connection through each of the two mappings not edited.
+    QTcpSocket throughLocal;
+    throughLocal.connectToHost(QHostAddress::LocalHost, local.bindPort);
+    QTcpSocket throughOther;
+    throughOther.connectToHost(QHostAddress::LocalHost, other.bindPort);
+    QVERIFY(throughLocal.waitForConnected(5000) && throughOther.waitForConnected(5000));
+    throughLocal.write("local ");
+    throughOther.write("other ");
+    QByteArray localEcho;
+    QByteArray otherEcho;
+    QTRY_VERIFY_WITH_TIMEOUT((localEcho += throughLocal.readAll()).size() >= 6 &&
+                                 (otherEcho += throughOther.readAll()).size() >= 6,
+                             10000);
+
+    // Move the edited reverse mapping to another remote port in the editor.
+    m_window->selectMapping(edited.id);
+    m_window->editMapping();
+    auto *dialog = m_window->findChild<MappingDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QCOMPARE(dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"))->currentIndex(), 1);
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    const quint16 newPort = unusedLoopbackPort();
+    listen->selectAll();
+    QTest::keyClicks(listen, QString::number(newPort));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::keyClick(listen, Qt::Key_Return);
+    QCOMPARE(m_controller->profile().mappings.at(2).bindPort, newPort);
+    QTRY_COMPARE_WITH_TIMEOUT(remotePortInStatus(), newPort, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(edited.bindPort), 5000);
+    QTcpSocket moved;
+    moved.connectToHost(QHostAddress::LocalHost, newPort);
+    QVERIFY(moved.waitForConnected(5000));
+    moved.write("moved");
+    QByteArray movedEcho;
+    QTRY_VERIFY_WITH_TIMEOUT((movedEcho += moved.readAll()).size() >= 5, 10000);
+    QCOMPARE(movedEcho, QByteArray("moved"));
+
+    // Deleting it closes its remote port; the others' connections go on as if nothing happened.
+    m_window->deleteMapping();
+    QCOMPARE(m_controller->profile().mappings.size(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(moved.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(newPort), 5000);
+    throughLocal.write("again");
+    throughOther.write("again");
+    QTRY_VERIFY_WITH_TIMEOUT((localEcho += throughLocal.readAll()).size() >= 11 &&
+                                 (otherEcho += throughOther.readAll()).size() >= 11,
+                             10000);
+    QCOMPARE(localEcho, QByteArray("local again"));
+    QCOMPARE(otherEcho, QByteArray("other again"));
+    QCOMPARE(throughLocal.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(throughOther.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(statsOf(other.id).openChannels, 1);
 }
 
 void TestMainWindow::reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks()
