@@ -49,6 +49,10 @@
         <source>Rate</source>
         <translation>Rate</translation>
     </message>
+    <message>
+        <source>%1 on the remote</source>
+        <translation>%1 bei der Gegenstelle</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::Formatting</name>
@@ -106,6 +110,10 @@
     <message>
         <source>Failed</source>
         <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>listening on the remote at %1</source>
+        <translation>lauscht bei der Gegenstelle auf %1</translation>
     </message>
 </context>
 <context>
@@ -379,6 +387,10 @@ Choose &quot;Trust This Certificate…&quot; in the context menu after checking 
 SHA-256-Fingerabdruck: %2
 Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextmenü.</translation>
     </message>
+    <message>
+        <source>Connection through %1 on the remote</source>
+        <translation>Verbindung über %1 bei der Gegenstelle</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>
@@ -518,6 +530,26 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Port %1 is already in use on this computer.</source>
         <translation>Port %1 wird auf diesem Computer bereits verwendet.</translation>
     </message>
+    <message>
+        <source>[ADDRESS:]PORT on the remote, e.g. 9000 or 127.0.0.1:9000; 0 lets the remote pick a free port</source>
+        <translation>[ADRESSE:]PORT bei der Gegenstelle, z. B. 9000 oder 127.0.0.1:9000; bei 0 wählt die Gegenstelle einen freien Port</translation>
+    </message>
+    <message>
+        <source>HOST:PORT as seen from this computer, e.g. 127.0.0.1:8080</source>
+        <translation>HOST:PORT aus Sicht dieses Computers, z. B. 127.0.0.1:8080</translation>
+    </message>
+    <message>
+        <source>Enter the port the remote listens on (0 lets it pick a free one).</source>
+        <translation>Geben Sie den Port an, auf dem die Gegenstelle lauschen soll (bei 0 wählt sie einen freien).</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a port for the remote to listen on: write PORT or ADDRESS:PORT with a port from 0 to 65535.</source>
+        <translation>„%1“ ist kein Port, auf dem die Gegenstelle lauschen kann: Schreiben Sie PORT oder ADRESSE:PORT mit einem Port von 0 bis 65535.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not an IP address for the remote to listen on (e.g. 127.0.0.1 or ::1).</source>
+        <translation>„%1“ ist keine IP-Adresse, auf der die Gegenstelle lauschen kann (z. B. 127.0.0.1 oder ::1).</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingTableModel</name>
@@ -592,6 +624,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Connections</source>
         <translation>Verbindungen</translation>
+    </message>
+    <message>
+        <source>The remote listens on this address</source>
+        <translation>Die Gegenstelle lauscht auf dieser Adresse</translation>
     </message>
 </context>
 <context>
@@ -938,6 +974,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
 in %3, out %4</source>
         <translation>WSTunnel: eingeschaltete Weiterleitungen: %1, Verbindungen: %2
 ein %3, aus %4</translation>
+    </message>
+    <message>
+        <source>%1 (remote %2 → %3)</source>
+        <translation>%1 (Gegenstelle %2 → %3)</translation>
     </message>
 </context>
 </TS>

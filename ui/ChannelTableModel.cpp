@@ -92,7 +92,7 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
         return QVariant();
     switch (index.column()) {
     case ClientColumn:
-        return channel.peer;
+        return channel.fromRemote ? tr("%1 on the remote").arg(channel.peer) : channel.peer;
     case TargetColumn:
         return channel.target;
     case AgeColumn:

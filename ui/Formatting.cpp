@@ -62,6 +62,14 @@ QString Formatting::mappingState(MappingState state)
     return QString();
 }
 
+QString Formatting::mappingDetail(const MappingConfig &mapping, const MappingStats &stats)
+{
+    if (mapping.direction == ForwardSpec::Direction::Reverse && !stats.listenEndpoint.isEmpty() &&
+        (stats.state == MappingState::Listening || stats.state == MappingState::Active))
+        return tr("listening on the remote at %1").arg(stats.listenEndpoint);
+    return stats.reason;
+}
+
 QString Formatting::remoteState(RemoteState state)
 {
     switch (state) {

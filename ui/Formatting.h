@@ -1,6 +1,7 @@
 #pragma once
 
 #include "EngineSnapshot.h"
+#include "MappingConfig.h"
 
 #include <QCoreApplication>
 #include <QIcon>
@@ -19,6 +20,9 @@ public:
     static QString bytes(quint64 bytes);
     static QString duration(qint64 milliseconds);
     static QString mappingState(MappingState state);
+    // What to say about a switched-on mapping besides its state: where a reverse mapping listens
+    // on its remote once it does, else the engine's reason (may be empty).
+    static QString mappingDetail(const MappingConfig &mapping, const MappingStats &stats);
     static QString remoteState(RemoteState state);
     static QIcon stateIcon(MappingState state);
     static QIcon remoteStateIcon(RemoteState state);

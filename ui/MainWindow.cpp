@@ -781,8 +781,10 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         QString text = tr("%1: %2").arg(
             mapping.name,
             Formatting::mappingState(mapping.enabled && stats ? stats->state : MappingState::Off));
-        if (stats && mapping.enabled && !stats->reason.isEmpty())
-            text += tr(" – %1").arg(stats->reason);
+        const QString detail =
+            stats && mapping.enabled ? Formatting::mappingDetail(mapping, *stats) : QString();
+        if (!detail.isEmpty())
+            text += tr(" – %1").arg(detail);
         m_statusLabel->setText(text);
     } else {
         int on = 0;
@@ -851,8 +853,13 @@ void MainWindow::updateConnections()
         if (const MappingStats *stats = snapshot.mapping(mapping.id)) {
             for (const ChannelStats &c : stats->channels)
                 channel = c.id == channelId ? &c : channel;
-            m_sparkline->setCaption(channel ? tr("Connection from %1").arg(channel->peer)
-                                            : tr("Connection"));
+            if (!channel)
+                m_sparkline->setCaption(tr("Connection"));
+            else if (channel->fromRemote)
+                m_sparkline->setCaption(
+                    tr("Connection through %1 on the remote").arg(channel->peer));
+            else
+                m_sparkline->setCaption(tr("Connection from %1").arg(channel->peer));
         }
         m_sparkline->setSamples(m_history.channel(mapping.id, channelId), now);
         return;

@@ -66,11 +66,6 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
     m_directionCombo->setAccessibleName(tr("Direction"));
     m_directionCombo->addItem(tr("Local: a port here reaches a target on the remote side"));
     m_directionCombo->addItem(tr("Reverse: a port on the remote reaches a target here"));
-    // The engine does not yet track a reverse mapping's state and traffic (its connections are
-    // opened by the remote), so it is offered only once it does; --headless -R works.
-    if (auto *model = qobject_cast<QStandardItemModel *>(m_directionCombo->model()))
-        model->item(1)->setEnabled(mapping.direction == ForwardSpec::Direction::Reverse);
-    m_directionCombo->setItemData(1, tr("Not supported by this version yet"), Qt::ToolTipRole);
     m_directionCombo->setCurrentIndex(mapping.direction == ForwardSpec::Direction::Local ? 0 : 1);
 
     m_protocolCombo->setObjectName(QStringLiteral("protocolCombo"));
@@ -84,14 +79,13 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
 
     m_listenEdit->setObjectName(QStringLiteral("listenEdit"));
     m_listenEdit->setAccessibleName(tr("Listen on"));
-    m_listenEdit->setPlaceholderText(tr("[ADDRESS:]PORT, e.g. 15432 or 127.0.0.1:15432"));
-    if (mapping.bindPort != 0)
+    // Port 0 is a choice for a saved reverse mapping (the remote picks one), not a blank field.
+    if (mapping.bindPort != 0 || (mapping.direction == ForwardSpec::Direction::Reverse &&
+                                  profile.mappingIndex(mapping.id) >= 0))
         m_listenEdit->setText(mapping.bindEndpoint());
 
     m_targetEdit->setObjectName(QStringLiteral("targetEdit"));
     m_targetEdit->setAccessibleName(tr("Target"));
-    m_targetEdit->setPlaceholderText(
-        tr("HOST:PORT as seen from the remote, e.g. db.internal:5432"));
     if (!mapping.targetHost.isEmpty())
         m_targetEdit->setText(mapping.targetEndpoint());
 
@@ -152,7 +146,10 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
         connect(edit, &QLineEdit::textChanged, this, &MappingDialog::validate);
     for (QComboBox *combo : {m_remoteCombo, m_directionCombo, m_protocolCombo})
         connect(combo, &QComboBox::currentIndexChanged, this, &MappingDialog::validate);
+    connect(m_directionCombo, &QComboBox::currentIndexChanged, this,
+            &MappingDialog::updatePlaceholders);
     connect(m_enabledCheck, &QCheckBox::toggled, this, &MappingDialog::validate);
+    updatePlaceholders();
     validate();
     setMinimumWidth(520);
 }
@@ -175,6 +172,22 @@ quint16 MappingDialog::freePort(const QString &bindHost, quint16 preferred)
     QTcpServer probe;
     probe.listen(address, 0);
     return probe.serverPort();
+}
+
+void MappingDialog::updatePlaceholders()
+{
+    // Which side each end is on flips with the direction.
+    if (m_directionCombo->currentIndex() == 0) {
+        m_listenEdit->setPlaceholderText(tr("[ADDRESS:]PORT, e.g. 15432 or 127.0.0.1:15432"));
+        m_targetEdit->setPlaceholderText(
+            tr("HOST:PORT as seen from the remote, e.g. db.internal:5432"));
+    } else {
+        m_listenEdit->setPlaceholderText(
+            tr("[ADDRESS:]PORT on the remote, e.g. 9000 or 127.0.0.1:9000; 0 lets the remote "
+               "pick a free port"));
+        m_targetEdit->setPlaceholderText(
+            tr("HOST:PORT as seen from this computer, e.g. 127.0.0.1:8080"));
+    }
 }
 
 void MappingDialog::validate()
@@ -204,18 +217,30 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
     if (mapping->remoteId.isEmpty())
         return tr("Add a remote first: the mapping needs one to carry its connections.");
 
+    // A reverse mapping's port is on the remote: checked there, and 0 lets it pick one.
+    const bool reverse = mapping->direction == ForwardSpec::Direction::Reverse;
     QString host = QStringLiteral("127.0.0.1");
     quint16 port = 0;
     QString ignored;
     if (m_listenEdit->text().trimmed().isEmpty())
-        return tr("Enter the port to listen on.");
-    if (!parseEndpoint(m_listenEdit->text(), &host, &port, &ignored) || port == 0)
+        return reverse ? tr("Enter the port the remote listens on (0 lets it pick a free one).")
+                       : tr("Enter the port to listen on.");
+    const bool parsed = parseEndpoint(m_listenEdit->text(), &host, &port, &ignored);
+    if (reverse && !parsed)
+        return tr("\"%1\" is not a port for the remote to listen on: write PORT or ADDRESS:PORT "
+                  "with a port from 0 to 65535.")
+            .arg(m_listenEdit->text().trimmed());
+    if (!parsed || (port == 0 && !reverse))
         return tr("\"%1\" is not a port to listen on: write PORT or ADDRESS:PORT with a port from "
                   "1 to 65535.")
             .arg(m_listenEdit->text().trimmed());
     if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
         host = QStringLiteral("127.0.0.1");
     const QHostAddress address = HostResolver::parseLiteral(host);
+    if (address.isNull() && reverse)
+        return tr("\"%1\" is not an IP address for the remote to listen on (e.g. 127.0.0.1 or "
+                  "::1).")
+            .arg(host);
     if (address.isNull())
         return tr("\"%1\" is not an IP address of this computer (e.g. 127.0.0.1, ::1 or 0.0.0.0).")
             .arg(host);
@@ -239,9 +264,11 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
             other.direction != mapping->direction || other.bindPort != port ||
             !sameListenAddress(other.bindHost, host))
             continue;
+        // The remote picks a different free port for each reverse mapping on port 0.
+        if (reverse && port == 0)
+            continue;
         // Local ports all live on this computer; reverse ones on their remote.
-        if (mapping->direction == ForwardSpec::Direction::Reverse &&
-            other.remoteId != mapping->remoteId)
+        if (reverse && other.remoteId != mapping->remoteId)
             continue;
         return tr("The mapping \"%1\" already listens on %2.")
             .arg(other.name, other.bindEndpoint());
@@ -251,8 +278,7 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
     const bool alreadyOurs = m_original.enabled && m_original.bindHost == host &&
                              m_original.bindPort == port &&
                              m_profile.mappingIndex(m_original.id) >= 0;
-    if (mapping->direction == ForwardSpec::Direction::Local && mapping->enabled && !alreadyOurs &&
-        portInUse(address, port)) {
+    if (!reverse && mapping->enabled && !alreadyOurs && portInUse(address, port)) {
         *suggestedPort = freePort(host, quint16(qMin(port + 1, 65535)));
         return tr("Port %1 is already in use on this computer.").arg(port);
     }

@@ -15,7 +15,8 @@ namespace wstunnel {
 
 // Adds or edits one mapping. Input is checked as it is typed: endpoint syntax, a listening
 // address another mapping already uses, and a local port some other program holds (with a free
-// port offered instead). OK stays disabled while anything is wrong.
+// port offered instead). OK stays disabled while anything is wrong. A reverse mapping listens on
+// its remote, which checks the port itself: its refusal shows as the mapping's error.
 class MappingDialog : public QDialog
 {
     Q_OBJECT
@@ -31,6 +32,7 @@ public:
 
 private:
     void validate();
+    void updatePlaceholders();
     QString check(MappingConfig *mapping, quint16 *suggestedPort) const;
 
     Profile m_profile;

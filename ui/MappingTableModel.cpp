@@ -46,9 +46,13 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
     if (role == Qt::TextAlignmentRole && index.column() >= RateInColumn)
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole) {
-        if (index.column() == StateColumn || index.column() == NameColumn)
-            return stats && !stats->reason.isEmpty() && mapping.enabled ? stats->reason
-                                                                        : QVariant();
+        if (index.column() == StateColumn || index.column() == NameColumn) {
+            const QString detail =
+                stats && mapping.enabled ? Formatting::mappingDetail(mapping, *stats) : QString();
+            return detail.isEmpty() ? QVariant() : detail;
+        }
+        if (index.column() == ListenColumn && mapping.direction == ForwardSpec::Direction::Reverse)
+            return tr("The remote listens on this address");
         if (index.column() == EnabledColumn)
             return mapping.enabled ? tr("On: click to switch this mapping off")
                                    : tr("Off: click to switch this mapping on");
@@ -67,7 +71,10 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
     case ProtocolColumn:
         return mapping.protocol == MappingConfig::Protocol::Tcp ? tr("TCP") : tr("UDP");
     case ListenColumn:
-        return mapping.bindEndpoint();
+        // Port 0 stands for the port actually bound, once known.
+        return mapping.bindPort == 0 && mapping.enabled && stats && !stats->listenEndpoint.isEmpty()
+                   ? stats->listenEndpoint
+                   : mapping.bindEndpoint();
     case TargetColumn:
         return mapping.targetEndpoint();
     case RemoteColumn: {

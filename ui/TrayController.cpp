@@ -123,9 +123,13 @@ void TrayController::rebuildMappingActions()
     const Profile &profile = m_controller->profile();
     QAction *before = m_mappingsSeparator;
     for (const MappingConfig &mapping : profile.mappings) {
-        auto *action = new QAction(
-            tr("%1 (%2 → %3)").arg(mapping.name, mapping.bindEndpoint(), mapping.targetEndpoint()),
-            m_menu.get());
+        const QString text =
+            mapping.direction == ForwardSpec::Direction::Reverse
+                ? tr("%1 (remote %2 → %3)")
+                      .arg(mapping.name, mapping.bindEndpoint(), mapping.targetEndpoint())
+                : tr("%1 (%2 → %3)")
+                      .arg(mapping.name, mapping.bindEndpoint(), mapping.targetEndpoint());
+        auto *action = new QAction(text, m_menu.get());
         action->setCheckable(true);
         action->setChecked(mapping.enabled);
         action->setData(mapping.id);

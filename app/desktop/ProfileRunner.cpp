@@ -62,9 +62,14 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
         }
         if (m_reported.contains(stats.id))
             continue;
+        const bool reverse = mapping.direction == ForwardSpec::Direction::Reverse;
+        // A reverse mapping's port is known once the remote listens; the same line as -R then.
+        if (reverse && stats.state != MappingState::Listening &&
+            stats.state != MappingState::Active)
+            continue;
         m_reported.insert(stats.id);
-        printf("forwarding %s -> %s\n", qPrintable(stats.listenEndpoint),
-               qPrintable(mapping.targetEndpoint()));
+        printf("%sforwarding %s -> %s\n", reverse ? "reverse " : "",
+               qPrintable(stats.listenEndpoint), qPrintable(mapping.targetEndpoint()));
         fflush(stdout);
     }
 }

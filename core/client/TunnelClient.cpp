@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "ProxyResolver.h"
 #include "forward/ForwardListener.h"
+#include "forward/ReverseForward.h"
 #include "net/HostResolver.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
@@ -82,11 +83,13 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
     listener->deleteLater();
 }
 
-void TunnelClient::addReverseForward(const ForwardSpec &spec)
+ReverseForward *TunnelClient::addReverseForward(const ForwardSpec &spec)
 {
-    m_reverse.append(ReverseForward{spec, 0, 0});
+    auto *forward = new ReverseForward(spec, this);
+    m_reverse.append(forward);
     if (m_session && m_session->isReady())
-        m_reverse.last().requestId = m_session->requestListen(spec.bindHost, spec.bindPort);
+        forward->setPending(m_session->requestListen(spec.bindHost, spec.bindPort));
+    return forward;
 }
 
 TunnelSession *TunnelClient::session() const
@@ -94,15 +97,25 @@ TunnelSession *TunnelClient::session() const
     return m_session;
 }
 
+void TunnelClient::removeReverseForward(ReverseForward *forward)
+{
+    if (!m_reverse.removeOne(forward))
+        return;
+    if (m_session && m_session->isReady() && forward->requestId() != 0)
+        m_session->cancelListen(forward->requestId());
+    // The remote resets them too; this side does not wait for it.
+    forward->closeChannels(
+        QStringLiteral("reverse forward %1 removed").arg(forward->spec().toString()));
+    forward->deleteLater();
+}
+
 void TunnelClient::removeReverseForward(const ForwardSpec &spec)
 {
-    for (qsizetype i = 0; i < m_reverse.size(); ++i) {
-        if (!(m_reverse.at(i).spec == spec))
-            continue;
-        if (m_session && m_session->isReady() && m_reverse.at(i).requestId != 0)
-            m_session->cancelListen(m_reverse.at(i).requestId);
-        m_reverse.removeAt(i);
-        return;
+    for (ReverseForward *forward : std::as_const(m_reverse)) {
+        if (forward->spec() == spec) {
+            removeReverseForward(forward);
+            return;
+        }
     }
 }
 
@@ -189,22 +202,26 @@ void TunnelClient::onConnected()
     });
     connect(session, &TunnelSession::listenAnswered, this,
             [this](quint32 id, bool ok, quint16 port, const QString &reason) {
-                for (ReverseForward &reverse : m_reverse) {
-                    if (reverse.requestId != id)
-                        continue;
-                    reverse.remotePort = ok ? port : 0;
-                    if (ok) {
-                        qCInfo(lcClient).noquote()
-                            << QStringLiteral("reverse forwarding %1 on the remote -> %2")
-                                   .arg(formatEndpoint(reverse.spec.bindHost, port),
-                                        reverse.spec.targetEndpoint());
-                        Q_EMIT reverseForwardReady(reverse.spec, port);
-                    } else {
-                        qCWarning(lcClient).noquote()
-                            << QStringLiteral("-R %1 refused by the remote: %2")
-                                   .arg(reverse.spec.toString(), reason);
-                        Q_EMIT reverseForwardFailed(reverse.spec, reason);
-                    }
+                ReverseForward *forward = nullptr;
+                for (ReverseForward *candidate : std::as_const(m_reverse)) {
+                    if (candidate->requestId() == id && id != 0)
+                        forward = candidate;
+                }
+                if (!forward || forward->state() != ReverseForward::State::Pending)
+                    return;
+                const ForwardSpec spec = forward->spec();
+                if (ok) {
+                    qCInfo(lcClient).noquote()
+                        << QStringLiteral("reverse forwarding %1 on the remote -> %2")
+                               .arg(formatEndpoint(spec.bindHost, port), spec.targetEndpoint());
+                    forward->setListening(port);
+                    Q_EMIT reverseForwardReady(spec, port);
+                } else {
+                    qCWarning(lcClient).noquote()
+                        << QStringLiteral("-R %1 refused by the remote: %2")
+                               .arg(spec.toString(), reason);
+                    forward->setFailed(reason);
+                    Q_EMIT reverseForwardFailed(spec, reason);
                 }
             });
     session->start(m_settings.name);
@@ -216,10 +233,9 @@ void TunnelClient::onSessionReady()
     m_backoffMs = m_settings.initialBackoffMs;
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(m_session);
-    for (ReverseForward &reverse : m_reverse) {
-        reverse.remotePort = 0;
-        reverse.requestId = m_session->requestListen(reverse.spec.bindHost, reverse.spec.bindPort);
-    }
+    for (ReverseForward *forward : std::as_const(m_reverse))
+        forward->setPending(
+            m_session->requestListen(forward->spec().bindHost, forward->spec().bindPort));
     setState(State::Connected, QStringLiteral("connected to %1 (%2)")
                                    .arg(m_settings.url.toDisplayString(), m_session->peerName()));
     Q_EMIT sessionReady(m_session);
@@ -437,6 +453,9 @@ void TunnelClient::connectionLost(const QString &reason)
     }
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(nullptr);
+    // The remote closed their listeners with the session; the next session asks again.
+    for (ReverseForward *forward : std::as_const(m_reverse))
+        forward->setPending(0);
     if (m_state == State::Stopped || m_state == State::Failed)
         return;
     setState(State::Retrying, QStringLiteral("%1; retrying in %2 s")
@@ -461,10 +480,13 @@ void TunnelClient::setState(State state, const QString &message)
 
 void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, Callback done)
 {
-    for (const ReverseForward &reverse : std::as_const(m_reverse)) {
-        if (reverse.remotePort != port || reverse.spec.bindHost != host)
+    for (ReverseForward *forward : std::as_const(m_reverse)) {
+        if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
+            forward->spec().bindHost != host)
             continue;
-        const ForwardSpec spec = reverse.spec;
+        if (auto *channel = qobject_cast<TcpChannel *>(context))
+            forward->track(channel);
+        const ForwardSpec spec = forward->spec();
         HostResolver::resolve(
             spec.targetHost, context,
             [done, spec](const QList<QHostAddress> &addresses, const QString &error) {

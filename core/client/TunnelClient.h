@@ -16,6 +16,7 @@ class QWebSocket;
 namespace wstunnel {
 
 class ForwardListener;
+class ReverseForward;
 class TunnelSession;
 
 // The desktop end: keeps one session to a remote alive, reconnecting with capped exponential
@@ -34,10 +35,15 @@ public:
     // Binds the local port now, so that a busy port is reported before any connecting.
     ForwardListener *addLocalForward(const ForwardSpec &spec, QString *error);
     void removeLocalForward(ForwardListener *listener);
-    void addReverseForward(const ForwardSpec &spec);
+    // Asks the remote to listen now if connected, else once connected, and again after every
+    // reconnect. The forward, owned by this client, tracks the answer and the channels it carries.
+    ReverseForward *addReverseForward(const ForwardSpec &spec);
     // Stops the remote's listener of a reverse forward and resets its connections.
+    void removeReverseForward(ReverseForward *forward);
+    // The same for the first reverse forward with this spec.
     void removeReverseForward(const ForwardSpec &spec);
     QList<ForwardListener *> localForwards() const { return m_listeners; }
+    QList<ReverseForward *> reverseForwards() const { return m_reverse; }
 
     void start();
     void stop();
@@ -45,6 +51,8 @@ public:
     QString statusText() const { return m_statusText; }
     TunnelSession *session() const;
 
+    // Connects a channel the remote opened for one of the reverse forwards to its target; the
+    // forward counts the channel (context) among its own.
     void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
 
 Q_SIGNALS:
@@ -57,13 +65,6 @@ Q_SIGNALS:
     void certificateRejected(const QString &sha256Fingerprint, const QString &problem);
 
 private:
-    struct ReverseForward
-    {
-        ForwardSpec spec;
-        quint32 requestId = 0;
-        quint16 remotePort = 0;
-    };
-
     void connectNow();
     void onConnected();
     void onSessionReady();
@@ -87,7 +88,7 @@ private:
     bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
     QList<ForwardListener *> m_listeners;
-    QList<ReverseForward> m_reverse;
+    QList<ReverseForward *> m_reverse;
     QTimer m_retryTimer;
     QTimer m_handshakeTimer;
     int m_backoffMs;

@@ -13,8 +13,11 @@ namespace wstunnel {
 struct ChannelStats
 {
     quint32 id = 0;
+    // Who connected; for a channel the remote opened for a reverse mapping (fromRemote), the
+    // remote's endpoint the connection arrived at, as the remote does not say who connected.
     QString peer;
     QString target;
+    bool fromRemote = false;
     qint64 ageMs = 0;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
@@ -30,7 +33,8 @@ struct MappingStats
     MappingState state = MappingState::Off;
     // Why the mapping is in its state, as the engine words it (empty when there is nothing to say).
     QString reason;
-    // Where the forward actually listens (the port the system chose for a mapping on port 0).
+    // Where the forward actually listens (the port the system chose for a mapping on port 0); for
+    // a reverse mapping the remote's endpoint, known once the remote listens.
     QString listenEndpoint;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;

@@ -4,6 +4,7 @@
 #include "EngineLogging.h"
 #include "client/TunnelClient.h"
 #include "forward/ForwardListener.h"
+#include "forward/ReverseForward.h"
 
 #include <QSet>
 #include <QTimer>
@@ -98,7 +99,7 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
             runtime.config = config;
             existing = m_mappings.insert(config.id, runtime);
         } else if (existing->config.sameForward(config) &&
-                   (existing->listener || !config.enabled) &&
+                   (isRunning(*existing) || !config.enabled) &&
                    !restartedRemotes.contains(config.remoteId)) {
             existing->config = config;
             continue;
@@ -129,9 +130,9 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
 void EngineWorker::closeChannel(const QString &mappingId, quint32 channelId)
 {
     const auto it = m_mappings.constFind(mappingId);
-    if (it == m_mappings.constEnd() || !it->listener)
+    if (it == m_mappings.constEnd())
         return;
-    for (TcpChannel *channel : it->listener->channels()) {
+    for (TcpChannel *channel : channelsOf(*it)) {
         if (channel->id() == channelId)
             channel->abortChannel(QStringLiteral("closed by the user"));
     }
@@ -155,29 +156,37 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
 {
     mapping.error.clear();
     mapping.lastChannelBytes.clear();
-    if (!mapping.listener)
-        return;
     const auto remote = m_remotes.find(mapping.config.remoteId);
-    if (remote != m_remotes.end() && remote->client) {
+    TunnelClient *client = remote != m_remotes.end() ? remote->client : nullptr;
+    // Without a client, the forwards went with it.
+    if (client && mapping.listener) {
         qCInfo(lcEngine).noquote()
             << QStringLiteral("stopped forwarding %1 -> %2")
                    .arg(mapping.listener->localEndpoint(), mapping.listener->target());
-        remote->client->removeLocalForward(mapping.listener);
+        client->removeLocalForward(mapping.listener);
+    }
+    if (client && mapping.reverse) {
+        if (mapping.reverse->state() == ReverseForward::State::Listening)
+            qCInfo(lcEngine).noquote()
+                << QStringLiteral("stopped reverse forwarding %1 on the remote -> %2")
+                       .arg(mapping.reverse->remoteEndpoint(),
+                            mapping.reverse->spec().targetEndpoint());
+        client->removeReverseForward(mapping.reverse);
     }
     mapping.listener = nullptr;
+    mapping.reverse = nullptr;
 }
 
 void EngineWorker::startMapping(MappingRuntime &mapping)
 {
+    // A forward that failed (a reverse one the remote refused) is dropped before trying again.
+    if (mapping.listener || mapping.reverse)
+        stopMapping(mapping);
     mapping.error.clear();
     mapping.lastBytesIn = 0;
     mapping.lastBytesOut = 0;
     if (mapping.config.protocol != MappingConfig::Protocol::Tcp) {
         mapping.error = QStringLiteral("UDP mappings are not supported by this version");
-        return;
-    }
-    if (mapping.config.direction != ForwardSpec::Direction::Local) {
-        mapping.error = QStringLiteral("reverse mappings are not supported by this version");
         return;
     }
     const auto remote = m_remotes.find(mapping.config.remoteId);
@@ -188,6 +197,10 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
     TunnelClient *client = clientFor(*remote, &mapping.error);
     if (!client)
         return;
+    if (mapping.config.direction == ForwardSpec::Direction::Reverse) {
+        startReverse(mapping, client);
+        return;
+    }
     mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
     if (mapping.listener) {
         qCInfo(lcEngine).noquote()
@@ -196,6 +209,32 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
     } else {
         qCWarning(lcEngine).noquote() << mapping.error;
     }
+}
+
+void EngineWorker::startReverse(MappingRuntime &mapping, TunnelClient *client)
+{
+    mapping.reverse = client->addReverseForward(mapping.config.toSpec());
+    // The remote's answer shows at once rather than with the next periodic snapshot.
+    connect(mapping.reverse, &ReverseForward::ready, this, &EngineWorker::publishSoon);
+    connect(mapping.reverse, &ReverseForward::failed, this, &EngineWorker::publishSoon);
+    qCInfo(lcEngine).noquote() << QStringLiteral("asking the remote to listen on %1 for %2")
+                                      .arg(mapping.config.bindEndpoint(),
+                                           mapping.config.targetEndpoint());
+}
+
+bool EngineWorker::isRunning(const MappingRuntime &mapping)
+{
+    return mapping.listener ||
+           (mapping.reverse && mapping.reverse->state() != ReverseForward::State::Failed);
+}
+
+QList<TcpChannel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
+{
+    if (mapping.listener)
+        return mapping.listener->channels();
+    if (mapping.reverse)
+        return mapping.reverse->channels();
+    return {};
 }
 
 TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, QString *error)
@@ -235,6 +274,8 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
         return;
     for (ForwardListener *listener : remote.client->localForwards())
         remote.client->removeLocalForward(listener);
+    for (ReverseForward *forward : remote.client->reverseForwards())
+        remote.client->removeReverseForward(forward);
     remote.client->stop();
     // Deleted now, on this thread: a deferred delete could outlive the thread at shutdown.
     delete remote.client;
@@ -298,27 +339,35 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.state = MappingState::Off;
         return stats;
     }
-    if (!mapping.error.isEmpty() || !mapping.listener) {
+    ForwardListener *listener = mapping.listener;
+    ReverseForward *reverse = mapping.reverse;
+    if (!mapping.error.isEmpty() || (!listener && !reverse)) {
         stats.state = MappingState::Error;
         stats.reason = mapping.error;
         return stats;
     }
-    ForwardListener *listener = mapping.listener;
-    stats.listenEndpoint = listener->localEndpoint();
-    stats.bytesIn = listener->bytesIn();
-    stats.bytesOut = listener->bytesOut();
+    stats.listenEndpoint = listener ? listener->localEndpoint() : reverse->remoteEndpoint();
+    stats.bytesIn = listener ? listener->bytesIn() : reverse->bytesIn();
+    stats.bytesOut = listener ? listener->bytesOut() : reverse->bytesOut();
     stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
     stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
     mapping.lastBytesIn = stats.bytesIn;
     mapping.lastBytesOut = stats.bytesOut;
 
     QHash<quint32, ChannelBytes> channelBytes;
-    const QList<TcpChannel *> channels = listener->channels();
+    const QList<TcpChannel *> channels = channelsOf(mapping);
     for (const TcpChannel *channel : channels) {
         ChannelStats channelStats;
         channelStats.id = channel->id();
-        channelStats.peer = channel->peer();
-        channelStats.target = channel->target();
+        if (reverse) {
+            // The remote does not say who connected to it, only where.
+            channelStats.fromRemote = true;
+            channelStats.peer = formatEndpoint(reverse->spec().bindHost, reverse->remotePort());
+            channelStats.target = reverse->spec().targetEndpoint();
+        } else {
+            channelStats.peer = channel->peer();
+            channelStats.target = channel->target();
+        }
         channelStats.ageMs = channel->ageMs();
         channelStats.bytesIn = channel->bytesIn();
         channelStats.bytesOut = channel->bytesOut();
@@ -340,6 +389,16 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
     } else if (remoteState != TunnelClient::State::Connected) {
         stats.state = MappingState::Connecting;
         stats.reason = client ? client->statusText() : QString();
+    } else if (reverse && reverse->state() == ReverseForward::State::Failed) {
+        stats.state = MappingState::Error;
+        stats.reason = QStringLiteral("the remote refused: %1").arg(reverse->error());
+    } else if (reverse && reverse->state() == ReverseForward::State::Pending) {
+        stats.state = MappingState::Connecting;
+        stats.reason = mapping.config.bindPort == 0
+                           ? QStringLiteral("waiting for the remote to listen on a free port of %1")
+                                 .arg(mapping.config.bindHost)
+                           : QStringLiteral("waiting for the remote to listen on %1")
+                                 .arg(mapping.config.bindEndpoint());
     } else {
         stats.state = stats.openChannels > 0 ? MappingState::Active : MappingState::Listening;
     }

@@ -17,11 +17,14 @@ namespace wstunnel {
 
 class EmbeddedRemote;
 class ForwardListener;
+class ReverseForward;
+class TcpChannel;
 class TunnelClient;
 
 // Runs the tunnels on the engine's thread: one TunnelClient per remote in use, one forward per
-// switched-on mapping. A new configuration is applied as a difference, so that a mapping nobody
-// touched keeps its port and its connections.
+// switched-on mapping (a local listener, or a reverse forward the remote listens for). A new
+// configuration is applied as a difference, so that a mapping nobody touched keeps its port and its
+// connections.
 class EngineWorker : public QObject
 {
     Q_OBJECT
@@ -62,7 +65,9 @@ private:
     struct MappingRuntime
     {
         MappingConfig config;
+        // One of the two while the mapping runs, by its direction.
         QPointer<ForwardListener> listener;
+        QPointer<ReverseForward> reverse;
         QString error;
         quint64 lastBytesIn = 0;
         quint64 lastBytesOut = 0;
@@ -71,6 +76,10 @@ private:
 
     void stopMapping(MappingRuntime &mapping);
     void startMapping(MappingRuntime &mapping);
+    void startReverse(MappingRuntime &mapping, TunnelClient *client);
+    // Whether the mapping's forward runs (or waits for its remote), rather than having failed.
+    static bool isRunning(const MappingRuntime &mapping);
+    static QList<TcpChannel *> channelsOf(const MappingRuntime &mapping);
     TunnelClient *clientFor(RemoteRuntime &remote, QString *error);
     void stopRemote(RemoteRuntime &remote);
     void publishSoon();

@@ -27,7 +27,8 @@ public:
     using Callback = std::function<void(const TargetResolution &)>;
 
     virtual ~TargetPolicy() = default;
-    // Calls done exactly once, possibly later; not at all once context is destroyed.
+    // Calls done exactly once, possibly later; not at all once context is destroyed. A
+    // TunnelSession passes the TcpChannel being opened as the context.
     virtual void resolve(const QString &host, quint16 port, QObject *context, Callback done) = 0;
 };
 

@@ -3,6 +3,7 @@
 #include "ProfileStore.h"
 
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTest>
 
@@ -17,6 +18,7 @@ class TestHeadlessProfile : public QObject
 private Q_SLOTS:
     void initTestCase();
     void runsSavedProfile();
+    void runsSavedReverseMapping();
     void refusesUnusableProfile();
 
 private:
@@ -73,6 +75,54 @@ void TestHeadlessProfile::runsSavedProfile()
     QByteArray echoed;
     QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 16, 10000);
     QCOMPARE(echoed, QByteArray("headless profile"));
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
+}
+
+void TestHeadlessProfile::runsSavedReverseMapping()
+{
+    EchoServer echo;
+    Profile profile = Profile::firstRun();
+    MappingConfig mapping;
+    mapping.id = Profile::newId();
+    mapping.name = QStringLiteral("Reverse echo");
+    mapping.remoteId = profile.remotes.first().id;
+    mapping.direction = ForwardSpec::Direction::Reverse;
+    mapping.bindPort = 0;
+    mapping.targetHost = QStringLiteral("127.0.0.1");
+    mapping.targetPort = echo.serverPort();
+    profile.mappings.append(mapping);
+    const QString path = m_dir.filePath(QStringLiteral("reverse.json"));
+    QString error;
+    QVERIFY(ProfileStore::write(path, profile, &error));
+
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.path());
+    process.setProcessEnvironment(environment);
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForStarted());
+    // The same line as -R, once the remote listens, with the port it picked.
+    QByteArray output;
+    QTRY_VERIFY_WITH_TIMEOUT((output += process.readAllStandardOutput()).contains("\n"), 10000);
+    const QRegularExpression line(
+        QStringLiteral("^reverse forwarding 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:%1\n$")
+            .arg(echo.serverPort()));
+    const QRegularExpressionMatch match = line.match(QString::fromUtf8(output));
+    QVERIFY2(match.hasMatch(), output.constData());
+    const quint16 port = quint16(match.captured(1).toUInt());
+    QVERIFY(port != 0);
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("reverse profile");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 15, 10000);
+    QCOMPARE(echoed, QByteArray("reverse profile"));
 
     process.terminate();
     QVERIFY(process.waitForFinished(10000));

@@ -2,6 +2,7 @@
 #include "Autostart.h"
 #include "ChannelTableModel.h"
 #include "EchoServer.h"
+#include "Formatting.h"
 #include "GuiTestEnvironment.h"
 #include "MainWindow.h"
 #include "MappingDialog.h"
@@ -15,6 +16,7 @@
 #include "server/TunnelServer.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDialogButtonBox>
@@ -27,8 +29,10 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSslCertificate>
+#include <QStandardItemModel>
 #include <QTableView>
 #include <QTcpSocket>
 #include <QTest>
@@ -58,6 +62,12 @@ private Q_SLOTS:
     void editorSuggestsFreePortWhenBusy();
     void duplicateDeleteAndReorder();
     void editingOneMappingLeavesOthersRunning();
+    void reverseMappingAddedInEditorCarriesData();
+    void togglingReverseMappingClosesAndReopensRemotePort();
+    void editingReverseMappingLeavesOthersRunning();
+    void reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks();
+    void reverseMappingFollowsItsRemoteThroughReconnect();
+    void editorValidatesReverseMappings();
     void remoteEditorStoresSettingsAndTokenApart();
     void rejectedCertificateIsTrustedOnlyWhenConfirmed();
     void profileRoundTripsThroughSaveLoadImportExport();
@@ -70,6 +80,10 @@ private:
     void createWindow();
     MappingDialog *openAddDialog();
     MappingConfig echoMapping(quint16 port) const;
+    MappingConfig reverseEchoMapping(quint16 remotePort) const;
+    MappingStats statsOf(const QString &mappingId) const;
+    // The remote port the status bar names for the selected reverse mapping, 0 while none.
+    quint16 remotePortInStatus() const;
     MappingState stateOf(const QString &mappingId) const;
     static QPushButton *okButton(QDialog *dialog);
 
@@ -136,6 +150,30 @@ MappingConfig TestMainWindow::echoMapping(quint16 port) const
     mapping.targetHost = QStringLiteral("127.0.0.1");
     mapping.targetPort = m_echo->serverPort();
     return mapping;
+}
+
+MappingConfig TestMainWindow::reverseEchoMapping(quint16 remotePort) const
+{
+    MappingConfig mapping = echoMapping(remotePort);
+    mapping.name = QStringLiteral("Reverse echo %1").arg(remotePort);
+    mapping.direction = ForwardSpec::Direction::Reverse;
+    return mapping;
+}
+
+MappingStats TestMainWindow::statsOf(const QString &mappingId) const
+{
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const MappingStats *stats = snapshot.mapping(mappingId);
+    return stats ? *stats : MappingStats();
+}
+
+quint16 TestMainWindow::remotePortInStatus() const
+{
+    static const QRegularExpression pattern(
+        QStringLiteral("listening on the remote at 127\\.0\\.0\\.1:(\\d+)$"));
+    const auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    const QRegularExpressionMatch match = pattern.match(status->text());
+    return match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
 }
 
 MappingState TestMainWindow::stateOf(const QString &mappingId) const
@@ -424,6 +462,406 @@ void TestMainWindow::editingOneMappingLeavesOthersRunning()
     QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 11, 10000);
     QCOMPARE(echoed, QByteArray("beforeafter"));
     QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+}
+
+void TestMainWindow::reverseMappingAddedInEditorCarriesData()
+{
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Reverse echo"));
+    auto *direction = dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"));
+    auto *directions = qobject_cast<QStandardItemModel *>(direction->model());
+    QVERIFY(directions->item(1)->isEnabled());
+    QVERIFY(direction->itemData(1, Qt::ToolTipRole).isNull());
+    QTest::keyClick(direction, Qt::Key_Down);
+    QCOMPARE(direction->currentIndex(), 1);
+    // Port 0: the remote picks a free port.
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit")),
+                     QStringLiteral("0"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit")),
+                     QStringLiteral("127.0.0.1:%1").arg(m_echo->serverPort()));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    const MappingConfig mapping = m_controller->profile().mappings.first();
+    QCOMPARE(mapping.direction, ForwardSpec::Direction::Reverse);
+    QCOMPARE(mapping.bindPort, quint16(0));
+    QCOMPARE(m_window->selectedMappingId(), mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+
+    // The status names the port the remote bound; the table shows it instead of port 0.
+    QTRY_VERIFY(remotePortInStatus() != 0);
+    const quint16 port = remotePortInStatus();
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    QCOMPARE(status->text(),
+             QStringLiteral("Reverse echo: Listening – listening on the remote at 127.0.0.1:%1")
+                 .arg(port));
+    QCOMPARE(statsOf(mapping.id).listenEndpoint, QStringLiteral("127.0.0.1:%1").arg(port));
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    QTRY_COMPARE(table->model()->index(0, MappingTableModel::StateColumn).data().toString(),
+                 QStringLiteral("Listening"));
+    QCOMPARE(table->model()->index(0, MappingTableModel::DirectionColumn).data().toString(),
+             QStringLiteral("Reverse"));
+    QCOMPARE(table->model()->index(0, MappingTableModel::ListenColumn).data().toString(),
+             QStringLiteral("127.0.0.1:%1").arg(port));
+    QCOMPARE(
+        table->model()->index(0, MappingTableModel::StateColumn).data(Qt::ToolTipRole).toString(),
+        QStringLiteral("listening on the remote at 127.0.0.1:%1").arg(port));
+
+    QSignalSpy snapshots(m_controller.get(), &AppController::snapshotUpdated);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray payload = QByteArray("from the remote side to this computer ").repeated(1000);
+    client.write(payload);
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
+    QCOMPARE(echoed, payload);
+
+    // The channel the remote opened belongs to the mapping: connections view, counts, bytes.
+    auto *channels = m_window->findChild<QTableView *>(QStringLiteral("channelView"));
+    QTRY_COMPARE(channels->model()->rowCount(), 1);
+    QTRY_COMPARE(table->model()->index(0, MappingTableModel::ConnectionsColumn).data().toString(),
+                 QStringLiteral("1"));
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Active);
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::ClientColumn).data().toString(),
+             QStringLiteral("127.0.0.1:%1 on the remote").arg(port));
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::TargetColumn).data().toString(),
+             QStringLiteral("127.0.0.1:%1").arg(m_echo->serverPort()));
+    const QString size = Formatting::bytes(quint64(payload.size()));
+    QTRY_COMPARE(channels->model()->index(0, ChannelTableModel::BytesInColumn).data().toString(),
+                 size);
+    QTRY_COMPARE(channels->model()->index(0, ChannelTableModel::BytesOutColumn).data().toString(),
+                 size);
+    QVERIFY(!channels->model()->index(0, ChannelTableModel::AgeColumn).data().toString().isEmpty());
+    QTRY_VERIFY(statsOf(mapping.id).bytesIn == quint64(payload.size()) &&
+                statsOf(mapping.id).bytesOut == quint64(payload.size()));
+    // The snapshot in which the bytes first appeared carried them as a rate both ways.
+    bool rateIn = false;
+    bool rateOut = false;
+    for (const QList<QVariant> &arguments : std::as_const(snapshots)) {
+        const EngineSnapshot snapshot = arguments.first().value<EngineSnapshot>();
+        if (const MappingStats *stats = snapshot.mapping(mapping.id)) {
+            rateIn = rateIn || stats->rateIn > 0;
+            rateOut = rateOut || stats->rateOut > 0;
+        }
+    }
+    QVERIFY(rateIn && rateOut);
+
+    channels->selectRow(0);
+    auto *closeButton = m_window->findChild<QPushButton *>(QStringLiteral("closeChannelButton"));
+    QVERIFY(closeButton->isEnabled());
+    QTest::mouseClick(closeButton, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE(channels->model()->rowCount(), 0);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Listening);
+    // Finished connections still count in the mapping's traffic.
+    QCOMPARE(statsOf(mapping.id).bytesIn, quint64(payload.size()));
+}
+
+void TestMainWindow::togglingReverseMappingClosesAndReopensRemotePort()
+{
+    const quint16 port = unusedLoopbackPort();
+    const MappingConfig mapping = reverseEchoMapping(port);
+    m_controller->setMapping(mapping);
+    m_window->selectMapping(mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTRY_COMPARE(remotePortInStatus(), port);
+    QVERIFY(!loopbackPortFree(port));
+
+    QTcpSocket held;
+    held.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(held.waitForConnected(5000));
+    held.write("held");
+    QTRY_COMPARE_WITH_TIMEOUT(held.peek(16), QByteArray("held"), 10000);
+
+    // Off: the remote closes its port and resets the connection it carried.
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    table->setFocus();
+    QTest::keyClick(table, Qt::Key_Space);
+    QVERIFY(!m_controller->profile().mappings.first().enabled);
+    QTRY_COMPARE_WITH_TIMEOUT(held.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+    QTcpSocket refused;
+    refused.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(!refused.waitForConnected(5000));
+    QCOMPARE(refused.error(), QAbstractSocket::ConnectionRefusedError);
+    QCOMPARE(table->model()->index(0, MappingTableModel::StateColumn).data().toString(),
+             QStringLiteral("Off"));
+
+    // On: the same port is back.
+    QTest::keyClick(table, Qt::Key_Space);
+    QVERIFY(m_controller->profile().mappings.first().enabled);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QVERIFY(!loopbackPortFree(port));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("again");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 5, 10000);
+    QCOMPARE(echoed, QByteArray("again"));
+
+    // The tray's entry and stop/start all switch it like any mapping.
+    QAction *entry = m_tray->mappingAction(mapping.id);
+    QVERIFY(entry);
+    QVERIFY(entry->isChecked());
+    QCOMPARE(entry->text(), QStringLiteral("%1 (remote 127.0.0.1:%2 → 127.0.0.1:%3)")
+                                .arg(mapping.name)
+                                .arg(port)
+                                .arg(m_echo->serverPort()));
+    m_tray->stopAllAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+    QVERIFY(!m_tray->mappingAction(mapping.id)->isChecked());
+    m_tray->startAllAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Connected);
+    m_tray->mappingAction(mapping.id)->trigger();
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
+    QVERIFY(!m_controller->profile().mappings.first().enabled);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+}
+
+void TestMainWindow::editingReverseMappingLeavesOthersRunning()
+{
+    const MappingConfig local = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(local);
+    const MappingConfig other = reverseEchoMapping(unusedLoopbackPort());
+    m_controller->setMapping(other);
+    const MappingConfig edited = reverseEchoMapping(unusedLoopbackPort());
+    m_controller->setMapping(edited);
+    for (const MappingConfig &mapping : {local, other, edited})
+        QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+
+    // A connection through each of the two mappings not edited.
+    QTcpSocket throughLocal;
+    throughLocal.connectToHost(QHostAddress::LocalHost, local.bindPort);
+    QTcpSocket throughOther;
+    throughOther.connectToHost(QHostAddress::LocalHost, other.bindPort);
+    QVERIFY(throughLocal.waitForConnected(5000) && throughOther.waitForConnected(5000));
+    throughLocal.write("local ");
+    throughOther.write("other ");
+    QByteArray localEcho;
+    QByteArray otherEcho;
+    QTRY_VERIFY_WITH_TIMEOUT((localEcho += throughLocal.readAll()).size() >= 6 &&
+                                 (otherEcho += throughOther.readAll()).size() >= 6,
+                             10000);
+
+    // Move the edited reverse mapping to another remote port in the editor.
+    m_window->selectMapping(edited.id);
+    m_window->editMapping();
+    auto *dialog = m_window->findChild<MappingDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QCOMPARE(dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"))->currentIndex(), 1);
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    const quint16 newPort = unusedLoopbackPort();
+    listen->selectAll();
+    QTest::keyClicks(listen, QString::number(newPort));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::keyClick(listen, Qt::Key_Return);
+    QCOMPARE(m_controller->profile().mappings.at(2).bindPort, newPort);
+    QTRY_COMPARE_WITH_TIMEOUT(remotePortInStatus(), newPort, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(edited.bindPort), 5000);
+    QTcpSocket moved;
+    moved.connectToHost(QHostAddress::LocalHost, newPort);
+    QVERIFY(moved.waitForConnected(5000));
+    moved.write("moved");
+    QByteArray movedEcho;
+    QTRY_VERIFY_WITH_TIMEOUT((movedEcho += moved.readAll()).size() >= 5, 10000);
+    QCOMPARE(movedEcho, QByteArray("moved"));
+
+    // Deleting it closes its remote port; the others' connections go on as if nothing happened.
+    m_window->deleteMapping();
+    QCOMPARE(m_controller->profile().mappings.size(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(moved.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(newPort), 5000);
+    throughLocal.write("again");
+    throughOther.write("again");
+    QTRY_VERIFY_WITH_TIMEOUT((localEcho += throughLocal.readAll()).size() >= 11 &&
+                                 (otherEcho += throughOther.readAll()).size() >= 11,
+                             10000);
+    QCOMPARE(localEcho, QByteArray("local again"));
+    QCOMPARE(otherEcho, QByteArray("other again"));
+    QCOMPARE(throughLocal.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(throughOther.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(statsOf(other.id).openChannels, 1);
+}
+
+void TestMainWindow::reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks()
+{
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    const MappingConfig local = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(local);
+    const MappingConfig busy = reverseEchoMapping(squatter.serverPort());
+    m_controller->setMapping(busy);
+    m_window->selectMapping(busy.id);
+
+    // The remote's reason is the mapping's error: in the snapshot, the status and the table.
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(busy.id), MappingState::Error, 10000);
+    const QString reason = statsOf(busy.id).reason;
+    QVERIFY2(reason.startsWith(QStringLiteral("the remote refused: cannot listen on 127.0.0.1:%1: ")
+                                   .arg(squatter.serverPort())),
+             qPrintable(reason));
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    QTRY_COMPARE(status->text(), QStringLiteral("%1: Error – %2").arg(busy.name, reason));
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    const QModelIndex stateCell = table->model()->index(1, MappingTableModel::StateColumn);
+    QTRY_COMPARE(stateCell.data().toString(), QStringLiteral("Error"));
+    QCOMPARE(stateCell.data(Qt::ToolTipRole).toString(), reason);
+    QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Error);
+
+    // The local mapping through the same remote carries on.
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(local.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, local.bindPort);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("still here");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 10, 10000);
+    QCOMPARE(echoed, QByteArray("still here"));
+
+    // The remote accepts loopback addresses only, and says so.
+    MappingConfig exposed = reverseEchoMapping(unusedLoopbackPort());
+    exposed.bindHost = QStringLiteral("0.0.0.0");
+    m_controller->setMapping(exposed);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(exposed.id), MappingState::Error, 10000);
+    QVERIFY2(statsOf(exposed.id).reason.contains(QStringLiteral("loopback")),
+             qPrintable(statsOf(exposed.id).reason));
+    m_controller->removeMapping(exposed.id);
+
+    // Once the port is free, switching the mapping off and on brings it up.
+    squatter.close();
+    m_controller->setMappingEnabled(busy.id, false);
+    QTRY_COMPARE(stateOf(busy.id), MappingState::Off);
+    m_controller->setMappingEnabled(busy.id, true);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(busy.id), MappingState::Listening, 10000);
+    QTRY_COMPARE(remotePortInStatus(), squatter.serverPort());
+    client.write(" and again");
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 20, 10000);
+    QCOMPARE(echoed, QByteArray("still here and again"));
+}
+
+void TestMainWindow::reverseMappingFollowsItsRemoteThroughReconnect()
+{
+    TokenStore tokens;
+    tokens.add("reverse-token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    TunnelServer server(ServerSettings(), tokens, allowList);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Dev box");
+    remote.url = QUrl(server.url());
+    m_controller->setRemote(remote, QByteArray("reverse-token"));
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = reverseEchoMapping(port);
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    m_window->selectMapping(mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTRY_COMPARE(remotePortInStatus(), port);
+
+    // While the remote is away the mapping is connecting, and its port is gone with the session.
+    server.shutdown(QStringLiteral("restart"));
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Connecting, 10000);
+    QTRY_COMPARE(remotePortInStatus(), quint16(0));
+    QTRY_VERIFY_WITH_TIMEOUT(loopbackPortFree(port), 5000);
+
+    // Back: the client asks the remote to listen again.
+    QVERIFY2(server.listen(&error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 20000);
+    QTRY_COMPARE(remotePortInStatus(), port);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("after the reconnect");
+    QByteArray echoed;
+    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 19, 10000);
+    QCOMPARE(echoed, QByteArray("after the reconnect"));
+    QTRY_COMPARE(statsOf(mapping.id).openChannels, 1);
+}
+
+void TestMainWindow::editorValidatesReverseMappings()
+{
+    // Ports on this computer do not matter to a reverse mapping: its port is on the remote.
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    const MappingConfig local = echoMapping(unusedLoopbackPort());
+    m_controller->setMapping(local);
+    const MappingConfig reverse = reverseEchoMapping(unusedLoopbackPort());
+    m_controller->setMapping(reverse);
+
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Reverse"));
+    auto *direction = dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"));
+    auto *listen = dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"));
+    auto *target = dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit"));
+    QVERIFY(target->placeholderText().contains(QStringLiteral("as seen from the remote")));
+    QTest::keyClick(direction, Qt::Key_Down);
+    QCOMPARE(direction->currentIndex(), 1);
+    QVERIFY2(target->placeholderText().contains(QStringLiteral("as seen from this computer")),
+             qPrintable(target->placeholderText()));
+    QVERIFY(listen->placeholderText().contains(QStringLiteral("on the remote")));
+    QTest::keyClicks(target, QStringLiteral("127.0.0.1:%1").arg(m_echo->serverPort()));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("Enter the port the remote listens on")),
+             qPrintable(dialog->problem()));
+
+    QTest::keyClicks(listen, QString::number(squatter.serverPort()));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QVERIFY(!dialog->findChild<QPushButton *>(QStringLiteral("freePortButton"))->isVisible());
+
+    // A local mapping's port is another matter; another reverse mapping's on this remote is not.
+    listen->setText(QString::number(local.bindPort));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    listen->setText(QString::number(reverse.bindPort));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("already listens")),
+             qPrintable(dialog->problem()));
+
+    listen->setText(QStringLiteral("99999"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("is not a port")),
+             qPrintable(dialog->problem()));
+    listen->setText(QStringLiteral("db.example:9000"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("not an IP address")),
+             qPrintable(dialog->problem()));
+    target->setText(QStringLiteral("no-port-here"));
+    listen->setText(QStringLiteral("127.0.0.1:0"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("is not a target")),
+             qPrintable(dialog->problem()));
+    target->setText(QStringLiteral("localhost:8080"));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(m_controller->profile().mappings.size(), 3);
+    const MappingConfig saved = m_controller->profile().mappings.last();
+    QCOMPARE(saved.direction, ForwardSpec::Direction::Reverse);
+    QCOMPARE(saved.bindEndpoint(), QStringLiteral("127.0.0.1:0"));
+    QCOMPARE(saved.targetEndpoint(), QStringLiteral("localhost:8080"));
+
+    // Port 0 twice is fine (the remote picks two ports), and editing keeps the 0.
+    QTRY_VERIFY(!m_window->findChild<MappingDialog *>());
+    m_window->selectMapping(saved.id);
+    m_window->duplicateMapping();
+    QCOMPARE(m_controller->profile().mappings.size(), 4);
+    m_window->editMapping();
+    dialog = m_window->findChild<MappingDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QCOMPARE(dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"))->currentIndex(), 1);
+    QCOMPARE(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit"))->text(),
+             QStringLiteral("127.0.0.1:0"));
+    dialog->findChild<QCheckBox *>(QStringLiteral("enabledCheck"))->setChecked(true);
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    dialog->reject();
 }
 
 void TestMainWindow::remoteEditorStoresSettingsAndTokenApart()

@@ -3,6 +3,7 @@
 #include "TunnelFixture.h"
 
 #include "forward/ForwardListener.h"
+#include "forward/ReverseForward.h"
 #include "net/StreamSocket.h"
 #include "session/TunnelSession.h"
 
@@ -427,6 +428,125 @@ private Q_SLOTS:
         fixture.client().addReverseForward(spec);
         QVERIFY(failed.wait(5000));
         QVERIFY(failed.first().at(1).toString().contains(QStringLiteral("loopback")));
+    }
+
+    void reverseForwardCountsOnlyItsOwnChannels()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = echo.serverPort();
+        ReverseForward *forward = fixture.client().addReverseForward(spec);
+        ReverseForward *other = fixture.client().addReverseForward(spec);
+        QCOMPARE(forward->state(), ReverseForward::State::Pending);
+        QVERIFY(forward->remoteEndpoint().isEmpty());
+        QSignalSpy ready(forward, &ReverseForward::ready);
+        QSignalSpy otherReady(other, &ReverseForward::ready);
+        QVERIFY(ready.wait(5000));
+        QTRY_COMPARE(otherReady.size(), 1);
+        QCOMPARE(forward->state(), ReverseForward::State::Listening);
+        const quint16 remotePort = forward->remotePort();
+        QCOMPARE(ready.first().at(0).value<quint16>(), remotePort);
+        QCOMPARE(forward->remoteEndpoint(), QStringLiteral("127.0.0.1:%1").arg(remotePort));
+        QVERIFY(other->remotePort() != remotePort);
+        QVERIFY(forward->channels().isEmpty());
+
+        QTcpSocket open;
+        open.connectToHost(QHostAddress::LocalHost, remotePort);
+        open.write("held open");
+        QTRY_COMPARE(open.peek(64), QByteArray("held open"));
+        QCOMPARE(forward->channels().size(), qsizetype(1));
+        QCOMPARE(forward->openChannels(), 1);
+        QVERIFY(other->channels().isEmpty());
+        const TcpChannel *channel = forward->channels().first();
+        QCOMPARE(channel->bytesIn(), quint64(9));
+        QTRY_COMPARE(channel->bytesOut(), quint64(9));
+        QCOMPARE(forward->bytesIn(), quint64(9));
+        QCOMPARE(forward->bytesOut(), quint64(9));
+        QCOMPARE(other->bytesIn(), quint64(0));
+
+        // Closing from this side resets the connection on the remote; the bytes still count.
+        forward->closeChannels(QStringLiteral("closed by the test"));
+        QTRY_COMPARE(open.state(), QAbstractSocket::UnconnectedState);
+        QVERIFY(forward->channels().isEmpty());
+        QCOMPARE(forward->bytesIn(), quint64(9));
+        QCOMPARE(forward->bytesOut(), quint64(9));
+        QCOMPARE(exchange(remotePort, "next one"), QByteArray("next one"));
+        QTRY_COMPARE(forward->bytesIn(), quint64(17));
+        QCOMPARE(fixture.client().reverseForwards(), QList<ReverseForward *>({forward, other}));
+
+        // Removing one leaves the other listening.
+        fixture.client().removeReverseForward(forward);
+        QCOMPARE(fixture.client().reverseForwards(), QList<ReverseForward *>({other}));
+        QTRY_VERIFY([&] {
+            QTcpServer probe;
+            return probe.listen(QHostAddress::LocalHost, remotePort);
+        }());
+        QCOMPARE(exchange(other->remotePort(), "other"), QByteArray("other"));
+        QCOMPARE(other->bytesIn(), quint64(5));
+    }
+
+    void reverseForwardOnBusyRemotePortFails()
+    {
+        QTcpServer occupant;
+        QVERIFY(occupant.listen(QHostAddress::LocalHost, 0));
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.bindPort = occupant.serverPort();
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = 1;
+        ReverseForward *forward = fixture.client().addReverseForward(spec);
+        QSignalSpy failed(forward, &ReverseForward::failed);
+        QSignalSpy clientFailed(&fixture.client(), &TunnelClient::reverseForwardFailed);
+        QVERIFY(failed.wait(5000));
+        QCOMPARE(forward->state(), ReverseForward::State::Failed);
+        QVERIFY2(forward->error().startsWith(
+                     QStringLiteral("cannot listen on 127.0.0.1:%1: ").arg(occupant.serverPort())),
+                 qPrintable(forward->error()));
+        QCOMPARE(failed.first().at(0).toString(), forward->error());
+        QCOMPARE(clientFailed.size(), 1);
+        QCOMPARE(clientFailed.first().at(1).toString(), forward->error());
+        QCOMPARE(fixture.client().state(), TunnelClient::State::Connected);
+        fixture.client().removeReverseForward(forward);
+        QVERIFY(fixture.client().reverseForwards().isEmpty());
+    }
+
+    void reverseForwardListensAgainAfterReconnect()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.direction = ForwardSpec::Direction::Reverse;
+        spec.bindPort = unusedPort();
+        spec.targetHost = QStringLiteral("127.0.0.1");
+        spec.targetPort = echo.serverPort();
+        ReverseForward *forward = fixture.client().addReverseForward(spec);
+        QSignalSpy ready(forward, &ReverseForward::ready);
+        QVERIFY(ready.wait(5000));
+        QCOMPARE(forward->remotePort(), spec.bindPort);
+        QCOMPARE(exchange(spec.bindPort, "before"), QByteArray("before"));
+
+        fixture.server().shutdown(QStringLiteral("restart"));
+        QTRY_VERIFY(fixture.client().state() != TunnelClient::State::Connected);
+        QCOMPARE(forward->state(), ReverseForward::State::Pending);
+        QCOMPARE(forward->remotePort(), quint16(0));
+        QTRY_VERIFY([&] {
+            QTcpServer probe;
+            return probe.listen(QHostAddress::LocalHost, spec.bindPort);
+        }());
+        QString error;
+        QVERIFY2(fixture.server().listen(&error), qPrintable(error));
+        QVERIFY(ready.wait(20000));
+        QCOMPARE(forward->state(), ReverseForward::State::Listening);
+        QCOMPARE(forward->remotePort(), spec.bindPort);
+        QCOMPARE(exchange(spec.bindPort, "after"), QByteArray("after"));
+        QTRY_COMPARE(forward->bytesIn(), quint64(11));
     }
 
     void stoppedClientStaysStopped()
