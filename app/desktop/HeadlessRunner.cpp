@@ -28,6 +28,13 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                        qPrintable(spec.targetEndpoint()));
                 fflush(stdout);
             });
+    // As a busy local port is for -L: the forward asked for cannot exist, so the run ends.
+    connect(m_client, &TunnelClient::reverseForwardFailed, this,
+            [this](const ForwardSpec &spec, const QString &reason) {
+                fprintf(stderr, "wstunnel: -R %s refused by the remote: %s\n",
+                        qPrintable(spec.toString()), qPrintable(reason));
+                Q_EMIT finished(1);
+            });
 }
 
 bool HeadlessRunner::start(QString *error)

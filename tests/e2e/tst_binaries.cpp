@@ -391,6 +391,25 @@ private Q_SLOTS:
         QCOMPARE(desktopService.connectionsAccepted(), 1);
     }
 
+    void refusedReverseForwardEndsTheClient()
+    {
+        QTcpServer occupant; // the remote side's port is taken
+        QVERIFY(occupant.listen(QHostAddress::LocalHost, 0));
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {}, &url));
+        Peer client(QStringLiteral("wstunnel"));
+        const QString spec = QStringLiteral("%1:127.0.0.1:9").arg(occupant.serverPort());
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-R"), spec});
+        QCOMPARE(client.waitForExit(), 1);
+        const QString lastLine = client.stderrText().trimmed().split(QLatin1Char('\n')).last();
+        QVERIFY2(lastLine.startsWith(QLatin1String("wstunnel: -R 127.0.0.1:") + spec) &&
+                     lastLine.contains(QLatin1String("in use")),
+                 client.transcript().constData());
+        QVERIFY(remote.isRunning());
+    }
+
     void clientSurvivesRemoteRestart_data()
     {
         QTest::addColumn<bool>("graceful");
