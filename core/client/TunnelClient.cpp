@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "ProxyResolver.h"
+#include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "net/HostResolver.h"
@@ -27,9 +28,8 @@ int httpStatusOf(const QString &errorString)
 
 QString endpointOf(const QUrl &url)
 {
-    return QStringLiteral("%1:%2")
-        .arg(url.host())
-        .arg(url.port(url.scheme() == QLatin1String("wss") ? 443 : 80));
+    return formatEndpoint(url.host(),
+                          quint16(url.port(url.scheme() == QLatin1String("wss") ? 443 : 80)));
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "AllowList.h"
 
+#include "config/ForwardSpec.h"
 #include "net/HostResolver.h"
 
 namespace wstunnel {
@@ -129,7 +130,7 @@ bool AllowList::addressAllowed(const QHostAddress &address, quint16 port) const
 
 void AllowList::resolve(const QString &host, quint16 port, QObject *context, Callback done)
 {
-    const QString target = QStringLiteral("%1:%2").arg(host).arg(port);
+    const QString target = formatEndpoint(host, port);
     const bool byName = nameAllowed(host, port);
     if (!byName && !anyAddressRuleFor(port)) {
         done(TargetResolution{{},

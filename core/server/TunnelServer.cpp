@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "UpgradeRequest.h"
+#include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
 #include "net/HostResolver.h"
 #include "net/TlsConfig.h"
@@ -17,7 +18,7 @@ namespace {
 
 QString peerOf(const QTcpSocket *socket)
 {
-    return QStringLiteral("%1:%2").arg(socket->peerAddress().toString()).arg(socket->peerPort());
+    return formatEndpoint(socket->peerAddress().toString(), socket->peerPort());
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "TargetPolicy.h"
 #include "WebSocketStream.h"
+#include "config/ForwardSpec.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
 #include "util/AllocatorTuning.h"
@@ -47,7 +48,7 @@ TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits 
     m_socket->setMaxAllowedIncomingFrameSize(m_limits.maxMessageSize);
     m_peerAddress = m_socket->peerAddress().toString();
     if (m_socket->peerPort() != 0)
-        m_peerAddress = QStringLiteral("%1:%2").arg(m_peerAddress).arg(m_socket->peerPort());
+        m_peerAddress = formatEndpoint(m_peerAddress, m_socket->peerPort());
 
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &bytes) {
         handleMessage(bytes);
@@ -124,7 +125,7 @@ qint64 TunnelSession::transportBacklog() const
 
 TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host, quint16 port)
 {
-    const QString target = QStringLiteral("%1:%2").arg(host).arg(port);
+    const QString target = formatEndpoint(host, port);
     if (!m_ready || m_ended || m_channels.size() >= m_limits.maxChannels) {
         qCWarning(lcSession).noquote()
             << QStringLiteral("refusing %1 -> %2: %3")
@@ -368,7 +369,7 @@ void TunnelSession::handleOpen(const Message &m)
         return;
     }
     m_highestPeerChannelId = m.channel;
-    const QString target = QStringLiteral("%1:%2").arg(m.host).arg(m.port);
+    const QString target = formatEndpoint(m.host, m.port);
     auto refuse = [&](FailureCode code, const QString &reason) {
         qCWarning(lcSession).noquote() << QStringLiteral("refused channel %1 from %2 to %3: %4")
                                               .arg(m.channel)

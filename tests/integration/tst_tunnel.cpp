@@ -79,10 +79,11 @@ quint16 unusedPort()
 
 // Sends a request through a port and collects as many bytes back, keeping the event loop (and so
 // the in-process tunnel) running while it waits.
-QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10000)
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10000,
+                    const QHostAddress &address = QHostAddress(QHostAddress::LocalHost))
 {
     QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
+    socket.connectToHost(address, port);
     if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
                          timeoutMs))
         return QByteArray();
@@ -428,6 +429,39 @@ private Q_SLOTS:
         fixture.client().addReverseForward(spec);
         QVERIFY(failed.wait(5000));
         QVERIFY(failed.first().at(1).toString().contains(QStringLiteral("loopback")));
+    }
+
+    void ipv6ListenerAndTarget()
+    {
+        EchoServer echo;
+        echo.close();
+        if (!echo.listen(QHostAddress::LocalHostIPv6, 0))
+            QSKIP("this machine has no IPv6 loopback");
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        ForwardSpec spec;
+        spec.bindHost = QStringLiteral("::1");
+        spec.targetHost = QStringLiteral("::1");
+        spec.targetPort = echo.serverPort();
+        QString error;
+        ForwardListener *listener = fixture.client().addLocalForward(spec, &error);
+        QVERIFY2(listener, qPrintable(error));
+        QCOMPARE(listener->localEndpoint(), QStringLiteral("[::1]:%1").arg(listener->serverPort()));
+
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHostIPv6, listener->serverPort());
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("over IPv6 both ways");
+        QTRY_COMPARE(socket.bytesAvailable(), qint64(19));
+        QCOMPARE(socket.readAll(), QByteArray("over IPv6 both ways"));
+        // Addresses in logs and in the connections view carry brackets, so the port stands out.
+        QCOMPARE(listener->channels().size(), 1);
+        const ChannelSummary summary = listener->channels().first()->summary();
+        QCOMPARE(summary.target, QStringLiteral("[::1]:%1").arg(echo.serverPort()));
+        QCOMPARE(summary.peer, QStringLiteral("[::1]:%1").arg(socket.localPort()));
+        QCOMPARE(exchange(listener->serverPort(), "again", 10000,
+                          QHostAddress(QHostAddress::LocalHostIPv6)),
+                 QByteArray("again"));
     }
 
     void reverseForwardCountsOnlyItsOwnChannels()
