@@ -15,6 +15,8 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # The app saves on its way out: let it finish before its config goes.
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,6 +54,9 @@ cat >"$work/config/wstunnel/profile.json" <<JSON
     {"id": "m2", "name": "Web preview", "remote": "this-computer", "direction": "local",
      "protocol": "tcp", "bindHost": "127.0.0.1", "bindPort": 18080, "targetHost": "localhost",
      "targetPort": 8080, "enabled": true},
+    {"id": "m6", "name": "Debug callback", "remote": "this-computer",
+     "direction": "reverse", "protocol": "tcp", "bindHost": "127.0.0.1", "bindPort": 19000,
+     "targetHost": "127.0.0.1", "targetPort": 8080, "enabled": true},
     {"id": "m3", "name": "PostgreSQL (dev)", "remote": "dev", "direction": "local",
      "protocol": "tcp", "bindHost": "127.0.0.1", "bindPort": 15432, "targetHost": "db.internal",
      "targetPort": 5432, "enabled": true},
@@ -102,6 +107,6 @@ read -r x y < <(xwininfo -root -tree | awk '/\("wstunnel" "wstunnel"\)/ {
 xdotool windowunmap "$window"
 xdotool mousemove "$x" "$y" click 3
 sleep 1
-import -window root -crop 400x240+1005+0 +repage "$here/tray-menu.png"
+import -window root -crop 520x240+880+0 +repage "$here/tray-menu.png"
 xdotool key Escape
 echo "screenshots written to $here"
