@@ -71,10 +71,7 @@ void TestHeadlessProfile::runsSavedProfile()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, mapping.bindPort);
     QVERIFY(client.waitForConnected(5000));
-    client.write("headless profile");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 16, 10000);
-    QCOMPARE(echoed, QByteArray("headless profile"));
+    QCOMPARE(echoThrough(client, "headless profile"), QByteArray("headless profile"));
 
     process.terminate();
     QVERIFY(process.waitForFinished(10000));
@@ -119,10 +116,7 @@ void TestHeadlessProfile::runsSavedReverseMapping()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
-    client.write("reverse profile");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 15, 10000);
-    QCOMPARE(echoed, QByteArray("reverse profile"));
+    QCOMPARE(echoThrough(client, "reverse profile"), QByteArray("reverse profile"));
 
     process.terminate();
     QVERIFY(process.waitForFinished(10000));

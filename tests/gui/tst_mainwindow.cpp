@@ -226,10 +226,7 @@ void TestMainWindow::mappingAddedInEditorCarriesData()
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
     const QByteArray payload = QByteArray("hello through the built-in remote ").repeated(1000);
-    client.write(payload);
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
-    QCOMPARE(echoed, payload);
+    QCOMPARE(echoThrough(client, payload), payload);
 
     // The connection shows up in the connections view and can be closed from there.
     auto *channels = m_window->findChild<QTableView *>(QStringLiteral("channelView"));
@@ -275,10 +272,7 @@ void TestMainWindow::togglingMappingClosesAndReopensPort()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
-    client.write("again");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 5, 10000);
-    QCOMPARE(echoed, QByteArray("again"));
+    QCOMPARE(echoThrough(client, "again"), QByteArray("again"));
 }
 
 void TestMainWindow::trayActionsStartAndStop()
@@ -439,9 +433,7 @@ void TestMainWindow::editingOneMappingLeavesOthersRunning()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, steady.bindPort);
     QVERIFY(client.waitForConnected(5000));
-    client.write("before");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 6, 10000);
+    QCOMPARE(echoThrough(client, "before"), QByteArray("before"));
 
     m_window->selectMapping(edited.id);
     m_window->editMapping();
@@ -458,9 +450,7 @@ void TestMainWindow::editingOneMappingLeavesOthersRunning()
     QTRY_VERIFY_WITH_TIMEOUT(!loopbackPortFree(newPort) && loopbackPortFree(edited.bindPort), 5000);
 
     // The other mapping's connection went on as if nothing happened.
-    client.write("after");
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 11, 10000);
-    QCOMPARE(echoed, QByteArray("beforeafter"));
+    QCOMPARE(echoThrough(client, "after"), QByteArray("after"));
     QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
 }
 
@@ -515,10 +505,7 @@ void TestMainWindow::reverseMappingAddedInEditorCarriesData()
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
     const QByteArray payload = QByteArray("from the remote side to this computer ").repeated(1000);
-    client.write(payload);
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
-    QCOMPARE(echoed, payload);
+    QCOMPARE(echoThrough(client, payload), payload);
 
     // The channel the remote opened belongs to the mapping: connections view, counts, bytes.
     auto *channels = m_window->findChild<QTableView *>(QStringLiteral("channelView"));
@@ -600,10 +587,7 @@ void TestMainWindow::togglingReverseMappingClosesAndReopensRemotePort()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
-    client.write("again");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 5, 10000);
-    QCOMPARE(echoed, QByteArray("again"));
+    QCOMPARE(echoThrough(client, "again"), QByteArray("again"));
 
     // The tray's entry and stop/start all switch it like any mapping.
     QAction *entry = m_tray->mappingAction(mapping.id);
@@ -722,10 +706,7 @@ void TestMainWindow::reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, local.bindPort);
     QVERIFY(client.waitForConnected(5000));
-    client.write("still here");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 10, 10000);
-    QCOMPARE(echoed, QByteArray("still here"));
+    QCOMPARE(echoThrough(client, "still here"), QByteArray("still here"));
 
     // The remote accepts loopback addresses only, and says so.
     MappingConfig exposed = reverseEchoMapping(unusedLoopbackPort());
@@ -743,9 +724,7 @@ void TestMainWindow::reverseMappingOnBusyRemotePortShowsErrorWhileLocalWorks()
     m_controller->setMappingEnabled(busy.id, true);
     QTRY_COMPARE_WITH_TIMEOUT(stateOf(busy.id), MappingState::Listening, 10000);
     QTRY_COMPARE(remotePortInStatus(), squatter.serverPort());
-    client.write(" and again");
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 20, 10000);
-    QCOMPARE(echoed, QByteArray("still here and again"));
+    QCOMPARE(echoThrough(client, " and again"), QByteArray(" and again"));
 }
 
 void TestMainWindow::reverseMappingFollowsItsRemoteThroughReconnect()
@@ -783,10 +762,7 @@ void TestMainWindow::reverseMappingFollowsItsRemoteThroughReconnect()
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
-    client.write("after the reconnect");
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= 19, 10000);
-    QCOMPARE(echoed, QByteArray("after the reconnect"));
+    QCOMPARE(echoThrough(client, "after the reconnect"), QByteArray("after the reconnect"));
     QTRY_COMPARE(statsOf(mapping.id).openChannels, 1);
 }
 
@@ -1032,10 +1008,7 @@ void TestMainWindow::rejectedCertificateIsTrustedOnlyWhenConfirmed()
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
     const QByteArray payload = QByteArray("through a trusted certificate ").repeated(100);
-    client.write(payload);
-    QByteArray echoed;
-    QTRY_VERIFY_WITH_TIMEOUT((echoed += client.readAll()).size() >= payload.size(), 10000);
-    QCOMPARE(echoed, payload);
+    QCOMPARE(echoThrough(client, payload), payload);
     QCOMPARE(server.sessions().size(), 1);
 }
 
