@@ -37,8 +37,8 @@ bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *clien
         QString text = parser.value(QStringLiteral("pin-sha256")).trimmed();
         if (text.startsWith(QLatin1String("sha256//")))
             text.remove(0, 8);
-        const auto decoded = QByteArray::fromBase64Encoding(text.toLatin1(),
-                                                            QByteArray::AbortOnBase64DecodingErrors);
+        const auto decoded = QByteArray::fromBase64Encoding(
+            text.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
         if (!decoded || decoded.decoded.size() != 32) {
             *error = QStringLiteral("--pin-sha256 '%1' is not a base64 SHA-256 (44 characters)")
                          .arg(text);
@@ -47,8 +47,8 @@ bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *clien
         client->pinSha256 = decoded.decoded.toBase64();
     }
     const bool secure = client->url.scheme() == QLatin1String("wss");
-    if (!secure && (!client->caFile.isEmpty() || !client->pinSha256.isEmpty()
-                    || !client->clientCertFile.isEmpty() || !client->clientKeyFile.isEmpty())) {
+    if (!secure && (!client->caFile.isEmpty() || !client->pinSha256.isEmpty() ||
+                    !client->clientCertFile.isEmpty() || !client->clientKeyFile.isEmpty())) {
         *error = QStringLiteral("--ca-file, --pin-sha256 and --client-cert/--client-key need a "
                                 "wss:// remote");
         return false;
@@ -95,8 +95,8 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
         "--headless it opens the mapping editor."));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption headless(QStringLiteral("headless"),
-                                      QStringLiteral("Run without a window, from the command line."));
+    const QCommandLineOption headless(
+        QStringLiteral("headless"), QStringLiteral("Run without a window, from the command line."));
     const QCommandLineOption remote(QStringLiteral("remote"),
                                     QStringLiteral("URL of the wstunnel-remote (ws:// or wss://)."),
                                     QStringLiteral("URL"));
@@ -117,21 +117,20 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name announced to the remote."),
                                   QStringLiteral("NAME"));
-    const QCommandLineOption verbose(QStringLiteral("verbose"), QStringLiteral("Log debug detail."));
-    const QCommandLineOption quiet(QStringLiteral("quiet"),
-                                   QStringLiteral("Log only warnings and errors."));
     const QCommandLineOption profile(QStringLiteral("profile"),
                                      QStringLiteral("With --headless: run the mappings of a "
                                                     "profile saved by the desktop app."),
                                      QStringLiteral("FILE"));
     const QCommandLineOption minimized(QStringLiteral("minimized"),
                                        QStringLiteral("Start with the window hidden in the tray."));
-    parser.addOptions({headless, remote, tokenFile, local, reverse, name, verbose, quiet});
+    parser.addOptions({headless, remote, tokenFile, local, reverse, name});
+    addVerbosityOptions(parser);
     parser.addOptions({profile, minimized});
-    const QCommandLineOption caFile(QStringLiteral("ca-file"),
-                                    QStringLiteral("wss: trust the CA certificates in this PEM file "
-                                                   "instead of the system's."),
-                                    QStringLiteral("FILE"));
+    const QCommandLineOption caFile(
+        QStringLiteral("ca-file"),
+        QStringLiteral("wss: trust the CA certificates in this PEM file "
+                       "instead of the system's."),
+        QStringLiteral("FILE"));
     const QCommandLineOption pin(QStringLiteral("pin-sha256"),
                                  QStringLiteral("wss: also require this public key (base64 SHA-256 "
                                                 "of its SubjectPublicKeyInfo) in the server's "
@@ -168,16 +167,14 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
     if (!parser.positionalArguments().isEmpty()) {
-        *error = QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first());
+        *error =
+            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first());
         return std::nullopt;
     }
 
     HeadlessOptions options;
     options.headless = parser.isSet(headless);
-    if (parser.isSet(verbose))
-        options.verbosity = Verbosity::Verbose;
-    else if (parser.isSet(quiet))
-        options.verbosity = Verbosity::Quiet;
+    options.verbosity = verbosityOf(parser);
     options.minimized = parser.isSet(minimized);
     if (!options.headless)
         return options;
@@ -192,9 +189,10 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     }
     options.client.url = QUrl(parser.value(remote), QUrl::StrictMode);
     const QString scheme = options.client.url.scheme();
-    if (!options.client.url.isValid() || options.client.url.host().isEmpty()
-        || (scheme != QLatin1String("ws") && scheme != QLatin1String("wss"))) {
-        *error = QStringLiteral("--remote '%1' is not a ws:// or wss:// URL").arg(parser.value(remote));
+    if (!options.client.url.isValid() || options.client.url.host().isEmpty() ||
+        (scheme != QLatin1String("ws") && scheme != QLatin1String("wss"))) {
+        *error =
+            QStringLiteral("--remote '%1' is not a ws:// or wss:// URL").arg(parser.value(remote));
         return std::nullopt;
     }
     if (parser.isSet(tokenFile)) {

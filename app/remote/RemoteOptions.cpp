@@ -146,10 +146,6 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     const QCommandLineOption maxSessions(
         QStringLiteral("max-sessions"),
         QStringLiteral("Most desktops served at once (default 64)."), QStringLiteral("N"));
-    const QCommandLineOption verbose(QStringLiteral("verbose"),
-                                     QStringLiteral("Log debug detail."));
-    const QCommandLineOption quiet(QStringLiteral("quiet"),
-                                   QStringLiteral("Log only warnings and errors."));
     const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
                                      QStringLiteral("Serve wss:// with this PEM certificate (the "
                                                     "file may hold the chain). Reread on SIGHUP."),
@@ -167,7 +163,8 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                                       "20)."),
                                        QStringLiteral("SECONDS"));
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
-                       clientCa, keepAlive, verbose, quiet});
+                       clientCa, keepAlive});
+    addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;
@@ -279,10 +276,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
             return std::nullopt;
         options.server.limits.keepAliveMs = *interval;
     }
-    if (parser.isSet(verbose))
-        options.verbosity = Verbosity::Verbose;
-    else if (parser.isSet(quiet))
-        options.verbosity = Verbosity::Quiet;
+    options.verbosity = verbosityOf(parser);
     return options;
 }
 

@@ -1,5 +1,7 @@
 #include "LogSetup.h"
 
+#include <QCommandLineOption>
+#include <QCommandLineParser>
 #include <QLoggingCategory>
 #include <QString>
 #include <QtGlobal>
@@ -24,6 +26,23 @@ void configureLogging(Verbosity verbosity)
         QLoggingCategory::setFilterRules(QStringLiteral("wstunnel.*.debug=true"));
         break;
     }
+}
+
+void addVerbosityOptions(QCommandLineParser &parser)
+{
+    parser.addOption(
+        QCommandLineOption(QStringLiteral("verbose"), QStringLiteral("Log debug detail.")));
+    parser.addOption(QCommandLineOption(QStringLiteral("quiet"),
+                                        QStringLiteral("Log only warnings and errors.")));
+}
+
+Verbosity verbosityOf(const QCommandLineParser &parser)
+{
+    if (parser.isSet(QStringLiteral("verbose")))
+        return Verbosity::Verbose;
+    if (parser.isSet(QStringLiteral("quiet")))
+        return Verbosity::Quiet;
+    return Verbosity::Normal;
 }
 
 } // namespace wstunnel
