@@ -7,10 +7,14 @@
 
 namespace wstunnel {
 
-// Wire constants of protocol version 1; docs/PROTOCOL.md is the reference.
+// Wire constants of the protocol; docs/PROTOCOL.md is the reference.
 namespace protocol {
-constexpr quint16 kVersion = 1;
+constexpr quint16 kVersion = 2;
 constexpr quint16 kMinVersion = 1;
+// From version 2 on, the opener of a channel may send this much data before open-ok, so the
+// first bytes of a connection (a request, a TLS ClientHello) travel with the open.
+constexpr quint32 kEarlyWindow = 16 * 1024;
+constexpr quint16 kEarlyDataVersion = 2;
 constexpr int kMaxHostLength = 255;
 constexpr int kMaxReasonLength = 1024;
 constexpr int kMaxNameLength = 255;

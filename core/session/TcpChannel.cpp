@@ -7,6 +7,7 @@
 #include "protocol/MessageCodec.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace wstunnel {
 
@@ -59,6 +60,8 @@ void TcpChannel::connectTarget(const TargetResolution &resolution, int timeoutMs
             return;
         m_state = State::Open;
         m_session->send(MessageCodec::openOk(m_id, m_window.receiveWindow()));
+        if (!m_earlyData.isEmpty() && !deliver(std::exchange(m_earlyData, QByteArray())).isEmpty())
+            return;
         m_socket->setReadEnabled(true);
         Q_EMIT opened();
     });
@@ -73,13 +76,26 @@ void TcpChannel::connectTarget(const TargetResolution &resolution, int timeoutMs
     m_socket->connectToAddresses(resolution.addresses, resolution.port, timeoutMs);
 }
 
+void TcpChannel::sendEarly(quint32 window)
+{
+    if (m_state != State::Opening)
+        return;
+    m_sendsEarly = true;
+    m_window.setPeerWindow(window);
+    m_socket->setReadEnabled(true);
+}
+
 void TcpChannel::handleOpenOk(quint32 window)
 {
     if (m_state != State::Opening)
         return;
     m_window.setPeerWindow(window);
     m_state = State::Open;
-    m_socket->setReadEnabled(true);
+    // A fin waits for open-ok: the far side may still be connecting.
+    if (m_localEof)
+        m_session->send(MessageCodec::fin(m_id, m_window.sentOffset()));
+    else
+        m_socket->setReadEnabled(true);
     Q_EMIT opened();
 }
 
@@ -92,6 +108,20 @@ void TcpChannel::handleOpenFailed(FailureCode code, const QString &reason)
 
 QString TcpChannel::handleData(quint64 offset, QByteArrayView payload)
 {
+    if (m_state == State::Opening && m_earlyReceiveLimit > 0) {
+        if (offset + quint64(payload.size()) > m_earlyReceiveLimit ||
+            !m_window.acceptIncoming(offset, quint64(payload.size())))
+            return QStringLiteral("data on channel %1 at offset %2+%3 before open-ok, beyond the "
+                                  "%4 bytes allowed then (expected offset %5)")
+                .arg(m_id)
+                .arg(offset)
+                .arg(payload.size())
+                .arg(m_earlyReceiveLimit)
+                .arg(m_window.receivedOffset());
+        m_bytesIn += quint64(payload.size());
+        m_earlyData.append(payload.data(), payload.size());
+        return QString();
+    }
     if (m_state != State::Open)
         return QStringLiteral("data on channel %1 before it was open").arg(m_id);
     if (m_remoteFin)
@@ -106,11 +136,19 @@ QString TcpChannel::handleData(quint64 offset, QByteArrayView payload)
             .arg(m_window.consumedOffset())
             .arg(m_window.receiveWindow());
     m_bytesIn += quint64(payload.size());
+    deliver(payload);
+    return QString();
+}
+
+// Writes received payload to the local socket; a failure resets the channel and is returned.
+QString TcpChannel::deliver(QByteArrayView payload)
+{
     const qint64 written = m_socket->write(payload);
     if (written == StreamSocket::kError) {
-        reset(FailureCode::IoError,
-              QStringLiteral("writing to %1 failed: %2").arg(m_peer, m_socket->errorString()));
-        return QString();
+        const QString reason =
+            QStringLiteral("writing to %1 failed: %2").arg(m_peer, m_socket->errorString());
+        reset(FailureCode::IoError, reason);
+        return reason;
     }
     consumed(written);
     return QString();
@@ -152,8 +190,13 @@ void TcpChannel::handleReset(FailureCode code, const QString &reason)
 
 void TcpChannel::resumeReading()
 {
-    if (m_state == State::Open && !m_localEof && m_window.sendable() > 0)
+    if (sending() && !m_localEof && m_window.sendable() > 0)
         m_socket->setReadEnabled(true);
+}
+
+bool TcpChannel::sending() const
+{
+    return m_state == State::Open || (m_state == State::Opening && m_sendsEarly);
 }
 
 void TcpChannel::drop(const QString &reason)
@@ -167,7 +210,7 @@ void TcpChannel::drop(const QString &reason)
 void TcpChannel::readLocal()
 {
     for (int i = 0; i < kReadsPerWakeup; ++i) {
-        if (m_state != State::Open || m_localEof) {
+        if (!sending() || m_localEof) {
             m_socket->setReadEnabled(false);
             return;
         }
@@ -195,6 +238,8 @@ void TcpChannel::readLocal()
         if (n == 0) {
             m_localEof = true;
             m_socket->setReadEnabled(false);
+            if (m_state == State::Opening)
+                return;
             m_session->send(MessageCodec::fin(m_id, m_window.sentOffset()));
             maybeFinish();
             return;

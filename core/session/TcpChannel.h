@@ -52,6 +52,10 @@ public:
 
     // Driven by TunnelSession.
     void setPeerWindow(quint32 window) { m_window.setPeerWindow(window); }
+    // Protocol version 2: as the opener, read and send up to window bytes before open-ok; as the
+    // acceptor, take up to window bytes before the target is connected and write them then.
+    void sendEarly(quint32 window);
+    void acceptEarly(quint32 window) { m_earlyReceiveLimit = window; }
     void connectTarget(const TargetResolution &resolution, int timeoutMs);
     void handleOpenOk(quint32 window);
     void handleOpenFailed(FailureCode code, const QString &reason);
@@ -68,7 +72,9 @@ Q_SIGNALS:
     void finished(const wstunnel::ChannelSummary &summary);
 
 private:
+    bool sending() const;
     void readLocal();
+    QString deliver(QByteArrayView payload);
     void consumed(qint64 bytes);
     void reset(FailureCode code, const QString &reason);
     void maybeFinish();
@@ -81,6 +87,9 @@ private:
     QString m_target;
     ChannelWindow m_window;
     State m_state = State::Opening;
+    bool m_sendsEarly = false;
+    quint32 m_earlyReceiveLimit = 0;
+    QByteArray m_earlyData; // received before the target was connected
     bool m_localEof = false;
     bool m_remoteFin = false;
     quint64 m_bytesIn = 0;

@@ -144,6 +144,8 @@ TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host,
         new TcpChannel(this, id, local, local->peerAddress(), target, m_limits.receiveWindow);
     m_channels.insert(id, channel);
     send(MessageCodec::open(id, ChannelTransport::Tcp, m_limits.receiveWindow, host, port));
+    if (allowsEarlyData())
+        channel->sendEarly(protocol::kEarlyWindow);
     connect(channel, &TcpChannel::opened, this, [this, channel] {
         qCInfo(lcSession).noquote() << QStringLiteral("channel %1 %2 -> %3 opened")
                                            .arg(channel->id())
@@ -355,6 +357,7 @@ void TunnelSession::handleHello(const Message &m)
     }
     m_peerName = m.text;
     m_peerMaxMessageSize = m.maxMessageSize;
+    m_version = version;
     m_ready = true;
     m_helloTimer.stop();
     Q_EMIT ready();
@@ -397,6 +400,8 @@ void TunnelSession::handleOpen(const Message &m)
     auto *channel = new TcpChannel(this, m.channel, new StreamSocket, m_peerAddress, target,
                                    m_limits.receiveWindow);
     channel->setPeerWindow(m.window);
+    if (allowsEarlyData())
+        channel->acceptEarly(protocol::kEarlyWindow);
     m_channels.insert(m.channel, channel);
     m_opening.insert(m.channel);
     connect(channel, &TcpChannel::opened, this, [this, channel] {

@@ -69,6 +69,8 @@ public:
     void send(QByteArray message);
     bool canSend() const;
     quint32 peerMaxMessageSize() const { return m_peerMaxMessageSize; }
+    // Whether the negotiated version lets a channel's opener send data before open-ok.
+    bool allowsEarlyData() const { return m_version >= protocol::kEarlyDataVersion; }
     void channelFinished(TcpChannel *channel);
 
 Q_SIGNALS:
@@ -104,6 +106,7 @@ private:
     QString m_peerAddress;
     QString m_endReason;
     quint32 m_peerMaxMessageSize = protocol::kMinMessageSize;
+    quint16 m_version = 0; // negotiated in the hello exchange
     QHash<quint32, TcpChannel *> m_channels;
     quint32 m_nextChannelId;
     quint32 m_highestPeerChannelId = 0;

@@ -5,6 +5,8 @@
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "net/StreamSocket.h"
+#include "protocol/MessageCodec.h"
+#include "session/TcpChannel.h"
 #include "session/TunnelSession.h"
 
 #include <QElapsedTimer>
@@ -15,8 +17,11 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#include <arpa/inet.h>
 #include <memory>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 using namespace wstunnel;
 
@@ -68,6 +73,78 @@ protected:
         socket->adopt(descriptor);
         socket->setReadEnabled(false);
     }
+};
+
+// A port whose connects never complete: its accept queue holds one connection nobody accepts,
+// so the kernel drops every further SYN. A channel to it stays opening.
+class BlackHole
+{
+public:
+    BlackHole()
+    {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        m_listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        ::bind(m_listener, reinterpret_cast<sockaddr *>(&address), length);
+        ::listen(m_listener, 0);
+        ::getsockname(m_listener, reinterpret_cast<sockaddr *>(&address), &length);
+        m_port = ntohs(address.sin_port);
+        m_filler = ::socket(AF_INET, SOCK_STREAM, 0);
+        ::connect(m_filler, reinterpret_cast<sockaddr *>(&address), length);
+    }
+    ~BlackHole()
+    {
+        ::close(m_filler);
+        ::close(m_listener);
+    }
+    quint16 port() const { return m_port; }
+
+private:
+    int m_listener = -1;
+    int m_filler = -1;
+    quint16 m_port = 0;
+};
+
+// A raw session peer: a WebSocket with a valid token that sends hand-made messages and decodes
+// what arrives.
+class RawPeer
+{
+public:
+    RawPeer(TunnelFixture &fixture, quint16 maxVersion)
+    {
+        QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived, &m_socket,
+                         [this](const QByteArray &bytes) {
+                             const auto decoded = MessageCodec::decode(bytes, 2 * 1024 * 1024);
+                             if (decoded.message)
+                                 m_received.append({decoded.message->type, decoded.message->channel,
+                                                    decoded.message->payload.toByteArray()});
+                         });
+        QNetworkRequest request(QUrl(fixture.server().url()));
+        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
+        m_socket.open(request);
+        m_connected = QTest::qWaitFor(
+            [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 10000);
+        send(MessageCodec::hello(1, maxVersion, 2 * 1024 * 1024, QStringLiteral("raw")));
+    }
+
+    struct Received
+    {
+        MessageType type;
+        quint32 channel;
+        QByteArray payload;
+    };
+
+    bool connected() const { return m_connected; }
+    void send(const QByteArray &message) { m_socket.sendBinaryMessage(message); }
+    QWebSocket &socket() { return m_socket; }
+    const QList<Received> &received() const { return m_received; }
+
+private:
+    QWebSocket m_socket;
+    QList<Received> m_received;
+    bool m_connected = false;
 };
 
 quint16 unusedPort()
@@ -230,6 +307,78 @@ private Q_SLOTS:
         qInfo("peak bytes held by the tunnel: %llu (bound %llu)", peak, bound);
         QVERIFY2(peak <= bound,
                  qPrintable(QStringLiteral("peak %1 > bound %2").arg(peak).arg(bound)));
+    }
+
+    void firstBytesTravelWithTheOpen()
+    {
+        BlackHole hole;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(hole.port());
+        QTcpSocket local;
+        local.connectToHost(QHostAddress::LocalHost, port);
+        QTRY_COMPARE(local.state(), QAbstractSocket::ConnectedState);
+        local.write("first bytes");
+        // The remote holds them while its connect to the target is still under way.
+        QTRY_VERIFY([&] {
+            const auto channels = fixture.serverSession()->channels();
+            return channels.size() == 1 &&
+                   channels.first()->state() == TcpChannel::State::Opening &&
+                   channels.first()->bytesIn() == 11;
+        }());
+    }
+
+    void earlyDataIsWrittenOnceTheTargetAnswers()
+    {
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        RawPeer peer(fixture, protocol::kVersion);
+        QVERIFY(peer.connected());
+        peer.send(MessageCodec::open(1, ChannelTransport::Tcp, 65536, QStringLiteral("127.0.0.1"),
+                                     echo.serverPort()));
+        peer.send(MessageCodec::data(1, 0, "sent before open-ok"));
+        QTRY_VERIFY(peer.received().size() >= 3);
+        QCOMPARE(peer.received().at(0).type, MessageType::Hello);
+        QCOMPARE(peer.received().at(1).type, MessageType::OpenOk);
+        QCOMPARE(peer.received().at(2).type, MessageType::Data);
+        QCOMPARE(peer.received().at(2).payload, QByteArray("sent before open-ok"));
+    }
+
+    void earlyDataBeyondTheEarlyWindowEndsOnlyThatSession()
+    {
+        BlackHole hole;
+        EchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        const quint16 port = fixture.forwardTo(echo.serverPort());
+        RawPeer peer(fixture, protocol::kVersion);
+        QVERIFY(peer.connected());
+        peer.send(MessageCodec::open(1, ChannelTransport::Tcp, 65536, QStringLiteral("127.0.0.1"),
+                                     hole.port()));
+        peer.send(MessageCodec::data(1, 0, QByteArray(protocol::kEarlyWindow, 'a')));
+        peer.send(MessageCodec::data(1, protocol::kEarlyWindow, "b"));
+        QTRY_COMPARE_WITH_TIMEOUT(peer.socket().state(), QAbstractSocket::UnconnectedState, 10000);
+        QCOMPARE(peer.socket().closeCode(), QWebSocketProtocol::CloseCodeProtocolError);
+        QVERIFY2(peer.socket().closeReason().contains(QStringLiteral("before open-ok")),
+                 qPrintable(peer.socket().closeReason()));
+        QCOMPARE(exchange(port, "still working"), QByteArray("still working"));
+    }
+
+    void versionOneSessionRefusesDataBeforeOpenOk()
+    {
+        BlackHole hole;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        RawPeer peer(fixture, 1);
+        QVERIFY(peer.connected());
+        peer.send(MessageCodec::open(1, ChannelTransport::Tcp, 65536, QStringLiteral("127.0.0.1"),
+                                     hole.port()));
+        peer.send(MessageCodec::data(1, 0, "too early for version 1"));
+        QTRY_COMPARE_WITH_TIMEOUT(peer.socket().state(), QAbstractSocket::UnconnectedState, 10000);
+        QCOMPARE(peer.socket().closeCode(), QWebSocketProtocol::CloseCodeProtocolError);
+        QVERIFY2(peer.socket().closeReason().contains(QStringLiteral("before it was open")),
+                 qPrintable(peer.socket().closeReason()));
     }
 
     void refusedTargetClosesTheLocalConnectionAndSaysWhy()
