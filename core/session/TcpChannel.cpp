@@ -118,7 +118,6 @@ QString TcpChannel::handleData(quint64 offset, QByteArrayView payload)
                 .arg(payload.size())
                 .arg(m_earlyReceiveLimit)
                 .arg(m_window.receivedOffset());
-        m_bytesIn += quint64(payload.size());
         m_earlyData.append(payload.data(), payload.size());
         return QString();
     }
@@ -135,7 +134,6 @@ QString TcpChannel::handleData(quint64 offset, QByteArrayView payload)
             .arg(m_window.receivedOffset())
             .arg(m_window.consumedOffset())
             .arg(m_window.receiveWindow());
-    m_bytesIn += quint64(payload.size());
     deliver(payload);
     return QString();
 }
@@ -143,6 +141,7 @@ QString TcpChannel::handleData(quint64 offset, QByteArrayView payload)
 // Writes received payload to the local socket; a failure resets the channel and is returned.
 QString TcpChannel::deliver(QByteArrayView payload)
 {
+    m_bytesIn += quint64(payload.size());
     const qint64 written = m_socket->write(payload);
     if (written == StreamSocket::kError) {
         const QString reason =
