@@ -107,46 +107,6 @@ private:
     quint16 m_port = 0;
 };
 
-// A raw session peer: a WebSocket with a valid token that sends hand-made messages and decodes
-// what arrives.
-class RawPeer
-{
-public:
-    RawPeer(TunnelFixture &fixture, quint16 maxVersion)
-    {
-        QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived, &m_socket,
-                         [this](const QByteArray &bytes) {
-                             const auto decoded = MessageCodec::decode(bytes, 2 * 1024 * 1024);
-                             if (decoded.message)
-                                 m_received.append({decoded.message->type, decoded.message->channel,
-                                                    decoded.message->payload.toByteArray()});
-                         });
-        QNetworkRequest request(QUrl(fixture.server().url()));
-        request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
-        m_socket.open(request);
-        m_connected = QTest::qWaitFor(
-            [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 10000);
-        send(MessageCodec::hello(1, maxVersion, 2 * 1024 * 1024, QStringLiteral("raw")));
-    }
-
-    struct Received
-    {
-        MessageType type;
-        quint32 channel;
-        QByteArray payload;
-    };
-
-    bool connected() const { return m_connected; }
-    void send(const QByteArray &message) { m_socket.sendBinaryMessage(message); }
-    QWebSocket &socket() { return m_socket; }
-    const QList<Received> &received() const { return m_received; }
-
-private:
-    QWebSocket m_socket;
-    QList<Received> m_received;
-    bool m_connected = false;
-};
-
 quint16 unusedPort()
 {
     QTcpServer probe;
@@ -183,6 +143,44 @@ void openWithToken(QWebSocket &socket, TunnelFixture &fixture)
     request.setRawHeader("Authorization", QByteArray("Bearer ") + TunnelFixture::kToken);
     socket.open(request);
 }
+
+// A raw session peer: a WebSocket with a valid token that sends hand-made messages and decodes
+// what arrives.
+class RawPeer
+{
+public:
+    RawPeer(TunnelFixture &fixture, quint16 maxVersion)
+    {
+        QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived, &m_socket,
+                         [this](const QByteArray &bytes) {
+                             const auto decoded = MessageCodec::decode(bytes, 2 * 1024 * 1024);
+                             if (decoded.message)
+                                 m_received.append({decoded.message->type, decoded.message->channel,
+                                                    decoded.message->payload.toByteArray()});
+                         });
+        openWithToken(m_socket, fixture);
+        m_connected = QTest::qWaitFor(
+            [this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 10000);
+        send(MessageCodec::hello(1, maxVersion, 2 * 1024 * 1024, QStringLiteral("raw")));
+    }
+
+    struct Received
+    {
+        MessageType type;
+        quint32 channel;
+        QByteArray payload;
+    };
+
+    bool connected() const { return m_connected; }
+    void send(const QByteArray &message) { m_socket.sendBinaryMessage(message); }
+    QWebSocket &socket() { return m_socket; }
+    const QList<Received> &received() const { return m_received; }
+
+private:
+    QWebSocket m_socket;
+    QList<Received> m_received;
+    bool m_connected = false;
+};
 
 } // namespace
 
