@@ -5,6 +5,7 @@
 #include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
+#include "link/WebSocketLink.h"
 #include "net/HostResolver.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
@@ -88,7 +89,7 @@ ReverseForward *TunnelClient::addReverseForward(const ForwardSpec &spec)
     auto *forward = new ReverseForward(spec, this);
     m_reverse.append(forward);
     if (m_session && m_session->isReady())
-        forward->setPending(m_session->requestListen(spec.bindHost, spec.bindPort));
+        askToListen(forward);
     return forward;
 }
 
@@ -191,9 +192,15 @@ void TunnelClient::onConnected()
     QWebSocket *socket = m_socket;
     m_socket = nullptr;
     socket->disconnect(this);
-    auto *session = new TunnelSession(socket, TunnelSession::Role::Dialer, m_settings.limits, this);
+    WebSocketLink::Settings linkSettings;
+    linkSettings.isClient = true;
+    linkSettings.maxMessageSize = m_settings.limits.maxMessageSize;
+    linkSettings.keepAliveMs = m_settings.limits.keepAliveMs;
+    auto *session = new TunnelSession(new WebSocketLink(socket, linkSettings),
+                                      TunnelSession::Role::Dialer, m_settings.limits, this);
     m_session = session;
-    session->setTargetPolicy(this);
+    // The client outlives its sessions; they only borrow it as their policy.
+    session->setTargetPolicy(std::shared_ptr<TargetPolicy>(std::shared_ptr<void>(), this));
     connect(session, &TunnelSession::ready, this, &TunnelClient::onSessionReady);
     connect(session, &TunnelSession::closed, this, [this, session](const QString &reason) {
         session->deleteLater();
@@ -234,11 +241,25 @@ void TunnelClient::onSessionReady()
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(m_session);
     for (ReverseForward *forward : std::as_const(m_reverse))
-        forward->setPending(
-            m_session->requestListen(forward->spec().bindHost, forward->spec().bindPort));
+        askToListen(forward);
     setState(State::Connected, QStringLiteral("connected to %1 (%2)")
                                    .arg(m_settings.url.toDisplayString(), m_session->peerName()));
     Q_EMIT sessionReady(m_session);
+}
+
+void TunnelClient::askToListen(ReverseForward *forward)
+{
+    const ForwardSpec spec = forward->spec();
+    const quint32 requestId = m_session->requestListen(spec.bindHost, spec.bindPort);
+    if (requestId != 0) {
+        forward->setPending(requestId);
+        return;
+    }
+    const QString reason =
+        QStringLiteral("%1 does not accept reverse forwards").arg(m_settings.url.toDisplayString());
+    qCWarning(lcClient).noquote() << QStringLiteral("-R %1: %2").arg(spec.toString(), reason);
+    forward->setFailed(reason);
+    Q_EMIT reverseForwardFailed(spec, reason);
 }
 
 void TunnelClient::onSocketError()
@@ -484,7 +505,7 @@ void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, 
         if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
             forward->spec().bindHost != host)
             continue;
-        if (auto *channel = qobject_cast<TcpChannel *>(context))
+        if (auto *channel = qobject_cast<Channel *>(context))
             forward->track(channel);
         const ForwardSpec spec = forward->spec();
         HostResolver::resolve(

@@ -68,6 +68,7 @@ private:
     void connectNow();
     void onConnected();
     void onSessionReady();
+    void askToListen(ReverseForward *forward);
     void onSocketError();
     void onSslErrors(const QList<QSslError> &errors);
     void onEncrypted();

@@ -132,7 +132,7 @@ void EngineWorker::closeChannel(const QString &mappingId, quint32 channelId)
     const auto it = m_mappings.constFind(mappingId);
     if (it == m_mappings.constEnd())
         return;
-    for (TcpChannel *channel : channelsOf(*it)) {
+    for (Channel *channel : channelsOf(*it)) {
         if (channel->id() == channelId)
             channel->abortChannel(QStringLiteral("closed by the user"));
     }
@@ -228,7 +228,7 @@ bool EngineWorker::isRunning(const MappingRuntime &mapping)
            (mapping.reverse && mapping.reverse->state() != ReverseForward::State::Failed);
 }
 
-QList<TcpChannel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
+QList<Channel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
 {
     if (mapping.listener)
         return mapping.listener->channels();
@@ -355,8 +355,8 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
     mapping.lastBytesOut = stats.bytesOut;
 
     QHash<quint32, ChannelBytes> channelBytes;
-    const QList<TcpChannel *> channels = channelsOf(mapping);
-    for (const TcpChannel *channel : channels) {
+    const QList<Channel *> channels = channelsOf(mapping);
+    for (const Channel *channel : channels) {
         ChannelStats channelStats;
         channelStats.id = channel->id();
         if (reverse) {

@@ -18,7 +18,7 @@ namespace wstunnel {
 class EmbeddedRemote;
 class ForwardListener;
 class ReverseForward;
-class TcpChannel;
+class Channel;
 class TunnelClient;
 
 // Runs the tunnels on the engine's thread: one TunnelClient per remote in use, one forward per
@@ -79,7 +79,7 @@ private:
     void startReverse(MappingRuntime &mapping, TunnelClient *client);
     // Whether the mapping's forward runs (or waits for its remote), rather than having failed.
     static bool isRunning(const MappingRuntime &mapping);
-    static QList<TcpChannel *> channelsOf(const MappingRuntime &mapping);
+    static QList<Channel *> channelsOf(const MappingRuntime &mapping);
     TunnelClient *clientFor(RemoteRuntime &remote, QString *error);
     void stopRemote(RemoteRuntime &remote);
     void publishSoon();

@@ -86,36 +86,9 @@ QString ForwardListener::target() const
     return formatEndpoint(m_targetHost, m_targetPort);
 }
 
-QList<TcpChannel *> ForwardListener::channels() const
-{
-    QList<TcpChannel *> live;
-    for (const QPointer<TcpChannel> &channel : m_channels) {
-        if (channel && channel->state() != TcpChannel::State::Closed)
-            live.append(channel);
-    }
-    return live;
-}
-
-quint64 ForwardListener::bytesIn() const
-{
-    quint64 total = m_finishedBytesIn;
-    for (const TcpChannel *channel : channels())
-        total += channel->bytesIn();
-    return total;
-}
-
-quint64 ForwardListener::bytesOut() const
-{
-    quint64 total = m_finishedBytesOut;
-    for (const TcpChannel *channel : channels())
-        total += channel->bytesOut();
-    return total;
-}
-
 void ForwardListener::closeChannels(const QString &reason)
 {
-    for (TcpChannel *channel : channels())
-        channel->abortChannel(reason);
+    ChannelGroup::closeChannels(reason);
     for (const WaitingConnection &connection : std::exchange(m_waiting, {})) {
         if (connection.socket) {
             connection.socket->abort();
@@ -153,19 +126,12 @@ void ForwardListener::incomingConnection(qintptr descriptor)
 
 void ForwardListener::carry(StreamSocket *socket)
 {
-    TcpChannel *channel = m_session->openChannel(socket, m_targetHost, m_targetPort);
+    Channel *channel = m_session->openChannel(socket, m_targetHost, m_targetPort);
     if (!channel)
         return;
-    m_channels.append(channel);
-    connect(channel, &TcpChannel::opened, this, [this, channel] { Q_EMIT channelOpened(channel); });
-    connect(channel, &TcpChannel::finished, this, [this](const ChannelSummary &summary) {
-        m_finishedBytesIn += summary.bytesIn;
-        m_finishedBytesOut += summary.bytesOut;
-        m_channels.removeIf([](const QPointer<TcpChannel> &c) {
-            return c.isNull() || c->state() == TcpChannel::State::Closed;
-        });
-        Q_EMIT channelClosed(summary);
-    });
+    connect(channel, &Channel::opened, this, [this, channel] { Q_EMIT channelOpened(channel); });
+    trackChannel(channel, this,
+                 [this](const ChannelSummary &summary) { Q_EMIT channelClosed(summary); });
 }
 
 } // namespace wstunnel

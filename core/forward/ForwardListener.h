@@ -1,6 +1,6 @@
 #pragma once
 
-#include "session/TcpChannel.h"
+#include "ChannelGroup.h"
 
 #include <QElapsedTimer>
 #include <QPointer>
@@ -15,7 +15,7 @@ class TunnelSession;
 // Listens on a local address and carries every accepted connection through the current session
 // to a fixed target on the far side. Used by -L on the desktop and by reverse forwards (-R) on
 // the remote; the session may come and go while the port stays bound.
-class ForwardListener : public QTcpServer
+class ForwardListener : public QTcpServer, public ChannelGroup
 {
     Q_OBJECT
 
@@ -37,18 +37,13 @@ public:
     QString localEndpoint() const;
     QString target() const;
 
-    QList<TcpChannel *> channels() const;
-    int openChannels() const { return int(m_channels.size()); }
-    // Bytes of all channels, finished ones included.
-    quint64 bytesIn() const;
-    quint64 bytesOut() const;
     // Resets every open channel and drops waiting connections, for example when the user
     // switches the mapping off.
-    void closeChannels(const QString &reason);
+    void closeChannels(const QString &reason) override;
     int waitingConnections() const { return int(m_waiting.size()); }
 
 Q_SIGNALS:
-    void channelOpened(wstunnel::TcpChannel *channel);
+    void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
 
 protected:
@@ -67,9 +62,6 @@ private:
     QString m_targetHost;
     quint16 m_targetPort;
     QPointer<TunnelSession> m_session;
-    QList<QPointer<TcpChannel>> m_channels;
-    quint64 m_finishedBytesIn = 0;
-    quint64 m_finishedBytesOut = 0;
     QList<WaitingConnection> m_waiting;
     QTimer m_waitTimer;
 };

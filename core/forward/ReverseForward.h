@@ -1,7 +1,7 @@
 #pragma once
 
+#include "ChannelGroup.h"
 #include "config/ForwardSpec.h"
-#include "session/TcpChannel.h"
 
 #include <QList>
 #include <QObject>
@@ -13,7 +13,7 @@ namespace wstunnel {
 // and opens a channel back for every connection it accepts there, which this side connects to
 // the spec's target. Records what the remote answered and which channels it carried, as
 // ForwardListener does for a local forward. Created and owned by TunnelClient.
-class ReverseForward : public QObject
+class ReverseForward : public QObject, public ChannelGroup
 {
     Q_OBJECT
 
@@ -35,21 +35,13 @@ public:
     QString remoteEndpoint() const;
     QString error() const { return m_error; }
 
-    // The channels the remote opened for this forward that are opening or open.
-    QList<TcpChannel *> channels() const;
-    int openChannels() const { return int(channels().size()); }
-    // Bytes of all its channels, finished ones included.
-    quint64 bytesIn() const;
-    quint64 bytesOut() const;
-    // Resets every channel it carries.
-    void closeChannels(const QString &reason);
-
     // Driven by TunnelClient.
     quint32 requestId() const { return m_requestId; }
     void setPending(quint32 requestId);
     void setListening(quint16 remotePort);
     void setFailed(const QString &reason);
-    void track(TcpChannel *channel);
+    // Counts a channel the remote opened for this forward among its own.
+    void track(Channel *channel) { trackChannel(channel, this); }
 
 Q_SIGNALS:
     void ready(quint16 remotePort);
@@ -61,9 +53,6 @@ private:
     quint32 m_requestId = 0;
     quint16 m_remotePort = 0;
     QString m_error;
-    QList<QPointer<TcpChannel>> m_channels;
-    quint64 m_finishedBytesIn = 0;
-    quint64 m_finishedBytesOut = 0;
 };
 
 } // namespace wstunnel

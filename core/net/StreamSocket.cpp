@@ -53,16 +53,19 @@ QString addressText(const sockaddr_storage &storage)
 FailureCode codeForErrno(int error)
 {
     switch (error) {
-    case ECONNREFUSED: return FailureCode::Refused;
-    case ETIMEDOUT: return FailureCode::TimedOut;
-    default: return FailureCode::Unreachable;
+    case ECONNREFUSED:
+        return FailureCode::Refused;
+    case ETIMEDOUT:
+        return FailureCode::TimedOut;
+    default:
+        return FailureCode::Unreachable;
     }
 }
 
 } // namespace
 
 StreamSocket::StreamSocket(QObject *parent)
-    : QObject(parent)
+    : ChannelEndpoint(parent)
 {
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
@@ -165,8 +168,8 @@ void StreamSocket::tryNextAddress()
         return;
     }
     const int error = m_lastConnectError ? m_lastConnectError : EHOSTUNREACH;
-    failConnect(codeForErrno(error), error == ETIMEDOUT ? QStringLiteral("connect timed out")
-                                                        : errnoText(error));
+    failConnect(codeForErrno(error),
+                error == ETIMEDOUT ? QStringLiteral("connect timed out") : errnoText(error));
 }
 
 void StreamSocket::finishConnect()
@@ -227,8 +230,8 @@ qint64 StreamSocket::write(QByteArrayView data)
     qint64 written = 0;
     if (m_queue.isEmpty()) {
         while (written < data.size()) {
-            const ssize_t n = ::send(m_fd, data.data() + written, size_t(data.size() - written),
-                                     MSG_NOSIGNAL);
+            const ssize_t n =
+                ::send(m_fd, data.data() + written, size_t(data.size() - written), MSG_NOSIGNAL);
             if (n > 0) {
                 written += n;
                 continue;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "protocol/Message.h"
+#include "channel/ChannelEndpoint.h"
 
 #include <QByteArray>
 #include <QHostAddress>
@@ -15,47 +15,38 @@ namespace wstunnel {
 // A non-blocking TCP socket on a native descriptor. QTcpSocket cannot half-close (it closes the
 // whole connection when the peer shuts its write side), and its read buffer sits between the
 // kernel and our flow control; this class reads only when asked, writes straight to the kernel
-// and queues only what the kernel does not take.
-class StreamSocket : public QObject
+// and queues only what the kernel does not take. It is the TCP stream endpoint of a channel.
+class StreamSocket final : public ChannelEndpoint
 {
     Q_OBJECT
 
 public:
-    static constexpr qint64 kWouldBlock = -1;
-    static constexpr qint64 kError = -2;
-
     explicit StreamSocket(QObject *parent = nullptr);
     ~StreamSocket() override;
 
     // Takes over an accepted, connected descriptor.
     void adopt(qintptr descriptor);
     // Tries the addresses in order; emits connected() or connectFailed().
-    void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port, int timeoutMs);
+    void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
+                            int timeoutMs) override;
 
     bool isOpen() const { return m_fd >= 0 && !m_connecting; }
     // > 0: bytes read; 0: end of stream; kWouldBlock: nothing now; kError: see errorString().
-    qint64 read(char *buffer, qint64 maxSize);
+    qint64 read(char *buffer, qint64 maxSize) override;
     // Returns how many bytes the kernel took now (the rest is queued and reported through
     // bytesWritten()), or kError.
-    qint64 write(QByteArrayView data);
-    qint64 bytesToWrite() const { return m_queuedBytes; }
-    void setReadEnabled(bool enabled);
+    qint64 write(QByteArrayView data) override;
+    qint64 bytesToWrite() const override { return m_queuedBytes; }
+    void setReadEnabled(bool enabled) override;
     // Sends FIN once everything queued has been written.
-    void shutdownWrite();
+    void shutdownWrite() override;
     // Ends the connection with a reset so the peer sees an abort, not an orderly end.
-    void abort();
-    void close();
+    void abort() override;
+    void close() override;
 
-    QString peerAddress() const;
+    QString peerAddress() const override;
     QString localAddress() const;
-    QString errorString() const { return m_errorString; }
-
-Q_SIGNALS:
-    void connected();
-    void connectFailed(wstunnel::FailureCode code, const QString &reason);
-    void readyRead();
-    void bytesWritten(qint64 bytes);
-    void errorOccurred(const QString &reason);
+    QString errorString() const override { return m_errorString; }
 
 private:
     void setDescriptor(int fd);

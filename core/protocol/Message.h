@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QFlags>
 #include <QString>
 #include <QtGlobal>
 
@@ -9,12 +10,14 @@ namespace wstunnel {
 
 // Wire constants of the protocol; docs/PROTOCOL.md is the reference.
 namespace protocol {
-constexpr quint16 kVersion = 2;
+constexpr quint16 kVersion = 3;
 constexpr quint16 kMinVersion = 1;
 // From version 2 on, the opener of a channel may send this much data before open-ok, so the
 // first bytes of a connection (a request, a TLS ClientHello) travel with the open.
 constexpr quint32 kEarlyWindow = 16 * 1024;
 constexpr quint16 kEarlyDataVersion = 2;
+// From version 3 on, each end says what it accepts in a capabilities message after the hellos.
+constexpr quint16 kCapabilitiesVersion = 3;
 constexpr int kMaxHostLength = 255;
 constexpr int kMaxReasonLength = 1024;
 constexpr int kMaxNameLength = 255;
@@ -37,9 +40,19 @@ enum class MessageType : quint8 {
     ListenOk = 0x0B,
     ListenFailed = 0x0C,
     Unlisten = 0x0D,
+    Capabilities = 0x0E,
 };
 
 enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
+
+// What an end accepts from its peer, announced in the capabilities message (version 3): an end
+// that dialed may still serve. Bits an end does not know are ignored.
+enum class Capability : quint32 {
+    AcceptsListen = 0x1,    // takes listen requests (reverse forwards)
+    DatagramChannels = 0x2, // takes open for UDP channels
+    Relay = 0x4,            // a hub: relays channels to agents chosen by name
+};
+Q_DECLARE_FLAGS(Capabilities, Capability)
 
 // Why a channel could not be opened or was reset, or why a session ends.
 enum class FailureCode : quint8 {
@@ -72,7 +85,10 @@ struct Message
     QString host;               // Open: target host; Listen: bind host
     quint16 port = 0;           // Open: target port; Listen: bind port; ListenOk: bound port
     QString text;               // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
+    quint32 capabilities = 0;   // Capabilities
     QByteArrayView payload;     // Data
 };
 
 } // namespace wstunnel
+
+Q_DECLARE_OPERATORS_FOR_FLAGS(wstunnel::Capabilities)

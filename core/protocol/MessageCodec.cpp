@@ -136,6 +136,8 @@ QString typeName(MessageType type)
         return QStringLiteral("listen-failed");
     case MessageType::Unlisten:
         return QStringLiteral("unlisten");
+    case MessageType::Capabilities:
+        return QStringLiteral("capabilities");
     }
     return QStringLiteral("unknown");
 }
@@ -190,7 +192,7 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     quint8 rawType = 0;
     in.u8(rawType);
     if (rawType < static_cast<quint8>(MessageType::Hello) ||
-        rawType > static_cast<quint8>(MessageType::Unlisten)) {
+        rawType > static_cast<quint8>(MessageType::Capabilities)) {
         result.error =
             QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
@@ -258,6 +260,10 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
         break;
     case MessageType::Unlisten:
         ok = in.u32(m.channel);
+        break;
+    case MessageType::Capabilities:
+        // Bits this end does not know are kept: they mean nothing to it and do no harm.
+        ok = in.u32(m.capabilities);
         break;
     }
     if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
@@ -386,6 +392,11 @@ QByteArray MessageCodec::listenFailed(quint32 requestId, FailureCode code, const
 QByteArray MessageCodec::unlisten(quint32 requestId)
 {
     return Writer(MessageType::Unlisten).u32(requestId).take();
+}
+
+QByteArray MessageCodec::capabilities(quint32 flags)
+{
+    return Writer(MessageType::Capabilities).u32(flags).take();
 }
 
 } // namespace wstunnel

@@ -36,6 +36,7 @@ public:
     static QByteArray listenOk(quint32 requestId, quint16 boundPort);
     static QByteArray listenFailed(quint32 requestId, FailureCode code, const QString &reason);
     static QByteArray unlisten(quint32 requestId);
+    static QByteArray capabilities(quint32 flags);
 };
 
 } // namespace wstunnel

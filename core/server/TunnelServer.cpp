@@ -4,6 +4,7 @@
 #include "UpgradeRequest.h"
 #include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
+#include "link/WebSocketLink.h"
 #include "net/HostResolver.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
@@ -264,11 +265,17 @@ void TunnelServer::onWebSocket()
                 break;
             }
         }
-        auto *session = new TunnelSession(webSocket, TunnelSession::Role::Acceptor,
-                                          m_settings.limits, this, transport);
+        WebSocketLink::Settings linkSettings;
+        linkSettings.isClient = false;
+        linkSettings.maxMessageSize = m_settings.limits.maxMessageSize;
+        linkSettings.keepAliveMs = m_settings.limits.keepAliveMs;
+        auto *link = new WebSocketLink(webSocket, linkSettings, nullptr, transport);
         if (transport)
-            transport->setParent(session);
-        session->setTargetPolicy(&m_allowList);
+            transport->setParent(link);
+        auto *session =
+            new TunnelSession(link, TunnelSession::Role::Acceptor, m_settings.limits, this);
+        session->setLocalCapabilities(Capability::AcceptsListen);
+        session->setTargetPolicy(std::make_shared<AllowList>(m_allowList));
         m_sessions.append(session);
         const QString peer = session->peerAddress();
         qCInfo(lcServer).noquote() << QStringLiteral("session from %1 started").arg(peer);

@@ -28,7 +28,7 @@ public:
 
     virtual ~TargetPolicy() = default;
     // Calls done exactly once, possibly later; not at all once context is destroyed. A
-    // TunnelSession passes the TcpChannel being opened as the context.
+    // TunnelSession passes the Channel being opened as the context.
     virtual void resolve(const QString &host, quint16 port, QObject *context, Callback done) = 0;
 };
 

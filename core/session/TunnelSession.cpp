@@ -2,13 +2,13 @@
 
 #include "Logging.h"
 #include "TargetPolicy.h"
-#include "WebSocketStream.h"
 #include "config/ForwardSpec.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
-#include "util/AllocatorTuning.h"
 
-#include <QWebSocket>
+#include <QPointer>
+
+#include <utility>
 
 namespace wstunnel {
 
@@ -26,61 +26,17 @@ QString describe(const ChannelSummary &s)
 
 } // namespace
 
-TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits &limits,
-                             QObject *parent, QAbstractSocket *transport)
+TunnelSession::TunnelSession(Link *link, Role role, const SessionLimits &limits, QObject *parent)
     : QObject(parent)
-    , m_socket(socket)
+    , m_link(link)
     , m_role(role)
     , m_limits(limits)
     , m_nextChannelId(role == Role::Dialer ? 1 : 2)
 {
     m_age.start();
-    m_socket->setParent(this);
-    // Opens, credits and interactive traffic are small messages: Nagle's algorithm would hold each
-    // back until the previous one is acknowledged. A dialing QWebSocket owns its TCP socket.
-    if (!transport)
-        transport = m_socket->findChild<QAbstractSocket *>();
-    if (transport)
-        transport->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_stream = new WebSocketStream(m_socket, transport, role == Role::Dialer,
-                                   m_limits.maxMessageSize, this);
-    m_socket->setMaxAllowedIncomingMessageSize(m_limits.maxMessageSize);
-    m_socket->setMaxAllowedIncomingFrameSize(m_limits.maxMessageSize);
-    m_peerAddress = m_socket->peerAddress().toString();
-    if (m_socket->peerPort() != 0)
-        m_peerAddress = formatEndpoint(m_peerAddress, m_socket->peerPort());
-
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &bytes) {
-        handleMessage(bytes);
-        // The peer's hello is the first message; from then on our reader takes the frames.
-        if (m_ready && !m_ended)
-            m_stream->takeOverReading();
-    });
-    connect(m_stream, &WebSocketStream::binaryMessageReceived, this, &TunnelSession::handleMessage);
-    auto unexpectedText = [this] {
-        fail(FailureCode::ProtocolError, QStringLiteral("unexpected text message"));
-    };
-    connect(m_socket, &QWebSocket::textMessageReceived, this, unexpectedText);
-    connect(m_stream, &WebSocketStream::textMessageReceived, this, unexpectedText);
-    connect(m_stream, &WebSocketStream::failed, this,
-            [this](QWebSocketProtocol::CloseCode closeCode, const QString &reason) {
-                fail(FailureCode::ProtocolError, reason, closeCode);
-            });
-    connect(m_stream, &WebSocketStream::pongReceived, this, [this] { m_lastHeard.start(); });
-    connect(m_socket, &QWebSocket::bytesWritten, this, &TunnelSession::onTransportWritten);
-    connect(m_socket, &QWebSocket::pong, this, [this] { m_lastHeard.start(); });
-    connect(m_socket, &QWebSocket::disconnected, this, [this] {
-        QString reason = m_endReason;
-        if (reason.isEmpty()) {
-            reason = m_socket->closeReason().isEmpty()
-                         ? QStringLiteral("connection lost")
-                         : QStringLiteral("closed by peer: %1").arg(m_socket->closeReason());
-            if (m_socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData)
-                reason = QStringLiteral("message exceeds the limit of %1 bytes")
-                             .arg(m_limits.maxMessageSize);
-        }
-        teardown(reason);
-    });
+    m_link->setParent(this);
+    m_peerAddress = m_link->peerAddress();
+    connectLink();
 
     m_helloTimer.setSingleShot(true);
     m_helloTimer.setInterval(m_limits.helloTimeoutMs);
@@ -88,8 +44,51 @@ TunnelSession::TunnelSession(QWebSocket *socket, Role role, const SessionLimits 
         fail(FailureCode::ProtocolError,
              QStringLiteral("no hello within %1 ms").arg(m_limits.helloTimeoutMs));
     });
-    m_keepAliveTimer.setInterval(m_limits.keepAliveMs);
-    connect(&m_keepAliveTimer, &QTimer::timeout, this, &TunnelSession::checkKeepAlive);
+}
+
+void TunnelSession::connectLink()
+{
+    connect(m_link, &Link::messageReceived, this, &TunnelSession::handleMessage);
+    connect(m_link, &Link::drained, this, &TunnelSession::onLinkDrained);
+    connect(m_link, &Link::failed, this, [this](LinkEnding ending, const QString &reason) {
+        fail(FailureCode::ProtocolError, reason, ending);
+    });
+    connect(m_link, &Link::closed, this, [this](const QString &reason) {
+        teardown(m_endReason.isEmpty() ? reason : m_endReason);
+    });
+}
+
+Link *TunnelSession::detachLink()
+{
+    Link *link = std::exchange(m_link, nullptr);
+    if (!link)
+        return nullptr;
+    link->disconnect(this);
+    link->setParent(nullptr);
+    qCInfo(lcSession).noquote() << QStringLiteral("session with %1 detached from its link (%2 "
+                                                  "channels held)")
+                                       .arg(m_peerAddress)
+                                       .arg(m_channels.size());
+    return link;
+}
+
+void TunnelSession::attachLink(Link *link)
+{
+    if (m_link || m_ended) {
+        link->deleteLater();
+        return;
+    }
+    m_link = link;
+    m_link->setParent(this);
+    m_peerAddress = m_link->peerAddress();
+    connectLink();
+    qCInfo(lcSession).noquote() << QStringLiteral("session attached to a link to %1 (%2 channels)")
+                                       .arg(m_peerAddress)
+                                       .arg(m_channels.size());
+    for (QByteArray &message : std::exchange(m_outbox, {}))
+        m_link->send(std::move(message));
+    m_transportBlocked = true;
+    onLinkDrained();
 }
 
 TunnelSession::~TunnelSession()
@@ -97,15 +96,13 @@ TunnelSession::~TunnelSession()
     m_ended = true;
     const auto channels = m_channels.values();
     m_channels.clear();
-    for (TcpChannel *channel : channels)
+    for (Channel *channel : channels)
         delete channel;
 }
 
 void TunnelSession::start(const QString &localName)
 {
-    m_lastHeard.start();
     m_helloTimer.start();
-    m_keepAliveTimer.start();
     send(MessageCodec::hello(protocol::kMinVersion, protocol::kVersion, m_limits.maxMessageSize,
                              localName));
 }
@@ -113,17 +110,17 @@ void TunnelSession::start(const QString &localName)
 quint64 TunnelSession::bufferedBytes() const
 {
     quint64 total = 0;
-    for (const TcpChannel *channel : m_channels)
+    for (const Channel *channel : m_channels)
         total += channel->buffered();
     return total;
 }
 
 qint64 TunnelSession::transportBacklog() const
 {
-    return m_socket->bytesToWrite();
+    return m_link ? m_link->backlog() : 0;
 }
 
-TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host, quint16 port)
+Channel *TunnelSession::openChannel(ChannelEndpoint *local, const QString &host, quint16 port)
 {
     const QString target = formatEndpoint(host, port);
     if (!m_ready || m_ended || m_channels.size() >= m_limits.maxChannels) {
@@ -141,12 +138,12 @@ TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host,
     const quint32 id = m_nextChannelId;
     m_nextChannelId += 2;
     auto *channel =
-        new TcpChannel(this, id, local, local->peerAddress(), target, m_limits.receiveWindow);
+        new Channel(this, id, local, local->peerAddress(), target, m_limits.receiveWindow, this);
     m_channels.insert(id, channel);
     send(MessageCodec::open(id, ChannelTransport::Tcp, m_limits.receiveWindow, host, port));
     if (allowsEarlyData())
         channel->sendEarly(protocol::kEarlyWindow);
-    connect(channel, &TcpChannel::opened, this, [this, channel] {
+    connect(channel, &Channel::opened, this, [this, channel] {
         qCInfo(lcSession).noquote() << QStringLiteral("channel %1 %2 -> %3 opened")
                                            .arg(channel->id())
                                            .arg(channel->peer(), channel->target());
@@ -157,6 +154,8 @@ TcpChannel *TunnelSession::openChannel(StreamSocket *local, const QString &host,
 
 quint32 TunnelSession::requestListen(const QString &bindHost, quint16 port)
 {
+    if (!m_peerCapabilities.testFlag(Capability::AcceptsListen))
+        return 0;
     const quint32 id = m_nextListenId++;
     send(MessageCodec::listen(id, bindHost, port));
     return id;
@@ -183,34 +182,50 @@ void TunnelSession::close(const QString &reason)
         return;
     m_endReason = reason;
     send(MessageCodec::goAway(FailureCode::Shutdown, reason));
-    m_socket->close(QWebSocketProtocol::CloseCodeNormal, reason.left(120));
+    if (m_link)
+        m_link->close(LinkEnding::Orderly, reason);
     teardown(reason);
 }
 
 void TunnelSession::send(QByteArray message)
 {
-    if (!m_ended)
-        m_stream->sendBinary(std::move(message));
+    if (m_ended)
+        return;
+    if (m_link)
+        m_link->send(std::move(message));
+    else
+        m_outbox.append(std::move(message));
+}
+
+void TunnelSession::sendMessage(QByteArray message)
+{
+    send(std::move(message));
 }
 
 bool TunnelSession::canSend() const
 {
-    if (m_socket->bytesToWrite() < m_limits.writeWatermark)
+    if (m_link && m_link->backlog() < m_limits.writeWatermark)
         return true;
-    const_cast<TunnelSession *>(this)->m_transportBlocked = true;
+    m_transportBlocked = true;
     return false;
 }
 
-void TunnelSession::onTransportWritten()
+qint64 TunnelSession::maxPayloadSize() const
 {
-    if (!m_transportBlocked || m_socket->bytesToWrite() >= m_limits.writeWatermark)
+    return qMin<qint64>(m_limits.chunkSize,
+                        qint64(m_peerMaxMessageSize) - protocol::kDataHeaderSize);
+}
+
+void TunnelSession::onLinkDrained()
+{
+    if (!m_transportBlocked || !m_link || m_link->backlog() >= m_limits.writeWatermark)
         return;
     m_transportBlocked = false;
-    for (TcpChannel *channel : std::as_const(m_channels))
+    for (Channel *channel : std::as_const(m_channels))
         channel->resumeReading();
 }
 
-void TunnelSession::channelFinished(TcpChannel *channel)
+void TunnelSession::channelFinished(Channel *channel)
 {
     if (m_channels.remove(channel->id()) == 0)
         return;
@@ -237,7 +252,6 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
 {
     if (m_ended)
         return;
-    m_lastHeard.start();
     const MessageCodec::DecodeResult decoded = MessageCodec::decode(bytes, m_limits.maxMessageSize);
     if (!decoded.message) {
         fail(FailureCode::ProtocolError,
@@ -245,16 +259,24 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         return;
     }
     const Message &m = *decoded.message;
-    if (!m_ready && m.type != MessageType::Hello) {
+    if (!m_helloReceived && m.type != MessageType::Hello) {
         fail(FailureCode::ProtocolError, QStringLiteral("expected hello, got another message"));
+        return;
+    }
+    if (m_helloReceived && !m_ready && m.type != MessageType::Capabilities) {
+        fail(FailureCode::ProtocolError,
+             QStringLiteral("expected capabilities after the hello, got another message"));
         return;
     }
     bool fatal = false;
     QString error;
-    TcpChannel *channel = nullptr;
+    Channel *channel = nullptr;
     switch (m.type) {
     case MessageType::Hello:
         handleHello(m);
+        return;
+    case MessageType::Capabilities:
+        handleCapabilities(m);
         return;
     case MessageType::Open:
         handleOpen(m);
@@ -263,11 +285,12 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         m_endReason =
             QStringLiteral("peer ended the session (%1): %2").arg(failureCodeName(m.code), m.text);
         qCInfo(lcSession).noquote() << m_endReason;
-        m_socket->close();
+        if (m_link)
+            m_link->close(LinkEnding::Orderly, m_endReason);
         teardown(m_endReason);
         return;
     case MessageType::Listen:
-        if (m_role == Role::Dialer)
+        if (!m_localCapabilities.testFlag(Capability::AcceptsListen))
             refuseListen(m.channel, FailureCode::NotAllowed,
                          QStringLiteral("this side does not accept listen requests"));
         else
@@ -280,8 +303,8 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         Q_EMIT listenAnswered(m.channel, false, 0, m.text);
         return;
     case MessageType::Unlisten:
-        // A dialer never listens, so there is nothing to stop on this side.
-        if (m_role == Role::Acceptor)
+        // An end that takes no listen requests has nothing to stop.
+        if (m_localCapabilities.testFlag(Capability::AcceptsListen))
             Q_EMIT unlistenRequested(m.channel);
         return;
     default:
@@ -297,7 +320,7 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
     switch (m.type) {
     case MessageType::OpenOk:
     case MessageType::OpenFailed:
-        if (!isOurs(m.channel) || channel->state() != TcpChannel::State::Opening) {
+        if (!isOurs(m.channel) || channel->state() != Channel::State::Opening) {
             error = QStringLiteral("unexpected open answer for channel %1").arg(m.channel);
             break;
         }
@@ -325,9 +348,9 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         fail(FailureCode::ProtocolError, error);
 }
 
-TcpChannel *TunnelSession::channelFor(const Message &m, bool &fatal)
+Channel *TunnelSession::channelFor(const Message &m, bool &fatal)
 {
-    if (TcpChannel *channel = m_channels.value(m.channel))
+    if (Channel *channel = m_channels.value(m.channel))
         return channel;
     // Messages can cross a reset or close on the wire; ids are never reused, so a message for an
     // id that existed once is stale rather than wrong.
@@ -358,6 +381,30 @@ void TunnelSession::handleHello(const Message &m)
     m_peerName = m.text;
     m_peerMaxMessageSize = m.maxMessageSize;
     m_version = version;
+    m_helloReceived = true;
+    if (m_version >= protocol::kCapabilitiesVersion) {
+        // Both ends send theirs once they know the other speaks version 3; ready on the peer's.
+        send(MessageCodec::capabilities(quint32(m_localCapabilities.toInt())));
+        return;
+    }
+    // Before capabilities, the end that accepted the WebSocket took listen requests.
+    m_peerCapabilities =
+        m_role == Role::Dialer ? Capabilities(Capability::AcceptsListen) : Capabilities();
+    becomeReady();
+}
+
+void TunnelSession::handleCapabilities(const Message &m)
+{
+    if (!m_helloReceived || m_ready || m_version < protocol::kCapabilitiesVersion) {
+        fail(FailureCode::ProtocolError, QStringLiteral("unexpected capabilities message"));
+        return;
+    }
+    m_peerCapabilities = Capabilities::fromInt(int(m.capabilities));
+    becomeReady();
+}
+
+void TunnelSession::becomeReady()
+{
     m_ready = true;
     m_helloTimer.stop();
     Q_EMIT ready();
@@ -397,29 +444,28 @@ void TunnelSession::handleOpen(const Message &m)
                QStringLiteral("%1 channels are already opening").arg(m_opening.size()));
         return;
     }
-    auto *channel = new TcpChannel(this, m.channel, new StreamSocket, m_peerAddress, target,
-                                   m_limits.receiveWindow);
+    auto *channel = new Channel(this, m.channel, new StreamSocket, m_peerAddress, target,
+                                m_limits.receiveWindow, this);
     channel->setPeerWindow(m.window);
     if (allowsEarlyData())
         channel->acceptEarly(protocol::kEarlyWindow);
     m_channels.insert(m.channel, channel);
     m_opening.insert(m.channel);
-    connect(channel, &TcpChannel::opened, this, [this, channel] {
+    connect(channel, &Channel::opened, this, [this, channel] {
         m_opening.remove(channel->id());
         qCInfo(lcSession).noquote() << QStringLiteral("channel %1 %2 -> %3 opened")
                                            .arg(channel->id())
                                            .arg(channel->peer(), channel->target());
         Q_EMIT channelOpened(channel);
     });
-    QPointer<TcpChannel> guard(channel);
+    QPointer<Channel> guard(channel);
     m_policy->resolve(m.host, m.port, channel, [this, guard](const TargetResolution &r) {
         if (guard)
             guard->connectTarget(r, m_limits.connectTimeoutMs);
     });
 }
 
-void TunnelSession::fail(FailureCode code, const QString &reason,
-                         QWebSocketProtocol::CloseCode closeCode)
+void TunnelSession::fail(FailureCode code, const QString &reason, LinkEnding ending)
 {
     if (m_ended)
         return;
@@ -427,7 +473,8 @@ void TunnelSession::fail(FailureCode code, const QString &reason,
         << QStringLiteral("session with %1 failed: %2").arg(m_peerAddress, reason);
     m_endReason = reason;
     send(MessageCodec::goAway(code, reason));
-    m_socket->close(closeCode, reason.left(120));
+    if (m_link)
+        m_link->close(ending, reason);
     teardown(reason);
 }
 
@@ -436,11 +483,10 @@ void TunnelSession::teardown(const QString &reason)
     if (m_ended)
         return;
     m_ended = true;
-    m_stream->stop();
     m_helloTimer.stop();
-    m_keepAliveTimer.stop();
+    m_outbox.clear();
     const auto channels = m_channels.values();
-    for (TcpChannel *channel : channels)
+    for (Channel *channel : channels)
         channel->drop(QStringLiteral("session ended: %1").arg(reason));
     qCInfo(lcSession).noquote()
         << QStringLiteral("session with %1 closed: %2 (%3 channels, in %4 B, out %5 B, %6 s)")
@@ -450,16 +496,6 @@ void TunnelSession::teardown(const QString &reason)
                .arg(m_finishedBytesOut)
                .arg(double(m_age.elapsed()) / 1000.0, 0, 'f', 3);
     Q_EMIT closed(reason);
-}
-
-void TunnelSession::checkKeepAlive()
-{
-    if (m_lastHeard.elapsed() > 3 * qint64(m_limits.keepAliveMs)) {
-        fail(FailureCode::TimedOut,
-             QStringLiteral("no answer from the peer for %1 s").arg(m_lastHeard.elapsed() / 1000));
-        return;
-    }
-    m_socket->ping();
 }
 
 } // namespace wstunnel

@@ -1,41 +1,49 @@
 #pragma once
 
 #include "SessionLimits.h"
-#include "TcpChannel.h"
+#include "channel/Channel.h"
+#include "channel/ChannelHost.h"
+#include "link/Link.h"
 #include "protocol/Message.h"
 
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
-#include <QPointer>
 #include <QSet>
 #include <QTimer>
-#include <QWebSocketProtocol>
 
-class QAbstractSocket;
-class QWebSocket;
+#include <memory>
 
 namespace wstunnel {
 
-class StreamSocket;
-class WebSocketStream;
+class ChannelEndpoint;
 class TargetPolicy;
 
-// One WebSocket carrying many channels (docs/PROTOCOL.md). Both ends run the same class: the end
-// that dialed numbers its channels odd, the end that accepted numbers them even, so either side
-// may open channels at any time.
-class TunnelSession : public QObject
+// One session between two ends (docs/PROTOCOL.md), carrying many channels over a link. Both ends
+// run the same class. The end that dialed numbers its channels odd, the end that accepted even,
+// so either side may open channels at any time; what else an end accepts (listen requests,
+// datagram channels) is what it announces as its capabilities, not who dialed.
+//
+// The session outlives its link: detachLink() leaves the channels open and their endpoints
+// unread, and attachLink() carries on over another link.
+class TunnelSession : public QObject, private ChannelHost
 {
     Q_OBJECT
 
 public:
     enum class Role { Dialer, Acceptor };
 
-    // Takes ownership of an open WebSocket. transport is the TCP or TLS socket it runs on, when
-    // the WebSocket does not own it (accepted connections); a dialing WebSocket's is found.
-    TunnelSession(QWebSocket *socket, Role role, const SessionLimits &limits,
-                  QObject *parent = nullptr, QAbstractSocket *transport = nullptr);
+    // Takes ownership of the link.
+    TunnelSession(Link *link, Role role, const SessionLimits &limits, QObject *parent = nullptr);
     ~TunnelSession() override;
+
+    // What this end accepts from the peer; set before start().
+    void setLocalCapabilities(Capabilities capabilities) { m_localCapabilities = capabilities; }
+    Capabilities localCapabilities() const { return m_localCapabilities; }
+    // What the peer accepts: announced from version 3 on; for older peers what they did before
+    // capabilities existed (the end that accepted took listen requests).
+    Capabilities peerCapabilities() const { return m_peerCapabilities; }
+    quint16 version() const { return m_version; }
 
     void start(const QString &localName);
     bool isReady() const { return m_ready; }
@@ -45,76 +53,90 @@ public:
     const SessionLimits &limits() const { return m_limits; }
 
     // Who decides on channels the peer opens; without one they are refused.
-    void setTargetPolicy(TargetPolicy *policy) { m_policy = policy; }
+    void setTargetPolicy(std::shared_ptr<TargetPolicy> policy) { m_policy = std::move(policy); }
 
-    // Carries a local connection to host:port on the far side; the session owns the socket.
-    TcpChannel *openChannel(StreamSocket *local, const QString &host, quint16 port);
-    QList<TcpChannel *> channels() const { return m_channels.values(); }
-    // Payload received from the peer and not yet taken by local sockets.
+    // Carries a local endpoint to host:port on the far side; the session owns the endpoint.
+    Channel *openChannel(ChannelEndpoint *local, const QString &host, quint16 port);
+    QList<Channel *> channels() const { return m_channels.values(); }
+    // Payload received from the peer and not yet taken by local endpoints.
     quint64 bufferedBytes() const;
-    // Bytes queued on the WebSocket, not yet taken by the kernel.
+    // Bytes queued on the link, not yet taken by the wire.
     qint64 transportBacklog() const;
 
     // Asks the peer to listen on bindHost:port and open a channel back for each connection.
+    // Returns the request id, or 0 when the peer does not take listen requests.
     quint32 requestListen(const QString &bindHost, quint16 port);
     void answerListen(quint32 requestId, quint16 boundPort);
     void refuseListen(quint32 requestId, FailureCode code, const QString &reason);
     // Asks the peer to stop a listener it opened for requestId and reset its connections.
     void cancelListen(quint32 requestId);
 
+    Link *link() const { return m_link; }
+    // Gives up the link without ending the session (the caller owns it now). Channels stay open,
+    // their endpoints are not read, and messages for the peer wait until attachLink().
+    Link *detachLink();
+    // Carries on over another link (the session owns it).
+    void attachLink(Link *link);
+
     // Ends the session, telling the peer why.
     void close(const QString &reason);
-
-    // Used by channels.
-    void send(QByteArray message);
-    bool canSend() const;
-    quint32 peerMaxMessageSize() const { return m_peerMaxMessageSize; }
-    // Whether the negotiated version lets a channel's opener send data before open-ok.
-    bool allowsEarlyData() const { return m_version >= protocol::kEarlyDataVersion; }
-    void channelFinished(TcpChannel *channel);
 
 Q_SIGNALS:
     void ready();
     void closed(const QString &reason);
-    void channelOpened(wstunnel::TcpChannel *channel);
+    void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
     void listenRequested(quint32 requestId, const QString &bindHost, quint16 port);
     void unlistenRequested(quint32 requestId);
     void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
 
 private:
+    // ChannelHost
+    void sendMessage(QByteArray message) override;
+    bool canSend() const override;
+    qint64 maxPayloadSize() const override;
+    void channelFinished(Channel *channel) override;
+
+    void connectLink();
+    // Whether the negotiated version lets a channel's opener send data before open-ok.
+    bool allowsEarlyData() const { return m_version >= protocol::kEarlyDataVersion; }
+    void send(QByteArray message);
     void handleMessage(QByteArrayView bytes);
     void handleHello(const Message &m);
+    void handleCapabilities(const Message &m);
+    void becomeReady();
     void handleOpen(const Message &m);
-    TcpChannel *channelFor(const Message &m, bool &fatal);
+    Channel *channelFor(const Message &m, bool &fatal);
     bool isOurs(quint32 id) const;
     void fail(FailureCode code, const QString &reason,
-              QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeProtocolError);
+              LinkEnding ending = LinkEnding::ProtocolError);
     void teardown(const QString &reason);
-    void onTransportWritten();
-    void checkKeepAlive();
+    void onLinkDrained();
 
-    QWebSocket *m_socket;
-    WebSocketStream *m_stream;
+    Link *m_link = nullptr;
     Role m_role;
     SessionLimits m_limits;
-    TargetPolicy *m_policy = nullptr;
+    std::shared_ptr<TargetPolicy> m_policy;
+    Capabilities m_localCapabilities;
+    Capabilities m_peerCapabilities;
+    bool m_helloReceived = false;
     bool m_ready = false;
     bool m_ended = false;
-    bool m_transportBlocked = false;
+    mutable bool m_transportBlocked = false;
     QString m_peerName;
     QString m_peerAddress;
     QString m_endReason;
     quint32 m_peerMaxMessageSize = protocol::kMinMessageSize;
     quint16 m_version = 0; // negotiated in the hello exchange
-    QHash<quint32, TcpChannel *> m_channels;
+    QHash<quint32, Channel *> m_channels;
     quint32 m_nextChannelId;
     quint32 m_highestPeerChannelId = 0;
     quint32 m_nextListenId = 1;
     QSet<quint32> m_opening; // opened by the peer, still resolving or connecting
+    // Messages for the peer while no link is attached: control messages only, as channels do not
+    // read their endpoints then, so at most a few per channel.
+    QList<QByteArray> m_outbox;
     QTimer m_helloTimer;
-    QTimer m_keepAliveTimer;
-    QElapsedTimer m_lastHeard;
     QElapsedTimer m_age;
     int m_channelsFinished = 0;
     quint64 m_finishedBytesIn = 0;

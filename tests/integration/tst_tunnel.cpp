@@ -6,7 +6,7 @@
 #include "forward/ReverseForward.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
-#include "session/TcpChannel.h"
+#include "channel/Channel.h"
 #include "session/TunnelSession.h"
 
 #include <QElapsedTimer>
@@ -321,7 +321,7 @@ private Q_SLOTS:
         QTRY_VERIFY([&] {
             const auto channels = fixture.serverSession()->channels();
             return channels.size() == 1 &&
-                   channels.first()->state() == TcpChannel::State::Opening &&
+                   channels.first()->state() == Channel::State::Opening &&
                    channels.first()->buffered() == 11;
         }());
         QCOMPARE(fixture.serverSession()->channels().first()->bytesIn(), quint64(0));
@@ -332,7 +332,7 @@ private Q_SLOTS:
         EchoServer echo;
         TunnelFixture fixture;
         QVERIFY(fixture.start());
-        RawPeer peer(fixture, protocol::kVersion);
+        RawPeer peer(fixture, protocol::kEarlyDataVersion);
         QVERIFY(peer.connected());
         peer.send(MessageCodec::open(1, ChannelTransport::Tcp, 65536, QStringLiteral("127.0.0.1"),
                                      echo.serverPort()));
@@ -351,7 +351,7 @@ private Q_SLOTS:
         TunnelFixture fixture;
         QVERIFY(fixture.start());
         const quint16 port = fixture.forwardTo(echo.serverPort());
-        RawPeer peer(fixture, protocol::kVersion);
+        RawPeer peer(fixture, protocol::kEarlyDataVersion);
         QVERIFY(peer.connected());
         peer.send(MessageCodec::open(1, ChannelTransport::Tcp, 65536, QStringLiteral("127.0.0.1"),
                                      hole.port()));
@@ -643,7 +643,7 @@ private Q_SLOTS:
         QCOMPARE(forward->channels().size(), qsizetype(1));
         QCOMPARE(forward->openChannels(), 1);
         QVERIFY(other->channels().isEmpty());
-        const TcpChannel *channel = forward->channels().first();
+        const Channel *channel = forward->channels().first();
         QCOMPARE(channel->bytesIn(), quint64(9));
         QTRY_COMPARE(channel->bytesOut(), quint64(9));
         QCOMPARE(forward->bytesIn(), quint64(9));

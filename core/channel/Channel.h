@@ -9,8 +9,8 @@
 
 namespace wstunnel {
 
-class StreamSocket;
-class TunnelSession;
+class ChannelEndpoint;
+class ChannelHost;
 struct TargetResolution;
 
 // What a finished channel did, for logs and the traffic views.
@@ -25,17 +25,19 @@ struct ChannelSummary
     QString error; // empty for an orderly end
 };
 
-// One TCP connection carried by a session: a local socket on this side, a channel id on the
-// wire, flow control in both directions and TCP's half-close.
-class TcpChannel : public QObject
+// The protocol state of one channel of a session (docs/PROTOCOL.md): its id, byte offsets and
+// flow control in both directions, early data, half-close and reset. What it carries to on this
+// side is its endpoint (a TCP stream, ...); what it sends goes through its host, the session.
+class Channel : public QObject
 {
     Q_OBJECT
 
 public:
     enum class State { Opening, Open, Closed };
 
-    TcpChannel(TunnelSession *session, quint32 id, StreamSocket *socket, const QString &peer,
-               const QString &target, quint32 receiveWindow);
+    // Takes ownership of the endpoint.
+    Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const QString &peer,
+            const QString &target, quint32 receiveWindow, QObject *parent = nullptr);
 
     quint32 id() const { return m_id; }
     State state() const { return m_state; }
@@ -50,7 +52,7 @@ public:
     // Closes the channel from this side, resetting both ends.
     void abortChannel(const QString &reason);
 
-    // Driven by TunnelSession.
+    // Driven by the session.
     void setPeerWindow(quint32 window) { m_window.setPeerWindow(window); }
     // Protocol version 2: as the opener, read and send up to window bytes before open-ok; as the
     // acceptor, take up to window bytes before the target is connected and write them then.
@@ -80,9 +82,9 @@ private:
     void maybeFinish();
     void finish(const QString &error);
 
-    TunnelSession *m_session;
+    ChannelHost *m_host;
     quint32 m_id;
-    StreamSocket *m_socket;
+    ChannelEndpoint *m_endpoint;
     QString m_peer;
     QString m_target;
     ChannelWindow m_window;

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "protocol/Message.h"
+
+#include <QByteArrayView>
+#include <QHostAddress>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+namespace wstunnel {
+
+// What a channel carries its bytes to and from on this side: a TCP stream today; a datagram flow
+// or another session's channel (a hub's relay) are further endpoints. The channel keeps the
+// protocol state and flow control; the endpoint only moves bytes and reports what happens.
+class ChannelEndpoint : public QObject
+{
+    Q_OBJECT
+
+public:
+    static constexpr qint64 kWouldBlock = -1;
+    static constexpr qint64 kError = -2;
+
+    using QObject::QObject;
+
+    // For a channel the peer opened: reach the target; emits connected() or connectFailed().
+    virtual void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
+                                    int timeoutMs) = 0;
+    // > 0: bytes read (for a datagram endpoint, one whole datagram); 0: end of stream;
+    // kWouldBlock: nothing now; kError: see errorString().
+    virtual qint64 read(char *buffer, qint64 maxSize) = 0;
+    // How many bytes were taken now (the rest is queued and reported through bytesWritten()),
+    // or kError.
+    virtual qint64 write(QByteArrayView data) = 0;
+    virtual qint64 bytesToWrite() const = 0;
+    // readyRead() is emitted only while reading is enabled: a channel without credit stops it.
+    virtual void setReadEnabled(bool enabled) = 0;
+    // No more bytes will be written (the peer's fin), once the queue is out.
+    virtual void shutdownWrite() = 0;
+    // Ends at once, so the other party sees an abort rather than an orderly end.
+    virtual void abort() = 0;
+    // Ends in order.
+    virtual void close() = 0;
+    // Who is on the other side of this endpoint, for logs and the traffic views.
+    virtual QString peerAddress() const = 0;
+    virtual QString errorString() const = 0;
+
+Q_SIGNALS:
+    void connected();
+    void connectFailed(wstunnel::FailureCode code, const QString &reason);
+    void readyRead();
+    void bytesWritten(qint64 bytes);
+    void errorOccurred(const QString &reason);
+};
+
+} // namespace wstunnel
