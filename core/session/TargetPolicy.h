@@ -12,6 +12,8 @@ class QObject;
 
 namespace wstunnel {
 
+class ChannelEndpoint;
+
 struct TargetResolution
 {
     QList<QHostAddress> addresses; // empty when refused
@@ -20,13 +22,17 @@ struct TargetResolution
     QString reason;
 };
 
-// Decides which targets a peer may open channels to, and resolves them to addresses.
+// Decides which targets a peer may open channels to, resolves them to addresses, and makes the
+// endpoint that carries a channel to its target.
 class TargetPolicy
 {
 public:
     using Callback = std::function<void(const TargetResolution &)>;
 
     virtual ~TargetPolicy() = default;
+    // The endpoint for a new channel of this transport, or nullptr where it is not carried: a TCP
+    // stream by default.
+    virtual ChannelEndpoint *createEndpoint(ChannelTransport transport);
     // Calls done exactly once, possibly later; not at all once context is destroyed. A
     // TunnelSession passes the Channel being opened as the context.
     virtual void resolve(const QString &host, quint16 port, QObject *context, Callback done) = 0;

@@ -3,7 +3,7 @@
 #include "Logging.h"
 #include "TargetPolicy.h"
 #include "config/ForwardSpec.h"
-#include "net/StreamSocket.h"
+#include "channel/ChannelEndpoint.h"
 #include "protocol/MessageCodec.h"
 
 #include <QPointer>
@@ -426,7 +426,8 @@ void TunnelSession::handleOpen(const Message &m)
                                               .arg(m_peerAddress, target, reason);
         send(MessageCodec::openFailed(m.channel, code, reason));
     };
-    if (m.transport != ChannelTransport::Tcp) {
+    if (m.transport == ChannelTransport::Udp &&
+        !m_localCapabilities.testFlag(Capability::DatagramChannels)) {
         refuse(FailureCode::NotAllowed, QStringLiteral("only TCP channels are supported"));
         return;
     }
@@ -444,7 +445,12 @@ void TunnelSession::handleOpen(const Message &m)
                QStringLiteral("%1 channels are already opening").arg(m_opening.size()));
         return;
     }
-    auto *channel = new Channel(this, m.channel, new StreamSocket, m_peerAddress, target,
+    ChannelEndpoint *endpoint = m_policy->createEndpoint(m.transport);
+    if (!endpoint) {
+        refuse(FailureCode::NotAllowed, QStringLiteral("this side does not carry such channels"));
+        return;
+    }
+    auto *channel = new Channel(this, m.channel, endpoint, m_peerAddress, target,
                                 m_limits.receiveWindow, this);
     channel->setPeerWindow(m.window);
     if (allowsEarlyData())

@@ -1,0 +1,24 @@
+#include "MemoryTargetPolicy.h"
+
+using namespace wstunnel;
+
+ChannelEndpoint *MemoryTargetPolicy::createEndpoint(ChannelTransport transport)
+{
+    if (transport != ChannelTransport::Tcp)
+        return nullptr;
+    auto *endpoint = new MemoryEndpoint;
+    endpoint->setConnectOutcome(outcome);
+    endpoint->setStalled(stalled);
+    endpoints.append(endpoint);
+    return endpoint;
+}
+
+void MemoryTargetPolicy::resolve(const QString &host, quint16 port, QObject *, Callback done)
+{
+    if (host == QLatin1String("denied"))
+        done(TargetResolution{
+            {}, port, FailureCode::NotAllowed, QStringLiteral("denied is not in the allow-list")});
+    else
+        done(TargetResolution{
+            {QHostAddress(QHostAddress::LocalHost)}, port, FailureCode::Refused, QString()});
+}

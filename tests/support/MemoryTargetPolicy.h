@@ -1,0 +1,22 @@
+#pragma once
+
+#include "MemoryEndpoint.h"
+#include "session/TargetPolicy.h"
+
+#include <QList>
+#include <QPointer>
+
+// Lets a session's peer open channels to MemoryEndpoints: every host is allowed but "denied",
+// and every channel's endpoint is kept for the test to play the target with.
+class MemoryTargetPolicy final : public wstunnel::TargetPolicy
+{
+public:
+    wstunnel::ChannelEndpoint *createEndpoint(wstunnel::ChannelTransport transport) override;
+    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+
+    // The endpoints made so far, in the order the peer opened their channels.
+    QList<QPointer<MemoryEndpoint>> endpoints;
+    MemoryEndpoint::ConnectOutcome outcome = MemoryEndpoint::ConnectOutcome::Succeed;
+    // New endpoints take nothing written to them, like a target that does not read.
+    bool stalled = false;
+};
