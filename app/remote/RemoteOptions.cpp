@@ -201,7 +201,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     const QString tokenPath = setting(tokenFile, QStringLiteral("tokenFile"));
     if (!tokenPath.isEmpty() && !options.tokens.loadFile(tokenPath, error))
         return std::nullopt;
-    options.tokens.add(qgetenv("WSTUNNEL_TOKEN"));
+    options.tokens.add(qgetenv("WSTUNNEL_TOKEN"), QStringLiteral("WSTUNNEL_TOKEN"));
     if (options.tokens.isEmpty()) {
         *error =
             QStringLiteral("no token configured: give --token-file FILE or set WSTUNNEL_TOKEN");

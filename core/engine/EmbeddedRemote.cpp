@@ -27,7 +27,7 @@ bool EmbeddedRemote::start(QString *error)
                                           random.size() / int(sizeof(quint32)));
     m_token = random.toHex();
     TokenStore tokens;
-    tokens.add(m_token);
+    tokens.add(m_token, QStringLiteral("the desktop app's own token"));
     AllowList allowList;
     allowList.addRule(QStringLiteral("*:*"), error);
     ServerSettings settings;

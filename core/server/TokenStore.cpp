@@ -14,11 +14,11 @@ QByteArray digest(const QByteArray &token)
 
 } // namespace
 
-void TokenStore::add(const QByteArray &token)
+void TokenStore::add(const QByteArray &token, const QString &name, Identity::Kind kind)
 {
     const QByteArray trimmed = token.trimmed();
     if (!trimmed.isEmpty())
-        m_digests.append(digest(trimmed));
+        m_entries.append(Entry{digest(trimmed), Identity{name, kind, {}}});
 }
 
 bool TokenStore::loadFile(const QString &path, QString *error)
@@ -30,10 +30,10 @@ bool TokenStore::loadFile(const QString &path, QString *error)
     }
     const int before = size();
     const QList<QByteArray> lines = file.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        const QByteArray trimmed = line.trimmed();
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QByteArray trimmed = lines.at(i).trimmed();
         if (!trimmed.isEmpty() && !trimmed.startsWith('#'))
-            add(trimmed);
+            add(trimmed, QStringLiteral("token of line %1 of %2").arg(i + 1).arg(path));
     }
     if (size() == before) {
         *error = QStringLiteral("token file %1 holds no token").arg(path);
@@ -42,18 +42,22 @@ bool TokenStore::loadFile(const QString &path, QString *error)
     return true;
 }
 
-bool TokenStore::accepts(const QByteArray &presented) const
+std::optional<Identity> TokenStore::identify(const QByteArray &presented) const
 {
-    // Digests have a fixed length, so comparing them leaks neither the tokens nor their lengths.
+    // Digests have a fixed length, and every entry is compared, so the time taken leaks neither
+    // the tokens, nor their lengths, nor which one matched.
     const QByteArray candidate = digest(presented);
-    bool found = false;
-    for (const QByteArray &known : m_digests) {
+    const Entry *match = nullptr;
+    for (const Entry &entry : m_entries) {
         unsigned char difference = 0;
-        for (qsizetype i = 0; i < known.size(); ++i)
-            difference |= static_cast<unsigned char>(known[i] ^ candidate[i]);
-        found |= (difference == 0);
+        for (qsizetype i = 0; i < entry.digest.size(); ++i)
+            difference |= static_cast<unsigned char>(entry.digest[i] ^ candidate[i]);
+        if (difference == 0 && !match)
+            match = &entry;
     }
-    return found && !presented.isEmpty();
+    if (!match || presented.isEmpty())
+        return std::nullopt;
+    return match->identity;
 }
 
 QByteArray TokenStore::bearerToken(const QByteArray &authorizationHeader)

@@ -222,7 +222,8 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
                "WWW-Authenticate: Bearer realm=\"wstunnel\"\r\n");
         return;
     }
-    if (!m_tokens.accepts(token)) {
+    const std::optional<Identity> identity = m_tokens.identify(token);
+    if (!identity) {
         refuse(socket, 401, "Unauthorized", QStringLiteral("invalid token"),
                "WWW-Authenticate: Bearer realm=\"wstunnel\", error=\"invalid_token\"\r\n");
         return;
@@ -234,8 +235,8 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
     }
     socket->disconnect(this);
     delete socket->findChild<QTimer *>();
-    m_upgrading.removeAll(nullptr);
-    m_upgrading.append(socket);
+    m_upgrading.removeIf([](const Upgrading &upgrading) { return upgrading.socket.isNull(); });
+    m_upgrading.append(Upgrading{socket, *identity});
     m_webSocketServer.handleConnection(socket);
 }
 
@@ -257,11 +258,14 @@ void TunnelServer::onWebSocket()
     while (QWebSocket *webSocket = m_webSocketServer.nextPendingConnection()) {
         // A QWebSocket does not own the socket it was upgraded from; its session does.
         QTcpSocket *transport = nullptr;
-        for (const QPointer<QTcpSocket> &socket : std::as_const(m_upgrading)) {
-            if (socket && socket->peerPort() == webSocket->peerPort() &&
-                socket->peerAddress() == webSocket->peerAddress()) {
-                transport = socket;
-                m_upgrading.removeAll(socket);
+        Identity identity;
+        for (qsizetype i = 0; i < m_upgrading.size(); ++i) {
+            const Upgrading &upgrading = m_upgrading.at(i);
+            if (upgrading.socket && upgrading.socket->peerPort() == webSocket->peerPort() &&
+                upgrading.socket->peerAddress() == webSocket->peerAddress()) {
+                transport = upgrading.socket;
+                identity = upgrading.identity;
+                m_upgrading.removeAt(i);
                 break;
             }
         }
@@ -275,10 +279,11 @@ void TunnelServer::onWebSocket()
         auto *session =
             new TunnelSession(link, TunnelSession::Role::Acceptor, m_settings.limits, this);
         session->setLocalCapabilities(Capability::AcceptsListen);
-        session->setTargetPolicy(std::make_shared<AllowList>(m_allowList));
+        session->setTargetPolicy(targetPolicyFor(identity));
         m_sessions.append(session);
         const QString peer = session->peerAddress();
-        qCInfo(lcServer).noquote() << QStringLiteral("session from %1 started").arg(peer);
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("session from %1 (%2) started").arg(peer, identity.name);
         connect(session, &TunnelSession::listenRequested, this,
                 [this, session](quint32 id, const QString &host, quint16 port) {
                     onListenRequested(session, id, host, port);
@@ -296,6 +301,14 @@ void TunnelServer::onWebSocket()
         session->start(m_settings.name);
         Q_EMIT sessionStarted(session);
     }
+}
+
+std::shared_ptr<TargetPolicy> TunnelServer::targetPolicyFor(const Identity &identity) const
+{
+    // Every desktop of serve may reach what the allow-list permits; a session still gets a policy
+    // of its own, which identities with narrower rights (a hub's) will not share.
+    Q_UNUSED(identity)
+    return std::make_shared<AllowList>(m_allowList);
 }
 
 void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,

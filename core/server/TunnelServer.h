@@ -12,6 +12,8 @@
 #include <QTcpSocket>
 #include <QWebSocketServer>
 
+#include <memory>
+
 namespace wstunnel {
 
 class ForwardListener;
@@ -51,6 +53,7 @@ private:
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
     void onWebSocket();
+    std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
     void onUnlistenRequested(TunnelSession *session, quint32 requestId);
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
                            quint16 port);
@@ -62,7 +65,13 @@ private:
     QTcpServer *m_tcpServer;
     QWebSocketServer m_webSocketServer;
     QList<QPointer<TunnelSession>> m_sessions;
-    QList<QPointer<QTcpSocket>> m_upgrading;
+    // Sockets handed to the WebSocket server, with the identity their token proved.
+    struct Upgrading
+    {
+        QPointer<QTcpSocket> socket;
+        Identity identity;
+    };
+    QList<Upgrading> m_upgrading;
     QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_reverseListeners;
 };
 

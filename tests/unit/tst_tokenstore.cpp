@@ -40,6 +40,30 @@ private Q_SLOTS:
         QVERIFY(!store.accepts("disabled"));
     }
 
+    // Logs name the credential a session proved, never the token itself.
+    void identifiesWhichTokenWasPresented()
+    {
+        QTemporaryFile file;
+        QVERIFY(file.open());
+        file.write("# team tokens\nfirst-token\n\nsecond-token\n");
+        file.close();
+        TokenStore store;
+        QString error;
+        QVERIFY2(store.loadFile(file.fileName(), &error), qPrintable(error));
+        store.add("agent-secret", QStringLiteral("WSTUNNEL_TOKEN"), Identity::Kind::Agent);
+
+        const std::optional<Identity> second = store.identify("second-token");
+        QVERIFY(second);
+        QCOMPARE(second->name, QStringLiteral("token of line 4 of %1").arg(file.fileName()));
+        QCOMPARE(second->kind, Identity::Kind::Desktop);
+        const std::optional<Identity> agent = store.identify("agent-secret");
+        QVERIFY(agent);
+        QCOMPARE(agent->name, QStringLiteral("WSTUNNEL_TOKEN"));
+        QCOMPARE(agent->kind, Identity::Kind::Agent);
+        QVERIFY(!store.identify("third-token"));
+        QVERIFY(!store.identify(""));
+    }
+
     void reportsUnusableFiles()
     {
         TokenStore store;
