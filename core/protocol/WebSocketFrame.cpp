@@ -68,6 +68,8 @@ WebSocketFrame::Parse WebSocketFrame::parseHeader(QByteArrayView bytes, Header &
         if (bytes.size() < 4)
             return Parse::Incomplete;
         header.payloadSize = qFromBigEndian<quint16>(b + 2);
+        if (header.payloadSize < 126)
+            return invalid("16-bit payload length below 126");
         size = 4;
     } else if (length7 == 127) {
         if (bytes.size() < 10)
@@ -75,6 +77,8 @@ WebSocketFrame::Parse WebSocketFrame::parseHeader(QByteArrayView bytes, Header &
         header.payloadSize = qFromBigEndian<quint64>(b + 2);
         if (header.payloadSize >> 63)
             return invalid("payload length with the most significant bit set");
+        if (header.payloadSize <= 0xFFFF)
+            return invalid("64-bit payload length below 65536");
         size = 10;
     } else {
         header.payloadSize = length7;

@@ -40,8 +40,9 @@ public:
                            quint32 maskKey);
 
     // Reads a header from the start of bytes: Incomplete until all of it is there; Invalid for
-    // reserved bits, unknown op codes and control frames that are fragmented or longer than 125
-    // bytes. Says nothing about whether the payload has arrived.
+    // reserved bits, unknown op codes, control frames that are fragmented or longer than 125
+    // bytes and lengths not written in the fewest bytes (RFC 6455 section 5.2). Says nothing
+    // about whether the payload has arrived.
     static Parse parseHeader(QByteArrayView bytes, Header &header, QString *error = nullptr);
 
     // XORs data with the key as RFC 6455 section 5.3 defines it, where data starts at byte

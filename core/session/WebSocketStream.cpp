@@ -1,15 +1,15 @@
 #include "WebSocketStream.h"
 
+#include "protocol/WebSocketFrame.h"
+
 #include <QAbstractSocket>
 #include <QHostAddress>
 #include <QRandomGenerator>
 #include <QWebSocket>
-#include <QtEndian>
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
-#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -18,8 +18,6 @@
 namespace wstunnel {
 
 namespace {
-// Read at once when no frame is pending.
-constexpr qsizetype kReadSize = 256 * 1024;
 // Qt still reads into its own buffer when the socket becomes readable; capped at this, most bytes
 // are left in the kernel for readSome() to take without that copy.
 constexpr qint64 kQtReadBufferSize = 16 * 1024;
@@ -57,8 +55,25 @@ WebSocketStream::WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transpo
     , m_transport(transport)
     , m_descriptor(directDescriptor(transport))
     , m_mask(mask)
-    , m_maxMessageSize(maxMessageSize)
+    , m_reader(maxMessageSize, mask ? FrameReader::Masking::Unmasked : FrameReader::Masking::Masked,
+               this)
 {
+    connect(&m_reader, &FrameReader::binaryMessageReceived, this,
+            &WebSocketStream::binaryMessageReceived);
+    connect(&m_reader, &FrameReader::textMessageReceived, this,
+            &WebSocketStream::textMessageReceived);
+    connect(&m_reader, &FrameReader::pongReceived, this, &WebSocketStream::pongReceived);
+    connect(&m_reader, &FrameReader::failed, this, &WebSocketStream::failed);
+    connect(&m_reader, &FrameReader::pingReceived, this,
+            [this](const QByteArray &payload) { writeFrame(WebSocketFrame::Pong, payload); });
+    connect(&m_reader, &FrameReader::closeReceived, this,
+            [this](QWebSocketProtocol::CloseCode code, const QString &reason) {
+                // Answers the close and records the peer's code and reason, as QWebSocket would
+                // have; 1005 only says that the peer gave no code and may not be sent back.
+                if (code == QWebSocketProtocol::CloseCodeMissingStatusCode)
+                    code = QWebSocketProtocol::CloseCodeNormal;
+                m_webSocket->close(code, reason);
+            });
 }
 
 void WebSocketStream::sendBinary(QByteArray message)
@@ -150,129 +165,19 @@ void WebSocketStream::takeOverReading()
 void WebSocketStream::readTransport()
 {
     QPointer<WebSocketStream> guard(this);
-    for (int i = 0; i < kReadsPerWakeup && guard && !m_stopped && m_transport &&
+    for (int i = 0; i < kReadsPerWakeup && guard && !m_reader.isStopped() && m_transport &&
                     (directIo() || m_transport->bytesAvailable() > 0);
          ++i) {
-        // The rest of a frame whose header has arrived and the next header, so that little is
-        // left to move to the front of the buffer afterwards.
-        const qsizetype wanted = m_pendingFrameSize > 0
-                                     ? m_pendingFrameSize - m_used + WebSocketFrame::kMaxHeaderSize
-                                     : kReadSize;
         // Draining Qt's buffer completely makes it call readData(), which re-enables its read
         // notifier; Qt turns that off while its capped buffer is full.
-        const qsizetype room = std::max(wanted, qsizetype(m_transport->bytesAvailable()) + 1);
-        if (m_buffer.size() - m_used < room)
-            m_buffer.resize(m_used + room);
-        const qint64 n = readSome(m_buffer.data() + m_used, m_buffer.size() - m_used);
+        const qsizetype room =
+            std::max(m_reader.nextReadSize(), qsizetype(m_transport->bytesAvailable()) + 1);
+        const FrameReader::ReadSpace space = m_reader.prepareRead(room);
+        const qint64 n = readSome(space.data, space.size);
         if (n <= 0)
             return;
-        m_used += n;
-        processFrames();
+        m_reader.commit(n);
     }
-}
-
-void WebSocketStream::processFrames()
-{
-    QPointer<WebSocketStream> guard(this);
-    qsizetype start = 0;
-    m_pendingFrameSize = 0;
-    while (!m_stopped) {
-        WebSocketFrame::Header header;
-        QString error;
-        const auto parsed = WebSocketFrame::parseHeader(
-            QByteArrayView(m_buffer.constData() + start, m_used - start), header, &error);
-        if (parsed == WebSocketFrame::Parse::Invalid) {
-            m_stopped = true;
-            Q_EMIT failed(QWebSocketProtocol::CloseCodeProtocolError,
-                          QStringLiteral("invalid WebSocket frame: %1").arg(error));
-            return;
-        }
-        if (parsed == WebSocketFrame::Parse::Incomplete)
-            break;
-        if (header.payloadSize > m_maxMessageSize) {
-            m_stopped = true;
-            Q_EMIT failed(
-                QWebSocketProtocol::CloseCodeTooMuchData,
-                QStringLiteral("message exceeds the limit of %1 bytes").arg(m_maxMessageSize));
-            return;
-        }
-        const qsizetype frameSize = header.headerSize + qsizetype(header.payloadSize);
-        if (m_used - start < frameSize) {
-            m_pendingFrameSize = frameSize;
-            break;
-        }
-        char *payload = m_buffer.data() + start + header.headerSize;
-        start += frameSize;
-        if (!handleFrame(header, payload) || !guard)
-            return;
-    }
-    if (m_stopped)
-        return;
-    // Only the start of an incomplete frame is moved.
-    if (start > 0) {
-        std::memmove(m_buffer.data(), m_buffer.constData() + start, size_t(m_used - start));
-        m_used -= start;
-    }
-}
-
-bool WebSocketStream::handleFrame(const WebSocketFrame::Header &header, char *payload)
-{
-    const qsizetype size = qsizetype(header.payloadSize);
-    if (header.masked)
-        WebSocketFrame::mask(payload, size, header.maskKey);
-    switch (header.opCode) {
-    case WebSocketFrame::Ping:
-        writeFrame(WebSocketFrame::Pong, QByteArray(payload, size));
-        return true;
-    case WebSocketFrame::Pong:
-        Q_EMIT pongReceived();
-        return true;
-    case WebSocketFrame::Close: {
-        m_stopped = true;
-        QWebSocketProtocol::CloseCode code = QWebSocketProtocol::CloseCodeNormal;
-        QString reason;
-        if (size >= 2) {
-            code = QWebSocketProtocol::CloseCode(qFromBigEndian<quint16>(payload));
-            reason = QString::fromUtf8(payload + 2, size - 2);
-        }
-        // Answers the close and records the peer's code and reason, as QWebSocket would have.
-        m_webSocket->close(code, reason);
-        return false;
-    }
-    case WebSocketFrame::Text:
-        m_stopped = true;
-        Q_EMIT textMessageReceived();
-        return false;
-    case WebSocketFrame::Binary:
-    case WebSocketFrame::Continuation:
-        break;
-    }
-    const bool continuation = header.opCode == WebSocketFrame::Continuation;
-    if (continuation != m_inFragmentedMessage) {
-        m_stopped = true;
-        Q_EMIT failed(QWebSocketProtocol::CloseCodeProtocolError,
-                      continuation ? QStringLiteral("continuation frame outside a message")
-                                   : QStringLiteral("new message inside a fragmented one"));
-        return false;
-    }
-    if (!m_inFragmentedMessage && header.final) {
-        Q_EMIT binaryMessageReceived(QByteArrayView(payload, size));
-        return true;
-    }
-    if (quint64(m_fragments.size()) + header.payloadSize > m_maxMessageSize) {
-        m_stopped = true;
-        Q_EMIT failed(
-            QWebSocketProtocol::CloseCodeTooMuchData,
-            QStringLiteral("message exceeds the limit of %1 bytes").arg(m_maxMessageSize));
-        return false;
-    }
-    m_fragments.append(payload, size);
-    m_inFragmentedMessage = !header.final;
-    if (header.final) {
-        const QByteArray message = std::exchange(m_fragments, QByteArray());
-        Q_EMIT binaryMessageReceived(message);
-    }
-    return true;
 }
 
 } // namespace wstunnel

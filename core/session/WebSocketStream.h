@@ -1,6 +1,6 @@
 #pragma once
 
-#include "protocol/WebSocketFrame.h"
+#include "protocol/FrameReader.h"
 
 #include <QByteArray>
 #include <QObject>
@@ -33,7 +33,7 @@ public:
     void takeOverReading();
     bool readsFrames() const { return m_reading; }
     // Stops delivering messages, e.g. once the session has ended.
-    void stop() { m_stopped = true; }
+    void stop() { m_reader.stop(); }
 
 Q_SIGNALS:
     // The view is valid during the emission only.
@@ -44,8 +44,6 @@ Q_SIGNALS:
 
 private:
     void readTransport();
-    void processFrames();
-    bool handleFrame(const WebSocketFrame::Header &header, char *payload);
     void writeFrame(quint8 opCode, QByteArray payload);
     bool directIo() const;
     qint64 readSome(char *buffer, qint64 maxSize);
@@ -56,15 +54,8 @@ private:
     // buffers are empty: that saves copying every byte through them. -1 for TLS or a proxy.
     int m_descriptor = -1;
     bool m_mask;
-    quint32 m_maxMessageSize;
     bool m_reading = false;
-    bool m_stopped = false;
-    QByteArray m_buffer; // received bytes: [0, m_used) holds data, the rest is room to read into
-    qsizetype m_used = 0;
-    qsizetype m_pendingFrameSize =
-        0;                  // size of the incomplete frame at the front, if its header is in
-    QByteArray m_fragments; // payload of a fragmented message so far
-    bool m_inFragmentedMessage = false;
+    FrameReader m_reader; // a child, so that it follows this object to another thread
 };
 
 } // namespace wstunnel
