@@ -1,7 +1,7 @@
 #include "WebSocketLink.h"
 
+#include "WebSocketStream.h"
 #include "config/ForwardSpec.h"
-#include "session/WebSocketStream.h"
 
 #include <QWebSocket>
 

@@ -1,5 +1,5 @@
 #include "protocol/WebSocketFrame.h"
-#include "session/WebSocketStream.h"
+#include "link/WebSocketStream.h"
 
 #include <QRandomGenerator>
 #include <QSignalSpy>
