@@ -78,7 +78,9 @@ class Proc:
     lock = threading.Lock()
     counter = 0
 
-    def __init__(self, name, argv, env=None, stdin=subprocess.DEVNULL):
+    def __init__(self, name, argv, env=None, stdin=subprocess.DEVNULL, counted=()):
+        """counted: regexes whose matching lines are counted for as long as the process runs
+        (self.counts), also past the lines kept for wait_line."""
         with Proc.lock:
             Proc.counter += 1
             n = Proc.counter
@@ -87,6 +89,8 @@ class Proc:
         self.logpath = os.path.join(LOGDIR, f"{n:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.log")
         self.lines = []
         self.keep_lines = True
+        self.counted = [re.compile(r) for r in counted]
+        self.counts = {r: 0 for r in counted}
         self.cond = threading.Condition()
         self.eof = False
         full_env = dict(os.environ)
@@ -120,6 +124,9 @@ class Proc:
             with self.cond:
                 if self.keep_lines and len(self.lines) < 20000:
                     self.lines.append(line)
+                for pat in self.counted:
+                    if pat.search(line):
+                        self.counts[pat.pattern] += 1
                 self.cond.notify_all()
         with self.cond:
             self.eof = True
@@ -146,6 +153,19 @@ class Proc:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise BenchError(f"{self.name}: no /{regex}/ within {timeout}s; see {self.logpath}")
+                self.cond.wait(min(left, 0.5))
+
+    def wait_counts(self, done, timeout, what):
+        """Waits until done(self.counts) holds (bounded)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not done(self.counts):
+                if self.eof:
+                    raise BenchError(f"{self.name} exited (rc={self.p.poll()}) before {what}; "
+                                     f"see {self.logpath}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"{self.name}: not {what} within {timeout}s; see {self.logpath}")
                 self.cond.wait(min(left, 0.5))
 
     def tail(self, n=5):
@@ -520,6 +540,9 @@ class IperfServer:
     """One iperf3 server for the whole throughput group; restarted when a failed
     test may have left it wedged."""
 
+    LISTENING = r"^Server listening on"
+    ACCEPTED = r"^Accepted connection from"
+
     def __init__(self):
         self.proc = None
         self.port = None
@@ -530,8 +553,17 @@ class IperfServer:
             self.proc.stop()
         self.port = free_port()
         self.proc = Proc("iperf3-server", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.port),
-                                           "--forceflush"])
+                                           "--forceflush"],
+                         counted=(self.LISTENING, self.ACCEPTED))
         self.proc.wait_line(r"Server listening on", 15)
+
+    def wait_idle(self):
+        """Waits until the server listens again after its last test. Between tests it closes
+        and reopens its listening socket; a test started then is refused, which a tunnel
+        (having accepted the client already) can only pass on as a reset."""
+        self.ensure()
+        self.proc.wait_counts(lambda c: c[self.LISTENING] > c[self.ACCEPTED], 30,
+                              "listening again after its last test")
 
     def ensure(self):
         if not self.proc.alive():
@@ -596,6 +628,7 @@ def group_throughput(cfg, res, rnd, path, iperf):
         for streams in (1, 8):
             for reverse in (False, True):
                 metric = f"thr{streams}_{'down' if reverse else 'up'}"
+                iperf.wait_idle()
                 before = cpu_snapshot(t)
                 try:
                     gbps, moved = iperf_run(cfg, t.port, reverse, streams)
