@@ -7,7 +7,9 @@ table of medians (full mode also writes docs/PERFORMANCE.md).
 
 Paths: direct (client -> target), socat (two socat relays in series), node
 (npm wstunnel 1.4.0 server + client) and ours (wstunnel-remote + wstunnel
---headless). Every address used is 127.0.0.1; every wait is bounded.
+--headless); with --baseline-bin also ours-before (the same, run with an older
+build's binaries) and a before/after comparison. Every address used is
+127.0.0.1; every wait is bounded.
 """
 
 import argparse
@@ -39,19 +41,24 @@ GIB = 1 << 30
 MIB = 1 << 20
 
 PATHS = ["direct", "socat", "node", "ours"]
+# Ours from an older build (--baseline-bin): measured exactly like ours, reported
+# only against ours ("Before and after"), never in the main table.
+BASELINE = "ours-before"
 PEERS = ["direct", "socat", "node"]
-TUNNELS = ["socat", "node", "ours"]  # paths that have processes to measure
+TUNNELS = ["socat", "node", "ours", BASELINE]  # paths that have processes to measure
 LABEL = {
     "direct": "direct",
     "socat": "socat chain",
     "node": "node wstunnel 1.4.0",
     "ours": "ours",
+    BASELINE: "ours before",
 }
 # Which process plays the client-side ("entry") and server-side ("exit") role.
 ROLE_NAMES = {
     "socat": {"entry": "socat relay 1", "exit": "socat relay 2"},
     "node": {"entry": "node client", "exit": "node server"},
     "ours": {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
+    BASELINE: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
 }
 
 PROFILE_PLACEHOLDER = (
@@ -78,7 +85,9 @@ class Proc:
     lock = threading.Lock()
     counter = 0
 
-    def __init__(self, name, argv, env=None, stdin=subprocess.DEVNULL):
+    def __init__(self, name, argv, env=None, stdin=subprocess.DEVNULL, counted=()):
+        """counted: regexes whose matching lines are counted for as long as the process runs
+        (self.counts), also past the lines kept for wait_line."""
         with Proc.lock:
             Proc.counter += 1
             n = Proc.counter
@@ -87,6 +96,8 @@ class Proc:
         self.logpath = os.path.join(LOGDIR, f"{n:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.log")
         self.lines = []
         self.keep_lines = True
+        self.counted = [re.compile(r) for r in counted]
+        self.counts = {r: 0 for r in counted}
         self.cond = threading.Condition()
         self.eof = False
         full_env = dict(os.environ)
@@ -120,6 +131,9 @@ class Proc:
             with self.cond:
                 if self.keep_lines and len(self.lines) < 20000:
                     self.lines.append(line)
+                for pat in self.counted:
+                    if pat.search(line):
+                        self.counts[pat.pattern] += 1
                 self.cond.notify_all()
         with self.cond:
             self.eof = True
@@ -146,6 +160,19 @@ class Proc:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise BenchError(f"{self.name}: no /{regex}/ within {timeout}s; see {self.logpath}")
+                self.cond.wait(min(left, 0.5))
+
+    def wait_counts(self, done, timeout, what):
+        """Waits until done(self.counts) holds (bounded)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not done(self.counts):
+                if self.eof:
+                    raise BenchError(f"{self.name} exited (rc={self.p.poll()}) before {what}; "
+                                     f"see {self.logpath}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"{self.name}: not {what} within {timeout}s; see {self.logpath}")
                 self.cond.wait(min(left, 0.5))
 
     def tail(self, n=5):
@@ -423,16 +450,18 @@ def start_node(cfg, tport, tag):
         raise
 
 
-def start_ours(cfg, tport, tag):
+def start_ours(cfg, tport, tag, path="ours"):
+    """Ours with the binaries of cfg.bins[path] (BASELINE: the older build)."""
+    bins = cfg.bins[path]
     procs = {}
     env = {"WSTUNNEL_TOKEN": "bench"}
     try:
-        procs["exit"] = Proc(f"ours-remote-{tag}", [
-            cfg.remote_bin, "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:*"], env=env)
+        procs["exit"] = Proc(f"{path}-remote-{tag}", [
+            bins["remote"], "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:*"], env=env)
         m = procs["exit"].wait_line(r"listening on ws://127\.0\.0\.1:(\d+)/", 20)
         wsport = int(m.group(1))
         lport = free_port()
-        argv = [cfg.client_bin, "--headless", "--remote", f"ws://127.0.0.1:{wsport}",
+        argv = [bins["client"], "--headless", "--remote", f"ws://127.0.0.1:{wsport}",
                 "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
         # A second forward to the echo server lets us see when the session is up
         # without sending anything to the measured target (e.g. iperf3).
@@ -440,7 +469,7 @@ def start_ours(cfg, tport, tag):
         if tport != cfg.echo_port:
             pport = free_port()
             argv += ["-L", f"127.0.0.1:{pport}:127.0.0.1:{cfg.echo_port}"]
-        procs["entry"] = Proc(f"ours-client-{tag}", argv, env=env)
+        procs["entry"] = Proc(f"{path}-client-{tag}", argv, env=env)
         m = procs["entry"].wait_line(r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % tport, 20)
         port = int(m.group(1))
         if pport is not None:
@@ -448,7 +477,7 @@ def start_ours(cfg, tport, tag):
                 r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % cfg.echo_port, 20)
             pport = int(m2.group(1))
         wait_session_up(cfg, procs["entry"], pport if pport is not None else port, 20)
-        return Tunnel("ours", port, procs)
+        return Tunnel(path, port, procs)
     except BaseException:
         for p in procs.values():
             p.stop()
@@ -477,7 +506,13 @@ def wait_session_up(cfg, proc, echo_port, timeout):
                      f"see {proc.logpath}")
 
 
-STARTERS = {"direct": start_direct, "socat": start_socat, "node": start_node, "ours": start_ours}
+STARTERS = {
+    "direct": start_direct,
+    "socat": start_socat,
+    "node": start_node,
+    "ours": start_ours,
+    BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE),
+}
 
 
 def start_path(cfg, path, tport, tag):
@@ -520,6 +555,9 @@ class IperfServer:
     """One iperf3 server for the whole throughput group; restarted when a failed
     test may have left it wedged."""
 
+    LISTENING = r"^Server listening on"
+    ACCEPTED = r"^Accepted connection from"
+
     def __init__(self):
         self.proc = None
         self.port = None
@@ -530,8 +568,17 @@ class IperfServer:
             self.proc.stop()
         self.port = free_port()
         self.proc = Proc("iperf3-server", ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.port),
-                                           "--forceflush"])
+                                           "--forceflush"],
+                         counted=(self.LISTENING, self.ACCEPTED))
         self.proc.wait_line(r"Server listening on", 15)
+
+    def wait_idle(self):
+        """Waits until the server listens again after its last test. Between tests it closes
+        and reopens its listening socket; a test started then is refused, which a tunnel
+        (having accepted the client already) can only pass on as a reset."""
+        self.ensure()
+        self.proc.wait_counts(lambda c: c[self.LISTENING] > c[self.ACCEPTED], 30,
+                              "listening again after its last test")
 
     def ensure(self):
         if not self.proc.alive():
@@ -596,6 +643,7 @@ def group_throughput(cfg, res, rnd, path, iperf):
         for streams in (1, 8):
             for reverse in (False, True):
                 metric = f"thr{streams}_{'down' if reverse else 'up'}"
+                iperf.wait_idle()
                 before = cpu_snapshot(t)
                 try:
                     gbps, moved = iperf_run(cfg, t.port, reverse, streams)
@@ -719,7 +767,7 @@ def group_gui(cfg, res, rnd, path):
     env = {"QT_QPA_PLATFORM": "offscreen", "no_proxy": "*", "NO_PROXY": "*",
            "http_proxy": "", "https_proxy": "", "all_proxy": "",
            "HTTP_PROXY": "", "HTTPS_PROXY": "", "ALL_PROXY": ""}
-    out = run_tool([cfg.gui_test, "guiStaysResponsiveDuringOneGibibyteTransfer"], 300,
+    out = run_tool([cfg.bins[path]["gui"], "guiStaysResponsiveDuringOneGibibyteTransfer"], 300,
                    "tst_responsiveness", env=env)
     m = GUI_LINE.search(out)
     if not m:
@@ -801,23 +849,27 @@ def measure_startup(cfg, res):
     if not shutil.which("hyperfine"):
         res.notes.append("hyperfine missing: start-up time not measured")
         return
-    cmds = {
-        "ours": f"{cfg.client_bin} --version",
+    cmds = {path: f"{bins['client']} --version" for path, bins in cfg.bins.items()}
+    cmds.update({
         "node": f"node {NODE_WSTT} --help",
         "socat": "socat -V",
-    }
-    for path, cmd in cmds.items():
-        if path not in cfg.paths:
-            continue
-        jpath = os.path.join(WORK, f"hyperfine-{path}.json")
-        try:
-            run_tool(["hyperfine", "-N", "--style", "none", "--warmup", "2", "--runs", "10",
-                      "--export-json", jpath, cmd], 120, f"hyperfine {path}")
-            with open(jpath) as f:
-                r = json.load(f)["results"][0]
-            res.add("startup_ms", path, r["median"] * 1000.0)
-        except (BenchError, ValueError, KeyError, OSError) as e:
-            res.notes.append(f"start-up time of {path} not measured: {e}")
+    })
+    paths = [p for p in cmds if p in cfg.paths]
+    # With a baseline, ours and ours-before run once per round, alternating like in every
+    # other group, so their comparison has a spread across rounds; the peers run once.
+    rounds = cfg.rounds if BASELINE in paths else 1
+    for rnd in range(1, rounds + 1):
+        for path in round_order(paths if rnd == 1 else
+                                [p for p in paths if p in ("ours", BASELINE)], rnd):
+            jpath = os.path.join(WORK, f"hyperfine-{path}.json")
+            try:
+                run_tool(["hyperfine", "-N", "--style", "none", "--warmup", "2", "--runs", "10",
+                          "--export-json", jpath, cmds[path]], 120, f"hyperfine {path}")
+                with open(jpath) as f:
+                    r = json.load(f)["results"][0]
+                res.add("startup_ms", path, r["median"] * 1000.0)
+            except (BenchError, ValueError, KeyError, OSError) as e:
+                res.notes.append(f"start-up time of {path} not measured: {e}")
 
 
 # --------------------------------------------------------------------------- report
@@ -869,7 +921,9 @@ def machine_info(cfg):
         "os": sh(". /etc/os-release && echo \"$PRETTY_NAME\""),
         "qt": qt,
         "compiler": sh("c++ --version | head -n1"),
-        "ours_version": sh(f"{cfg.client_bin} --version 2>&1 | head -n1") if cfg.client_bin else "",
+        "ours_version": sh(f"{cfg.bins['ours']['client']} --version 2>&1 | head -n1"),
+        "baseline_version": sh(f"{cfg.bins[BASELINE]['client']} --version 2>&1 | head -n1")
+                            if BASELINE in cfg.bins else "",
         "commit": sh(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null")
                   + (" (dirty)" if sh(f"git -C {ROOT} status --porcelain -- core app 2>/dev/null") else ""),
         "loadavg": sh("cut -d' ' -f1-3 /proc/loadavg"),
@@ -988,15 +1042,23 @@ def render_targets(res):
     return "\n".join(out)
 
 
+def measured_paths(res):
+    """The paths a report lists: ours-before only when it was measured."""
+    if any(BASELINE in per for per in res.samples.values()):
+        return PATHS + [BASELINE]
+    return PATHS
+
+
 def render_per_round(res):
     labels = {k: l for k, l, _d, _h in ROWS}
-    out = ["| metric | " + " | ".join(LABEL[p] for p in PATHS) + " |",
-           "|---|" + "---|" * len(PATHS)]
+    paths = measured_paths(res)
+    out = ["| metric | " + " | ".join(LABEL[p] for p in paths) + " |",
+           "|---|" + "---|" * len(paths)]
     for key, _label, digits, _h in ROWS:
         per = res.samples.get(key)
         if not per or key.endswith("_added"):
             continue
-        cells = [" / ".join(fmt(v, digits) for v in per.get(p, [])) or "—" for p in PATHS]
+        cells = [" / ".join(fmt(v, digits) for v in per.get(p, [])) or "—" for p in paths]
         out.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -1010,7 +1072,79 @@ def render_rounds(res):
         for path, vals in per.items():
             n.setdefault(path, set()).add(len(vals))
     return ", ".join(f"{LABEL[p]}: {'/'.join(str(x) for x in sorted(s))}"
-                     for p, s in sorted(n.items(), key=lambda kv: PATHS.index(kv[0])))
+                     for p, s in sorted(n.items(),
+                                        key=lambda kv: (PATHS + [BASELINE]).index(kv[0])))
+
+
+# Below 3 values per build the spread says too little: comparing a build with itself, the
+# medians of 2 rounds each land outside the larger spread for about 1 figure in 5 (1 in 16
+# with 3 rounds, 1 in 250 with 5; normal noise, simulated).
+MIN_VALUES_FOR_VERDICT = 3
+
+
+def spread(res, key, path):
+    """Run-to-run noise of a figure: max − min of its values across rounds, None with too few
+    values. An "added over direct" figure moves with its latency figure (direct's median is
+    the same for every path), so it takes that spread."""
+    src = key[:-len("_added")] if key.endswith("_added") else key
+    vals = res.samples.get(src, {}).get(path, [])
+    if len(vals) < MIN_VALUES_FOR_VERDICT:
+        return None
+    return max(vals) - min(vals)
+
+
+def compare_before_after(res):
+    """[(key, label, digits, before, after, noise, verdict)] for every figure both builds have.
+    A difference counts only when the medians differ by more than the noise: the larger of the
+    two builds' spreads, so no single round of either build would have looked like it."""
+    rows = []
+    for key, label, digits, higher_is_better in ROWS:
+        before, after = res.median(key, BASELINE), res.median(key, "ours")
+        if before is None or after is None:
+            continue
+        noises = [spread(res, key, BASELINE), spread(res, key, "ours")]
+        noise = None if None in noises else max(noises)
+        diff = after - before
+        if noise is None:
+            verdict = "n/a"
+        elif abs(diff) <= noise:
+            verdict = "within noise"
+        else:
+            verdict = "better" if (diff > 0) == higher_is_better else "worse"
+        rows.append((key, label, digits, before, after, noise, verdict))
+    return rows
+
+
+def render_before_after(rows):
+    shown = {"better": "✅ better", "worse": "❌ worse", "within noise": "≈ within noise",
+             "n/a": f"n/a (< {MIN_VALUES_FOR_VERDICT} rounds)"}
+    lines = ["| metric | before | after | after/before | after − before | noise (larger "
+             "max − min across rounds) | beyond noise? |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for _key, label, digits, before, after, noise, verdict in rows:
+        r = ratio(after, before)
+        diff = after - before
+        pct = f" ({100 * diff / abs(before):+.1f}%)" if before else ""
+        lines.append(f"| {label} | {fmt(before, digits)} | {fmt(after, digits)} | "
+                     + ("—" if r is None else f"{r:.2f}×")
+                     + f" | {'+' if diff >= 0 else ''}{fmt(diff, digits)}{pct} | "
+                     + f"{fmt(noise, digits)} | {shown[verdict]} |")
+    return "\n".join(lines)
+
+
+def summarize_before_after(rows):
+    labels = {"worse": [], "better": [], "n/a": []}
+    for _key, label, _d, _b, _a, _n, verdict in rows:
+        if verdict in labels:
+            labels[verdict].append(label)
+    out = [f"{len(labels['worse'])} of {len(rows)} figures worse beyond the noise"
+           + (": " + "; ".join(labels["worse"]) if labels["worse"] else ""),
+           f"{len(labels['better'])} better beyond the noise"
+           + (": " + "; ".join(labels["better"]) if labels["better"] else "")]
+    if labels["n/a"]:
+        out.append(f"{len(labels['n/a'])} without a verdict: fewer than {MIN_VALUES_FOR_VERDICT} "
+                   f"rounds per build (run --rounds {MIN_VALUES_FOR_VERDICT} or more)")
+    return out
 
 
 def existing_profile_section():
@@ -1060,12 +1194,39 @@ def busy_warning(others, capacity):
             f"direct with the ~25 Gbit/s of an idle machine); compare paths within this run.\n")
 
 
+def before_after_section(cfg, res, info):
+    """The doc's "Before and after" section (ending in a newline), "" without a baseline."""
+    rows = compare_before_after(res)
+    if not rows:
+        return ""
+    summary = "\n".join(f"- {line}" for line in summarize_before_after(rows))
+    return f"""
+## Before and after
+
+"after" is ours above; "before" is `{info['baseline_version']}` from
+`{cfg.baseline_label}`, measured in the same run exactly like ours (same
+groups, fresh processes per round, rounds alternating with the other paths; the
+two swap places every other round). Noise is judged per figure: the spread
+(max − min) of its values across the rounds of each build (start-up too runs once
+per round), and the larger of the two spreads. A figure is better or worse
+only when the two medians differ by more than that, and only with at least
+{MIN_VALUES_FOR_VERDICT} rounds. Even a build compared with itself lands outside
+that noise for about 1 figure in 16 at 3 rounds (1 in 250 at 5): rerun to confirm
+a single "worse".
+
+{render_before_after(rows)}
+
+{summary}
+"""
+
+
 def write_doc(cfg, res, info, table, started, elapsed):
     profile = existing_profile_section() or PROFILE_PLACEHOLDER
     others, capacity = cfg.other_load
     warning = busy_warning(others, capacity)
     errs = "\n".join(f"- {g} / {LABEL.get(p, p)}: {msg}" for g, p, msg in res.errors) or "- none"
     notes = "\n".join(f"- {n}" for n in res.notes)
+    before_after = before_after_section(cfg, res, info)
     doc = f"""# Performance
 
 Measured by the benchmark harness (`make bench`, i.e. `bash bench/run.sh`; see
@@ -1095,7 +1256,7 @@ VmHWM seen.
 ## Targets
 
 {render_targets(res)}
-
+{before_after}
 ## How it is measured
 
 - **Throughput**: `iperf3 -t {cfg.iperf_seconds} -O {cfg.iperf_omit}` through each path, 1 and 8 (`-P 8`)
@@ -1153,15 +1314,31 @@ def parse_args():
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build-release", "bin"))
     ap.add_argument("--benchtool",
                     default=os.path.join(ROOT, "build-release", "bench-tools", "benchtool"))
+    ap.add_argument("--baseline-bin", metavar="DIR",
+                    help=f"an older build's wstunnel, wstunnel-remote (and optionally "
+                         f"tst_responsiveness): adds path {BASELINE}, run like ours wherever "
+                         f"ours runs, and a before/after comparison")
+    ap.add_argument("--baseline-label", help="how the report names the baseline "
+                                             "(default: the --baseline-bin directory)")
     cfg = ap.parse_args()
     cfg.paths = [p for p in cfg.paths.split(",") if p]
     for p in cfg.paths:
-        if p not in PATHS:
+        if p == BASELINE and not cfg.baseline_bin:
+            ap.error(f"path {BASELINE} needs --baseline-bin")
+        if p not in PATHS + [BASELINE]:
             ap.error(f"unknown path {p}")
+    if cfg.baseline_bin and "ours" in cfg.paths and BASELINE not in cfg.paths:
+        cfg.paths.insert(cfg.paths.index("ours") + 1, BASELINE)
     cfg.groups = [g for g in cfg.groups.split(",") if g]
-    cfg.remote_bin = os.path.join(cfg.bin_dir, "wstunnel-remote")
-    cfg.client_bin = os.path.join(cfg.bin_dir, "wstunnel")
-    cfg.gui_test = os.path.join(cfg.bin_dir, "tst_responsiveness")
+
+    def bins_in(directory):
+        return {"remote": os.path.join(directory, "wstunnel-remote"),
+                "client": os.path.join(directory, "wstunnel"),
+                "gui": os.path.join(directory, "tst_responsiveness")}
+    cfg.bins = {"ours": bins_in(cfg.bin_dir)}
+    if cfg.baseline_bin:
+        cfg.bins[BASELINE] = bins_in(cfg.baseline_bin)
+        cfg.baseline_label = cfg.baseline_label or cfg.baseline_bin
     if cfg.smoke:
         cfg.rounds = cfg.rounds or 1
         cfg.iperf_bytes = 64 * MIB
@@ -1191,8 +1368,13 @@ def check_prereqs(cfg):
     if not os.access(cfg.benchtool, os.X_OK):
         missing.append(cfg.benchtool)
     if "ours" in cfg.paths:
-        for b in (cfg.remote_bin, cfg.client_bin) + (
-                (cfg.gui_test,) if "gui" in cfg.groups else ()):
+        bins = cfg.bins["ours"]
+        for b in (bins["remote"], bins["client"]) + ((bins["gui"],) if "gui" in cfg.groups else ()):
+            if not os.access(b, os.X_OK):
+                missing.append(b)
+    if BASELINE in cfg.paths:
+        # The baseline's desktop app test is optional: without it the gui group measures ours only.
+        for b in (cfg.bins[BASELINE]["remote"], cfg.bins[BASELINE]["client"]):
             if not os.access(b, os.X_OK):
                 missing.append(b)
     if "node" in cfg.paths and not os.path.exists(NODE_WSTT):
@@ -1203,6 +1385,17 @@ def check_prereqs(cfg):
     if missing:
         raise BenchError("missing: " + ", ".join(missing) + " (run bench/run.sh, which installs "
                          "and builds them)")
+
+
+def round_order(paths, rnd):
+    """paths in the order a round runs them. Ours and ours-before swap places every other
+    round, so neither always runs right after the other or after the same peer."""
+    if "ours" not in paths or BASELINE not in paths or rnd % 2:
+        return paths
+    order = list(paths)
+    i, j = order.index("ours"), order.index(BASELINE)
+    order[i], order[j] = order[j], order[i]
+    return order
 
 
 def main():
@@ -1249,9 +1442,16 @@ def main():
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
             "idle": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_idle(cfg, res, r, p, echo_port)),
-            "gui": ([p for p in cfg.paths if p == "ours"],
+            "gui": ([p for p in cfg.paths if p == "ours" or (
+                        p == BASELINE and os.access(cfg.bins[BASELINE]["gui"], os.X_OK))],
                     lambda r, p: group_gui(cfg, res, r, p)),
         }
+        if BASELINE in cfg.paths:
+            log(f"{BASELINE}: binaries of {cfg.baseline_label}")
+            if "gui" in cfg.groups and BASELINE not in groups["gui"][0]:
+                note = f"gui: {BASELINE} not measured (no tst_responsiveness in --baseline-bin)"
+                res.notes.append(note)
+                log(note)
         deadline = t0 + cfg.budget
         failed_start = set()
         for gname in ("throughput", "echo", "slow", "idle", "gui"):
@@ -1263,7 +1463,7 @@ def main():
             for rnd in range(1, cfg.rounds + 1):
                 rstart = time.monotonic()
                 log(f"{gname}: round {rnd}/{cfg.rounds}")
-                for path in paths:
+                for path in round_order(paths, rnd):
                     try:
                         fn(rnd, path)
                     except Exception as e:  # noqa: BLE001 - one path's failure ends no run
@@ -1310,6 +1510,14 @@ def main():
     print(table)
     print()
     print(render_targets(res))
+    before_after = compare_before_after(res)
+    if before_after:
+        print(f"\nBefore and after ({LABEL[BASELINE]}: {cfg.baseline_label}; noise: the larger "
+              f"max − min across rounds of the two builds):\n")
+        print(render_before_after(before_after))
+        print()
+        for line in summarize_before_after(before_after):
+            print(f"- {line}")
     if res.errors:
         print("\nFailures:")
         for g, p, msg in res.errors:
@@ -1317,9 +1525,12 @@ def main():
         rc = 1
     for n in res.notes:
         print(f"note: {n}")
+    summary = {"started": started.isoformat(), "smoke": cfg.smoke, "samples": res.samples,
+               "errors": res.errors, "notes": res.notes}
+    if cfg.baseline_bin:
+        summary["baseline"] = cfg.baseline_label
     with open(os.path.join(WORK, "results.json"), "w") as f:
-        json.dump({"started": started.isoformat(), "smoke": cfg.smoke, "samples": res.samples,
-                   "errors": res.errors, "notes": res.notes}, f, indent=1)
+        json.dump(summary, f, indent=1)
     if not cfg.no_doc and not cfg.smoke:
         info = machine_info(cfg)
         write_doc(cfg, res, info, table, started, elapsed)

@@ -8,29 +8,49 @@
 # (build-release/bench-tools), then runs bench/bench.py. Everything runs on
 # 127.0.0.1; every process started is stopped on exit.
 #
-# Options: --smoke, --skip-deps, --skip-build; anything else goes to bench.py
-# (e.g. --rounds 5, --paths direct,ours, --groups throughput,echo).
+# Options: --smoke, --skip-deps, --skip-build; --baseline-bin DIR (or the
+# environment variable BENCH_BASELINE_BIN=DIR): DIR holds wstunnel and
+# wstunnel-remote (and optionally tst_responsiveness) of an older build, measured
+# as path ours-before next to ours and compared with it ("Before and after").
+# Anything else goes to bench.py (e.g. --rounds 5, --paths direct,ours,
+# --groups throughput,echo, --baseline-label TEXT).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
+CALLER_DIR="$PWD"
 cd "$ROOT"
 
 SMOKE=0
 SKIP_DEPS=0
 SKIP_BUILD=0
+BASELINE_DIR="${BENCH_BASELINE_BIN:-}"
 PASS=()
-for arg in "$@"; do
-    case "$arg" in
-        --smoke) SMOKE=1; PASS+=("$arg") ;;
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) SMOKE=1; PASS+=("$1") ;;
         --skip-deps) SKIP_DEPS=1 ;;
         --skip-build) SKIP_BUILD=1 ;;
+        --baseline-bin)
+            [ $# -ge 2 ] || { echo "bench/run.sh: --baseline-bin needs a directory" >&2; exit 2; }
+            BASELINE_DIR="$2"; shift ;;
+        --baseline-bin=*) BASELINE_DIR="${1#--baseline-bin=}" ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$HERE/run.sh"; exit 0 ;;
-        *) PASS+=("$arg") ;;
+        *) PASS+=("$1") ;;
     esac
+    shift
 done
 
 say() { printf '[bench/run.sh] %s\n' "$*"; }
+
+if [ -n "$BASELINE_DIR" ]; then
+    # A relative DIR is meant from where the script was called, not from the repository root.
+    [ "${BASELINE_DIR#/}" != "$BASELINE_DIR" ] || BASELINE_DIR="$CALLER_DIR/$BASELINE_DIR"
+    # Checked before the build, which can take minutes.
+    for b in wstunnel-remote wstunnel; do
+        [ -x "$BASELINE_DIR/$b" ] || { say "missing $BASELINE_DIR/$b (--baseline-bin)"; exit 1; }
+    done
+fi
 
 WORK="$HERE/.work"
 PIDFILE="$WORK/pids"
@@ -97,6 +117,21 @@ rm -rf "$WORK/bin"
 mkdir -p "$WORK/bin"
 cp build-release/bin/wstunnel-remote build-release/bin/wstunnel build-release/bin/tst_responsiveness \
     build-release/bench-tools/benchtool "$WORK/bin/"
+# The baseline is measured from a snapshot too, for the same reason.
+rm -rf "$WORK/bin-baseline"
+BASELINE_ARGS=()
+if [ -n "$BASELINE_DIR" ]; then
+    mkdir -p "$WORK/bin-baseline"
+    cp "$BASELINE_DIR/wstunnel-remote" "$BASELINE_DIR/wstunnel" "$WORK/bin-baseline/"
+    if [ -x "$BASELINE_DIR/tst_responsiveness" ]; then
+        cp "$BASELINE_DIR/tst_responsiveness" "$WORK/bin-baseline/"
+    else
+        say "no tst_responsiveness in $BASELINE_DIR: the gui group measures ours only"
+    fi
+    say "baseline (ours-before): $BASELINE_DIR"
+    # Before PASS, so a --baseline-label given on the command line wins.
+    BASELINE_ARGS=(--baseline-bin "$WORK/bin-baseline" --baseline-label "$BASELINE_DIR")
+fi
 
 # 3. limits: 1,000 idle connections through forking socat need a few thousand fds
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -106,7 +141,8 @@ fi
 say "open files limit: $(ulimit -n)"
 
 # 4. measure
-/usr/bin/python3 -B "$HERE/bench.py" --bin-dir "$WORK/bin" --benchtool "$WORK/bin/benchtool" "${PASS[@]}" &
+/usr/bin/python3 -B "$HERE/bench.py" --bin-dir "$WORK/bin" --benchtool "$WORK/bin/benchtool" \
+    "${BASELINE_ARGS[@]}" "${PASS[@]}" &
 DRIVER_PID=$!
 set +e
 wait "$DRIVER_PID"
