@@ -2,6 +2,7 @@
 #include "Autostart.h"
 #include "ChannelTableModel.h"
 #include "EchoServer.h"
+#include "FileSecretStore.h"
 #include "Formatting.h"
 #include "GuiTestEnvironment.h"
 #include "MainWindow.h"
@@ -9,7 +10,6 @@
 #include "MappingTableModel.h"
 #include "ProfileStore.h"
 #include "RemoteDialog.h"
-#include "SecretStore.h"
 #include "TrayController.h"
 #include "server/AllowList.h"
 #include "server/TokenStore.h"
@@ -88,7 +88,7 @@ private:
     static QPushButton *okButton(QDialog *dialog);
 
     std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<SecretStore> m_secrets;
+    std::unique_ptr<FileSecretStore> m_secrets;
     std::unique_ptr<AppController> m_controller;
     std::unique_ptr<TrayController> m_tray;
     std::unique_ptr<MainWindow> m_window;
@@ -108,7 +108,7 @@ void TestMainWindow::createWindow()
     m_window.reset();
     m_tray.reset();
     m_controller.reset();
-    m_secrets = std::make_unique<SecretStore>(m_dir->filePath(QStringLiteral("tokens.json")));
+    m_secrets = std::make_unique<FileSecretStore>(m_dir->filePath(QStringLiteral("tokens.json")));
     m_controller = std::make_unique<AppController>(m_dir->filePath(QStringLiteral("profile.json")),
                                                    m_secrets.get());
     m_tray = std::make_unique<TrayController>(m_controller.get());
