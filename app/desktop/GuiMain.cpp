@@ -1,13 +1,13 @@
 #include "GuiMain.h"
 
-#include "AppController.h"
 #include "DesktopSecretStore.h"
 #include "HeadlessOptions.h"
-#include "MainWindow.h"
-#include "ProfileStore.h"
-#include "SingleInstance.h"
-#include "TrayController.h"
-#include "UiSettings.h"
+#include "engine/ProfileStore.h"
+#include "ui/AppController.h"
+#include "ui/MainWindow.h"
+#include "ui/SingleInstance.h"
+#include "ui/TrayController.h"
+#include "ui/UiSettings.h"
 
 #include "util/UnixSignalWatcher.h"
 

@@ -1,8 +1,8 @@
 #include "ProfileRunner.h"
 
-#include "ProfileStore.h"
-#include "SecretStore.h"
-#include "TunnelEngine.h"
+#include "engine/ProfileStore.h"
+#include "engine/SecretStore.h"
+#include "engine/TunnelEngine.h"
 
 #include <cstdio>
 

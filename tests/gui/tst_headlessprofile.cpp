@@ -1,6 +1,6 @@
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
-#include "ProfileStore.h"
+#include "engine/ProfileStore.h"
 
 #include <QProcess>
 #include <QRegularExpression>

@@ -1,4 +1,4 @@
-#include "FileSecretStore.h"
+#include "engine/FileSecretStore.h"
 #include "ui/keychain/KeychainSecretStore.h"
 
 #include <QFileInfo>

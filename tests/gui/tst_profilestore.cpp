@@ -1,6 +1,6 @@
-#include "FileSecretStore.h"
 #include "GuiTestEnvironment.h"
-#include "ProfileStore.h"
+#include "engine/FileSecretStore.h"
+#include "engine/ProfileStore.h"
 
 #include <QFile>
 #include <QFileInfo>

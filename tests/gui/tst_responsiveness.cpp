@@ -1,8 +1,8 @@
-#include "AppController.h"
-#include "FileSecretStore.h"
 #include "GuiTestEnvironment.h"
-#include "MainWindow.h"
-#include "TrayController.h"
+#include "engine/FileSecretStore.h"
+#include "ui/AppController.h"
+#include "ui/MainWindow.h"
+#include "ui/TrayController.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
