@@ -21,7 +21,6 @@ public:
         RateColumn,
         ColumnCount
     };
-    static constexpr int ChannelIdRole = Qt::UserRole + 1;
 
     explicit ChannelTableModel(QObject *parent = nullptr);
 

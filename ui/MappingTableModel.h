@@ -30,7 +30,6 @@ public:
         ConnectionsColumn,
         ColumnCount
     };
-    static constexpr int MappingIdRole = Qt::UserRole + 1;
 
     explicit MappingTableModel(AppController *controller, QObject *parent = nullptr);
 

@@ -32,7 +32,6 @@ public:
     // Tries the addresses in order; emits connected() or connectFailed().
     void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port, int timeoutMs);
 
-    bool isOpen() const { return m_fd >= 0 && !m_connecting; }
     // > 0: bytes read; 0: end of stream; kWouldBlock: nothing now; kError: see errorString().
     qint64 read(char *buffer, qint64 maxSize);
     // Returns how many bytes the kernel took now (the rest is queued and reported through
@@ -47,7 +46,6 @@ public:
     void close();
 
     QString peerAddress() const;
-    QString localAddress() const;
     QString errorString() const { return m_errorString; }
 
 Q_SIGNALS:
