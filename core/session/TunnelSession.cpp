@@ -6,7 +6,6 @@
 #include "config/ForwardSpec.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
-#include "util/AllocatorTuning.h"
 
 #include <QWebSocket>
 
