@@ -1,11 +1,12 @@
 # Everything a fresh Debian/Ubuntu machine needs: `make run` opens the app, `make test` runs
 # every test. Both install missing packages through scripts/install-deps.sh first.
 BUILD_DIR ?= build
+NOGUI_BUILD_DIR ?= build-nogui
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui bench bench-smoke format clean
 
 all: build
 
@@ -22,6 +23,16 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 --parallel $(JOBS)
 
+# The server side on its own: a build with WSTUNNEL_GUI=OFF builds and passes its tests, and
+# neither its binaries nor the GUI build's wstunnel-remote load Widgets, Gui, QtKeychain or D-Bus.
+test-nogui: build
+	cmake -S . -B $(NOGUI_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWSTUNNEL_GUI=OFF \
+		$(CMAKE_FLAGS)
+	cmake --build $(NOGUI_BUILD_DIR) --parallel $(JOBS)
+	bash scripts/check-server-deps.sh $(NOGUI_BUILD_DIR)/bin/wstunnel \
+		$(NOGUI_BUILD_DIR)/bin/wstunnel-remote $(BUILD_DIR)/bin/wstunnel-remote
+	cd $(NOGUI_BUILD_DIR) && ctest --output-on-failure --timeout 600 --parallel $(JOBS)
+
 bench:
 	bash bench/run.sh
 
@@ -32,4 +43,4 @@ format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR)

@@ -55,6 +55,21 @@
     </message>
 </context>
 <context>
+    <name>wstunnel::FileSecretStore</name>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>Der Ordner %1 kann nicht angelegt werden</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
     <name>wstunnel::Formatting</name>
     <message>
         <source>0 B/s</source>
@@ -114,6 +129,21 @@
     <message>
         <source>listening on the remote at %1</source>
         <translation>lauscht bei der Gegenstelle auf %1</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::KeychainSecretStore</name>
+    <message>
+        <source>The keychain refused to read a token: %1</source>
+        <translation>Der Schlüsselbund hat das Lesen eines Tokens verweigert: %1</translation>
+    </message>
+    <message>
+        <source>The keychain refused to store a token: %1</source>
+        <translation>Der Schlüsselbund hat das Speichern eines Tokens verweigert: %1</translation>
+    </message>
+    <message>
+        <source>The keychain refused to delete a token: %1</source>
+        <translation>Der Schlüsselbund hat das Löschen eines Tokens verweigert: %1</translation>
     </message>
 </context>
 <context>
@@ -881,33 +911,6 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Header line &quot;%1&quot; is not &quot;Name: value&quot;.</source>
         <translation>Die Header-Zeile „%1“ hat nicht die Form „Name: Wert“.</translation>
-    </message>
-</context>
-<context>
-    <name>wstunnel::SecretStore</name>
-    <message>
-        <source>The keychain refused to read a token: %1</source>
-        <translation>Der Schlüsselbund hat das Lesen eines Tokens verweigert: %1</translation>
-    </message>
-    <message>
-        <source>The keychain refused to store a token: %1</source>
-        <translation>Der Schlüsselbund hat das Speichern eines Tokens verweigert: %1</translation>
-    </message>
-    <message>
-        <source>The keychain refused to delete a token: %1</source>
-        <translation>Der Schlüsselbund hat das Löschen eines Tokens verweigert: %1</translation>
-    </message>
-    <message>
-        <source>Cannot read %1: %2</source>
-        <translation>%1 kann nicht gelesen werden: %2</translation>
-    </message>
-    <message>
-        <source>Cannot create the folder %1</source>
-        <translation>Der Ordner %1 kann nicht angelegt werden</translation>
-    </message>
-    <message>
-        <source>Cannot write %1: %2</source>
-        <translation>%1 kann nicht geschrieben werden: %2</translation>
     </message>
 </context>
 <context>

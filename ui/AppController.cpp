@@ -1,9 +1,9 @@
 #include "AppController.h"
 
-#include "ProfileStore.h"
-#include "SecretStore.h"
-#include "TunnelEngine.h"
 #include "UiLogging.h"
+#include "engine/ProfileStore.h"
+#include "engine/SecretStore.h"
+#include "engine/TunnelEngine.h"
 
 #include <QDateTime>
 #include <QDir>

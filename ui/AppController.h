@@ -1,7 +1,7 @@
 #pragma once
 
-#include "EngineSnapshot.h"
-#include "Profile.h"
+#include "engine/EngineSnapshot.h"
+#include "engine/Profile.h"
 
 #include <QByteArray>
 #include <QHash>

@@ -84,8 +84,6 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
     if (!index.isValid() || index.row() >= m_channels.size())
         return QVariant();
     const ChannelStats &channel = m_channels.at(index.row());
-    if (role == ChannelIdRole)
-        return channel.id;
     if (role == Qt::TextAlignmentRole && index.column() >= AgeColumn)
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     if (role != Qt::DisplayRole)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "EngineSnapshot.h"
+#include "engine/EngineSnapshot.h"
 
 #include <QAbstractTableModel>
 
@@ -21,7 +21,6 @@ public:
         RateColumn,
         ColumnCount
     };
-    static constexpr int ChannelIdRole = Qt::UserRole + 1;
 
     explicit ChannelTableModel(QObject *parent = nullptr);
 

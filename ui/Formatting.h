@@ -1,7 +1,7 @@
 #pragma once
 
-#include "EngineSnapshot.h"
-#include "MappingConfig.h"
+#include "engine/EngineSnapshot.h"
+#include "engine/MappingConfig.h"
 
 #include <QCoreApplication>
 #include <QIcon>

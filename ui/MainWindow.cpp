@@ -9,8 +9,8 @@
 #include "RemoteDialog.h"
 #include "Sparkline.h"
 #include "TrayController.h"
-#include "TunnelEngine.h"
 #include "UiSettings.h"
+#include "engine/TunnelEngine.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "EngineSnapshot.h"
 #include "TrafficHistory.h"
+#include "engine/EngineSnapshot.h"
 
 #include <QMainWindow>
 

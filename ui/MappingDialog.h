@@ -1,6 +1,6 @@
 #pragma once
 
-#include "Profile.h"
+#include "engine/Profile.h"
 
 #include <QDialog>
 

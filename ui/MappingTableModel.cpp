@@ -29,8 +29,6 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
     if (!index.isValid() || index.row() >= profile.mappings.size())
         return QVariant();
     const MappingConfig &mapping = profile.mappings.at(index.row());
-    if (role == MappingIdRole)
-        return mapping.id;
     const MappingStats *stats = m_snapshot.mapping(mapping.id);
     MappingState state = stats ? stats->state : MappingState::Off;
     // Until the engine has caught up with an edit, show what the user asked for.

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "EngineSnapshot.h"
+#include "engine/EngineSnapshot.h"
 
 #include <QAbstractTableModel>
 #include <QStringList>
@@ -30,7 +30,6 @@ public:
         ConnectionsColumn,
         ColumnCount
     };
-    static constexpr int MappingIdRole = Qt::UserRole + 1;
 
     explicit MappingTableModel(AppController *controller, QObject *parent = nullptr);
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "RemoteConfig.h"
+#include "engine/RemoteConfig.h"
 
 #include <QDialog>
 

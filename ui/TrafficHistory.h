@@ -1,6 +1,6 @@
 #pragma once
 
-#include "EngineSnapshot.h"
+#include "engine/EngineSnapshot.h"
 
 #include <QHash>
 #include <QList>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "EngineSnapshot.h"
-#include "Profile.h"
+#include "engine/EngineSnapshot.h"
+#include "engine/Profile.h"
 
 #include <QObject>
 
@@ -35,12 +35,9 @@ public:
     void show();
     bool isVisible() const;
     TrayState state() const { return m_state; }
-    QSystemTrayIcon *trayIcon() const { return m_trayIcon; }
-    QMenu *menu() const { return m_menu.get(); }
     QAction *openAction() const { return m_openAction; }
     QAction *startAllAction() const { return m_startAllAction; }
     QAction *stopAllAction() const { return m_stopAllAction; }
-    QAction *quitAction() const { return m_quitAction; }
     // The checkable entry of a mapping, or null.
     QAction *mappingAction(const QString &mappingId) const;
     void showMessage(const QString &title, const QString &message);

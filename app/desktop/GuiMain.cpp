@@ -1,13 +1,13 @@
 #include "GuiMain.h"
 
-#include "AppController.h"
+#include "DesktopSecretStore.h"
 #include "HeadlessOptions.h"
-#include "MainWindow.h"
-#include "ProfileStore.h"
-#include "SecretStore.h"
-#include "SingleInstance.h"
-#include "TrayController.h"
-#include "UiSettings.h"
+#include "engine/ProfileStore.h"
+#include "ui/AppController.h"
+#include "ui/MainWindow.h"
+#include "ui/SingleInstance.h"
+#include "ui/TrayController.h"
+#include "ui/UiSettings.h"
 
 #include "util/UnixSignalWatcher.h"
 
@@ -65,8 +65,8 @@ int runGui(int argc, char *argv[])
         return 0;
     installTranslators(app);
 
-    SecretStore secrets;
-    AppController controller(ProfileStore::defaultPath(), &secrets);
+    const std::unique_ptr<SecretStore> secrets = createDesktopSecretStore();
+    AppController controller(ProfileStore::defaultPath(), secrets.get());
     const bool trayAvailable = TrayController::isTrayAvailable();
     TrayController *tray = trayAvailable ? new TrayController(&controller, &app) : nullptr;
     MainWindow window(&controller, tray);

@@ -1,8 +1,8 @@
 #include "ProfileRunner.h"
 
-#include "ProfileStore.h"
-#include "SecretStore.h"
-#include "TunnelEngine.h"
+#include "engine/ProfileStore.h"
+#include "engine/SecretStore.h"
+#include "engine/TunnelEngine.h"
 
 #include <cstdio>
 
@@ -15,7 +15,7 @@ ProfileRunner::ProfileRunner(QObject *parent)
     connect(m_engine, &TunnelEngine::snapshotUpdated, this, &ProfileRunner::onSnapshot);
 }
 
-bool ProfileRunner::start(const QString &path, QString *error)
+bool ProfileRunner::start(const QString &path, SecretStore &secrets, QString *error)
 {
     const std::optional<Profile> profile = ProfileStore::read(path, error);
     if (!profile)
@@ -28,7 +28,6 @@ bool ProfileRunner::start(const QString &path, QString *error)
         *error = QStringLiteral("profile %1 has no mapping switched on").arg(path);
         return false;
     }
-    SecretStore secrets;
     const QByteArray environmentToken = qgetenv("WSTUNNEL_TOKEN").trimmed();
     QHash<QString, QByteArray> tokens;
     for (const RemoteConfig &remote : std::as_const(m_profile.remotes)) {

@@ -1,13 +1,14 @@
 #pragma once
 
-#include "EngineSnapshot.h"
-#include "Profile.h"
+#include "engine/EngineSnapshot.h"
+#include "engine/Profile.h"
 
 #include <QObject>
 #include <QSet>
 
 namespace wstunnel {
 
+class SecretStore;
 class TunnelEngine;
 
 // `wstunnel --headless --profile FILE`: runs the switched-on mappings of a saved profile with
@@ -20,8 +21,9 @@ class ProfileRunner : public QObject
 public:
     explicit ProfileRunner(QObject *parent = nullptr);
 
-    // Returns false with error set when the profile cannot be read or runs nothing.
-    bool start(const QString &path, QString *error);
+    // Returns false with error set when the profile cannot be read, runs nothing or a token of
+    // its remotes cannot be read from secrets.
+    bool start(const QString &path, SecretStore &secrets, QString *error);
 
 Q_SIGNALS:
     void finished(int exitCode);

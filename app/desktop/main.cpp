@@ -1,3 +1,4 @@
+#include "DesktopSecretStore.h"
 #include "HeadlessOptions.h"
 #include "HeadlessRunner.h"
 #include "ProfileRunner.h"
@@ -39,7 +40,8 @@ int runHeadless(int argc, char *argv[])
     if (!options->profilePath.isEmpty()) {
         auto *profileRunner = new ProfileRunner;
         runner.reset(profileRunner);
-        if (!profileRunner->start(options->profilePath, &error)) {
+        const std::unique_ptr<SecretStore> secrets = createDesktopSecretStore();
+        if (!profileRunner->start(options->profilePath, *secrets, &error)) {
             fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
             return 2;
         }

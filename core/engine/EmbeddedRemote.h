@@ -20,7 +20,6 @@ public:
     ~EmbeddedRemote() override;
 
     bool start(QString *error);
-    bool isRunning() const { return m_server != nullptr; }
     QUrl url() const { return m_url; }
     QByteArray token() const { return m_token; }
 

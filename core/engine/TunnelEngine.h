@@ -32,7 +32,6 @@ public:
     void apply(const Profile &profile, const QHash<QString, QByteArray> &tokens);
     void closeChannel(const QString &mappingId, quint32 channelId);
     EngineSnapshot snapshot() const { return m_snapshot; }
-    QThread *thread() const { return m_thread; }
 
 Q_SIGNALS:
     void snapshotUpdated(const wstunnel::EngineSnapshot &snapshot);

@@ -339,13 +339,4 @@ QString StreamSocket::peerAddress() const
     return addressText(storage);
 }
 
-QString StreamSocket::localAddress() const
-{
-    sockaddr_storage storage{};
-    socklen_t length = sizeof storage;
-    if (m_fd < 0 || getsockname(m_fd, reinterpret_cast<sockaddr *>(&storage), &length) != 0)
-        return QString();
-    return addressText(storage);
-}
-
 } // namespace wstunnel

@@ -30,7 +30,6 @@ public:
     void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
                             int timeoutMs) override;
 
-    bool isOpen() const { return m_fd >= 0 && !m_connecting; }
     // > 0: bytes read; 0: end of stream; kWouldBlock: nothing now; kError: see errorString().
     qint64 read(char *buffer, qint64 maxSize) override;
     // Returns how many bytes the kernel took now (the rest is queued and reported through
@@ -45,7 +44,6 @@ public:
     void close() override;
 
     QString peerAddress() const override;
-    QString localAddress() const;
     QString errorString() const override { return m_errorString; }
 
 private:

@@ -28,7 +28,6 @@ bool AllowList::parseRule(const QString &text, Rule *rule, QString *error)
     QString host = trimmed.left(colon);
     const QString portText = trimmed.mid(colon + 1);
     Rule r;
-    r.text = trimmed;
     if (portText != QLatin1String("*")) {
         bool ok = false;
         const uint port = portText.toUInt(&ok);
@@ -84,14 +83,6 @@ void AllowList::addLoopbackDefaults()
     addRule(QStringLiteral("127.0.0.0/8:*"), &ignored);
     addRule(QStringLiteral("[::1]:*"), &ignored);
     addRule(QStringLiteral("localhost:*"), &ignored);
-}
-
-QStringList AllowList::ruleTexts() const
-{
-    QStringList texts;
-    for (const Rule &rule : m_rules)
-        texts.append(rule.text);
-    return texts;
 }
 
 bool AllowList::nameAllowed(const QString &host, quint16 port) const

@@ -22,13 +22,11 @@ public:
         QHostAddress network; // set for address and CIDR rules
         int prefixLength = -1;
         int port = -1; // -1: any port
-        QString text;
     };
 
     bool addRule(const QString &rule, QString *error);
     void addLoopbackDefaults();
     bool isEmpty() const { return m_rules.isEmpty(); }
-    QStringList ruleTexts() const;
 
     void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
 

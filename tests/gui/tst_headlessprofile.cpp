@@ -1,6 +1,7 @@
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
-#include "ProfileStore.h"
+#include "engine/FileSecretStore.h"
+#include "engine/ProfileStore.h"
 
 #include <QProcess>
 #include <QRegularExpression>
@@ -19,6 +20,7 @@ private Q_SLOTS:
     void initTestCase();
     void runsSavedProfile();
     void runsSavedReverseMapping();
+    void usesTokenSavedByDesktopApp();
     void refusesUnusableProfile();
 
 private:
@@ -122,6 +124,80 @@ void TestHeadlessProfile::runsSavedReverseMapping()
     QVERIFY(process.waitForFinished(10000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(process.exitCode(), 0);
+}
+
+// A remote that wants a token: the one the desktop app saved for it (WSTUNNEL_SECRET_BACKEND=file
+// here, the only store of a build without the GUI) is used, with no WSTUNNEL_TOKEN around.
+void TestHeadlessProfile::usesTokenSavedByDesktopApp()
+{
+    const QByteArray token = "saved-token-4b9e";
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *variable :
+         {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"})
+        environment.remove(QString::fromLatin1(variable));
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.path());
+
+    QProcess remoteProcess;
+    QProcessEnvironment remoteEnvironment = environment;
+    remoteEnvironment.insert(QStringLiteral("WSTUNNEL_TOKEN"), QString::fromLatin1(token));
+    remoteProcess.setProcessEnvironment(remoteEnvironment);
+    remoteProcess.start(qEnvironmentVariable("WSTUNNEL_BIN_DIR") +
+                            QStringLiteral("/wstunnel-remote"),
+                        {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                         QStringLiteral("--allow"), QStringLiteral("127.0.0.1:*")});
+    QVERIFY(remoteProcess.waitForStarted());
+    QByteArray remoteOutput;
+    QTRY_VERIFY_WITH_TIMEOUT((remoteOutput += remoteProcess.readAllStandardOutput()).contains("\n"),
+                             10000);
+    const QRegularExpressionMatch listening =
+        QRegularExpression(QStringLiteral("^listening on (ws://127\\.0\\.0\\.1:\\d+/)\n"))
+            .match(QString::fromUtf8(remoteOutput));
+    QVERIFY2(listening.hasMatch(), remoteOutput.constData());
+
+    EchoServer echo;
+    Profile profile = Profile::firstRun();
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Dev server");
+    remote.url = QUrl(listening.captured(1));
+    remote.proxyMode = ClientSettings::ProxyMode::None;
+    profile.remotes.append(remote);
+    MappingConfig mapping;
+    mapping.id = Profile::newId();
+    mapping.name = QStringLiteral("Echo");
+    mapping.remoteId = remote.id;
+    mapping.bindPort = unusedLoopbackPort();
+    mapping.targetHost = QStringLiteral("127.0.0.1");
+    mapping.targetPort = echo.serverPort();
+    profile.mappings.append(mapping);
+    const QString path = m_dir.filePath(QStringLiteral("with-token.json"));
+    QString error;
+    QVERIFY(ProfileStore::write(path, profile, &error));
+    FileSecretStore secrets(m_dir.filePath(QStringLiteral("wstunnel/tokens.json")));
+    QVERIFY2(secrets.write(QStringLiteral("remote/%1/token").arg(remote.id), token, &error),
+             qPrintable(error));
+
+    QProcess process;
+    environment.remove(QStringLiteral("WSTUNNEL_TOKEN"));
+    process.setProcessEnvironment(environment);
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForStarted());
+    QByteArray output;
+    QTRY_VERIFY_WITH_TIMEOUT((output += process.readAllStandardOutput()).contains("\n"), 10000);
+    QCOMPARE(output, QStringLiteral("forwarding 127.0.0.1:%1 -> 127.0.0.1:%2\n")
+                         .arg(mapping.bindPort)
+                         .arg(echo.serverPort())
+                         .toUtf8());
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, mapping.bindPort);
+    QVERIFY(client.waitForConnected(5000));
+    QCOMPARE(echoThrough(client, "through the dev server"), QByteArray("through the dev server"));
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+    QCOMPARE(process.exitCode(), 0);
+    remoteProcess.terminate();
+    QVERIFY(remoteProcess.waitForFinished(10000));
 }
 
 void TestHeadlessProfile::refusesUnusableProfile()

@@ -1,19 +1,19 @@
-#include "AppController.h"
-#include "Autostart.h"
-#include "ChannelTableModel.h"
 #include "EchoServer.h"
-#include "Formatting.h"
 #include "GuiTestEnvironment.h"
-#include "MainWindow.h"
-#include "MappingDialog.h"
-#include "MappingTableModel.h"
-#include "ProfileStore.h"
-#include "RemoteDialog.h"
-#include "SecretStore.h"
-#include "TrayController.h"
+#include "engine/FileSecretStore.h"
+#include "engine/ProfileStore.h"
 #include "server/AllowList.h"
 #include "server/TokenStore.h"
 #include "server/TunnelServer.h"
+#include "ui/AppController.h"
+#include "ui/Autostart.h"
+#include "ui/ChannelTableModel.h"
+#include "ui/Formatting.h"
+#include "ui/MainWindow.h"
+#include "ui/MappingDialog.h"
+#include "ui/MappingTableModel.h"
+#include "ui/RemoteDialog.h"
+#include "ui/TrayController.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -88,7 +88,7 @@ private:
     static QPushButton *okButton(QDialog *dialog);
 
     std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<SecretStore> m_secrets;
+    std::unique_ptr<FileSecretStore> m_secrets;
     std::unique_ptr<AppController> m_controller;
     std::unique_ptr<TrayController> m_tray;
     std::unique_ptr<MainWindow> m_window;
@@ -108,7 +108,7 @@ void TestMainWindow::createWindow()
     m_window.reset();
     m_tray.reset();
     m_controller.reset();
-    m_secrets = std::make_unique<SecretStore>(m_dir->filePath(QStringLiteral("tokens.json")));
+    m_secrets = std::make_unique<FileSecretStore>(m_dir->filePath(QStringLiteral("tokens.json")));
     m_controller = std::make_unique<AppController>(m_dir->filePath(QStringLiteral("profile.json")),
                                                    m_secrets.get());
     m_tray = std::make_unique<TrayController>(m_controller.get());

@@ -1,6 +1,6 @@
 #include "GuiTestEnvironment.h"
-#include "ProfileStore.h"
-#include "SecretStore.h"
+#include "engine/FileSecretStore.h"
+#include "engine/ProfileStore.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -136,8 +136,7 @@ void TestProfileStore::secretFileIsPrivateAndKeepsTokensOutOfProfile()
 {
     QTemporaryDir dir;
     const QString secretsPath = dir.filePath(QStringLiteral("secrets/tokens.json"));
-    SecretStore secrets(secretsPath);
-    QCOMPARE(secrets.backend(), SecretStore::Backend::File);
+    FileSecretStore secrets(secretsPath);
     QString error;
     QVERIFY2(secrets.write(QStringLiteral("remote/a/token"), "s3cret-token", &error),
              qPrintable(error));

@@ -1,8 +1,8 @@
-#include "AppController.h"
 #include "GuiTestEnvironment.h"
-#include "MainWindow.h"
-#include "SecretStore.h"
-#include "TrayController.h"
+#include "engine/FileSecretStore.h"
+#include "ui/AppController.h"
+#include "ui/MainWindow.h"
+#include "ui/TrayController.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -111,7 +111,7 @@ private Q_SLOTS:
 void TestResponsiveness::guiStaysResponsiveDuringOneGibibyteTransfer()
 {
     QTemporaryDir dir;
-    SecretStore secrets(dir.filePath(QStringLiteral("tokens.json")));
+    FileSecretStore secrets(dir.filePath(QStringLiteral("tokens.json")));
     AppController controller(dir.filePath(QStringLiteral("profile.json")), &secrets);
     TrayController tray(&controller);
     MainWindow window(&controller, &tray);
