@@ -1,5 +1,6 @@
 #include "ProfileRunner.h"
 
+#include "CommandLineErrors.h"
 #include "ProfileStore.h"
 #include "SecretStore.h"
 #include "TunnelEngine.h"
@@ -56,7 +57,7 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
         const MappingConfig &mapping = m_profile.mappings.at(index);
         if (stats.state == MappingState::Error) {
             fprintf(stderr, "wstunnel: %s: %s\n", qPrintable(mapping.name),
-                    qPrintable(stats.reason));
+                    qPrintable(CommandLineErrors::describe(stats.error)));
             Q_EMIT finished(1);
             return;
         }
