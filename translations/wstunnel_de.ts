@@ -55,6 +55,188 @@
     </message>
 </context>
 <context>
+    <name>wstunnel::ErrorMessages</name>
+    <message>
+        <source>%1 refused the token (HTTP 401): edit the remote and check its token</source>
+        <translation>%1 hat das Token abgelehnt (HTTP 401): Bearbeiten Sie die Gegenstelle und prüfen Sie ihr Token</translation>
+    </message>
+    <message>
+        <source>%1 refused the connection (HTTP 403 Forbidden): a gateway in front of the remote may require a header, or the token is not allowed there; edit the remote to add the header under Extra headers</source>
+        <translation>%1 hat die Verbindung abgelehnt (HTTP 403 Forbidden): Ein Gateway vor der Gegenstelle verlangt womöglich einen Header, oder das Token ist dort nicht erlaubt; tragen Sie den Header beim Bearbeiten der Gegenstelle unter „Zusätzliche Header“ ein</translation>
+    </message>
+    <message>
+        <source>%1 has no tunnel at this path (HTTP 404): edit the remote and check the path of its URL</source>
+        <translation>%1 hat unter diesem Pfad keinen Tunnel (HTTP 404): Bearbeiten Sie die Gegenstelle und prüfen Sie den Pfad ihrer URL</translation>
+    </message>
+    <message>
+        <source>%1 answered with HTTP %2 instead of opening the tunnel</source>
+        <translation>%1 antwortete mit HTTP %2, statt den Tunnel zu öffnen</translation>
+    </message>
+    <message>
+        <source>the certificate of %1 is not trusted: %2 (SHA-256 fingerprint %3); %4</source>
+        <translation>das Zertifikat von %1 ist nicht vertrauenswürdig: %2 (SHA-256-Fingerabdruck %3); %4</translation>
+    </message>
+    <message>
+        <source>the public key of %1 does not match the remote&apos;s public key pin (its key is sha256/%2, certificate SHA-256 fingerprint %3): not connecting; if the server has a new key, edit the remote&apos;s pin</source>
+        <translation>der öffentliche Schlüssel von %1 passt nicht zum Schlüssel-Pin der Gegenstelle (sein Schlüssel ist sha256/%2, SHA-256-Fingerabdruck des Zertifikats %3): keine Verbindung; hat der Server einen neuen Schlüssel, bearbeiten Sie den Pin der Gegenstelle</translation>
+    </message>
+    <message>
+        <source>this Qt version cannot check the remote&apos;s public key pin: not connecting; edit the remote and clear the pin</source>
+        <translation>diese Qt-Version kann den Schlüssel-Pin der Gegenstelle nicht prüfen: keine Verbindung; bearbeiten Sie die Gegenstelle und leeren Sie den Pin</translation>
+    </message>
+    <message>
+        <source>%1 requires a client certificate (server said: %2): edit the remote and choose a client certificate and key</source>
+        <translation>%1 verlangt ein Client-Zertifikat (der Server meldete: %2): Bearbeiten Sie die Gegenstelle und wählen Sie ein Client-Zertifikat und einen Client-Schlüssel</translation>
+    </message>
+    <message>
+        <source>%1 refused the client certificate %2 (server said: %3): it wants one issued by the CA it trusts for clients</source>
+        <translation>%1 hat das Client-Zertifikat %2 abgelehnt (der Server meldete: %3): Er verlangt eines, das von der CA ausgestellt ist, der er für Clients vertraut</translation>
+    </message>
+    <message>
+        <source>%1 ended the TLS handshake: %2</source>
+        <translation>%1 hat den TLS-Handshake beendet: %2</translation>
+    </message>
+    <message>
+        <source>the TLS handshake with %1 failed: %2; does it serve wss? For a plain server, use a ws:// URL</source>
+        <translation>der TLS-Handshake mit %1 ist fehlgeschlagen: %2; bietet er wss an? Für einen Server ohne TLS verwenden Sie eine ws://-URL</translation>
+    </message>
+    <message>
+        <source>%1 closed the connection during the TLS handshake; does it serve wss? For a plain server, use a ws:// URL</source>
+        <translation>%1 hat die Verbindung während des TLS-Handshakes geschlossen; bietet er wss an? Für einen Server ohne TLS verwenden Sie eine ws://-URL</translation>
+    </message>
+    <message>
+        <source>TLS cannot be set up: %1</source>
+        <translation>TLS lässt sich nicht einrichten: %1</translation>
+    </message>
+    <message>
+        <source>TLS cannot be set up: %1; check that the remote&apos;s client key belongs to its client certificate</source>
+        <translation>TLS lässt sich nicht einrichten: %1; prüfen Sie, ob der Client-Schlüssel der Gegenstelle zu ihrem Client-Zertifikat gehört</translation>
+    </message>
+    <message>
+        <source>a client certificate needs both the certificate and its key: edit the remote and choose both</source>
+        <translation>ein Client-Zertifikat braucht das Zertifikat und seinen Schlüssel: Bearbeiten Sie die Gegenstelle und wählen Sie beide</translation>
+    </message>
+    <message>
+        <source>the proxy %1 requires a user name and password (HTTP 407): edit the remote and give them in its proxy as http://USER:PASSWORD@HOST:PORT</source>
+        <translation>der Proxy %1 verlangt Benutzername und Passwort (HTTP 407): Bearbeiten Sie die Gegenstelle und geben Sie beides in ihrem Proxy als http://BENUTZER:PASSWORT@HOST:PORT an</translation>
+    </message>
+    <message>
+        <source>the proxy %1 rejected the credentials of the user &quot;%2&quot; (HTTP 407): edit the remote and check the user and password of its proxy</source>
+        <translation>der Proxy %1 hat die Anmeldedaten des Benutzers „%2“ abgelehnt (HTTP 407): Bearbeiten Sie die Gegenstelle und prüfen Sie Benutzer und Passwort ihres Proxys</translation>
+    </message>
+    <message>
+        <source>the proxy %1 refused to connect to %2 (HTTP 403): it does not allow connections to this host or port</source>
+        <translation>der Proxy %1 hat die Verbindung zu %2 verweigert (HTTP 403): Er erlaubt keine Verbindungen zu diesem Host oder Port</translation>
+    </message>
+    <message>
+        <source>the proxy %1 could not reach %2: %3</source>
+        <translation>der Proxy %1 konnte %2 nicht erreichen: %3</translation>
+    </message>
+    <message>
+        <source>cannot reach the proxy %1: %2; check the remote&apos;s proxy settings</source>
+        <translation>der Proxy %1 ist nicht erreichbar: %2; prüfen Sie die Proxy-Einstellungen der Gegenstelle</translation>
+    </message>
+    <message>
+        <source>problem with the proxy %1: %2</source>
+        <translation>Problem mit dem Proxy %1: %2</translation>
+    </message>
+    <message>
+        <source>%1 refused the connection: is the remote running?</source>
+        <translation>%1 hat die Verbindung abgelehnt: Läuft die Gegenstelle?</translation>
+    </message>
+    <message>
+        <source>cannot find the host of %1: %2</source>
+        <translation>der Host von %1 wurde nicht gefunden: %2</translation>
+    </message>
+    <message>
+        <source>cannot connect to %1: %2</source>
+        <translation>keine Verbindung zu %1 möglich: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>no answer from %1 within %n s</source>
+        <translation>
+            <numerusform>keine Antwort von %1 innerhalb von %n s</numerusform>
+            <numerusform>keine Antwort von %1 innerhalb von %n s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>the connection to %1 was lost: %2</source>
+        <translation>die Verbindung zu %1 ist abgebrochen: %2</translation>
+    </message>
+    <message>
+        <source>cannot listen on %1: another program uses this port; edit the mapping and choose another one</source>
+        <translation>kann nicht auf %1 lauschen: Ein anderes Programm belegt diesen Port; bearbeiten Sie die Weiterleitung und wählen Sie einen anderen</translation>
+    </message>
+    <message>
+        <source>cannot listen on %1: %2</source>
+        <translation>kann nicht auf %1 lauschen: %2</translation>
+    </message>
+    <message>
+        <source>the listen address %1 is not an IP address</source>
+        <translation>die Adresse %1 zum Lauschen ist keine IP-Adresse</translation>
+    </message>
+    <message>
+        <source>the remote refused: %1</source>
+        <translation>die Gegenstelle lehnte ab: %1</translation>
+    </message>
+    <message>
+        <source>the built-in remote did not start: %1</source>
+        <translation>die eingebaute Gegenstelle ist nicht gestartet: %1</translation>
+    </message>
+    <message>
+        <source>UDP mappings are not supported by this version</source>
+        <translation>UDP-Weiterleitungen werden von dieser Version nicht unterstützt</translation>
+    </message>
+    <message>
+        <source>its remote no longer exists</source>
+        <translation>ihre Gegenstelle existiert nicht mehr</translation>
+    </message>
+    <message>
+        <source>the server&apos;s certificate must be renewed, or this computer&apos;s clock is wrong</source>
+        <translation>das Zertifikat des Servers muss erneuert werden, oder die Uhr dieses Computers geht falsch</translation>
+    </message>
+    <message>
+        <source>check this computer&apos;s clock</source>
+        <translation>prüfen Sie die Uhr dieses Computers</translation>
+    </message>
+    <message>
+        <source>use a host name the certificate lists in the remote&apos;s URL</source>
+        <translation>verwenden Sie in der URL der Gegenstelle einen Hostnamen, den das Zertifikat nennt</translation>
+    </message>
+    <message>
+        <source>choose the CA that issued it as the remote&apos;s CA file</source>
+        <translation>wählen Sie die CA, die es ausgestellt hat, als CA-Datei der Gegenstelle</translation>
+    </message>
+    <message>
+        <source>or check the fingerprint and choose &quot;Trust This Certificate…&quot;</source>
+        <translation>oder prüfen Sie den Fingerabdruck und wählen Sie „Diesem Zertifikat vertrauen …“</translation>
+    </message>
+    <message>
+        <source>cannot read the CA file %1: %2</source>
+        <translation>die CA-Datei %1 ist nicht lesbar: %2</translation>
+    </message>
+    <message>
+        <source>cannot read the client certificate %1: %2</source>
+        <translation>das Client-Zertifikat %1 ist nicht lesbar: %2</translation>
+    </message>
+    <message>
+        <source>cannot read the client key %1: %2</source>
+        <translation>der Client-Schlüssel %1 ist nicht lesbar: %2</translation>
+    </message>
+    <message>
+        <source>the CA file %1 holds no PEM certificate</source>
+        <translation>die CA-Datei %1 enthält kein PEM-Zertifikat</translation>
+    </message>
+    <message>
+        <source>the client certificate %1 holds no PEM certificate</source>
+        <translation>das Client-Zertifikat %1 enthält kein PEM-Zertifikat</translation>
+    </message>
+    <message>
+        <source>the client key %1 holds no unencrypted PEM private key (RSA, EC or DSA)</source>
+        <translation>der Client-Schlüssel %1 enthält keinen unverschlüsselten privaten PEM-Schlüssel (RSA, EC oder DSA)</translation>
+    </message>
+</context>
+<context>
     <name>wstunnel::FileSecretStore</name>
     <message>
         <source>Cannot read %1: %2</source>
@@ -129,6 +311,14 @@
     <message>
         <source>listening on the remote at %1</source>
         <translation>lauscht bei der Gegenstelle auf %1</translation>
+    </message>
+    <message>
+        <source>waiting for the remote to listen on a free port of %1</source>
+        <translation>wartet, bis die Gegenstelle auf einem freien Port von %1 lauscht</translation>
+    </message>
+    <message>
+        <source>waiting for the remote to listen on %1</source>
+        <translation>wartet, bis die Gegenstelle auf %1 lauscht</translation>
     </message>
 </context>
 <context>

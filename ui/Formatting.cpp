@@ -1,5 +1,7 @@
 #include "Formatting.h"
 
+#include "ErrorMessages.h"
+
 #include <QLocale>
 #include <QPainter>
 #include <QPixmap>
@@ -67,7 +69,15 @@ QString Formatting::mappingDetail(const MappingConfig &mapping, const MappingSta
     if (mapping.direction == ForwardSpec::Direction::Reverse && !stats.listenEndpoint.isEmpty() &&
         (stats.state == MappingState::Listening || stats.state == MappingState::Active))
         return tr("listening on the remote at %1").arg(stats.listenEndpoint);
-    return stats.reason;
+    if (stats.error.isError())
+        return ErrorMessages::describe(stats.error);
+    if (mapping.direction == ForwardSpec::Direction::Reverse &&
+        stats.state == MappingState::Connecting)
+        return mapping.bindPort == 0
+                   ? tr("waiting for the remote to listen on a free port of %1")
+                         .arg(mapping.bindHost)
+                   : tr("waiting for the remote to listen on %1").arg(mapping.bindEndpoint());
+    return QString();
 }
 
 QString Formatting::remoteState(RemoteState state)

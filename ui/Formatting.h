@@ -21,7 +21,7 @@ public:
     static QString duration(qint64 milliseconds);
     static QString mappingState(MappingState state);
     // What to say about a switched-on mapping besides its state: where a reverse mapping listens
-    // on its remote once it does, else the engine's reason (may be empty).
+    // on its remote once it does, else what went wrong or what it waits for (may be empty).
     static QString mappingDetail(const MappingConfig &mapping, const MappingStats &stats);
     static QString remoteState(RemoteState state);
     static QIcon stateIcon(MappingState state);

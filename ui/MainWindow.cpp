@@ -3,6 +3,7 @@
 #include "AppController.h"
 #include "Autostart.h"
 #include "ChannelTableModel.h"
+#include "ErrorMessages.h"
 #include "Formatting.h"
 #include "MappingDialog.h"
 #include "MappingTableModel.h"
@@ -761,8 +762,8 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
         QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
-        if (stats && !stats->reason.isEmpty())
-            tip += QLatin1Char('\n') + stats->reason;
+        if (stats && stats->error.isError() && stats->rejectedCertificateSha256.isEmpty())
+            tip += QLatin1Char('\n') + ErrorMessages::describe(stats->error);
         if (stats && !stats->rejectedCertificateSha256.isEmpty())
             tip += QLatin1Char('\n') +
                    tr("Certificate not trusted: %1\nSHA-256 fingerprint: %2\nChoose \"Trust This "

@@ -162,7 +162,9 @@ void TrayController::onSnapshot(const EngineSnapshot &snapshot)
         rateIn += mapping.rateIn;
         rateOut += mapping.rateOut;
         if (mapping.state == MappingState::Error && firstError.isEmpty())
-            firstError = tr("%1: %2").arg(profile.mappings.at(index).name, mapping.reason);
+            firstError =
+                tr("%1: %2").arg(profile.mappings.at(index).name,
+                                 Formatting::mappingDetail(profile.mappings.at(index), mapping));
     }
     QString toolTip;
     switch (state) {

@@ -1,5 +1,6 @@
 #include "HeadlessOptions.h"
 
+#include "CommandLineErrors.h"
 #include "client/ProxyResolver.h"
 #include "config/NetworkOptionValues.h"
 #include "net/TlsConfig.h"
@@ -53,8 +54,11 @@ bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *clien
                                 "wss:// remote");
         return false;
     }
-    if (secure && !TlsConfig::client(*client, error))
+    TunnelError tlsError;
+    if (secure && !TlsConfig::client(*client, &tlsError)) {
+        *error = CommandLineErrors::describe(tlsError);
         return false;
+    }
     if (parser.isSet(QStringLiteral("proxy"))) {
         const QString text = parser.value(QStringLiteral("proxy"));
         if (text == QLatin1String("none")) {

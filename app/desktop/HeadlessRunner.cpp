@@ -1,5 +1,6 @@
 #include "HeadlessRunner.h"
 
+#include "CommandLineErrors.h"
 #include "client/TunnelClient.h"
 #include "forward/ForwardListener.h"
 
@@ -13,12 +14,12 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
     , m_client(new TunnelClient(options.client, this))
 {
     connect(m_client, &TunnelClient::stateChanged, this,
-            [this](TunnelClient::State state, const QString &message) {
+            [this](TunnelClient::State state, const TunnelError &error) {
                 if (state != TunnelClient::State::Failed)
                     return;
                 // Besides the log line: the last word, which scripts look for, whatever the
-                // logging rules.
-                fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
+                // logging rules, with the advice the log line leaves out.
+                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
                 Q_EMIT finished(1);
             });
     connect(m_client, &TunnelClient::reverseForwardReady, this,
@@ -31,8 +32,10 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
     // As a busy local port is for -L: the forward asked for cannot exist, so the run ends.
     connect(m_client, &TunnelClient::reverseForwardFailed, this,
             [this](const ForwardSpec &spec, const QString &reason) {
-                fprintf(stderr, "wstunnel: -R %s refused by the remote: %s\n",
-                        qPrintable(spec.toString()), qPrintable(reason));
+                TunnelError error(TunnelError::Kind::ReverseForwardRefused, spec.bindEndpoint(),
+                                  reason);
+                error.forward = spec.toString();
+                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
                 Q_EMIT finished(1);
             });
 }
@@ -47,9 +50,12 @@ bool HeadlessRunner::start(QString *error)
             m_client->addReverseForward(spec);
             continue;
         }
-        ForwardListener *listener = m_client->addLocalForward(spec, error);
-        if (!listener)
+        TunnelError listenError;
+        ForwardListener *listener = m_client->addLocalForward(spec, &listenError);
+        if (!listener) {
+            *error = CommandLineErrors::describe(listenError);
             return false;
+        }
         listeners.append(listener);
     }
     for (const ForwardListener *listener : std::as_const(listeners))

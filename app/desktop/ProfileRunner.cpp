@@ -1,5 +1,6 @@
 #include "ProfileRunner.h"
 
+#include "CommandLineErrors.h"
 #include "engine/ProfileStore.h"
 #include "engine/SecretStore.h"
 #include "engine/TunnelEngine.h"
@@ -55,7 +56,7 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
         const MappingConfig &mapping = m_profile.mappings.at(index);
         if (stats.state == MappingState::Error) {
             fprintf(stderr, "wstunnel: %s: %s\n", qPrintable(mapping.name),
-                    qPrintable(stats.reason));
+                    qPrintable(CommandLineErrors::describe(stats.error)));
             Q_EMIT finished(1);
             return;
         }

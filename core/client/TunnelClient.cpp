@@ -40,13 +40,14 @@ TunnelClient::TunnelClient(const ClientSettings &settings, QObject *parent)
     , m_settings(settings)
     , m_backoffMs(settings.initialBackoffMs)
 {
+    qRegisterMetaType<TunnelError>();
     m_retryTimer.setSingleShot(true);
     connect(&m_retryTimer, &QTimer::timeout, this, &TunnelClient::connectNow);
     m_handshakeTimer.setSingleShot(true);
     connect(&m_handshakeTimer, &QTimer::timeout, this, [this] {
-        connectionLost(QStringLiteral("no answer from %1 within %2 s")
-                           .arg(m_settings.url.toDisplayString())
-                           .arg(m_settings.handshakeTimeoutMs / 1000));
+        TunnelError error(TunnelError::Kind::TimedOut, m_settings.url.toDisplayString());
+        error.timeoutSeconds = m_settings.handshakeTimeoutMs / 1000;
+        connectionLost(error);
     });
 }
 
@@ -56,16 +57,24 @@ TunnelClient::~TunnelClient()
     delete m_socket;
 }
 
-ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, QString *error)
+ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, TunnelError *error)
 {
     const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
     if (address.isNull()) {
-        *error = QStringLiteral("-L %1: bind address '%2' is not an IP address")
-                     .arg(spec.toString(), spec.bindHost);
+        *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
+        error->forward = spec.toString();
         return nullptr;
     }
     auto *listener = new ForwardListener(spec.targetHost, spec.targetPort, this);
-    if (!listener->start(address, spec.bindPort, error)) {
+    // The listener's own message is for the remote, which has no typed errors to give.
+    QString message;
+    if (!listener->start(address, spec.bindPort, &message)) {
+        *error =
+            TunnelError(listener->serverError() == QAbstractSocket::AddressInUseError
+                            ? TunnelError::Kind::LocalPortInUse
+                            : TunnelError::Kind::CannotListen,
+                        formatEndpoint(address.toString(), spec.bindPort), listener->errorString());
+        error->forward = spec.toString();
         delete listener;
         return nullptr;
     }
@@ -125,6 +134,7 @@ void TunnelClient::start()
     if (m_state != State::Stopped && m_state != State::Failed)
         return;
     m_backoffMs = m_settings.initialBackoffMs;
+    m_error = TunnelError();
     connectNow();
 }
 
@@ -132,6 +142,7 @@ void TunnelClient::stop()
 {
     // Stopped first: closing the session reports a lost connection, which must not schedule a
     // retry.
+    m_error = TunnelError();
     setState(State::Stopped, QStringLiteral("stopped"));
     m_retryTimer.stop();
     m_handshakeTimer.stop();
@@ -145,11 +156,11 @@ void TunnelClient::connectNow()
 {
     delete m_socket;
     m_socket = nullptr;
-    m_tlsProblem.clear();
+    m_tlsError = TunnelError();
     m_encrypted = false;
     std::optional<QSslConfiguration> tls;
     if (m_settings.url.scheme() == QLatin1String("wss")) {
-        QString error;
+        TunnelError error;
         tls = TlsConfig::client(m_settings, &error);
         if (!tls) {
             fail(error);
@@ -184,7 +195,7 @@ void TunnelClient::connectNow()
     if (auto *sslSocket = m_socket->findChild<QSslSocket *>())
         connect(sslSocket, &QSslSocket::encrypted, this, &TunnelClient::onEncrypted);
     else if (!m_settings.pinSha256.isEmpty())
-        fail(QStringLiteral("TLS: cannot check --pin-sha256 with this Qt version; not connecting"));
+        fail(TunnelError(TunnelError::Kind::PinNotCheckable, endpointOf(m_settings.url)));
 }
 
 void TunnelClient::onConnected()
@@ -238,6 +249,7 @@ void TunnelClient::onSessionReady()
 {
     m_handshakeTimer.stop();
     m_backoffMs = m_settings.initialBackoffMs;
+    m_error = TunnelError();
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(m_session);
     for (ReverseForward *forward : std::as_const(m_reverse))
@@ -266,23 +278,22 @@ void TunnelClient::onSocketError()
 {
     if (!m_socket)
         return;
-    if (!m_tlsProblem.isEmpty()) {
-        fail(m_tlsProblem);
+    if (m_tlsError.isError()) {
+        fail(m_tlsError);
         return;
     }
     const QAbstractSocket::SocketError code = m_socket->error();
+    const QString endpoint = endpointOf(m_settings.url);
+    const QString url = m_settings.url.toDisplayString();
+    const QString error = m_socket->errorString();
     if (code == QAbstractSocket::SslHandshakeFailedError) {
-        fail(QStringLiteral("TLS handshake with %1 failed: %2 (does it serve wss? For a plain "
-                            "server use a ws:// URL)")
-                 .arg(endpointOf(m_settings.url), m_socket->errorString()));
+        fail(TunnelError(TunnelError::Kind::TlsHandshakeFailed, endpoint, error));
         return;
     }
     if (code == QAbstractSocket::SslInternalError) {
-        fail(QStringLiteral("TLS: cannot set up the connection: %1%2")
-                 .arg(m_socket->errorString(),
-                      m_settings.clientCertFile.isEmpty()
-                          ? QString()
-                          : QStringLiteral("; check that --client-key belongs to --client-cert")));
+        TunnelError setupError(TunnelError::Kind::TlsSetupFailed, endpoint, error);
+        setupError.file = m_settings.clientCertFile;
+        fail(setupError);
         return;
     }
     if (code == QAbstractSocket::ProxyAuthenticationRequiredError ||
@@ -302,71 +313,77 @@ void TunnelClient::onSocketError()
     default:
         break;
     }
-    const QString error = m_socket->errorString();
     const int status = httpStatusOf(error);
     if (status == 401) {
-        fail(QStringLiteral("%1 refused the token (HTTP 401): check --token-file or "
-                            "WSTUNNEL_TOKEN")
-                 .arg(m_settings.url.toDisplayString()));
+        fail(TunnelError(TunnelError::Kind::TokenRefused, url));
         return;
     }
     if (status == 403) {
-        fail(QStringLiteral("%1 refused the upgrade (HTTP 403 Forbidden): a gateway in front of "
-                            "the remote may require a header (--header 'Name: value'), or the "
-                            "token is not allowed there")
-                 .arg(m_settings.url.toDisplayString()));
+        fail(TunnelError(TunnelError::Kind::UpgradeForbidden, url));
         return;
     }
     if (status == 404) {
-        fail(QStringLiteral("%1 has no tunnel at this path (HTTP 404): check the URL path "
-                            "against the remote's --path")
-                 .arg(m_settings.url.toDisplayString()));
+        fail(TunnelError(TunnelError::Kind::NoTunnelAtPath, url));
         return;
     }
     if (status) {
-        connectionLost(
-            QStringLiteral("HTTP %1 from %2").arg(status).arg(m_settings.url.toDisplayString()));
+        TunnelError statusError(TunnelError::Kind::HttpStatus, url, error);
+        statusError.httpStatus = status;
+        connectionLost(statusError);
         return;
     }
     if (m_proxy.type() == QNetworkProxy::HttpProxy &&
         (code == QAbstractSocket::HostNotFoundError ||
          code == QAbstractSocket::ConnectionRefusedError)) {
-        connectionLost(
-            QStringLiteral("proxy %1 could not reach %2: %3")
-                .arg(ProxyResolver::describe(m_proxy), endpointOf(m_settings.url), error));
+        TunnelError proxyError(TunnelError::Kind::ProxyCannotReachRemote, endpoint, error);
+        proxyError.proxy = ProxyResolver::describe(m_proxy);
+        connectionLost(proxyError);
         return;
     }
     if (code == QAbstractSocket::RemoteHostClosedError && !m_encrypted &&
         m_settings.url.scheme() == QLatin1String("wss")) {
-        connectionLost(QStringLiteral("%1 closed the connection during the TLS handshake (does it "
-                                      "serve wss? For a plain server use a ws:// URL)")
-                           .arg(endpointOf(m_settings.url)));
+        connectionLost(TunnelError(TunnelError::Kind::ClosedDuringTlsHandshake, endpoint));
         return;
     }
-    connectionLost(error);
+    switch (code) {
+    case QAbstractSocket::ConnectionRefusedError:
+        connectionLost(TunnelError(TunnelError::Kind::ConnectionRefused, endpoint, error));
+        return;
+    case QAbstractSocket::HostNotFoundError:
+        connectionLost(TunnelError(TunnelError::Kind::HostNotFound, endpoint, error));
+        return;
+    case QAbstractSocket::RemoteHostClosedError:
+        connectionLost(TunnelError(TunnelError::Kind::ConnectionLost, url, error));
+        return;
+    default:
+        connectionLost(TunnelError(TunnelError::Kind::ConnectionFailed, endpoint, error));
+        return;
+    }
 }
 
-QString TunnelClient::proxyProblem(QAbstractSocket::SocketError error) const
+TunnelError TunnelClient::proxyProblem(QAbstractSocket::SocketError error) const
 {
-    const QString proxy = ProxyResolver::describe(m_proxy);
+    TunnelError problem(TunnelError::Kind::ProxyProblem, endpointOf(m_settings.url),
+                        m_socket->errorString());
+    problem.proxy = ProxyResolver::describe(m_proxy);
     switch (error) {
     case QAbstractSocket::ProxyAuthenticationRequiredError:
-        return m_proxy.user().isEmpty()
-                   ? QStringLiteral(
-                         "proxy authentication failed: proxy %1 requires a user name and "
-                         "password (HTTP 407); give them as --proxy http://USER:PASS@HOST:PORT")
-                         .arg(proxy)
-                   : QStringLiteral(
-                         "proxy authentication failed: proxy %1 rejected the credentials of "
-                         "user '%2' (HTTP 407); check the user and password in --proxy")
-                         .arg(proxy, m_proxy.user());
+        problem.proxyUser = m_proxy.user();
+        problem.kind = problem.proxyUser.isEmpty() ? TunnelError::Kind::ProxyAuthenticationRequired
+                                                   : TunnelError::Kind::ProxyCredentialsRejected;
+        break;
     case QAbstractSocket::SocketAccessError:
-        return QStringLiteral("proxy %1 refused to connect to %2 (HTTP 403): the proxy does not "
-                              "allow CONNECT to this host or port")
-            .arg(proxy, endpointOf(m_settings.url));
+        problem.kind = TunnelError::Kind::ProxyRefusedConnect;
+        break;
+    case QAbstractSocket::ProxyConnectionRefusedError:
+    case QAbstractSocket::ProxyConnectionTimeoutError:
+    case QAbstractSocket::ProxyNotFoundError:
+        problem.kind = TunnelError::Kind::ProxyUnreachable;
+        break;
     default:
-        return QStringLiteral("proxy problem: %1: %2").arg(proxy, m_socket->errorString());
+        break;
     }
+    return problem;
 }
 
 void TunnelClient::onSslErrors(const QList<QSslError> &errors)
@@ -382,11 +399,10 @@ void TunnelClient::onSslErrors(const QList<QSslError> &errors)
         m_socket->ignoreSslErrors(errors);
         return;
     }
-    m_tlsProblem =
-        QStringLiteral("TLS: the certificate of %1 is not trusted: %2 (server "
-                       "certificate SHA-256 fingerprint %3); %4")
-            .arg(endpointOf(m_settings.url), problem, fingerprint, TlsConfig::advice(errors));
-    Q_EMIT certificateRejected(fingerprint, problem);
+    m_tlsError =
+        TunnelError(TunnelError::Kind::CertificateNotTrusted, endpointOf(m_settings.url), problem);
+    m_tlsError.certificateSha256 = fingerprint;
+    m_tlsError.certificateProblems = TlsConfig::problemsOf(errors);
 }
 
 void TunnelClient::onEncrypted()
@@ -401,26 +417,25 @@ void TunnelClient::onEncrypted()
             return;
     }
     const QSslCertificate leaf = sslSocket->peerCertificate();
-    const QString message =
-        QStringLiteral("TLS: the public key of %1 does not match --pin-sha256 %2 (its key is "
-                       "sha256/%3, server certificate SHA-256 fingerprint %4); not connecting")
-            .arg(endpointOf(m_settings.url), QString::fromLatin1(m_settings.pinSha256),
-                 QString::fromLatin1(TlsConfig::publicKeyPin(leaf)), TlsConfig::fingerprint(leaf));
+    TunnelError error(TunnelError::Kind::PublicKeyPinMismatch, endpointOf(m_settings.url));
+    error.expectedPin = m_settings.pinSha256;
+    error.publicKeyPin = TlsConfig::publicKeyPin(leaf);
+    error.certificateSha256 = TlsConfig::fingerprint(leaf);
     // Aborting here drops the queued upgrade request, token included, before it is encrypted.
     sslSocket->abort();
-    fail(message);
+    fail(error);
 }
 
 void TunnelClient::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type,
                                    const QString &description)
 {
-    if (level != QSsl::AlertLevel::Fatal || !m_tlsProblem.isEmpty())
+    if (level != QSsl::AlertLevel::Fatal || m_tlsError.isError())
         return;
-    const QString server = endpointOf(m_settings.url);
     // OpenSSL names some alerts of TLS 1.3 only "unknown".
     const QString alert = type == QSsl::AlertType::CertificateRequired
                               ? QStringLiteral("certificate required")
                               : description;
+    m_tlsError = TunnelError(TunnelError::Kind::TlsAlert, endpointOf(m_settings.url), alert);
     switch (type) {
     case QSsl::AlertType::CertificateRequired:
     case QSsl::AlertType::HandshakeFailure:
@@ -431,22 +446,17 @@ void TunnelClient::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type,
     case QSsl::AlertType::CertificateUnknown:
     case QSsl::AlertType::UnknownCa:
     case QSsl::AlertType::AccessDenied:
-        m_tlsProblem =
-            m_settings.clientCertFile.isEmpty()
-                ? QStringLiteral("TLS: %1 requires a client certificate (server said: %2); give "
-                                 "--client-cert and --client-key")
-                      .arg(server, alert)
-                : QStringLiteral("TLS: %1 refused the client certificate %2 (server said: %3); it "
-                                 "wants one issued by the CA in its --client-ca")
-                      .arg(server, m_settings.clientCertFile, alert);
+        m_tlsError.kind = m_settings.clientCertFile.isEmpty()
+                              ? TunnelError::Kind::ClientCertificateRequired
+                              : TunnelError::Kind::ClientCertificateRefused;
+        m_tlsError.file = m_settings.clientCertFile;
         break;
     default:
-        m_tlsProblem = QStringLiteral("TLS: %1 ended the handshake: %2").arg(server, alert);
         break;
     }
 }
 
-void TunnelClient::fail(const QString &message)
+void TunnelClient::fail(TunnelError error)
 {
     m_handshakeTimer.stop();
     if (m_socket) {
@@ -454,11 +464,20 @@ void TunnelClient::fail(const QString &message)
         m_socket->deleteLater();
         m_socket = nullptr;
     }
-    setState(State::Failed, message);
+    error.final = true;
+    m_error = error;
+    setState(State::Failed, error.toString());
 }
 
 void TunnelClient::connectionLost(const QString &reason)
 {
+    connectionLost(
+        TunnelError(TunnelError::Kind::ConnectionLost, m_settings.url.toDisplayString(), reason));
+}
+
+void TunnelClient::connectionLost(TunnelError error)
+{
+    const QString reason = error.toString();
     m_handshakeTimer.stop();
     if (m_socket) {
         m_socket->disconnect(this);
@@ -479,6 +498,8 @@ void TunnelClient::connectionLost(const QString &reason)
         forward->setPending(0);
     if (m_state == State::Stopped || m_state == State::Failed)
         return;
+    error.final = false;
+    m_error = error;
     setState(State::Retrying, QStringLiteral("%1; retrying in %2 s")
                                   .arg(reason)
                                   .arg(double(m_backoffMs) / 1000.0, 0, 'f', 1));
@@ -496,7 +517,7 @@ void TunnelClient::setState(State state, const QString &message)
         qCWarning(lcClient).noquote() << message;
     else
         qCInfo(lcClient).noquote() << message;
-    Q_EMIT stateChanged(state, message);
+    Q_EMIT stateChanged(state, m_error);
 }
 
 void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, Callback done)

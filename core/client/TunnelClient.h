@@ -1,6 +1,7 @@
 #pragma once
 
 #include "ClientSettings.h"
+#include "TunnelError.h"
 #include "config/ForwardSpec.h"
 #include "session/TargetPolicy.h"
 
@@ -20,7 +21,8 @@ class ReverseForward;
 class TunnelSession;
 
 // The desktop end: keeps one session to a remote alive, reconnecting with capped exponential
-// backoff, while its local forwards stay bound. A refused token is final, not retried.
+// backoff, while its local forwards stay bound. A refused token is final, not retried. Failures
+// are reported as TunnelError: what went wrong is decided here, the words are the caller's.
 class TunnelClient : public QObject, public TargetPolicy
 {
     Q_OBJECT
@@ -33,7 +35,7 @@ public:
     ~TunnelClient() override;
 
     // Binds the local port now, so that a busy port is reported before any connecting.
-    ForwardListener *addLocalForward(const ForwardSpec &spec, QString *error);
+    ForwardListener *addLocalForward(const ForwardSpec &spec, TunnelError *error);
     void removeLocalForward(ForwardListener *listener);
     // Asks the remote to listen now if connected, else once connected, and again after every
     // reconnect. The forward, owned by this client, tracks the answer and the channels it carries.
@@ -48,7 +50,10 @@ public:
     void start();
     void stop();
     State state() const { return m_state; }
+    // The state in neutral English, as logged.
     QString statusText() const { return m_statusText; }
+    // Why the last attempt failed, until a session is up again; final once the client failed.
+    TunnelError error() const { return m_error; }
     TunnelSession *session() const;
 
     // Connects a channel the remote opened for one of the reverse forwards to its target; the
@@ -56,13 +61,11 @@ public:
     void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
 
 Q_SIGNALS:
-    void stateChanged(wstunnel::TunnelClient::State state, const QString &message);
+    // error is error(): empty unless an attempt failed since the last session was up.
+    void stateChanged(wstunnel::TunnelClient::State state, const wstunnel::TunnelError &error);
     void sessionReady(wstunnel::TunnelSession *session);
     void reverseForwardReady(const wstunnel::ForwardSpec &spec, quint16 remotePort);
     void reverseForwardFailed(const wstunnel::ForwardSpec &spec, const QString &reason);
-    // The remote's certificate failed verification (the client then fails). A user who checked
-    // the fingerprint may trust this certificate: ClientSettings::trustedCertificateSha256.
-    void certificateRejected(const QString &sha256Fingerprint, const QString &problem);
 
 private:
     void connectNow();
@@ -73,19 +76,23 @@ private:
     void onSslErrors(const QList<QSslError> &errors);
     void onEncrypted();
     void onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type, const QString &description);
-    QString proxyProblem(QAbstractSocket::SocketError error) const;
-    void fail(const QString &message);
+    TunnelError proxyProblem(QAbstractSocket::SocketError error) const;
+    // Gives up: retrying cannot help.
+    void fail(TunnelError error);
+    // Drops the attempt or the session and tries again later.
+    void connectionLost(TunnelError error);
     void connectionLost(const QString &reason);
     void setState(State state, const QString &message);
 
     ClientSettings m_settings;
     State m_state = State::Stopped;
     QString m_statusText;
+    TunnelError m_error;
     QWebSocket *m_socket = nullptr;
     QNetworkProxy m_proxy;
-    // Why the TLS handshake of the current attempt failed, as the user should read it: the
-    // server's certificate, or the server's refusal of ours.
-    QString m_tlsProblem;
+    // Why the TLS handshake of the current attempt failed: the server's certificate, or the
+    // server's refusal of ours.
+    TunnelError m_tlsError;
     bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
     QList<ForwardListener *> m_listeners;

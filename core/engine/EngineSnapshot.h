@@ -1,5 +1,7 @@
 #pragma once
 
+#include "TunnelError.h"
+
 #include <QList>
 #include <QMetaType>
 #include <QString>
@@ -31,8 +33,10 @@ struct MappingStats
 {
     QString id;
     MappingState state = MappingState::Off;
-    // Why the mapping is in its state, as the engine words it (empty when there is nothing to say).
+    // Why the mapping is in its state, in the engine's neutral English for log lines (empty when
+    // there is nothing to say); the error behind it, if any, for the user's words.
     QString reason;
+    TunnelError error;
     // Where the forward actually listens (the port the system chose for a mapping on port 0); for
     // a reverse mapping the remote's endpoint, known once the remote listens.
     QString listenEndpoint;
@@ -50,10 +54,12 @@ struct RemoteStats
 {
     QString id;
     RemoteState state = RemoteState::Idle;
-    QString reason;
+    // Why the remote failed, or why the last attempt to connect did; empty while none did.
+    TunnelError error;
     // Set while the remote is refused because of its certificate, so that the user can check
     // this exact certificate and trust it (RemoteConfig::trustedCertificateSha256): its SHA-256
-    // fingerprint (upper-case hex with colons) and what verification found wrong with it.
+    // fingerprint (upper-case hex with colons) and what verification found wrong with it, as in
+    // error.
     QString rejectedCertificateSha256;
     QString certificateProblem;
 };

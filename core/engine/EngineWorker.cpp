@@ -121,7 +121,7 @@ void EngineWorker::apply(const QList<RemoteConfig> &remotes,
             stopRemote(remote);
             continue;
         }
-        QString error;
+        TunnelError error;
         if (TunnelClient *client = clientFor(remote, &error))
             client->start();
     }
@@ -154,7 +154,7 @@ void EngineWorker::shutdown()
 
 void EngineWorker::stopMapping(MappingRuntime &mapping)
 {
-    mapping.error.clear();
+    mapping.error = TunnelError();
     mapping.lastChannelBytes.clear();
     const auto remote = m_remotes.find(mapping.config.remoteId);
     TunnelClient *client = remote != m_remotes.end() ? remote->client : nullptr;
@@ -182,16 +182,17 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
     // A forward that failed (a reverse one the remote refused) is dropped before trying again.
     if (mapping.listener || mapping.reverse)
         stopMapping(mapping);
-    mapping.error.clear();
+    mapping.error = TunnelError();
     mapping.lastBytesIn = 0;
     mapping.lastBytesOut = 0;
     if (mapping.config.protocol != MappingConfig::Protocol::Tcp) {
-        mapping.error = QStringLiteral("UDP mappings are not supported by this version");
+        mapping.error =
+            TunnelError(TunnelError::Kind::UdpNotSupported, mapping.config.bindEndpoint());
         return;
     }
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote == m_remotes.end()) {
-        mapping.error = QStringLiteral("its remote no longer exists");
+        mapping.error = TunnelError(TunnelError::Kind::RemoteMissing, mapping.config.remoteId);
         return;
     }
     TunnelClient *client = clientFor(*remote, &mapping.error);
@@ -207,7 +208,7 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
             << QStringLiteral("forwarding %1 -> %2")
                    .arg(mapping.listener->localEndpoint(), mapping.listener->target());
     } else {
-        qCWarning(lcEngine).noquote() << mapping.error;
+        qCWarning(lcEngine).noquote() << mapping.error.toString();
     }
 }
 
@@ -237,7 +238,7 @@ QList<Channel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
     return {};
 }
 
-TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, QString *error)
+TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, TunnelError *error)
 {
     if (remote.client)
         return remote.client;
@@ -247,24 +248,21 @@ TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, QString *error)
     if (remote.config.builtIn) {
         if (!m_embedded)
             m_embedded = new EmbeddedRemote(this);
-        if (!m_embedded->start(error))
+        QString reason;
+        if (!m_embedded->start(&reason)) {
+            *error =
+                TunnelError(TunnelError::Kind::BuiltInRemoteFailed, remote.config.name, reason);
             return nullptr;
+        }
         settings.url = m_embedded->url();
         settings.token = m_embedded->token();
     }
     remote.client = new TunnelClient(settings, this);
-    remote.rejectedCertificateSha256.clear();
-    remote.certificateProblem.clear();
-    // Looked up by id when it fires: the runtime may have moved within m_remotes by then.
-    connect(remote.client, &TunnelClient::certificateRejected, this,
-            [this, id = remote.config.id](const QString &fingerprint, const QString &problem) {
-                const auto it = m_remotes.find(id);
-                if (it == m_remotes.end())
-                    return;
-                it->rejectedCertificateSha256 = fingerprint;
-                it->certificateProblem = problem;
-                publishSoon();
-            });
+    // A refusal, and the certificate the user may trust, shows at once.
+    connect(remote.client, &TunnelClient::stateChanged, this, [this](TunnelClient::State state) {
+        if (state == TunnelClient::State::Failed)
+            publishSoon();
+    });
     return remote.client;
 }
 
@@ -280,8 +278,6 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
     // Deleted now, on this thread: a deferred delete could outlive the thread at shutdown.
     delete remote.client;
     remote.client = nullptr;
-    remote.rejectedCertificateSha256.clear();
-    remote.certificateProblem.clear();
 }
 
 void EngineWorker::publishSoon()
@@ -305,7 +301,7 @@ void EngineWorker::publishSnapshot()
         RemoteStats stats;
         stats.id = id;
         if (remote.client) {
-            stats.reason = remote.client->statusText();
+            stats.error = remote.client->error();
             switch (remote.client->state()) {
             case TunnelClient::State::Stopped:
                 stats.state = RemoteState::Idle;
@@ -321,8 +317,10 @@ void EngineWorker::publishSnapshot()
                 stats.state = RemoteState::Failed;
                 break;
             }
-            stats.rejectedCertificateSha256 = remote.rejectedCertificateSha256;
-            stats.certificateProblem = remote.certificateProblem;
+            if (stats.error.kind == TunnelError::Kind::CertificateNotTrusted) {
+                stats.rejectedCertificateSha256 = stats.error.certificateSha256;
+                stats.certificateProblem = stats.error.detail;
+            }
         }
         snapshot.remotes.append(stats);
     }
@@ -341,9 +339,10 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
     }
     ForwardListener *listener = mapping.listener;
     ReverseForward *reverse = mapping.reverse;
-    if (!mapping.error.isEmpty() || (!listener && !reverse)) {
+    if (mapping.error.isError() || (!listener && !reverse)) {
         stats.state = MappingState::Error;
-        stats.reason = mapping.error;
+        stats.error = mapping.error;
+        stats.reason = mapping.error.toString();
         return stats;
     }
     stats.listenEndpoint = listener ? listener->localEndpoint() : reverse->remoteEndpoint();
@@ -385,13 +384,18 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
     const TunnelClient::State remoteState = client ? client->state() : TunnelClient::State::Stopped;
     if (remoteState == TunnelClient::State::Failed) {
         stats.state = MappingState::Error;
+        stats.error = client->error();
         stats.reason = client->statusText();
     } else if (remoteState != TunnelClient::State::Connected) {
         stats.state = MappingState::Connecting;
+        stats.error = client ? client->error() : TunnelError();
         stats.reason = client ? client->statusText() : QString();
     } else if (reverse && reverse->state() == ReverseForward::State::Failed) {
         stats.state = MappingState::Error;
-        stats.reason = QStringLiteral("the remote refused: %1").arg(reverse->error());
+        stats.error = TunnelError(TunnelError::Kind::ReverseForwardRefused,
+                                  mapping.config.bindEndpoint(), reverse->error());
+        stats.error.forward = reverse->spec().toString();
+        stats.reason = stats.error.toString();
     } else if (reverse && reverse->state() == ReverseForward::State::Pending) {
         stats.state = MappingState::Connecting;
         stats.reason = mapping.config.bindPort == 0

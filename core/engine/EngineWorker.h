@@ -53,9 +53,6 @@ private:
         RemoteConfig config;
         QByteArray token;
         TunnelClient *client = nullptr;
-        // The certificate the current client refused, until a new client tries again.
-        QString rejectedCertificateSha256;
-        QString certificateProblem;
     };
     struct ChannelBytes
     {
@@ -68,7 +65,7 @@ private:
         // One of the two while the mapping runs, by its direction.
         QPointer<ForwardListener> listener;
         QPointer<ReverseForward> reverse;
-        QString error;
+        TunnelError error;
         quint64 lastBytesIn = 0;
         quint64 lastBytesOut = 0;
         QHash<quint32, ChannelBytes> lastChannelBytes;
@@ -80,7 +77,7 @@ private:
     // Whether the mapping's forward runs (or waits for its remote), rather than having failed.
     static bool isRunning(const MappingRuntime &mapping);
     static QList<Channel *> channelsOf(const MappingRuntime &mapping);
-    TunnelClient *clientFor(RemoteRuntime &remote, QString *error);
+    TunnelClient *clientFor(RemoteRuntime &remote, TunnelError *error);
     void stopRemote(RemoteRuntime &remote);
     void publishSoon();
     void publishSnapshot();

@@ -1,6 +1,6 @@
 #include "TlsConfig.h"
 
-#include "client/ClientSettings.h"
+#include "client/ConnectionSettings.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -18,6 +18,64 @@ std::optional<QByteArray> readFile(const QString &path, const QString &what, QSt
         return std::nullopt;
     }
     return file.readAll();
+}
+
+std::optional<QSslKey> parsePrivateKey(const QByteArray &pem)
+{
+    for (QSsl::KeyAlgorithm algorithm : {QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+        QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            return key;
+    }
+    return std::nullopt;
+}
+
+// The client's files are reported by role rather than by a name of a command-line option.
+TunnelError clientFileError(TunnelError::Kind kind, const QString &path, TunnelError::TlsFile role,
+                            const QString &detail = QString())
+{
+    TunnelError error(kind, path, detail);
+    error.tlsFile = role;
+    return error;
+}
+
+std::optional<QByteArray> readClientFile(const QString &path, TunnelError::TlsFile role,
+                                         TunnelError *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error =
+            clientFileError(TunnelError::Kind::TlsFileUnreadable, path, role, file.errorString());
+        return std::nullopt;
+    }
+    return file.readAll();
+}
+
+std::optional<QList<QSslCertificate>>
+readClientCertificates(const QString &path, TunnelError::TlsFile role, TunnelError *error)
+{
+    const std::optional<QByteArray> data = readClientFile(path, role, error);
+    if (!data)
+        return std::nullopt;
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(*data, QSsl::Pem);
+    if (certificates.isEmpty()) {
+        *error = clientFileError(TunnelError::Kind::TlsFileInvalid, path, role);
+        return std::nullopt;
+    }
+    return certificates;
+}
+
+std::optional<QSslKey> readClientKey(const QString &path, TunnelError *error)
+{
+    const std::optional<QByteArray> data =
+        readClientFile(path, TunnelError::TlsFile::ClientKey, error);
+    if (!data)
+        return std::nullopt;
+    std::optional<QSslKey> key = parsePrivateKey(*data);
+    if (!key)
+        *error = clientFileError(TunnelError::Kind::TlsFileInvalid, path,
+                                 TunnelError::TlsFile::ClientKey);
+    return key;
 }
 
 } // namespace
@@ -43,11 +101,8 @@ std::optional<QSslKey> TlsConfig::loadPrivateKey(const QString &path, const QStr
     const std::optional<QByteArray> data = readFile(path, what, error);
     if (!data)
         return std::nullopt;
-    for (QSsl::KeyAlgorithm algorithm : {QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
-        QSslKey key(*data, algorithm, QSsl::Pem, QSsl::PrivateKey);
-        if (!key.isNull())
-            return key;
-    }
+    if (const std::optional<QSslKey> key = parsePrivateKey(*data))
+        return key;
     *error = QStringLiteral("%1 %2 holds no unencrypted PEM private key (RSA, EC or DSA)")
                  .arg(what, path);
     return std::nullopt;
@@ -88,28 +143,29 @@ std::optional<QSslConfiguration> TlsConfig::server(const TlsSettings &settings, 
     return configuration;
 }
 
-std::optional<QSslConfiguration> TlsConfig::client(const ClientSettings &settings, QString *error)
+std::optional<QSslConfiguration> TlsConfig::client(const ConnectionSettings &settings,
+                                                   TunnelError *error)
 {
     QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
     configuration.setProtocol(QSsl::TlsV1_2OrLater);
     configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
     if (!settings.caFile.isEmpty()) {
-        const auto cas = loadCertificates(settings.caFile, QStringLiteral("--ca-file"), error);
+        const auto cas =
+            readClientCertificates(settings.caFile, TunnelError::TlsFile::CaFile, error);
         if (!cas)
             return std::nullopt;
         configuration.setCaCertificates(*cas);
     }
     if (settings.clientCertFile.isEmpty() != settings.clientKeyFile.isEmpty()) {
-        *error = QStringLiteral("a client certificate needs both --client-cert and --client-key");
+        *error = TunnelError(TunnelError::Kind::ClientCertificateIncomplete, QString());
         return std::nullopt;
     }
     if (!settings.clientCertFile.isEmpty()) {
-        const auto chain =
-            loadCertificates(settings.clientCertFile, QStringLiteral("--client-cert"), error);
+        const auto chain = readClientCertificates(settings.clientCertFile,
+                                                  TunnelError::TlsFile::ClientCertificate, error);
         if (!chain)
             return std::nullopt;
-        const auto key =
-            loadPrivateKey(settings.clientKeyFile, QStringLiteral("--client-key"), error);
+        const auto key = readClientKey(settings.clientKeyFile, error);
         if (!key)
             return std::nullopt;
         configuration.setLocalCertificateChain(*chain);
@@ -146,24 +202,19 @@ QString TlsConfig::describe(const QList<QSslError> &errors)
     return problems.join(QStringLiteral("; "));
 }
 
-QString TlsConfig::advice(const QList<QSslError> &errors)
+TunnelError::CertificateProblems TlsConfig::problemsOf(const QList<QSslError> &errors)
 {
-    QStringList advice;
-    const auto add = [&advice](const QString &text) {
-        if (!advice.contains(text))
-            advice.append(text);
-    };
+    TunnelError::CertificateProblems problems;
     for (const QSslError &error : errors) {
         switch (error.error()) {
         case QSslError::CertificateExpired:
-            add(QStringLiteral("the server's certificate must be renewed, or this computer's "
-                               "clock is wrong"));
+            problems |= TunnelError::CertificateProblem::Expired;
             break;
         case QSslError::CertificateNotYetValid:
-            add(QStringLiteral("check this computer's clock"));
+            problems |= TunnelError::CertificateProblem::NotYetValid;
             break;
         case QSslError::HostNameMismatch:
-            add(QStringLiteral("use a host name the certificate lists in the URL"));
+            problems |= TunnelError::CertificateProblem::HostNameMismatch;
             break;
         case QSslError::UnableToGetIssuerCertificate:
         case QSslError::UnableToGetLocalIssuerCertificate:
@@ -171,14 +222,13 @@ QString TlsConfig::advice(const QList<QSslError> &errors)
         case QSslError::SelfSignedCertificate:
         case QSslError::SelfSignedCertificateInChain:
         case QSslError::CertificateUntrusted:
-            add(QStringLiteral("give the CA that issued it with --ca-file"));
+            problems |= TunnelError::CertificateProblem::UntrustedIssuer;
             break;
         default:
             break;
         }
     }
-    advice.append(QStringLiteral("or trust this certificate explicitly"));
-    return advice.join(QStringLiteral(", "));
+    return problems;
 }
 
 } // namespace wstunnel

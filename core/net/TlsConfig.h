@@ -1,6 +1,7 @@
 #pragma once
 
 #include "TlsSettings.h"
+#include "TunnelError.h"
 
 #include <QList>
 #include <QSslConfiguration>
@@ -12,7 +13,7 @@
 
 namespace wstunnel {
 
-struct ClientSettings;
+struct ConnectionSettings;
 
 // Builds the TLS configurations of both ends from PEM files, with errors that name the file, and
 // the fingerprints users compare and pin.
@@ -25,7 +26,10 @@ public:
                                                  QString *error);
 
     static std::optional<QSslConfiguration> server(const TlsSettings &settings, QString *error);
-    static std::optional<QSslConfiguration> client(const ClientSettings &settings, QString *error);
+    // The client's configuration; a file that cannot be used is reported by its role, for the
+    // command line to name its option and the desktop app its field.
+    static std::optional<QSslConfiguration> client(const ConnectionSettings &settings,
+                                                   TunnelError *error);
 
     // SHA-256 of the whole certificate, upper-case hex with colons (as `openssl x509
     // -fingerprint`).
@@ -36,8 +40,8 @@ public:
     static bool matchesFingerprint(const QSslCertificate &certificate, const QByteArray &text);
     // The distinct problems in errors, for one line of text.
     static QString describe(const QList<QSslError> &errors);
-    // What the user can do about these verification errors, e.g. renew an expired certificate.
-    static QString advice(const QList<QSslError> &errors);
+    // What the user could do something about in these verification errors.
+    static TunnelError::CertificateProblems problemsOf(const QList<QSslError> &errors);
 };
 
 } // namespace wstunnel

@@ -30,6 +30,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSslCertificate>
 #include <QStandardItemModel>
@@ -74,6 +75,7 @@ private Q_SLOTS:
     void invalidImportChangesNothing();
     void unreadableProfileIsNeverOverwritten();
     void followsGermanLocale();
+    void refusedTokenIsWordedInGerman();
     void startAtLoginWritesAutostartEntry();
 
 private:
@@ -1108,6 +1110,61 @@ void TestMainWindow::followsGermanLocale()
     QCoreApplication::removeTranslator(&german);
     QVERIFY2(menus.contains(QStringLiteral("&Weiterleitungen")), qPrintable(menus.join(u',')));
     QCOMPARE(m_controller->profile().remotes.first().name, QStringLiteral("Dieser Computer"));
+}
+
+void TestMainWindow::refusedTokenIsWordedInGerman()
+{
+    QTranslator german;
+    QVERIFY(german.load(QLocale(QLocale::German, QLocale::Germany), QStringLiteral("wstunnel"),
+                        QStringLiteral("_"), QStringLiteral(":/i18n")));
+    QVERIFY(QCoreApplication::installTranslator(&german));
+    const auto removeTranslator =
+        qScopeGuard([&german] { QCoreApplication::removeTranslator(&german); });
+
+    TokenStore tokens;
+    tokens.add("the-right-token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    TunnelServer server(ServerSettings(), tokens, allowList);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Devbox");
+    remote.url = QUrl(server.url());
+    m_controller->setRemote(remote, QByteArray("a-wrong-token"));
+    MappingConfig mapping = echoMapping(unusedLoopbackPort());
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    m_window->selectMapping(mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Error, 10000);
+
+    // Core reports what happened, in English for the log; the window says it in German, with
+    // advice about the app instead of command-line options.
+    QCOMPARE(statsOf(mapping.id).error.kind, TunnelError::Kind::TokenRefused);
+    QVERIFY(statsOf(mapping.id).reason.contains(QStringLiteral("refused the token")));
+    const QString url = remote.url.toDisplayString();
+    const QString expected =
+        QStringLiteral("%1 hat das Token abgelehnt (HTTP 401): Bearbeiten Sie die Gegenstelle und "
+                       "prüfen Sie ihr Token")
+            .arg(url);
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    QTRY_COMPARE(status->text(), QStringLiteral("%1: Fehler – %2").arg(mapping.name, expected));
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    const QModelIndex stateCell = table->model()->index(0, MappingTableModel::StateColumn);
+    QCOMPARE(stateCell.data().toString(), QStringLiteral("Fehler"));
+    QCOMPARE(stateCell.data(Qt::ToolTipRole).toString(), expected);
+    auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QCOMPARE(remoteList->item(1)->text(), remote.name);
+    QTRY_COMPARE(remoteList->item(1)->toolTip(),
+                 QStringLiteral("%1\nFehlgeschlagen\n%2").arg(url, expected));
+    for (const QString &text : {status->text(), remoteList->item(1)->toolTip()}) {
+        QVERIFY2(!text.contains(QLatin1String("refused")) &&
+                     !text.contains(QLatin1String("--token-file")),
+                 qPrintable(text));
+    }
+    QTRY_COMPARE(m_tray->state(), TrayController::TrayState::Error);
 }
 
 void TestMainWindow::startAtLoginWritesAutostartEntry()

@@ -591,9 +591,9 @@ private Q_SLOTS:
         spec.bindHost = QStringLiteral("::1");
         spec.targetHost = QStringLiteral("::1");
         spec.targetPort = echo.serverPort();
-        QString error;
+        TunnelError error;
         ForwardListener *listener = fixture.client().addLocalForward(spec, &error);
-        QVERIFY2(listener, qPrintable(error));
+        QVERIFY2(listener, qPrintable(error.toString()));
         QCOMPARE(listener->localEndpoint(), QStringLiteral("[::1]:%1").arg(listener->serverPort()));
 
         QTcpSocket socket;
@@ -757,11 +757,11 @@ private Q_SLOTS:
         spec.bindPort = occupant.serverPort();
         spec.targetHost = QStringLiteral("127.0.0.1");
         spec.targetPort = 1;
-        QString error;
+        TunnelError error;
         QVERIFY(!fixture.client().addLocalForward(spec, &error));
-        QVERIFY2(error.startsWith(
+        QVERIFY2(error.toString().startsWith(
                      QStringLiteral("cannot listen on 127.0.0.1:%1: ").arg(occupant.serverPort())),
-                 qPrintable(error));
+                 qPrintable(error.toString()));
     }
 
     void clientReconnectsAndKeepsItsPort()

@@ -46,10 +46,10 @@ quint16 TunnelFixture::forwardTo(quint16 targetPort, const QString &targetHost)
     ForwardSpec spec;
     spec.targetHost = targetHost;
     spec.targetPort = targetPort;
-    QString error;
+    TunnelError error;
     ForwardListener *listener = m_client->addLocalForward(spec, &error);
     if (!listener) {
-        qWarning("%s", qPrintable(error));
+        qWarning("%s", qPrintable(error.toString()));
         return 0;
     }
     return listener->serverPort();
