@@ -85,6 +85,11 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name)
     session->setLocalCapabilities(Capability::Relay);
     session->setTargetPolicy(std::make_shared<ReverseRoutePolicy>(&m_registry, session, name));
     connect(session, &TunnelSession::ready, this, [this, session, name] {
+        if (session->version() < protocol::kCapabilitiesVersion) {
+            session->close(QStringLiteral("an agent needs protocol version %1 or later")
+                               .arg(protocol::kCapabilitiesVersion));
+            return;
+        }
         // The agent hears its standing before any desktop's listen request reaches it.
         const AgentState state = m_registry.active(name) ? AgentState::Standby : AgentState::Active;
         session->sendAgentStatus(state, name, session->peerAddress());
