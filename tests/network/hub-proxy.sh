@@ -56,6 +56,20 @@ else
     fail "the agent did not register; its last words:"
     tail -n 20 "$WORK/agent.err" | sed 's/^/    /'
 fi
+
+expect_tunnel desktop-through-hub --remote "wss://127.0.0.1:$REMOTE_PORT/" --ca-file "$WORK/ca.pem" \
+    --agent devbox
+
+# squid logs a CONNECT when the tunnel closes.
+kill "$AGENT_PID" 2>/dev/null || true
+wait "$AGENT_PID" 2>/dev/null || true
+if wait_until 10 file_has "$SQUID_DIR/access.log" "CONNECT hub.test:$REMOTE_PORT alice"; then
+    pass "squid's access log shows alice's CONNECT hub.test:$REMOTE_PORT"
+else
+    fail "no CONNECT in squid's access log:"
+    sed 's/^/    /' "$SQUID_DIR/access.log"
+fi
+
 log "agent with a wrong proxy password"
 status=0
 timeout 60 "$REMOTE_BIN" agent --hub "$HUB_URL" --name devbox --token-file "$WORK/agent.token" \
