@@ -532,6 +532,34 @@ private Q_SLOTS:
         }
     }
 
+    // A serve remote ignores the naming headers; neither end goes on as if it were a hub.
+    void aServeRemoteIsNoHub()
+    {
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        remote.start({QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}, kDesktopToken);
+        const QRegularExpressionMatch ready = remote.waitForLine(kListening);
+        QVERIFY2(ready.hasMatch(), remote.transcript().constData());
+        const QString url = ready.captured(1);
+
+        Peer desktop(QStringLiteral("wstunnel"));
+        desktop.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                       QStringLiteral("--agent"), kAgent, QStringLiteral("-L"),
+                       QStringLiteral("0:127.0.0.1:9")},
+                      kDesktopToken);
+        QCOMPARE(desktop.waitForExit(), 1);
+        QVERIFY2(desktop.stderrText().contains(QStringLiteral("is not a hub")),
+                 desktop.transcript().constData());
+
+        Peer agent(QStringLiteral("wstunnel-remote"));
+        agent.start({QStringLiteral("agent"), QStringLiteral("--hub"), url,
+                     QStringLiteral("--name"), kAgent},
+                    kDesktopToken);
+        QCOMPARE(agent.waitForExit(), 1);
+        QVERIFY2(agent.stderrText().contains(QStringLiteral("is not a hub")),
+                 agent.transcript().constData());
+        QVERIFY(agent.stdoutText().isEmpty());
+    }
+
     void agentCommandLineErrors_data()
     {
         QTest::addColumn<QStringList>("arguments");
