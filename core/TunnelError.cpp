@@ -126,6 +126,8 @@ QString TunnelError::toString() const
         return QStringLiteral("UDP mappings are not supported by this version");
     case Kind::RemoteMissing:
         return QStringLiteral("its remote no longer exists");
+    case Kind::NotAHub:
+        return QStringLiteral("%1 is not a hub (it does not relay to agents)").arg(subject);
     }
     return detail;
 }

@@ -63,6 +63,8 @@ public:
         BuiltInRemoteFailed, // the remote inside the app did not start; detail: why
         UdpNotSupported,     // a UDP mapping, which this version cannot carry
         RemoteMissing,       // a mapping whose remote is gone
+        // An agent. Subject: the URL it was given as a hub.
+        NotAHub, // the server does not relay to agents
     };
     Q_ENUM(Kind)
 

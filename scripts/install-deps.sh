@@ -14,6 +14,7 @@ test_packages=(
     xvfb xauth xdotool trayer x11-utils imagemagick
     openssl socat
     squid nginx apache2-utils haproxy
+    nghttp2-client nghttp2-server
 )
 
 case "${1:-all}" in

@@ -235,6 +235,10 @@
         <source>the client key %1 holds no unencrypted PEM private key (RSA, EC or DSA)</source>
         <translation>der Client-Schlüssel %1 enthält keinen unverschlüsselten privaten PEM-Schlüssel (RSA, EC oder DSA)</translation>
     </message>
+    <message>
+        <source>%1 is not a hub (it does not relay to agents)</source>
+        <translation>%1 ist kein Hub (er vermittelt nicht an Agenten)</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::FileSecretStore</name>

@@ -115,6 +115,8 @@ QString ErrorMessages::describe(const TunnelError &error)
         return tr("UDP mappings are not supported by this version");
     case TunnelError::Kind::RemoteMissing:
         return tr("its remote no longer exists");
+    case TunnelError::Kind::NotAHub:
+        return tr("%1 is not a hub (it does not relay to agents)").arg(error.subject);
     }
     return error.toString();
 }

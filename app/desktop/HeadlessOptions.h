@@ -20,6 +20,8 @@ struct HeadlessOptions
     // GUI: start with the window hidden in the tray.
     bool minimized = false;
     ClientSettings client;
+    // --agent: the agent a hub relays to, when --remote is a hub.
+    QString agent;
     QList<ForwardSpec> forwards;
     Verbosity verbosity = Verbosity::Normal;
 

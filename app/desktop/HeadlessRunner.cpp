@@ -1,8 +1,10 @@
 #include "HeadlessRunner.h"
 
-#include "CommandLineErrors.h"
+#include "common/CommandLineErrors.h"
+#include "Logging.h"
 #include "client/TunnelClient.h"
 #include "forward/ForwardListener.h"
+#include "session/TunnelSession.h"
 
 #include <cstdio>
 
@@ -37,6 +39,36 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                 error.forward = spec.toString();
                 fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
                 Q_EMIT finished(1);
+            });
+    if (!m_options.agent.isEmpty())
+        connect(m_client, &TunnelClient::sessionReady, this, &HeadlessRunner::followAgent);
+}
+
+void HeadlessRunner::followAgent(TunnelSession *session)
+{
+    if (!session->peerCapabilities().testFlag(Capability::Relay)) {
+        fprintf(stderr,
+                "wstunnel: %s is not a hub (it does not relay to agents): drop --agent, or give "
+                "the hub's URL\n",
+                qPrintable(m_options.client.url.toDisplayString()));
+        Q_EMIT finished(1);
+        return;
+    }
+    connect(session, &TunnelSession::agentStatusReceived, this,
+            [this](AgentState state, const QString &name, const QString &address) {
+                if (state != AgentState::Active) {
+                    // Not final: the hub relays again as soon as an agent of the name registers.
+                    qCWarning(lcClient).noquote()
+                        << QStringLiteral("no agent named %1 is connected to the hub; waiting")
+                               .arg(name);
+                    return;
+                }
+                if (address == m_agentAddress)
+                    return;
+                printf("agent %s is %sserved by %s\n", qPrintable(name),
+                       m_agentAddress.isEmpty() ? "" : "now ", qPrintable(address));
+                fflush(stdout);
+                m_agentAddress = address;
             });
 }
 

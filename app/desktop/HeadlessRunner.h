@@ -7,6 +7,7 @@
 namespace wstunnel {
 
 class TunnelClient;
+class TunnelSession;
 
 // `wstunnel --headless`: binds the forwards, prints a readiness line for each, keeps the session
 // alive, and ends the process on a final error or a termination signal.
@@ -24,8 +25,12 @@ Q_SIGNALS:
     void finished(int exitCode);
 
 private:
+    // With --agent: the hub's word on who serves the agent.
+    void followAgent(TunnelSession *session);
+
     HeadlessOptions m_options;
     TunnelClient *m_client;
+    QString m_agentAddress; // the instance serving --agent, as last printed
 };
 
 } // namespace wstunnel

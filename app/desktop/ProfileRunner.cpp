@@ -1,6 +1,6 @@
 #include "ProfileRunner.h"
 
-#include "CommandLineErrors.h"
+#include "common/CommandLineErrors.h"
 #include "engine/ProfileStore.h"
 #include "engine/SecretStore.h"
 #include "engine/TunnelEngine.h"

@@ -2,6 +2,8 @@
 
 #include "config/ForwardSpec.h"
 #include "config/NetworkOptionValues.h"
+#include "hub/AgentName.h"
+#include "hub/HubTokenFile.h"
 #include "net/TlsConfig.h"
 
 #include <QCommandLineParser>
@@ -9,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <algorithm>
 
@@ -34,6 +37,48 @@ bool applyListen(const QString &text, ServerSettings *server, QString *error)
     }
     server->port = port;
     return true;
+}
+
+// [BIND:]PORT:AGENT:HOST:HOSTPORT, IPv6 addresses in brackets.
+std::optional<HubServer::Publication> parsePublication(const QString &text, QString *error)
+{
+    static const QRegularExpression pattern(QStringLiteral(
+        R"(^(?:(\[[^\]]+\]|[^:\[\]]+):)?(\d+):([^:]+):(\[[^\]]+\]|[^:\[\]]+):(\d+)$)"));
+    const QRegularExpressionMatch match = pattern.match(text);
+    HubServer::Publication publication;
+    bool portOk = false;
+    bool hostPortOk = false;
+    if (match.hasMatch()) {
+        const uint port = match.captured(2).toUInt(&portOk);
+        const uint hostPort = match.captured(5).toUInt(&hostPortOk);
+        portOk = portOk && port <= 65535;
+        hostPortOk = hostPortOk && hostPort > 0 && hostPort <= 65535;
+        publication.port = quint16(port);
+        publication.hostPort = quint16(hostPort);
+    }
+    if (!portOk || !hostPortOk) {
+        *error = QStringLiteral("--publish '%1' is not [BIND:]PORT:AGENT:HOST:HOSTPORT").arg(text);
+        return std::nullopt;
+    }
+    QString bind = match.captured(1);
+    if (bind.startsWith(QLatin1Char('[')))
+        bind = bind.mid(1, bind.size() - 2);
+    if (!bind.isEmpty() && !publication.bindAddress.setAddress(bind == QLatin1String("localhost")
+                                                                   ? QStringLiteral("127.0.0.1")
+                                                                   : bind)) {
+        *error = QStringLiteral("--publish '%1': '%2' is not an IP address").arg(text, bind);
+        return std::nullopt;
+    }
+    publication.agent = match.captured(3);
+    if (!AgentName::isValid(publication.agent)) {
+        *error = QStringLiteral("--publish '%1': '%2' is not an agent name")
+                     .arg(text, publication.agent);
+        return std::nullopt;
+    }
+    publication.host = match.captured(4);
+    if (publication.host.startsWith(QLatin1Char('[')))
+        publication.host = publication.host.mid(1, publication.host.size() - 2);
+    return publication;
 }
 
 std::optional<QJsonObject> readConfig(const QString &path, QString *error)
@@ -113,9 +158,12 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         "their channels to the targets the allow-list permits."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("role"),
-                                 QStringLiteral("serve (default): accept desktops directly."),
-                                 QStringLiteral("[serve]"));
+    parser.addPositionalArgument(
+        QStringLiteral("role"),
+        QStringLiteral("serve (default): accept desktops directly. hub: relay desktops to agents "
+                       "by name. agent: dial a hub and serve through it (first argument; see "
+                       "'wstunnel-remote agent --help')."),
+        QStringLiteral("[serve|hub]"));
     const QCommandLineOption listen(QStringLiteral("listen"),
                                     QStringLiteral("Address and port to accept desktops on; port 0 "
                                                    "picks a free one (default 127.0.0.1:8080)."),
@@ -162,8 +210,19 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                                       "silent for three intervals ends (default "
                                                       "20)."),
                                        QStringLiteral("SECONDS"));
+    const QCommandLineOption agentTokenFile(
+        QStringLiteral("agent-token-file"),
+        QStringLiteral("hub: file with agent tokens, a line 'TOKEN NAME': that token may register "
+                       "agent NAME only ('*': any name). A --token-file line of a hub may add "
+                       "the agent names (patterns with '*') its desktops may reach."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption publish(
+        QStringLiteral("publish"),
+        QStringLiteral("hub: TCP clients of [BIND:]PORT on the hub reach HOST:HOSTPORT through "
+                       "the active agent AGENT; BIND defaults to 127.0.0.1. Repeatable."),
+        QStringLiteral("[BIND:]PORT:AGENT:HOST:HOSTPORT"));
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
-                       clientCa, keepAlive});
+                       clientCa, keepAlive, agentTokenFile, publish});
     addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
@@ -174,14 +233,30 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() > 1 ||
-        (positional.size() == 1 && positional.first() != QLatin1String("serve"))) {
-        *error = QStringLiteral("unknown role '%1' (this version knows: serve)")
+    const QString role = positional.value(0, QStringLiteral("serve"));
+    if (positional.size() == 1 && role == QLatin1String("agent")) {
+        *error = QStringLiteral("give the role agent first: wstunnel-remote agent --hub URL --name "
+                                "NAME ...");
+        return std::nullopt;
+    }
+    if (positional.size() > 1 || (role != QLatin1String("serve") && role != QLatin1String("hub"))) {
+        *error = QStringLiteral("unknown role '%1' (this version knows: serve, hub, agent)")
                      .arg(positional.join(QLatin1Char(' ')));
         return std::nullopt;
     }
 
     RemoteOptions options;
+    options.role = role == QLatin1String("hub") ? Role::Hub : Role::Serve;
+    const bool hub = options.role == Role::Hub;
+    if (!hub && (parser.isSet(agentTokenFile) || parser.isSet(publish))) {
+        *error = QStringLiteral("--agent-token-file and --publish are options of the hub role "
+                                "(wstunnel-remote hub ...)");
+        return std::nullopt;
+    }
+    if (hub && parser.isSet(allow)) {
+        *error = QStringLiteral("a hub reaches no targets itself: give --allow to its agents");
+        return std::nullopt;
+    }
     QJsonObject file;
     if (parser.isSet(config)) {
         const auto loaded = readConfig(parser.value(config), error);
@@ -199,7 +274,9 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         return std::nullopt;
 
     const QString tokenPath = setting(tokenFile, QStringLiteral("tokenFile"));
-    if (!tokenPath.isEmpty() && !options.tokens.loadFile(tokenPath, error))
+    if (!tokenPath.isEmpty() &&
+        !(hub ? HubTokenFile::load(tokenPath, Identity::Kind::Desktop, &options.tokens, error)
+              : options.tokens.loadFile(tokenPath, error)))
         return std::nullopt;
     options.tokens.add(qgetenv("WSTUNNEL_TOKEN"), QStringLiteral("WSTUNNEL_TOKEN"));
     if (options.tokens.isEmpty()) {
@@ -207,9 +284,24 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
             QStringLiteral("no token configured: give --token-file FILE or set WSTUNNEL_TOKEN");
         return std::nullopt;
     }
+    if (hub) {
+        if (!parser.isSet(agentTokenFile)) {
+            *error = QStringLiteral("a hub needs --agent-token-file FILE for its agents");
+            return std::nullopt;
+        }
+        if (!HubTokenFile::load(parser.value(agentTokenFile), Identity::Kind::Agent,
+                                &options.tokens, error))
+            return std::nullopt;
+        for (const QString &text : parser.values(publish)) {
+            const auto publication = parsePublication(text, error);
+            if (!publication)
+                return std::nullopt;
+            options.publications.append(*publication);
+        }
+    }
 
     QStringList rules = parser.values(allow);
-    if (rules.isEmpty()) {
+    if (rules.isEmpty() && !hub) {
         const QJsonArray fromFile = file.value(QStringLiteral("allow")).toArray();
         for (const QJsonValue &value : fromFile)
             rules.append(value.toString());
@@ -218,7 +310,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         if (!options.allowList.addRule(rule, error))
             return std::nullopt;
     }
-    if (options.allowList.isEmpty()) {
+    if (options.allowList.isEmpty() && !hub) {
         options.allowList.addLoopbackDefaults();
         options.allowListDefaulted = true;
     }

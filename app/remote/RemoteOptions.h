@@ -1,5 +1,6 @@
 #pragma once
 
+#include "hub/HubServer.h"
 #include "server/AllowList.h"
 #include "server/ServerSettings.h"
 #include "server/TokenStore.h"
@@ -11,13 +12,19 @@
 
 namespace wstunnel {
 
-// Everything wstunnel-remote was told by its command line, its --config file and WSTUNNEL_TOKEN.
+// Everything wstunnel-remote serve or hub was told by its command line, its --config file and
+// WSTUNNEL_TOKEN (the agent role has AgentOptions).
 struct RemoteOptions
 {
+    enum class Role { Serve, Hub };
+
+    Role role = Role::Serve;
     ServerSettings server;
     TokenStore tokens;
     AllowList allowList;
     bool allowListDefaulted = false;
+    // Hub: --publish.
+    QList<HubServer::Publication> publications;
     Verbosity verbosity = Verbosity::Normal;
 
     // Exits the process for --help and --version; returns nullopt with error set otherwise.

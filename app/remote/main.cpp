@@ -1,5 +1,10 @@
+#include "AgentOptions.h"
 #include "RemoteOptions.h"
 
+#include "agent/AgentConnection.h"
+#include "common/CommandLineErrors.h"
+#include "forward/ForwardListener.h"
+#include "hub/HubServer.h"
 #include "server/TunnelServer.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -7,15 +12,15 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 
 using namespace wstunnel;
 
-int main(int argc, char *argv[])
-{
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("wstunnel-remote"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
+namespace {
 
+// serve and hub: accept WebSockets on one port until a termination signal.
+int runServer(QCoreApplication &app)
+{
     QString error;
     std::optional<RemoteOptions> options = RemoteOptions::parse(app.arguments(), &error);
     if (!options) {
@@ -27,32 +32,124 @@ int main(int argc, char *argv[])
         fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
                         "only (127.0.0.0/8, [::1], localhost)\n");
 
-    TunnelServer server(options->server, options->tokens, options->allowList);
-    if (!server.listen(&error)) {
+    std::unique_ptr<TunnelServer> server;
+    HubServer *hub = nullptr;
+    if (options->role == RemoteOptions::Role::Hub) {
+        hub = new HubServer(options->server, options->tokens);
+        server.reset(hub);
+    } else {
+        server =
+            std::make_unique<TunnelServer>(options->server, options->tokens, options->allowList);
+    }
+    if (!server->listen(&error)) {
         fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(error));
         return 1;
     }
-    printf("listening on %s\n", qPrintable(server.url()));
+    for (const HubServer::Publication &publication : std::as_const(options->publications)) {
+        if (!hub->publish(publication, &error)) {
+            fprintf(stderr, "wstunnel-remote: --publish: %s\n", qPrintable(error));
+            return 1;
+        }
+    }
+    printf("listening on %s\n", qPrintable(server->url()));
+    if (hub) {
+        const QList<ForwardListener *> published = hub->publishedPorts();
+        for (qsizetype i = 0; i < published.size(); ++i)
+            printf("publishing %s -> %s through agent %s\n",
+                   qPrintable(published.at(i)->localEndpoint()),
+                   qPrintable(published.at(i)->target()),
+                   qPrintable(options->publications.at(i).agent));
+    }
     fflush(stdout);
 
     UnixSignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &UnixSignalWatcher::terminationRequested, &app, [&](int) {
-        server.shutdown(QStringLiteral("server shutting down"));
+        server->shutdown(QStringLiteral("server shutting down"));
         // Give the close frames a moment to leave before the sockets go away.
         QTimer::singleShot(200, &app, &QCoreApplication::quit);
     });
     QObject::connect(
-        &signalWatcher, &UnixSignalWatcher::reloadRequested, &server, [&server, &options] {
+        &signalWatcher, &UnixSignalWatcher::reloadRequested, server.get(), [&server, &options] {
             if (!options->server.tls.isEnabled()) {
                 fprintf(stderr, "wstunnel-remote: SIGHUP: nothing to reload (no --tls-cert)\n");
                 return;
             }
             QString reloadError;
-            if (server.reloadTls(&reloadError))
+            if (server->reloadTls(&reloadError))
                 fprintf(stderr, "wstunnel-remote: SIGHUP: reloaded the TLS certificate and key\n");
             else
                 fprintf(stderr, "wstunnel-remote: SIGHUP: kept the previous TLS certificate: %s\n",
                         qPrintable(reloadError));
         });
     return app.exec();
+}
+
+// agent: keep registered with every hub until a termination signal, or until every hub refused
+// the agent for good.
+int runAgent(QCoreApplication &app)
+{
+    QString error;
+    const std::optional<AgentOptions> options = AgentOptions::parse(app.arguments(), &error);
+    if (!options) {
+        fprintf(stderr, "wstunnel-remote: %s\nTry 'wstunnel-remote agent --help'.\n",
+                qPrintable(error));
+        return 2;
+    }
+    configureLogging(options->verbosity);
+    if (options->allowListDefaulted)
+        fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
+                        "only (127.0.0.0/8, [::1], localhost)\n");
+
+    QList<AgentConnection *> connections;
+    int failed = 0;
+    for (const ClientSettings &hub : options->hubs) {
+        auto *connection = new AgentConnection(hub, options->name, options->allowList, &app);
+        connections.append(connection);
+        const QString url = hub.url.toDisplayString();
+        QObject::connect(connection, &AgentConnection::registered, &app,
+                         [url, name = options->name](AgentState state) {
+                             printf("registered with %s as %s (%s)\n", qPrintable(url),
+                                    qPrintable(name),
+                                    state == AgentState::Active ? "active" : "standby");
+                             fflush(stdout);
+                         });
+        QObject::connect(connection, &AgentConnection::promoted, &app, [name = options->name] {
+            printf("%s is now active\n", qPrintable(name));
+            fflush(stdout);
+        });
+        QObject::connect(connection, &AgentConnection::failed, &app,
+                         [&app, &failed, &connections](const TunnelError &error) {
+                             fprintf(stderr, "wstunnel-remote: %s\n",
+                                     qPrintable(CommandLineErrors::describe(error)));
+                             // Queued: a refusal may come while the event loop is not running
+                             // yet.
+                             if (++failed == connections.size())
+                                 QMetaObject::invokeMethod(
+                                     &app, [&app] { app.exit(1); }, Qt::QueuedConnection);
+                         });
+    }
+    for (AgentConnection *connection : std::as_const(connections))
+        connection->start();
+
+    UnixSignalWatcher signalWatcher;
+    QObject::connect(&signalWatcher, &UnixSignalWatcher::terminationRequested, &app,
+                     [&app, &connections](int) {
+                         for (AgentConnection *connection : std::as_const(connections))
+                             connection->stop();
+                         QTimer::singleShot(200, &app, &QCoreApplication::quit);
+                     });
+    return app.exec();
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("wstunnel-remote"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
+    // The agent role has options of its own, so it is told apart before any parsing.
+    if (app.arguments().value(1) == QLatin1String("agent"))
+        return runAgent(app);
+    return runServer(app);
 }

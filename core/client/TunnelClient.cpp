@@ -210,8 +210,11 @@ void TunnelClient::onConnected()
     auto *session = new TunnelSession(new WebSocketLink(socket, linkSettings),
                                       TunnelSession::Role::Dialer, m_settings.limits, this);
     m_session = session;
+    session->setLocalCapabilities(m_localCapabilities);
     // The client outlives its sessions; they only borrow it as their policy.
-    session->setTargetPolicy(std::shared_ptr<TargetPolicy>(std::shared_ptr<void>(), this));
+    session->setTargetPolicy(m_targetPolicy
+                                 ? m_targetPolicy
+                                 : std::shared_ptr<TargetPolicy>(std::shared_ptr<void>(), this));
     connect(session, &TunnelSession::ready, this, &TunnelClient::onSessionReady);
     connect(session, &TunnelSession::closed, this, [this, session](const QString &reason) {
         session->deleteLater();

@@ -47,6 +47,16 @@ public:
     QList<ForwardListener *> localForwards() const { return m_listeners; }
     QList<ReverseForward *> reverseForwards() const { return m_reverse; }
 
+    // What this client's sessions accept from the remote (an agent: listen requests); nothing by
+    // default. Set before start().
+    void setLocalCapabilities(Capabilities capabilities) { m_localCapabilities = capabilities; }
+    // Who decides on channels the remote opens (an agent: its allow-list); by default this client,
+    // for its reverse forwards. Set before start().
+    void setTargetPolicy(std::shared_ptr<TargetPolicy> policy)
+    {
+        m_targetPolicy = std::move(policy);
+    }
+
     void start();
     void stop();
     State state() const { return m_state; }
@@ -95,6 +105,8 @@ private:
     TunnelError m_tlsError;
     bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
+    Capabilities m_localCapabilities;
+    std::shared_ptr<TargetPolicy> m_targetPolicy;
     QList<ForwardListener *> m_listeners;
     QList<ReverseForward *> m_reverse;
     QTimer m_retryTimer;

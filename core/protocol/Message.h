@@ -41,6 +41,7 @@ enum class MessageType : quint8 {
     ListenFailed = 0x0C,
     Unlisten = 0x0D,
     Capabilities = 0x0E,
+    AgentStatus = 0x0F,
 };
 
 enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
@@ -53,6 +54,14 @@ enum class Capability : quint32 {
     Relay = 0x4,            // a hub: relays channels to agents chosen by name
 };
 Q_DECLARE_FLAGS(Capabilities, Capability)
+
+// What a hub says about an agent name: to an agent, its own standing; to a desktop, whether the
+// agent it asked for is served, and by which instance.
+enum class AgentState : quint8 {
+    Absent = 0,  // no agent of that name is connected
+    Active = 1,  // the instance that gets the name's channels
+    Standby = 2, // registered, takes over when the active one is gone
+};
 
 // Why a channel could not be opened or was reset, or why a session ends.
 enum class FailureCode : quint8 {
@@ -87,6 +96,9 @@ struct Message
     QString text;               // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
     quint32 capabilities = 0;   // Capabilities
     QByteArrayView payload;     // Data
+
+    // AgentStatus, with the agent's name in host and the serving instance's address in text.
+    AgentState agentState = AgentState::Absent;
 };
 
 } // namespace wstunnel

@@ -138,6 +138,8 @@ QString typeName(MessageType type)
         return QStringLiteral("unlisten");
     case MessageType::Capabilities:
         return QStringLiteral("capabilities");
+    case MessageType::AgentStatus:
+        return QStringLiteral("agent-status");
     }
     return QStringLiteral("unknown");
 }
@@ -192,7 +194,7 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     quint8 rawType = 0;
     in.u8(rawType);
     if (rawType < static_cast<quint8>(MessageType::Hello) ||
-        rawType > static_cast<quint8>(MessageType::Capabilities)) {
+        rawType > static_cast<quint8>(MessageType::AgentStatus)) {
         result.error =
             QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
@@ -265,6 +267,17 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
         // Bits this end does not know are kept: they mean nothing to it and do no harm.
         ok = in.u32(m.capabilities);
         break;
+    case MessageType::AgentStatus: {
+        quint8 state = 0;
+        ok = in.u8(state) && in.str(m.host, protocol::kMaxNameLength, error, "agent name") &&
+             in.str(m.text, protocol::kMaxHostLength, error, "agent address");
+        if (ok && state > static_cast<quint8>(AgentState::Standby))
+            error = QStringLiteral("unknown agent state %1").arg(state);
+        m.agentState = static_cast<AgentState>(state);
+        if (ok && error.isEmpty() && m.host.isEmpty())
+            error = QStringLiteral("agent status without a name");
+        break;
+    }
     }
     if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
         m.type == MessageType::GoAway || m.type == MessageType::ListenFailed) {
@@ -397,6 +410,15 @@ QByteArray MessageCodec::unlisten(quint32 requestId)
 QByteArray MessageCodec::capabilities(quint32 flags)
 {
     return Writer(MessageType::Capabilities).u32(flags).take();
+}
+
+QByteArray MessageCodec::agentStatus(AgentState state, const QString &name, const QString &address)
+{
+    return Writer(MessageType::AgentStatus)
+        .u8(static_cast<quint8>(state))
+        .str(name, protocol::kMaxNameLength)
+        .str(address, protocol::kMaxHostLength)
+        .take();
 }
 
 } // namespace wstunnel

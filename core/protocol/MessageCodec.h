@@ -37,6 +37,7 @@ public:
     static QByteArray listenFailed(quint32 requestId, FailureCode code, const QString &reason);
     static QByteArray unlisten(quint32 requestId);
     static QByteArray capabilities(quint32 flags);
+    static QByteArray agentStatus(AgentState state, const QString &name, const QString &address);
 };
 
 } // namespace wstunnel

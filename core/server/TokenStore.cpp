@@ -16,9 +16,14 @@ QByteArray digest(const QByteArray &token)
 
 void TokenStore::add(const QByteArray &token, const QString &name, Identity::Kind kind)
 {
+    add(token, Identity{name, kind, {}});
+}
+
+void TokenStore::add(const QByteArray &token, const Identity &identity)
+{
     const QByteArray trimmed = token.trimmed();
     if (!trimmed.isEmpty())
-        m_entries.append(Entry{digest(trimmed), Identity{name, kind, {}}});
+        m_entries.append(Entry{digest(trimmed), identity});
 }
 
 bool TokenStore::loadFile(const QString &path, QString *error)

@@ -18,6 +18,7 @@ public:
     // name says where the token came from, for logs (Identity::name).
     void add(const QByteArray &token, const QString &name = QStringLiteral("token"),
              Identity::Kind kind = Identity::Kind::Desktop);
+    void add(const QByteArray &token, const Identity &identity);
     // One token per line; blank lines and lines starting with '#' are ignored.
     bool loadFile(const QString &path, QString *error);
     bool isEmpty() const { return m_entries.isEmpty(); }

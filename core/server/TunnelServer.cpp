@@ -4,8 +4,8 @@
 #include "UpgradeRequest.h"
 #include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
+#include "forward/RemoteListeners.h"
 #include "link/WebSocketLink.h"
-#include "net/HostResolver.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
 
@@ -33,6 +33,7 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     , m_tcpServer(nullptr)
     // TLS, when configured, is QSslServer's job: the WebSocket server gets decrypted sockets.
     , m_webSocketServer(settings.name, QWebSocketServer::NonSecureMode)
+    , m_remoteListeners(new RemoteListeners(this))
 {
     if (settings.tls.isEnabled()) {
         auto *sslServer = new QSslServer(this);
@@ -222,10 +223,14 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
                "WWW-Authenticate: Bearer realm=\"wstunnel\"\r\n");
         return;
     }
-    const std::optional<Identity> identity = m_tokens.identify(token);
+    std::optional<Identity> identity = m_tokens.identify(token);
     if (!identity) {
         refuse(socket, 401, "Unauthorized", QStringLiteral("invalid token"),
                "WWW-Authenticate: Bearer realm=\"wstunnel\", error=\"invalid_token\"\r\n");
+        return;
+    }
+    if (const std::optional<Refusal> refusal = admit(*identity, *request)) {
+        refuse(socket, refusal->status, refusal->statusText, refusal->message);
         return;
     }
     if (sessions().size() >= m_settings.maxSessions) {
@@ -284,17 +289,10 @@ void TunnelServer::onWebSocket()
         const QString peer = session->peerAddress();
         qCInfo(lcServer).noquote()
             << QStringLiteral("session from %1 (%2) started").arg(peer, identity.name);
-        connect(session, &TunnelSession::listenRequested, this,
-                [this, session](quint32 id, const QString &host, quint16 port) {
-                    onListenRequested(session, id, host, port);
-                });
-        connect(session, &TunnelSession::unlistenRequested, this,
-                [this, session](quint32 id) { onUnlistenRequested(session, id); });
+        adoptSession(session, identity);
         connect(session, &TunnelSession::closed, this,
                 [this, session, peer](const QString &reason) {
                     m_sessions.removeAll(session);
-                    m_reverseListeners.removeIf(
-                        [session](const auto &entry) { return entry.key().first == session; });
                     session->deleteLater();
                     Q_EMIT sessionEnded(peer, reason);
                 });
@@ -311,50 +309,18 @@ std::shared_ptr<TargetPolicy> TunnelServer::targetPolicyFor(const Identity &iden
     return std::make_shared<AllowList>(m_allowList);
 }
 
-void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
-                                     const QString &bindHost, quint16 port)
+std::optional<TunnelServer::Refusal> TunnelServer::admit(Identity &identity,
+                                                         const UpgradeRequest &request) const
 {
-    QHostAddress address = HostResolver::parseLiteral(bindHost);
-    if (bindHost.isEmpty() ||
-        bindHost.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
-        address = QHostAddress(QHostAddress::LocalHost);
-    if (address.isNull() || !address.isLoopback()) {
-        const QString reason =
-            QStringLiteral("reverse forwards may only bind loopback addresses, not '%1'")
-                .arg(bindHost);
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
-        session->refuseListen(requestId, FailureCode::NotAllowed, reason);
-        return;
-    }
-    auto *listener = new ForwardListener(bindHost, port, session);
-    QString error;
-    if (!listener->start(address, port, &error)) {
-        delete listener;
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), error);
-        session->refuseListen(requestId, FailureCode::AddressInUse, error);
-        return;
-    }
-    listener->setTarget(bindHost, listener->serverPort());
-    listener->setSession(session);
-    m_reverseListeners.insert({session, requestId}, listener);
-    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1 -> %2")
-                                      .arg(listener->localEndpoint(), session->peerAddress());
-    session->answerListen(requestId, listener->serverPort());
+    Q_UNUSED(identity)
+    Q_UNUSED(request)
+    return std::nullopt;
 }
 
-void TunnelServer::onUnlistenRequested(TunnelSession *session, quint32 requestId)
+void TunnelServer::adoptSession(TunnelSession *session, const Identity &identity)
 {
-    ForwardListener *listener = m_reverseListeners.take({session, requestId});
-    if (!listener)
-        return;
-    qCInfo(lcServer).noquote() << QStringLiteral(
-                                      "reverse forwarding %1 -> %2 stopped by the desktop")
-                                      .arg(listener->localEndpoint(), session->peerAddress());
-    listener->close();
-    listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
-    listener->deleteLater();
+    Q_UNUSED(identity)
+    m_remoteListeners->serve(session);
 }
 
 } // namespace wstunnel

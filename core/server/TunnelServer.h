@@ -13,15 +13,17 @@
 #include <QWebSocketServer>
 
 #include <memory>
+#include <optional>
 
 namespace wstunnel {
 
-class ForwardListener;
+class RemoteListeners;
 class TunnelSession;
-class UpgradeRequest;
+struct UpgradeRequest;
 
 // The serve role of wstunnel-remote: accepts desktops on one port, checks their token before the
 // WebSocket upgrade, and runs one TunnelSession per desktop with the allow-list as target policy.
+// A hub (HubServer) is a TunnelServer that admits and serves its sessions otherwise.
 class TunnelServer : public QObject
 {
     Q_OBJECT
@@ -46,6 +48,21 @@ Q_SIGNALS:
     void sessionStarted(wstunnel::TunnelSession *session);
     void sessionEnded(const QString &peer, const QString &reason);
 
+protected:
+    // An HTTP answer refusing an upgrade, and what the log says about it.
+    struct Refusal
+    {
+        int status = 403;
+        QByteArray statusText = "Forbidden";
+        QString message;
+    };
+    // Once a token proved an identity: a role may narrow it by the request (a hub: the agent
+    // name asked for) or refuse the request. serve takes every identity as it is.
+    virtual std::optional<Refusal> admit(Identity &identity, const UpgradeRequest &request) const;
+    // Sets up a new session before it starts; it already has serve's capabilities and target
+    // policy, which a role may replace. serve answers its listen requests.
+    virtual void adoptSession(TunnelSession *session, const Identity &identity);
+
 private:
     void onNewConnection();
     void logHandshakeFailures(QSslServer *server);
@@ -54,9 +71,6 @@ private:
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
     void onWebSocket();
     std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
-    void onUnlistenRequested(TunnelSession *session, quint32 requestId);
-    void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
-                           quint16 port);
 
     ServerSettings m_settings;
     TokenStore m_tokens;
@@ -72,7 +86,7 @@ private:
         Identity identity;
     };
     QList<Upgrading> m_upgrading;
-    QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_reverseListeners;
+    RemoteListeners *m_remoteListeners;
 };
 
 } // namespace wstunnel

@@ -171,6 +171,11 @@ void TunnelSession::cancelListen(quint32 requestId)
     send(MessageCodec::unlisten(requestId));
 }
 
+void TunnelSession::sendAgentStatus(AgentState state, const QString &name, const QString &address)
+{
+    send(MessageCodec::agentStatus(state, name, address));
+}
+
 void TunnelSession::refuseListen(quint32 requestId, FailureCode code, const QString &reason)
 {
     send(MessageCodec::listenFailed(requestId, code, reason));
@@ -306,6 +311,13 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         // An end that takes no listen requests has nothing to stop.
         if (m_localCapabilities.testFlag(Capability::AcceptsListen))
             Q_EMIT unlistenRequested(m.channel);
+        return;
+    case MessageType::AgentStatus:
+        if (!m_peerCapabilities.testFlag(Capability::Relay))
+            fail(FailureCode::ProtocolError,
+                 QStringLiteral("agent status from a peer that is not a hub"));
+        else
+            Q_EMIT agentStatusReceived(m.agentState, m.host, m.text);
         return;
     default:
         break;

@@ -70,6 +70,8 @@ public:
     void refuseListen(quint32 requestId, FailureCode code, const QString &reason);
     // Asks the peer to stop a listener it opened for requestId and reset its connections.
     void cancelListen(quint32 requestId);
+    // A hub tells an agent its standing, or a desktop who serves the agent it asked for.
+    void sendAgentStatus(AgentState state, const QString &name, const QString &address);
 
     Link *link() const { return m_link; }
     // Gives up the link without ending the session (the caller owns it now). Channels stay open,
@@ -89,6 +91,9 @@ Q_SIGNALS:
     void listenRequested(quint32 requestId, const QString &bindHost, quint16 port);
     void unlistenRequested(quint32 requestId);
     void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
+    // From a peer that announced relay (a hub) only.
+    void agentStatusReceived(wstunnel::AgentState state, const QString &name,
+                             const QString &address);
 
 private:
     // ChannelHost

@@ -4,6 +4,7 @@
 // Everything stays on 127.0.0.1; every wait is bounded and driven by events, never by sleeping.
 
 #include "EchoServer.h"
+#include "Peer.h"
 #include "StreamPump.h"
 
 #include <QDir>
@@ -25,140 +26,6 @@
 namespace {
 
 constexpr qint64 kMiB = 1024 * 1024;
-constexpr int kStartTimeoutMs = 15000;
-constexpr int kExitTimeoutMs = 15000;
-const QByteArray kToken = "e2e-token-6f1d2c";
-
-QString binary(const QString &name)
-{
-    const QByteArray dir = qgetenv("WSTUNNEL_BIN_DIR");
-    return QDir(QString::fromLocal8Bit(dir)).filePath(name);
-}
-
-// One started binary: collects what it prints and waits, with the event loop running, for lines
-// and for its exit. The destructor never leaves a process behind.
-class Peer
-{
-public:
-    explicit Peer(const QString &name)
-        : m_name(name)
-    {
-        QObject::connect(&m_process, &QProcess::readyReadStandardOutput, &m_process,
-                         [this] { m_out += m_process.readAllStandardOutput(); });
-        QObject::connect(&m_process, &QProcess::readyReadStandardError, &m_process,
-                         [this] { m_err += m_process.readAllStandardError(); });
-    }
-    ~Peer()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-    Peer(const Peer &) = delete;
-    Peer &operator=(const Peer &) = delete;
-
-    // Set for the next start().
-    void setEnvironment(const QString &name, const QString &value)
-    {
-        m_extraEnvironment.insert(name, value);
-    }
-
-    // The token comes from WSTUNNEL_TOKEN unless `token` is empty; proxy settings of the
-    // environment this test runs in must not send loopback traffic elsewhere. No display, as on
-    // the servers these command lines are for.
-    void start(const QStringList &arguments, const QByteArray &token = kToken)
-    {
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        for (const char *variable :
-             {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-              "WSTUNNEL_TOKEN", "DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
-            environment.remove(QString::fromLatin1(variable));
-        environment.insert(QStringLiteral("no_proxy"), QStringLiteral("*"));
-        if (!token.isEmpty())
-            environment.insert(QStringLiteral("WSTUNNEL_TOKEN"), QString::fromLatin1(token));
-        environment.insert(m_extraEnvironment);
-        m_process.setProcessEnvironment(environment);
-        m_out.clear();
-        m_err.clear();
-        m_process.start(binary(m_name), arguments);
-    }
-
-    // Waits until a complete line of stdout matches `pattern`; returns the match (invalid on
-    // timeout or exit). Lines before `skipLines` are ignored, for lines printed a second time.
-    QRegularExpressionMatch waitForLine(const QRegularExpression &pattern,
-                                        int timeoutMs = kStartTimeoutMs, int skipLines = 0)
-    {
-        QRegularExpressionMatch found;
-        (void)QTest::qWaitFor(
-            [&] {
-                const QList<QByteArray> lines = completeLines(m_out);
-                for (int i = skipLines; i < lines.size(); ++i) {
-                    found = pattern.match(QString::fromUtf8(lines.at(i)));
-                    if (found.hasMatch())
-                        return true;
-                }
-                return m_process.state() == QProcess::NotRunning;
-            },
-            timeoutMs);
-        return found.hasMatch() ? found : QRegularExpressionMatch();
-    }
-
-    bool waitForStderr(const QString &text, int timeoutMs = kStartTimeoutMs)
-    {
-        return QTest::qWaitFor([&] { return stderrText().contains(text); }, timeoutMs);
-    }
-
-    // Waits for the process to end; returns its exit code, or -1 if it is still running or
-    // crashed.
-    int waitForExit(int timeoutMs = kExitTimeoutMs)
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            (void)QTest::qWaitFor([&] { return m_process.state() == QProcess::NotRunning; },
-                                  timeoutMs);
-        }
-        if (m_process.state() != QProcess::NotRunning ||
-            m_process.exitStatus() != QProcess::NormalExit)
-            return -1;
-        // Collect whatever was still in the pipes.
-        m_out += m_process.readAllStandardOutput();
-        m_err += m_process.readAllStandardError();
-        return m_process.exitCode();
-    }
-
-    void terminate() { m_process.terminate(); }
-    void signal(int number)
-    {
-        if (m_process.processId() > 0)
-            ::kill(pid_t(m_process.processId()), number);
-    }
-    void kill() { m_process.kill(); }
-    bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
-    int lineCount() const { return int(completeLines(m_out).size()); }
-    QString stdoutText() const { return QString::fromUtf8(m_out); }
-    QString stderrText() const { return QString::fromUtf8(m_err); }
-    // For failure messages: what the process said.
-    QByteArray transcript() const
-    {
-        return (m_name + QStringLiteral(" stdout:\n") + stdoutText() +
-                QStringLiteral("\nstderr:\n") + stderrText())
-            .toLocal8Bit();
-    }
-
-private:
-    static QList<QByteArray> completeLines(const QByteArray &text)
-    {
-        QList<QByteArray> lines = text.split('\n');
-        lines.removeLast(); // an unfinished line, or the empty piece after the last '\n'
-        return lines;
-    }
-
-    QString m_name;
-    QProcess m_process;
-    QProcessEnvironment m_extraEnvironment;
-    QByteArray m_out;
-    QByteArray m_err;
-};
 
 const QRegularExpression
     kListening(QStringLiteral(R"(^listening on (ws://127\.0\.0\.1:(\d+)/\S*)$)"));

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # The flagship case: a developer reaches PostgreSQL on the dev side through the tunnel.
 #
-#   postgres_tunnel.sh BIN_DIR
+#   postgres_tunnel.sh BIN_DIR [--through-hub]
 #
 # Starts a private PostgreSQL (Debian server binaries, initdb --auth=trust, own data directory,
 # own port, own socket directory) on 127.0.0.1, then wstunnel-remote and
 # `wstunnel --headless -L 0:127.0.0.1:PGPORT`, and through the tunnel runs psql, pgbench -i and
-# pgbench -c 8 -T 10, which must finish with zero failed transactions. Everything stays on
-# 127.0.0.1, every wait is bounded, and everything started is stopped on exit.
+# pgbench -c 8 -T 10, which must finish with zero failed transactions. With --through-hub the
+# desktop goes through a hub (`wstunnel-remote hub`) to an agent (`wstunnel-remote agent`) that
+# reaches PostgreSQL instead. Everything stays on 127.0.0.1, every wait is bounded, and
+# everything started is stopped on exit.
 set -euo pipefail
 
 BIN_DIR="${1:-${WSTUNNEL_BIN_DIR:-}}"
-if [ -z "$BIN_DIR" ]; then
-    echo "usage: $0 BIN_DIR (the directory holding wstunnel and wstunnel-remote)" >&2
+THROUGH_HUB=0
+if [ -z "$BIN_DIR" ] || { [ -n "${2:-}" ] && [ "$2" != "--through-hub" ]; }; then
+    echo "usage: $0 BIN_DIR [--through-hub] (BIN_DIR holds wstunnel and wstunnel-remote)" >&2
     exit 2
+fi
+if [ "${2:-}" = "--through-hub" ]; then
+    THROUGH_HUB=1
 fi
 REMOTE_BIN="$BIN_DIR/wstunnel-remote"
 CLIENT_BIN="$BIN_DIR/wstunnel"
@@ -30,6 +36,7 @@ STEP="setting up"
 WORK=""
 PG_BIN=""
 REMOTE_PID=""
+AGENT_PID=""
 CLIENT_PID=""
 PG_STARTED=0
 RESULT=1
@@ -68,12 +75,12 @@ show_log() {
 cleanup() {
     local status=$?
     set +e
-    for pid in "$CLIENT_PID" "$REMOTE_PID"; do
+    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID"; do
         if [ -n "$pid" ]; then
             kill -TERM "$pid" 2>/dev/null
         fi
     done
-    for pid in "$CLIENT_PID" "$REMOTE_PID"; do
+    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID"; do
         if [ -n "$pid" ]; then
             # Bounded: a process that ignores SIGTERM for 5 s is killed.
             for _ in $(seq 1 50); do
@@ -92,6 +99,7 @@ cleanup() {
         if [ "$status" -ne 0 ]; then
             show_log "$WORK/postgres.log"
             show_log "$WORK/remote.err"
+            show_log "$WORK/agent.err"
             show_log "$WORK/client.err"
         fi
         if [ -n "${KEEP_WORK:-}" ]; then
@@ -202,19 +210,44 @@ PG_VERSION=$(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -Atc 'show s
 echo "== PostgreSQL $PG_VERSION on 127.0.0.1:$PGPORT"
 
 # ---- the tunnel --------------------------------------------------------------------------
-STEP="starting wstunnel-remote"
+# The desktop's token; with --through-hub the hub takes it as a desktop token and the agent has
+# a token of its own.
 WSTUNNEL_TOKEN="pg-$RANDOM-$RANDOM-$$"
 export WSTUNNEL_TOKEN
-"$REMOTE_BIN" --listen 127.0.0.1:0 --allow "127.0.0.1:$PGPORT" \
-    >"$WORK/remote.out" 2>"$WORK/remote.err" &
-REMOTE_PID=$!
-line=$(wait_for_line "$WORK/remote.out" '^listening on ws://' 15 "$REMOTE_PID") ||
-    not_ready wstunnel-remote "$REMOTE_PID" "'listening on'"
-REMOTE_URL=${line#listening on }
-echo "== wstunnel-remote: $line"
+CLIENT_ARGS=()
+if [ "$THROUGH_HUB" -eq 1 ]; then
+    STEP="starting wstunnel-remote hub"
+    echo "pg-agent-$RANDOM-$RANDOM-$$" >"$WORK/agent.token"
+    echo "$(cat "$WORK/agent.token") devbox" >"$WORK/agents.tokens"
+    "$REMOTE_BIN" hub --listen 127.0.0.1:0 --agent-token-file "$WORK/agents.tokens" \
+        >"$WORK/remote.out" 2>"$WORK/remote.err" &
+    REMOTE_PID=$!
+    line=$(wait_for_line "$WORK/remote.out" '^listening on ws://' 15 "$REMOTE_PID") ||
+        not_ready "wstunnel-remote hub" "$REMOTE_PID" "'listening on'"
+    REMOTE_URL=${line#listening on }
+    echo "== wstunnel-remote hub: $line"
+
+    STEP="starting wstunnel-remote agent"
+    "$REMOTE_BIN" agent --hub "$REMOTE_URL" --name devbox --token-file "$WORK/agent.token" \
+        --allow "127.0.0.1:$PGPORT" >"$WORK/agent.out" 2>"$WORK/agent.err" &
+    AGENT_PID=$!
+    line=$(wait_for_line "$WORK/agent.out" '^registered with .* as devbox \(active\)$' 15 \
+        "$AGENT_PID") || not_ready "wstunnel-remote agent" "$AGENT_PID" "'registered with'"
+    echo "== wstunnel-remote agent: $line"
+    CLIENT_ARGS=(--agent devbox)
+else
+    STEP="starting wstunnel-remote"
+    "$REMOTE_BIN" --listen 127.0.0.1:0 --allow "127.0.0.1:$PGPORT" \
+        >"$WORK/remote.out" 2>"$WORK/remote.err" &
+    REMOTE_PID=$!
+    line=$(wait_for_line "$WORK/remote.out" '^listening on ws://' 15 "$REMOTE_PID") ||
+        not_ready wstunnel-remote "$REMOTE_PID" "'listening on'"
+    REMOTE_URL=${line#listening on }
+    echo "== wstunnel-remote: $line"
+fi
 
 STEP="starting wstunnel --headless"
-"$CLIENT_BIN" --headless --remote "$REMOTE_URL" -L "0:127.0.0.1:$PGPORT" \
+"$CLIENT_BIN" --headless --remote "$REMOTE_URL" "${CLIENT_ARGS[@]}" -L "0:127.0.0.1:$PGPORT" \
     >"$WORK/client.out" 2>"$WORK/client.err" &
 CLIENT_PID=$!
 line=$(wait_for_line "$WORK/client.out" "^forwarding 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$PGPORT\$" \
@@ -274,9 +307,16 @@ tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$WORK/pgbench.log" | head -n 1)
 STEP="checking the tunnel is still healthy"
 kill -0 "$CLIENT_PID" 2>/dev/null || die "wstunnel exited during the run"
 kill -0 "$REMOTE_PID" 2>/dev/null || die "wstunnel-remote exited during the run"
+if [ -n "$AGENT_PID" ]; then
+    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during the run"
+fi
 answer=$(timeout 30 "${PSQL[@]}" -Atc 'select 2' 2>&1) || die "psql after pgbench failed: $answer"
 [ "$answer" = "2" ] || die "psql after pgbench answered '$answer'"
 
 RESULT=0
-summary "PostgreSQL $PG_VERSION through $REMOTE_URL: psql ok, pgbench -i ok," \
+VIA="$REMOTE_URL"
+if [ "$THROUGH_HUB" -eq 1 ]; then
+    VIA="hub $REMOTE_URL and agent devbox"
+fi
+summary "PostgreSQL $PG_VERSION through $VIA: psql ok, pgbench -i ok," \
     "pgbench -c $CLIENTS -T $DURATION processed $processed transactions (tps ${tps:-?}), 0 failed"

@@ -346,6 +346,10 @@ private Q_SLOTS:
             << QList<QByteArray>{open, open} << QStringLiteral("not a new id") << true;
         QTest::newRow("second capabilities") << QList<QByteArray>{MessageCodec::capabilities(0)}
                                              << QStringLiteral("unexpected capabilities") << true;
+        QTest::newRow("agent status from a peer that is no hub")
+            << QList<QByteArray>{MessageCodec::agentStatus(AgentState::Active,
+                                                           QStringLiteral("devbox"), {})}
+            << QStringLiteral("not a hub") << true;
     }
 
     void protocolViolationsEndTheSession()

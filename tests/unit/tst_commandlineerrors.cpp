@@ -1,4 +1,4 @@
-#include "CommandLineErrors.h"
+#include "common/CommandLineErrors.h"
 
 #include <QMetaEnum>
 #include <QSet>
@@ -226,6 +226,9 @@ QList<Row> rows()
                  QStringLiteral("UDP mappings are not supported by this version")});
     rows.append({"remote missing", TunnelError(Kind::RemoteMissing, QStringLiteral("r1")),
                  QStringLiteral("its remote no longer exists")});
+    rows.append({"not a hub", TunnelError(Kind::NotAHub, QStringLiteral("ws://127.0.0.1:8080/")),
+                 QStringLiteral("ws://127.0.0.1:8080/ is not a hub (it does not relay to agents); "
+                                "give the URL of a wstunnel-remote hub")});
     return rows;
 }
 

@@ -225,6 +225,33 @@ private Q_SLOTS:
         }
     }
 
+    void agentStatusRoundTrip()
+    {
+        const Message m = roundTrip(MessageCodec::agentStatus(
+            AgentState::Standby, QStringLiteral("devbox"), QStringLiteral("10.0.0.5:41712")));
+        QCOMPARE(m.type, MessageType::AgentStatus);
+        QCOMPARE(m.agentState, AgentState::Standby);
+        QCOMPARE(m.host, QStringLiteral("devbox"));
+        QCOMPARE(m.text, QStringLiteral("10.0.0.5:41712"));
+        QCOMPARE(roundTrip(MessageCodec::agentStatus(AgentState::Absent, QStringLiteral("ci"), {}))
+                     .agentState,
+                 AgentState::Absent);
+    }
+
+    void malformedAgentStatus()
+    {
+        QByteArray unknownState =
+            MessageCodec::agentStatus(AgentState::Active, QStringLiteral("devbox"), {});
+        unknownState[1] = char(3);
+        QCOMPARE(errorOf(unknownState), QStringLiteral("unknown agent state 3"));
+        QCOMPARE(errorOf(MessageCodec::agentStatus(AgentState::Active, QString(), {})),
+                 QStringLiteral("agent status without a name"));
+        const QByteArray message =
+            MessageCodec::agentStatus(AgentState::Active, QStringLiteral("d"), QStringLiteral("a"));
+        for (qsizetype length = 1; length < message.size(); ++length)
+            QVERIFY(!errorOf(message.left(length)).isEmpty());
+    }
+
     void randomInputNeverCrashes()
     {
         // Bounded fuzz: every outcome must be a message or an error, never a crash.

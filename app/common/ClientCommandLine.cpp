@@ -1,0 +1,128 @@
+#include "ClientCommandLine.h"
+
+#include "CommandLineErrors.h"
+
+#include "client/ProxyResolver.h"
+#include "config/NetworkOptionValues.h"
+#include "net/TlsConfig.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+
+namespace wstunnel {
+
+void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
+{
+    const QCommandLineOption caFile(
+        QStringLiteral("ca-file"),
+        QStringLiteral("wss: trust the CA certificates in this PEM file "
+                       "instead of the system's."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption pin(QStringLiteral("pin-sha256"),
+                                 QStringLiteral("wss: also require this public key (base64 SHA-256 "
+                                                "of its SubjectPublicKeyInfo) in the server's "
+                                                "chain."),
+                                 QStringLiteral("BASE64"));
+    const QCommandLineOption clientCert(QStringLiteral("client-cert"),
+                                        QStringLiteral("wss: offer this certificate (PEM, may hold "
+                                                       "the chain) for mutual TLS."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption clientKey(QStringLiteral("client-key"),
+                                       QStringLiteral("The PEM private key of --client-cert."),
+                                       QStringLiteral("FILE"));
+    const QCommandLineOption proxy(QStringLiteral("proxy"),
+                                   QStringLiteral("HTTP proxy http://[USER:PASS@]HOST:PORT, or "
+                                                  "'none'. Default: https_proxy/http_proxy/"
+                                                  "no_proxy, then the system settings."),
+                                   QStringLiteral("URL"));
+    const QCommandLineOption header(QStringLiteral("header"),
+                                    QStringLiteral("Add 'Name: value' to the upgrade request, for "
+                                                   "gateways that want it. Repeatable."),
+                                    QStringLiteral("HEADER"));
+    const QCommandLineOption keepAlive(QStringLiteral("keepalive"),
+                                       QStringLiteral("Seconds between WebSocket pings that keep "
+                                                      "an idle session open through proxies "
+                                                      "(default 20)."),
+                                       QStringLiteral("SECONDS"));
+    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive});
+}
+
+std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read token file %1: %2").arg(path, file.errorString());
+        return std::nullopt;
+    }
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const QByteArray token = line.trimmed();
+        if (!token.isEmpty() && !token.startsWith('#'))
+            return token;
+    }
+    *error = QStringLiteral("token file %1 holds no token").arg(path);
+    return std::nullopt;
+}
+
+bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
+                                            ClientSettings *client, QString *error)
+{
+    client->caFile = parser.value(QStringLiteral("ca-file"));
+    client->clientCertFile = parser.value(QStringLiteral("client-cert"));
+    client->clientKeyFile = parser.value(QStringLiteral("client-key"));
+    if (parser.isSet(QStringLiteral("pin-sha256"))) {
+        QString text = parser.value(QStringLiteral("pin-sha256")).trimmed();
+        if (text.startsWith(QLatin1String("sha256//")))
+            text.remove(0, 8);
+        const auto decoded = QByteArray::fromBase64Encoding(
+            text.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+        if (!decoded || decoded.decoded.size() != 32) {
+            *error = QStringLiteral("--pin-sha256 '%1' is not a base64 SHA-256 (44 characters)")
+                         .arg(text);
+            return false;
+        }
+        client->pinSha256 = decoded.decoded.toBase64();
+    }
+    const bool secure = client->url.scheme() == QLatin1String("wss");
+    if (!secure && (!client->caFile.isEmpty() || !client->pinSha256.isEmpty() ||
+                    !client->clientCertFile.isEmpty() || !client->clientKeyFile.isEmpty())) {
+        *error = QStringLiteral("--ca-file, --pin-sha256 and --client-cert/--client-key need a "
+                                "wss:// remote");
+        return false;
+    }
+    TunnelError tlsError;
+    if (secure && !TlsConfig::client(*client, &tlsError)) {
+        *error = CommandLineErrors::describe(tlsError);
+        return false;
+    }
+    if (parser.isSet(QStringLiteral("proxy"))) {
+        const QString text = parser.value(QStringLiteral("proxy"));
+        if (text == QLatin1String("none")) {
+            client->proxyMode = ClientSettings::ProxyMode::None;
+        } else {
+            if (!ProxyResolver::parse(text, error)) {
+                *error = QStringLiteral("--proxy: %1").arg(*error);
+                return false;
+            }
+            client->proxyMode = ClientSettings::ProxyMode::Manual;
+            client->proxyUrl =
+                QUrl(text.contains(QLatin1String("://")) ? text : QStringLiteral("http://") + text);
+        }
+    }
+    for (const QString &text : parser.values(QStringLiteral("header"))) {
+        const auto header = NetworkOptionValues::parseHeader(text, error);
+        if (!header)
+            return false;
+        client->headers.append(*header);
+    }
+    if (parser.isSet(QStringLiteral("keepalive"))) {
+        const auto interval =
+            NetworkOptionValues::parseKeepAlive(parser.value(QStringLiteral("keepalive")), error);
+        if (!interval)
+            return false;
+        client->limits.keepAliveMs = *interval;
+    }
+    return true;
+}
+
+} // namespace wstunnel

@@ -1,0 +1,82 @@
+#pragma once
+
+#include "protocol/Message.h"
+
+#include <QDateTime>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+
+namespace wstunnel {
+
+class TunnelSession;
+
+// The agents connected to one hub, by name, in the order they registered: the first of a name is
+// active and gets its channels, the others are standby. Besides, the routes of the reverse
+// forwards agents listen for on behalf of desktops. A hub shares none of this with other hubs;
+// agents register with each.
+class AgentRegistry : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Agent
+    {
+        QString name;
+        QPointer<TunnelSession> session;
+        QString address;
+        QDateTime since;
+    };
+    // Where a channel an agent opens for a reverse forward goes: to this desktop session, as a
+    // channel to the bind host and the port the desktop was told.
+    struct Route
+    {
+        QPointer<TunnelSession> desktop;
+        quint16 desktopPort = 0;
+    };
+
+    using QObject::QObject;
+
+    // Adds a ready agent session; returns its standing.
+    AgentState add(const QString &name, TunnelSession *session);
+    // Removes an agent session; when it was active, the next of its name is now.
+    void remove(TunnelSession *session);
+    TunnelSession *active(const QString &name) const;
+    // The agents of every name, active ones first within a name.
+    QList<Agent> agents() const;
+    // The name a registered session serves, or an empty string.
+    QString nameOf(const TunnelSession *session) const;
+
+    void addRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
+                  TunnelSession *desktop, quint16 desktopPort);
+    void removeRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort);
+    Route route(TunnelSession *agent, const QString &bindHost, quint16 agentPort) const;
+
+Q_SIGNALS:
+    // Another session is now active for name, or none (active() is nullptr). previousAddress is
+    // where the one before it was.
+    void activeChanged(const QString &name, const QString &previousAddress);
+
+private:
+    struct RouteKey
+    {
+        const TunnelSession *agent;
+        QString bindHost;
+        quint16 agentPort;
+        bool operator==(const RouteKey &other) const
+        {
+            return agent == other.agent && bindHost == other.bindHost &&
+                   agentPort == other.agentPort;
+        }
+    };
+    friend size_t qHash(const RouteKey &key, size_t seed)
+    {
+        return qHashMulti(seed, key.agent, key.bindHost, key.agentPort);
+    }
+
+    QHash<QString, QList<Agent>> m_agents;
+    QHash<RouteKey, Route> m_routes;
+};
+
+} // namespace wstunnel

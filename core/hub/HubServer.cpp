@@ -1,0 +1,146 @@
+#include "HubServer.h"
+
+#include "AgentName.h"
+#include "DesktopRelay.h"
+#include "Logging.h"
+#include "ReverseRoutePolicy.h"
+#include "config/ForwardSpec.h"
+#include "forward/ForwardListener.h"
+#include "server/UpgradeRequest.h"
+#include "session/TunnelSession.h"
+
+namespace wstunnel {
+
+namespace {
+
+QByteArray headerName(const char *name)
+{
+    return QByteArray(name).toLower();
+}
+
+QString stateName(AgentState state)
+{
+    return state == AgentState::Active ? QStringLiteral("active") : QStringLiteral("standby");
+}
+
+} // namespace
+
+HubServer::HubServer(const ServerSettings &settings, const TokenStore &tokens, QObject *parent)
+    : TunnelServer(settings, tokens, AllowList(), parent)
+{
+    connect(&m_registry, &AgentRegistry::activeChanged, this, &HubServer::onActiveChanged);
+}
+
+std::optional<TunnelServer::Refusal> HubServer::admit(Identity &identity,
+                                                      const UpgradeRequest &request) const
+{
+    const QString reach = QString::fromUtf8(request.header(headerName(AgentName::kReachHeader)));
+    const QString registering =
+        QString::fromUtf8(request.header(headerName(AgentName::kRegisterHeader)));
+    const bool agent = identity.kind == Identity::Kind::Agent;
+    const QString name = agent ? registering : reach;
+    if (agent && registering.isEmpty())
+        return Refusal{403, "Forbidden",
+                       QStringLiteral("%1 is an agent token, but the request registers no agent "
+                                      "(desktops need a desktop token)")
+                           .arg(identity.name)};
+    if (!agent && !registering.isEmpty())
+        return Refusal{403, "Forbidden",
+                       QStringLiteral("%1 is a desktop token and may not register agent %2")
+                           .arg(identity.name, registering)};
+    if (!agent && reach.isEmpty())
+        return Refusal{403, "Forbidden",
+                       QStringLiteral("this is a hub: the desktop must name the agent to reach "
+                                      "(wstunnel --agent NAME)")};
+    if (!AgentName::isValid(name))
+        return Refusal{400, "Bad Request",
+                       QStringLiteral("'%1' is not a valid agent name").arg(name.left(80))};
+    if (!AgentName::matchesAny(identity.agents, name))
+        return Refusal{403, "Forbidden",
+                       agent
+                           ? QStringLiteral("%1 may only register agent %2, not %3")
+                                 .arg(identity.name, identity.agents.join(QLatin1Char(' ')), name)
+                           : QStringLiteral("%1 may not reach agent %2 (only %3)")
+                                 .arg(identity.name, name, identity.agents.join(QLatin1Char(' ')))};
+    identity.agents = QStringList{name};
+    return std::nullopt;
+}
+
+void HubServer::adoptSession(TunnelSession *session, const Identity &identity)
+{
+    const QString name = identity.agents.value(0);
+    if (identity.kind == Identity::Kind::Agent) {
+        adoptAgent(session, name);
+        return;
+    }
+    session->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay);
+    auto *relay = new DesktopRelay(session, name, &m_registry);
+    session->setTargetPolicy(relay->policy());
+    qCInfo(lcServer).noquote()
+        << QStringLiteral("desktop at %1 asks for agent %2").arg(session->peerAddress(), name);
+}
+
+void HubServer::adoptAgent(TunnelSession *session, const QString &name)
+{
+    session->setLocalCapabilities(Capability::Relay);
+    session->setTargetPolicy(std::make_shared<ReverseRoutePolicy>(&m_registry, session, name));
+    connect(session, &TunnelSession::ready, this, [this, session, name] {
+        if (session->version() < protocol::kCapabilitiesVersion) {
+            session->close(QStringLiteral("an agent needs protocol version %1 or later")
+                               .arg(protocol::kCapabilitiesVersion));
+            return;
+        }
+        // The agent hears its standing before any desktop's listen request reaches it.
+        const AgentState state = m_registry.active(name) ? AgentState::Standby : AgentState::Active;
+        session->sendAgentStatus(state, name, session->peerAddress());
+        qCInfo(lcServer).noquote() << QStringLiteral("agent %1 registered from %2 (%3)")
+                                          .arg(name, session->peerAddress(), stateName(state));
+        m_registry.add(name, session);
+        Q_EMIT agentStateChanged(name, session->peerAddress(), state);
+    });
+    connect(session, &TunnelSession::closed, this, [this, session, name](const QString &reason) {
+        if (m_registry.nameOf(session).isEmpty())
+            return;
+        qCInfo(lcServer).noquote() << QStringLiteral("agent %1 at %2 is gone: %3")
+                                          .arg(name, session->peerAddress(), reason);
+        m_registry.remove(session);
+    });
+}
+
+void HubServer::onActiveChanged(const QString &name, const QString &previousAddress)
+{
+    TunnelSession *active = m_registry.active(name);
+    for (ForwardListener *listener : std::as_const(m_published)) {
+        if (m_publishedAgent.value(listener) == name)
+            listener->setSession(active);
+    }
+    // A first registration is logged as such.
+    if (previousAddress.isEmpty())
+        return;
+    if (!active) {
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("agent %1: no instance is connected now (%2 was the last)")
+                   .arg(name, previousAddress);
+        return;
+    }
+    active->sendAgentStatus(AgentState::Active, name, active->peerAddress());
+    qCInfo(lcServer).noquote() << QStringLiteral("agent %1 at %2 is now active (promoted from "
+                                                 "standby; %3 is gone)")
+                                      .arg(name, active->peerAddress(), previousAddress);
+    Q_EMIT agentStateChanged(name, active->peerAddress(), AgentState::Active);
+}
+
+bool HubServer::publish(const Publication &publication, QString *error)
+{
+    auto *listener = new ForwardListener(publication.host, publication.hostPort, this);
+    if (!listener->start(publication.bindAddress, publication.port, error)) {
+        delete listener;
+        return false;
+    }
+    m_published.append(listener);
+    m_publishedAgent.insert(listener, publication.agent);
+    listener->setSession(m_registry.active(publication.agent));
+    return true;
+}
+
+} // namespace wstunnel

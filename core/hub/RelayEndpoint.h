@@ -1,0 +1,61 @@
+#pragma once
+
+#include "channel/ChannelEndpoint.h"
+
+#include <QPointer>
+
+#include <memory>
+
+namespace wstunnel {
+
+// One end of a relay between two channels of different sessions (a hub between a desktop and
+// an agent): what one end's channel writes, the other end's channel reads. The bytes wait in a
+// queue shared by both ends until the reading channel takes them, and only then count as written
+// for the writing channel, so its peer gets credit back only as fast as the far side moves on:
+// each direction holds at most the writing channel's receive window.
+class RelayEndpoint final : public ChannelEndpoint
+{
+    Q_OBJECT
+
+public:
+    explicit RelayEndpoint(QObject *parent = nullptr);
+    ~RelayEndpoint() override;
+
+    // Makes the other end, whose channel sees peerAddress as its local peer.
+    RelayEndpoint *createMate(const QString &peerAddress);
+    // What the relay reports once the channel on the far session is open, or failed to open.
+    void reportConnected();
+    void reportConnectFailed(FailureCode code, const QString &reason);
+
+    void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
+                            int timeoutMs) override;
+    qint64 read(char *buffer, qint64 maxSize) override;
+    qint64 write(QByteArrayView data) override;
+    qint64 bytesToWrite() const override;
+    void setReadEnabled(bool enabled) override;
+    void shutdownWrite() override;
+    void abort() override;
+    void close() override;
+    QString peerAddress() const override { return m_peerAddress; }
+    QString errorString() const override { return m_errorString; }
+
+private:
+    struct Pipe;
+
+    RelayEndpoint(std::shared_ptr<Pipe> pipe, int side, const QString &peerAddress);
+    bool readable() const;
+    void scheduleReadyRead();
+
+    std::shared_ptr<Pipe> m_pipe;
+    int m_side; // which of the pipe's two directions this end writes
+    QPointer<RelayEndpoint> m_mate;
+    QString m_peerAddress;
+    QString m_errorString;
+    bool m_readEnabled = true;
+    bool m_readyReadScheduled = false;
+    bool m_connectAsked = false;
+    bool m_connected = false;
+    bool m_ended = false;
+};
+
+} // namespace wstunnel

@@ -1,0 +1,306 @@
+// A hub, agents and desktops in this process, over real WebSockets on loopback: what the hub
+// admits (tokens, agent names, scopes), registration and standing, the relay, and failover.
+#include "EchoServer.h"
+
+#include "agent/AgentConnection.h"
+#include "client/TunnelClient.h"
+#include "forward/ForwardListener.h"
+#include "forward/ReverseForward.h"
+#include "hub/AgentName.h"
+#include "hub/HubServer.h"
+#include "server/AllowList.h"
+#include "server/TokenStore.h"
+#include "session/TunnelSession.h"
+
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <memory>
+
+using namespace wstunnel;
+
+namespace {
+
+const QByteArray kDesktopToken = "desktop-token-all";
+const QByteArray kScopedDesktopToken = "desktop-token-ci";
+const QByteArray kAgentToken = "agent-token-devbox";
+const QByteArray kAnyAgentToken = "agent-token-any";
+const QString kAgent = QStringLiteral("devbox");
+
+// Sends bytes through a port and collects as many back.
+QByteArray exchange(quint16 port, const QByteArray &request)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(5000))
+        return QByteArray();
+    socket.write(request);
+    QByteArray answer;
+    (void)QTest::qWaitFor(
+        [&] {
+            answer += socket.readAll();
+            return answer.size() >= request.size() ||
+                   socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        10000);
+    return answer;
+}
+
+class Hub
+{
+public:
+    Hub()
+    {
+        TokenStore tokens;
+        tokens.add(kDesktopToken,
+                   Identity{QStringLiteral("desktop token"), Identity::Kind::Desktop, {}});
+        tokens.add(kScopedDesktopToken, Identity{QStringLiteral("ci token"),
+                                                 Identity::Kind::Desktop,
+                                                 {QStringLiteral("ci-*")}});
+        tokens.add(kAgentToken,
+                   Identity{QStringLiteral("devbox token"), Identity::Kind::Agent, {kAgent}});
+        tokens.add(kAnyAgentToken, Identity{QStringLiteral("any agent token"),
+                                            Identity::Kind::Agent,
+                                            {QStringLiteral("*")}});
+        server = std::make_unique<HubServer>(ServerSettings(), tokens);
+        QString error;
+        listening = server->listen(&error);
+    }
+
+    ClientSettings clientSettings(const QByteArray &token) const
+    {
+        ClientSettings settings;
+        settings.url = QUrl(server->url());
+        settings.token = token;
+        settings.proxyMode = ClientSettings::ProxyMode::None;
+        return settings;
+    }
+
+    std::unique_ptr<AgentConnection> agent(const QString &name = kAgent,
+                                           const QByteArray &token = kAgentToken) const
+    {
+        AllowList allowList;
+        allowList.addLoopbackDefaults();
+        return std::make_unique<AgentConnection>(clientSettings(token), name, allowList);
+    }
+
+    std::unique_ptr<TunnelClient> desktop(const QString &agentName,
+                                          const QByteArray &token = kDesktopToken) const
+    {
+        ClientSettings settings = clientSettings(token);
+        if (!agentName.isEmpty())
+            settings.headers.append({QByteArray(AgentName::kReachHeader), agentName.toUtf8()});
+        return std::make_unique<TunnelClient>(settings);
+    }
+
+    std::unique_ptr<HubServer> server;
+    bool listening = false;
+};
+
+bool waitConnected(TunnelClient &client)
+{
+    return QTest::qWaitFor([&] { return client.state() == TunnelClient::State::Connected; }, 10000);
+}
+
+bool waitFailed(TunnelClient &client)
+{
+    return QTest::qWaitFor([&] { return client.state() == TunnelClient::State::Failed; }, 10000);
+}
+
+quint16 forwardTo(TunnelClient &client, quint16 port)
+{
+    ForwardSpec spec;
+    spec.targetHost = QStringLiteral("127.0.0.1");
+    spec.targetPort = port;
+    TunnelError error;
+    ForwardListener *listener = client.addLocalForward(spec, &error);
+    return listener ? listener->serverPort() : 0;
+}
+
+} // namespace
+
+class HubTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void theFirstAgentOfANameIsActiveTheNextStandby()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        auto first = hub.agent();
+        QSignalSpy firstRegistered(first.get(), &AgentConnection::registered);
+        first->start();
+        QVERIFY(firstRegistered.wait(10000));
+        QCOMPARE(firstRegistered.first().first().value<AgentState>(), AgentState::Active);
+
+        auto second = hub.agent(kAgent, kAnyAgentToken);
+        QSignalSpy secondRegistered(second.get(), &AgentConnection::registered);
+        second->start();
+        QVERIFY(secondRegistered.wait(10000));
+        QCOMPARE(secondRegistered.first().first().value<AgentState>(), AgentState::Standby);
+        QCOMPARE(second->state(), AgentState::Standby);
+
+        const QList<AgentRegistry::Agent> agents = hub.server->registry().agents();
+        QCOMPARE(agents.size(), qsizetype(2));
+        // In the order they registered, the active one first.
+        QCOMPARE(hub.server->registry().active(kAgent), agents.at(0).session.data());
+        QVERIFY(agents.at(0).since <= agents.at(1).since);
+        for (const AgentRegistry::Agent &agent : agents)
+            QCOMPARE(agent.name, kAgent);
+    }
+
+    void wrongTokensAreRefusedWith401()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        auto desktop = hub.desktop(kAgent, "not-a-token");
+        desktop->start();
+        QVERIFY(waitFailed(*desktop));
+        QVERIFY2(desktop->statusText().contains(QStringLiteral("HTTP 401")),
+                 qPrintable(desktop->statusText()));
+
+        auto agent = hub.agent(kAgent, "not-a-token-either");
+        QSignalSpy failed(agent.get(), &AgentConnection::failed);
+        agent->start();
+        QVERIFY(failed.wait(10000));
+        QVERIFY2(failed.first().first().value<TunnelError>().toString().contains(
+                     QStringLiteral("HTTP 401")),
+                 qPrintable(failed.first().first().value<TunnelError>().toString()));
+        QVERIFY(hub.server->registry().agents().isEmpty());
+    }
+
+    void anAgentTokenRegistersOnlyItsOwnName()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        auto impostor = hub.agent(QStringLiteral("payroll"), kAgentToken);
+        QSignalSpy failed(impostor.get(), &AgentConnection::failed);
+        QSignalSpy registered(impostor.get(), &AgentConnection::registered);
+        impostor->start();
+        QVERIFY(failed.wait(10000));
+        QVERIFY2(failed.first().first().value<TunnelError>().toString().contains(
+                     QStringLiteral("HTTP 403")),
+                 qPrintable(failed.first().first().value<TunnelError>().toString()));
+        QCOMPARE(registered.size(), 0);
+        QVERIFY(hub.server->registry().agents().isEmpty());
+
+        // A token for any name registers whatever name it is given.
+        auto other = hub.agent(QStringLiteral("payroll"), kAnyAgentToken);
+        QSignalSpy otherRegistered(other.get(), &AgentConnection::registered);
+        other->start();
+        QVERIFY(otherRegistered.wait(10000));
+        QCOMPARE(hub.server->registry().agents().first().name, QStringLiteral("payroll"));
+    }
+
+    void tokensOfOneKindDoNotServeTheOther()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        auto desktopAsAgent = hub.agent(kAgent, kDesktopToken);
+        QSignalSpy failed(desktopAsAgent.get(), &AgentConnection::failed);
+        desktopAsAgent->start();
+        QVERIFY(failed.wait(10000));
+        QVERIFY(failed.first().first().value<TunnelError>().toString().contains(
+            QStringLiteral("HTTP 403")));
+
+        auto agentAsDesktop = hub.desktop(kAgent, kAgentToken);
+        agentAsDesktop->start();
+        QVERIFY(waitFailed(*agentAsDesktop));
+        QVERIFY(agentAsDesktop->statusText().contains(QStringLiteral("HTTP 403")));
+
+        auto nameless = hub.desktop(QString());
+        nameless->start();
+        QVERIFY(waitFailed(*nameless));
+        QVERIFY(nameless->statusText().contains(QStringLiteral("HTTP 403")));
+    }
+
+    void aScopedDesktopTokenReachesOnlyItsAgents()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        auto outOfScope = hub.desktop(kAgent, kScopedDesktopToken);
+        outOfScope->start();
+        QVERIFY(waitFailed(*outOfScope));
+        QVERIFY2(outOfScope->statusText().contains(QStringLiteral("HTTP 403")),
+                 qPrintable(outOfScope->statusText()));
+
+        auto inScope = hub.desktop(QStringLiteral("ci-runner-7"), kScopedDesktopToken);
+        inScope->start();
+        QVERIFY(waitConnected(*inScope));
+    }
+
+    void channelsAndReverseForwardsGoThroughTheActiveAgent()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        EchoServer echo;
+        auto agent = hub.agent();
+        QSignalSpy registered(agent.get(), &AgentConnection::registered);
+        agent->start();
+        QVERIFY(registered.wait(10000));
+
+        auto desktop = hub.desktop(kAgent);
+        const quint16 port = forwardTo(*desktop, echo.serverPort());
+        QVERIFY(port != 0);
+        ForwardSpec reverseSpec;
+        reverseSpec.direction = ForwardSpec::Direction::Reverse;
+        reverseSpec.targetHost = QStringLiteral("127.0.0.1");
+        reverseSpec.targetPort = echo.serverPort();
+        ReverseForward *reverse = desktop->addReverseForward(reverseSpec);
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+        QCOMPARE(exchange(port, "through the hub"), QByteArray("through the hub"));
+        QTRY_COMPARE_WITH_TIMEOUT(reverse->state(), ReverseForward::State::Listening, 10000);
+        // The agent listens, and what connects there reaches the desktop's side.
+        QCOMPARE(exchange(reverse->remotePort(), "back to the laptop"),
+                 QByteArray("back to the laptop"));
+        QCOMPARE(echo.connectionsAccepted(), 2);
+    }
+
+    void theStandbyIsPromotedWhenTheActiveAgentIsGone()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        EchoServer echo;
+        auto first = hub.agent();
+        QSignalSpy firstRegistered(first.get(), &AgentConnection::registered);
+        first->start();
+        QVERIFY(firstRegistered.wait(10000));
+        auto second = hub.agent();
+        QSignalSpy secondRegistered(second.get(), &AgentConnection::registered);
+        QSignalSpy promoted(second.get(), &AgentConnection::promoted);
+        second->start();
+        QVERIFY(secondRegistered.wait(10000));
+
+        auto desktop = hub.desktop(kAgent);
+        const quint16 port = forwardTo(*desktop, echo.serverPort());
+        ForwardSpec reverseSpec;
+        reverseSpec.direction = ForwardSpec::Direction::Reverse;
+        reverseSpec.targetHost = QStringLiteral("127.0.0.1");
+        reverseSpec.targetPort = echo.serverPort();
+        ReverseForward *reverse = desktop->addReverseForward(reverseSpec);
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+        QTRY_COMPARE_WITH_TIMEOUT(reverse->state(), ReverseForward::State::Listening, 10000);
+        const quint16 reversePort = reverse->remotePort();
+        QCOMPARE(exchange(port, "before"), QByteArray("before"));
+
+        QSignalSpy hubSaid(hub.server.get(), &HubServer::agentStateChanged);
+        // Gone at once, as a killed process is: its listeners close with it.
+        first.reset();
+        QVERIFY(promoted.wait(10000));
+        QCOMPARE(second->state(), AgentState::Active);
+        QTRY_COMPARE(hubSaid.size(), 1);
+        QCOMPARE(hubSaid.first().at(2).value<AgentState>(), AgentState::Active);
+        QCOMPARE(hub.server->registry().agents().size(), qsizetype(1));
+
+        QCOMPARE(exchange(port, "after"), QByteArray("after"));
+        // The reverse forward listens again, on the same port, on the new active agent.
+        QTRY_VERIFY_WITH_TIMEOUT(exchange(reversePort, "reverse after") == "reverse after", 10000);
+    }
+};
+
+QTEST_GUILESS_MAIN(HubTest)
+#include "tst_hub.moc"
