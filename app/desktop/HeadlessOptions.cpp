@@ -82,6 +82,13 @@ bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *clien
             return false;
         client->limits.keepAliveMs = *interval;
     }
+    if (parser.isSet(QStringLiteral("udp-timeout"))) {
+        const auto timeout = NetworkOptionValues::parseUdpTimeout(
+            parser.value(QStringLiteral("udp-timeout")), error);
+        if (!timeout)
+            return false;
+        client->limits.datagramIdleTimeoutMs = *timeout;
+    }
     return true;
 }
 
@@ -90,9 +97,9 @@ bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *clien
 std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &arguments, QString *error)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "WSTunnel carries TCP connections over one WebSocket to a wstunnel-remote. Without "
-        "--headless it opens the mapping editor."));
+    parser.setApplicationDescription(
+        QStringLiteral("WSTunnel carries TCP connections and UDP flows over one WebSocket to a "
+                       "wstunnel-remote. Without --headless it opens the mapping editor."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption headless(
@@ -107,12 +114,13 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     const QCommandLineOption local(QStringLiteral("L"),
                                    QStringLiteral("Local forward [BIND:]PORT:HOST:HOSTPORT: "
                                                   "BIND:PORT here reaches HOST:HOSTPORT on the "
-                                                  "remote side. Repeatable."),
+                                                  "remote side; append /udp for UDP. "
+                                                  "Repeatable."),
                                    QStringLiteral("SPEC"));
     const QCommandLineOption reverse(QStringLiteral("R"),
                                      QStringLiteral("Reverse forward [BIND:]PORT:HOST:HOSTPORT: "
                                                     "BIND:PORT on the remote reaches HOST:HOSTPORT "
-                                                    "here. Repeatable."),
+                                                    "here; append /udp for UDP. Repeatable."),
                                      QStringLiteral("SPEC"));
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name announced to the remote."),
@@ -157,7 +165,11 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                                       "an idle session open through proxies "
                                                       "(default 20)."),
                                        QStringLiteral("SECONDS"));
-    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive});
+    const QCommandLineOption udpTimeout(QStringLiteral("udp-timeout"),
+                                        QStringLiteral("Seconds a UDP flow lives without a "
+                                                       "datagram either way (default 60)."),
+                                        QStringLiteral("SECONDS"));
+    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive, udpTimeout});
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
         return std::nullopt;

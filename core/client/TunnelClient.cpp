@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "ProxyResolver.h"
 #include "config/ForwardSpec.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "link/WebSocketLink.h"
@@ -79,6 +80,34 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
     if (!m_listeners.removeOne(listener))
         return;
     const QString reason = QStringLiteral("forward %1 removed").arg(listener->localEndpoint());
+    listener->close();
+    listener->closeChannels(reason);
+    listener->deleteLater();
+}
+
+DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, QString *error)
+{
+    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    if (address.isNull()) {
+        *error = QStringLiteral("-L %1: bind address '%2' is not an IP address")
+                     .arg(spec.toString(), spec.bindHost);
+        return nullptr;
+    }
+    auto *listener = new DatagramListener(spec.targetHost, spec.targetPort, this);
+    if (!listener->start(address, spec.bindPort, error)) {
+        delete listener;
+        return nullptr;
+    }
+    listener->setSession(m_session && m_session->isReady() ? m_session.data() : nullptr);
+    m_datagramListeners.append(listener);
+    return listener;
+}
+
+void TunnelClient::removeDatagramForward(DatagramListener *listener)
+{
+    if (!m_datagramListeners.removeOne(listener))
+        return;
+    const QString reason = QStringLiteral("forward %1/udp removed").arg(listener->localEndpoint());
     listener->close();
     listener->closeChannels(reason);
     listener->deleteLater();
@@ -201,6 +230,8 @@ void TunnelClient::onConnected()
     m_session = session;
     // The client outlives its sessions; they only borrow it as their policy.
     session->setTargetPolicy(std::shared_ptr<TargetPolicy>(std::shared_ptr<void>(), this));
+    // UDP reverse forwards come back as datagram channels.
+    session->setLocalCapabilities(Capability::DatagramChannels);
     connect(session, &TunnelSession::ready, this, &TunnelClient::onSessionReady);
     connect(session, &TunnelSession::closed, this, [this, session](const QString &reason) {
         session->deleteLater();
@@ -219,8 +250,9 @@ void TunnelClient::onConnected()
                 const ForwardSpec spec = forward->spec();
                 if (ok) {
                     qCInfo(lcClient).noquote()
-                        << QStringLiteral("reverse forwarding %1 on the remote -> %2")
-                               .arg(formatEndpoint(spec.bindHost, port), spec.targetEndpoint());
+                        << QStringLiteral("reverse forwarding %1 on the remote -> %2%3")
+                               .arg(formatEndpoint(spec.bindHost, port), spec.targetEndpoint(),
+                                    spec.transportSuffix());
                     forward->setListening(port);
                     Q_EMIT reverseForwardReady(spec, port);
                 } else {
@@ -240,6 +272,8 @@ void TunnelClient::onSessionReady()
     m_backoffMs = m_settings.initialBackoffMs;
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(m_session);
+    for (DatagramListener *listener : std::as_const(m_datagramListeners))
+        listener->setSession(m_session);
     for (ReverseForward *forward : std::as_const(m_reverse))
         askToListen(forward);
     setState(State::Connected, QStringLiteral("connected to %1 (%2)")
@@ -250,13 +284,17 @@ void TunnelClient::onSessionReady()
 void TunnelClient::askToListen(ReverseForward *forward)
 {
     const ForwardSpec spec = forward->spec();
-    const quint32 requestId = m_session->requestListen(spec.bindHost, spec.bindPort);
+    const quint32 requestId =
+        m_session->requestListen(spec.bindHost, spec.bindPort, spec.transport);
     if (requestId != 0) {
         forward->setPending(requestId);
         return;
     }
     const QString reason =
-        QStringLiteral("%1 does not accept reverse forwards").arg(m_settings.url.toDisplayString());
+        m_session->peerCapabilities().testFlag(Capability::AcceptsListen)
+            ? QStringLiteral("%1 does not carry UDP").arg(m_settings.url.toDisplayString())
+            : QStringLiteral("%1 does not accept reverse forwards")
+                  .arg(m_settings.url.toDisplayString());
     qCWarning(lcClient).noquote() << QStringLiteral("-R %1: %2").arg(spec.toString(), reason);
     forward->setFailed(reason);
     Q_EMIT reverseForwardFailed(spec, reason);
@@ -474,6 +512,8 @@ void TunnelClient::connectionLost(const QString &reason)
     }
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(nullptr);
+    for (DatagramListener *listener : std::as_const(m_datagramListeners))
+        listener->setSession(nullptr);
     // The remote closed their listeners with the session; the next session asks again.
     for (ReverseForward *forward : std::as_const(m_reverse))
         forward->setPending(0);
@@ -499,11 +539,12 @@ void TunnelClient::setState(State state, const QString &message)
     Q_EMIT stateChanged(state, message);
 }
 
-void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, Callback done)
+void TunnelClient::resolve(const QString &host, quint16 port, ChannelTransport transport,
+                           QObject *context, Callback done)
 {
     for (ReverseForward *forward : std::as_const(m_reverse)) {
         if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
-            forward->spec().bindHost != host)
+            forward->spec().bindHost != host || forward->spec().transport != transport)
             continue;
         if (auto *channel = qobject_cast<Channel *>(context))
             forward->track(channel);
@@ -519,11 +560,13 @@ void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, 
             });
         return;
     }
-    done(TargetResolution{
-        {},
-        port,
-        FailureCode::NotAllowed,
-        QStringLiteral("no reverse forward for %1").arg(formatEndpoint(host, port))});
+    done(TargetResolution{{},
+                          port,
+                          FailureCode::NotAllowed,
+                          QStringLiteral("no reverse forward for %1%2")
+                              .arg(formatEndpoint(host, port), transport == ChannelTransport::Udp
+                                                                   ? QStringLiteral("/udp")
+                                                                   : QString())});
 }
 
 } // namespace wstunnel

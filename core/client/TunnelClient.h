@@ -15,6 +15,7 @@ class QWebSocket;
 
 namespace wstunnel {
 
+class DatagramListener;
 class ForwardListener;
 class ReverseForward;
 class TunnelSession;
@@ -35,6 +36,9 @@ public:
     // Binds the local port now, so that a busy port is reported before any connecting.
     ForwardListener *addLocalForward(const ForwardSpec &spec, QString *error);
     void removeLocalForward(ForwardListener *listener);
+    // The same for a UDP mapping (-L …/udp): binds the local UDP port now.
+    DatagramListener *addDatagramForward(const ForwardSpec &spec, QString *error);
+    void removeDatagramForward(DatagramListener *listener);
     // Asks the remote to listen now if connected, else once connected, and again after every
     // reconnect. The forward, owned by this client, tracks the answer and the channels it carries.
     ReverseForward *addReverseForward(const ForwardSpec &spec);
@@ -43,6 +47,7 @@ public:
     // The same for the first reverse forward with this spec.
     void removeReverseForward(const ForwardSpec &spec);
     QList<ForwardListener *> localForwards() const { return m_listeners; }
+    QList<DatagramListener *> datagramForwards() const { return m_datagramListeners; }
     QList<ReverseForward *> reverseForwards() const { return m_reverse; }
 
     void start();
@@ -51,9 +56,10 @@ public:
     QString statusText() const { return m_statusText; }
     TunnelSession *session() const;
 
-    // Connects a channel the remote opened for one of the reverse forwards to its target; the
-    // forward counts the channel (context) among its own.
-    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+    // Connects a channel the remote opened for one of the reverse forwards of its transport to
+    // its target; the forward counts the channel (context) among its own.
+    void resolve(const QString &host, quint16 port, ChannelTransport transport, QObject *context,
+                 Callback done) override;
 
 Q_SIGNALS:
     void stateChanged(wstunnel::TunnelClient::State state, const QString &message);
@@ -89,6 +95,7 @@ private:
     bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
     QList<ForwardListener *> m_listeners;
+    QList<DatagramListener *> m_datagramListeners;
     QList<ReverseForward *> m_reverse;
     QTimer m_retryTimer;
     QTimer m_handshakeTimer;

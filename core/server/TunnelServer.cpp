@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "UpgradeRequest.h"
 #include "config/ForwardSpec.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "link/WebSocketLink.h"
 #include "net/HostResolver.h"
@@ -278,15 +279,16 @@ void TunnelServer::onWebSocket()
             transport->setParent(link);
         auto *session =
             new TunnelSession(link, TunnelSession::Role::Acceptor, m_settings.limits, this);
-        session->setLocalCapabilities(Capability::AcceptsListen);
+        session->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels);
         session->setTargetPolicy(targetPolicyFor(identity));
         m_sessions.append(session);
         const QString peer = session->peerAddress();
         qCInfo(lcServer).noquote()
             << QStringLiteral("session from %1 (%2) started").arg(peer, identity.name);
         connect(session, &TunnelSession::listenRequested, this,
-                [this, session](quint32 id, const QString &host, quint16 port) {
-                    onListenRequested(session, id, host, port);
+                [this, session](quint32 id, const QString &host, quint16 port,
+                                ChannelTransport transport) {
+                    onListenRequested(session, id, host, port, transport);
                 });
         connect(session, &TunnelSession::unlistenRequested, this,
                 [this, session](quint32 id) { onUnlistenRequested(session, id); });
@@ -294,6 +296,8 @@ void TunnelServer::onWebSocket()
                 [this, session, peer](const QString &reason) {
                     m_sessions.removeAll(session);
                     m_reverseListeners.removeIf(
+                        [session](const auto &entry) { return entry.key().first == session; });
+                    m_reverseDatagramListeners.removeIf(
                         [session](const auto &entry) { return entry.key().first == session; });
                     session->deleteLater();
                     Q_EMIT sessionEnded(peer, reason);
@@ -312,7 +316,8 @@ std::shared_ptr<TargetPolicy> TunnelServer::targetPolicyFor(const Identity &iden
 }
 
 void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
-                                     const QString &bindHost, quint16 port)
+                                     const QString &bindHost, quint16 port,
+                                     ChannelTransport transport)
 {
     QHostAddress address = HostResolver::parseLiteral(bindHost);
     if (bindHost.isEmpty() ||
@@ -325,6 +330,10 @@ void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
         qCWarning(lcServer).noquote()
             << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
         session->refuseListen(requestId, FailureCode::NotAllowed, reason);
+        return;
+    }
+    if (transport == ChannelTransport::Udp) {
+        listenForDatagrams(session, requestId, bindHost, address, port);
         return;
     }
     auto *listener = new ForwardListener(bindHost, port, session);
@@ -344,8 +353,47 @@ void TunnelServer::onListenRequested(TunnelSession *session, quint32 requestId,
     session->answerListen(requestId, listener->serverPort());
 }
 
+// A UDP reverse forward: flows from the port go back to the desktop as datagram channels, which
+// it takes only if it said so.
+void TunnelServer::listenForDatagrams(TunnelSession *session, quint32 requestId,
+                                      const QString &bindHost, const QHostAddress &address,
+                                      quint16 port)
+{
+    if (!session->peerCapabilities().testFlag(Capability::DatagramChannels)) {
+        const QString reason = QStringLiteral("the desktop does not take UDP channels");
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
+        session->refuseListen(requestId, FailureCode::NotAllowed, reason);
+        return;
+    }
+    auto *listener = new DatagramListener(bindHost, port, session);
+    QString error;
+    if (!listener->start(address, port, &error)) {
+        delete listener;
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), error);
+        session->refuseListen(requestId, FailureCode::AddressInUse, error);
+        return;
+    }
+    listener->setTarget(bindHost, listener->serverPort());
+    listener->setSession(session);
+    m_reverseDatagramListeners.insert({session, requestId}, listener);
+    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1/udp -> %2")
+                                      .arg(listener->localEndpoint(), session->peerAddress());
+    session->answerListen(requestId, listener->serverPort());
+}
+
 void TunnelServer::onUnlistenRequested(TunnelSession *session, quint32 requestId)
 {
+    if (DatagramListener *listener = m_reverseDatagramListeners.take({session, requestId})) {
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("reverse forwarding %1/udp -> %2 stopped by the desktop")
+                   .arg(listener->localEndpoint(), session->peerAddress());
+        listener->close();
+        listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
+        listener->deleteLater();
+        return;
+    }
     ForwardListener *listener = m_reverseListeners.take({session, requestId});
     if (!listener)
         return;

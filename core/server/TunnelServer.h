@@ -16,12 +16,14 @@
 
 namespace wstunnel {
 
+class DatagramListener;
 class ForwardListener;
 class TunnelSession;
 class UpgradeRequest;
 
 // The serve role of wstunnel-remote: accepts desktops on one port, checks their token before the
 // WebSocket upgrade, and runs one TunnelSession per desktop with the allow-list as target policy.
+// Its sessions take listen requests (reverse forwards, TCP or UDP) and UDP channels.
 class TunnelServer : public QObject
 {
     Q_OBJECT
@@ -56,7 +58,9 @@ private:
     std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
     void onUnlistenRequested(TunnelSession *session, quint32 requestId);
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
-                           quint16 port);
+                           quint16 port, ChannelTransport transport);
+    void listenForDatagrams(TunnelSession *session, quint32 requestId, const QString &bindHost,
+                            const QHostAddress &address, quint16 port);
 
     ServerSettings m_settings;
     TokenStore m_tokens;
@@ -73,6 +77,7 @@ private:
     };
     QList<Upgrading> m_upgrading;
     QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_reverseListeners;
+    QHash<QPair<TunnelSession *, quint32>, QPointer<DatagramListener>> m_reverseDatagramListeners;
 };
 
 } // namespace wstunnel

@@ -13,7 +13,8 @@ ChannelEndpoint *MemoryTargetPolicy::createEndpoint(ChannelTransport transport)
     return endpoint;
 }
 
-void MemoryTargetPolicy::resolve(const QString &host, quint16 port, QObject *, Callback done)
+void MemoryTargetPolicy::resolve(const QString &host, quint16 port, ChannelTransport, QObject *,
+                                 Callback done)
 {
     if (host == QLatin1String("denied"))
         done(TargetResolution{

@@ -12,7 +12,8 @@ class MemoryTargetPolicy final : public wstunnel::TargetPolicy
 {
 public:
     wstunnel::ChannelEndpoint *createEndpoint(wstunnel::ChannelTransport transport) override;
-    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+    void resolve(const QString &host, quint16 port, wstunnel::ChannelTransport transport,
+                 QObject *context, Callback done) override;
 
     // The endpoints made so far, in the order the peer opened their channels.
     QList<QPointer<MemoryEndpoint>> endpoints;

@@ -11,11 +11,13 @@ class AllowListTest : public QObject
 
 private:
     // Runs a resolution to completion; names used here resolve from /etc/hosts or not at all.
-    static TargetResolution decide(AllowList &list, const QString &host, quint16 port)
+    static TargetResolution decide(AllowList &list, const QString &host, quint16 port,
+                                   ChannelTransport transport = ChannelTransport::Tcp)
     {
         QObject context;
         std::optional<TargetResolution> answer;
-        list.resolve(host, port, &context, [&](const TargetResolution &r) { answer = r; });
+        list.resolve(host, port, transport, &context,
+                     [&](const TargetResolution &r) { answer = r; });
         if (!QTest::qWaitFor([&] { return answer.has_value(); }, 5000))
             return TargetResolution{{}, port, FailureCode::TimedOut, QStringLiteral("no answer")};
         return *answer;
