@@ -4,8 +4,13 @@ using namespace wstunnel;
 
 ChannelEndpoint *MemoryTargetPolicy::createEndpoint(ChannelTransport transport)
 {
-    if (transport != ChannelTransport::Tcp)
-        return nullptr;
+    if (transport == ChannelTransport::Udp) {
+        auto *endpoint = new MemoryDatagramEndpoint;
+        endpoint->setConnectPending(outcome == MemoryEndpoint::ConnectOutcome::Never);
+        endpoint->setDropping(dropping);
+        datagramEndpoints.append(endpoint);
+        return endpoint;
+    }
     auto *endpoint = new MemoryEndpoint;
     endpoint->setConnectOutcome(outcome);
     endpoint->setStalled(stalled);
