@@ -19,6 +19,9 @@ namespace {
 
 // Datagrams read per readiness notification before other sockets get their turn.
 constexpr int kDatagramsPerWakeup = 64;
+// Room in the kernel for a burst (many clients' first requests at once) while the event loop is
+// busy; the kernel caps it at net.core.rmem_max.
+constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 
 } // namespace
 
@@ -48,6 +51,12 @@ bool DatagramListener::start(const QHostAddress &address, quint16 port, QString 
             ::close(fd);
         return false;
     }
+    const int receiveBuffer = kReceiveBufferBytes;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
+    // The kernel counts what it drops because this socket's buffer was full; recvmsg() reports
+    // the count, so these drops are reported with the others.
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
     m_boundAddress.length = sizeof m_boundAddress.storage;
     getsockname(fd, reinterpret_cast<sockaddr *>(&m_boundAddress.storage), &m_boundAddress.length);
     m_fd = fd;
@@ -89,7 +98,7 @@ QString DatagramListener::target() const
 
 quint64 DatagramListener::datagramsDropped() const
 {
-    quint64 total = m_dropped + m_finishedFlowsDropped;
+    quint64 total = m_dropped + m_kernelDropped + m_finishedFlowsDropped;
     for (const Channel *channel : channels())
         total += channel->droppedIn() + channel->droppedOut();
     return total;
@@ -99,10 +108,17 @@ void DatagramListener::readDatagrams()
 {
     for (int i = 0; i < kDatagramsPerWakeup && m_fd >= 0; ++i) {
         SocketAddress source;
-        source.length = sizeof source.storage;
+        iovec data{m_buffer.data(), size_t(m_buffer.size())};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(quint32))];
+        msghdr header{};
+        header.msg_name = &source.storage;
+        header.msg_namelen = sizeof source.storage;
+        header.msg_iov = &data;
+        header.msg_iovlen = 1;
+        header.msg_control = control;
+        header.msg_controllen = sizeof control;
         // MSG_TRUNC returns the datagram's real length, so a larger one is recognised.
-        const ssize_t n = ::recvfrom(m_fd, m_buffer.data(), size_t(m_buffer.size()), MSG_TRUNC,
-                                     reinterpret_cast<sockaddr *>(&source.storage), &source.length);
+        const ssize_t n = ::recvmsg(m_fd, &header, MSG_TRUNC);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -111,6 +127,14 @@ void DatagramListener::readDatagrams()
                     << QStringLiteral("reading %1/udp failed: %2")
                            .arg(localEndpoint(), QString::fromLocal8Bit(strerror(errno)));
             return;
+        }
+        source.length = header.msg_namelen;
+        for (cmsghdr *c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                quint32 kernelDropped = 0;
+                memcpy(&kernelDropped, CMSG_DATA(c), sizeof kernelDropped);
+                m_kernelDropped = kernelDropped;
+            }
         }
         // Empty datagrams are not carried; larger ones than 65,507 bytes (IPv6) cannot be.
         if (n == 0 || n > m_buffer.size() || !m_session || !m_session->isReady() ||

@@ -24,9 +24,10 @@ class TunnelSession;
 // the desktop and by -R …/udp on the remote.
 //
 // It never makes a source wait and never queues: datagrams that arrive while there is no
-// session, that are larger than 65,507 bytes, or that a flow's channel cannot send are dropped
-// and counted. A new source beyond maxFlows() evicts the least recently used flow; idle flows
-// are ended by the session (SessionLimits::datagramIdleTimeoutMs).
+// session, that are larger than 65,507 bytes, that a flow's channel cannot send, or that the
+// kernel could not buffer while the event loop was busy are dropped and counted. A new source
+// beyond maxFlows() evicts the least recently used flow; idle flows are ended by the session
+// (SessionLimits::datagramIdleTimeoutMs).
 class DatagramListener : public QObject, public ChannelGroup
 {
     Q_OBJECT
@@ -82,7 +83,8 @@ private:
     QHash<QByteArray, DatagramFlow *> m_flows; // by SocketAddress::key() of the source
     RecencyList<DatagramFlow *> m_recency;
     QElapsedTimer m_clock;
-    quint64 m_dropped = 0; // before any flow took them
+    quint64 m_dropped = 0;       // before any flow took them
+    quint64 m_kernelDropped = 0; // by the kernel, while this socket's buffer was full
     quint64 m_finishedFlowsDropped = 0;
     quint64 m_flowsEvicted = 0;
 };
