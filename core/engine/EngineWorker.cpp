@@ -3,6 +3,7 @@
 #include "EmbeddedRemote.h"
 #include "EngineLogging.h"
 #include "client/TunnelClient.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 
@@ -165,6 +166,12 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
                    .arg(mapping.listener->localEndpoint(), mapping.listener->target());
         client->removeLocalForward(mapping.listener);
     }
+    if (client && mapping.datagramListener) {
+        qCInfo(lcEngine).noquote() << QStringLiteral("stopped forwarding %1 -> %2")
+                                          .arg(mapping.datagramListener->localEndpoint(),
+                                               mapping.datagramListener->target());
+        client->removeDatagramForward(mapping.datagramListener);
+    }
     if (client && mapping.reverse) {
         if (mapping.reverse->state() == ReverseForward::State::Listening)
             qCInfo(lcEngine).noquote()
@@ -174,21 +181,18 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
         client->removeReverseForward(mapping.reverse);
     }
     mapping.listener = nullptr;
+    mapping.datagramListener = nullptr;
     mapping.reverse = nullptr;
 }
 
 void EngineWorker::startMapping(MappingRuntime &mapping)
 {
     // A forward that failed (a reverse one the remote refused) is dropped before trying again.
-    if (mapping.listener || mapping.reverse)
+    if (mapping.listener || mapping.datagramListener || mapping.reverse)
         stopMapping(mapping);
     mapping.error.clear();
     mapping.lastBytesIn = 0;
     mapping.lastBytesOut = 0;
-    if (mapping.config.protocol != MappingConfig::Protocol::Tcp) {
-        mapping.error = QStringLiteral("UDP mappings are not supported by this version");
-        return;
-    }
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote == m_remotes.end()) {
         mapping.error = QStringLiteral("its remote no longer exists");
@@ -199,6 +203,18 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
         return;
     if (mapping.config.direction == ForwardSpec::Direction::Reverse) {
         startReverse(mapping, client);
+        return;
+    }
+    // UDP goes through the same client calls as TCP, with a datagram listener.
+    if (mapping.config.protocol == MappingConfig::Protocol::Udp) {
+        mapping.datagramListener =
+            client->addDatagramForward(mapping.config.toSpec(), &mapping.error);
+        if (mapping.datagramListener)
+            qCInfo(lcEngine).noquote() << QStringLiteral("forwarding %1 -> %2")
+                                              .arg(mapping.datagramListener->localEndpoint(),
+                                                   mapping.datagramListener->target());
+        else
+            qCWarning(lcEngine).noquote() << mapping.error;
         return;
     }
     mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
@@ -224,7 +240,7 @@ void EngineWorker::startReverse(MappingRuntime &mapping, TunnelClient *client)
 
 bool EngineWorker::isRunning(const MappingRuntime &mapping)
 {
-    return mapping.listener ||
+    return mapping.listener || mapping.datagramListener ||
            (mapping.reverse && mapping.reverse->state() != ReverseForward::State::Failed);
 }
 
@@ -232,6 +248,8 @@ QList<Channel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
 {
     if (mapping.listener)
         return mapping.listener->channels();
+    if (mapping.datagramListener)
+        return mapping.datagramListener->channels();
     if (mapping.reverse)
         return mapping.reverse->channels();
     return {};
@@ -274,6 +292,8 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
         return;
     for (ForwardListener *listener : remote.client->localForwards())
         remote.client->removeLocalForward(listener);
+    for (DatagramListener *listener : remote.client->datagramForwards())
+        remote.client->removeDatagramForward(listener);
     for (ReverseForward *forward : remote.client->reverseForwards())
         remote.client->removeReverseForward(forward);
     remote.client->stop();
@@ -340,15 +360,26 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         return stats;
     }
     ForwardListener *listener = mapping.listener;
+    DatagramListener *datagramListener = mapping.datagramListener;
     ReverseForward *reverse = mapping.reverse;
-    if (!mapping.error.isEmpty() || (!listener && !reverse)) {
+    if (!mapping.error.isEmpty() || (!listener && !datagramListener && !reverse)) {
         stats.state = MappingState::Error;
         stats.reason = mapping.error;
         return stats;
     }
-    stats.listenEndpoint = listener ? listener->localEndpoint() : reverse->remoteEndpoint();
-    stats.bytesIn = listener ? listener->bytesIn() : reverse->bytesIn();
-    stats.bytesOut = listener ? listener->bytesOut() : reverse->bytesOut();
+    if (listener) {
+        stats.listenEndpoint = listener->localEndpoint();
+        stats.bytesIn = listener->bytesIn();
+        stats.bytesOut = listener->bytesOut();
+    } else if (datagramListener) {
+        stats.listenEndpoint = datagramListener->localEndpoint();
+        stats.bytesIn = datagramListener->bytesIn();
+        stats.bytesOut = datagramListener->bytesOut();
+    } else {
+        stats.listenEndpoint = reverse->remoteEndpoint();
+        stats.bytesIn = reverse->bytesIn();
+        stats.bytesOut = reverse->bytesOut();
+    }
     stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
     stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
     mapping.lastBytesIn = stats.bytesIn;
