@@ -41,9 +41,13 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
 
 ChannelSummary Channel::summary() const
 {
-    return ChannelSummary{m_id,          m_peer,          m_target,    m_bytesIn,
-                          m_bytesOut,    m_age.elapsed(), m_error,     m_datagram,
-                          m_datagramsIn, m_datagramsOut,  m_droppedIn, m_droppedOut};
+    ChannelSummary s{m_id, m_peer, m_target, m_bytesIn, m_bytesOut, m_age.elapsed(), m_error};
+    s.datagram = m_datagram;
+    s.datagramsIn = m_datagramsIn;
+    s.datagramsOut = m_datagramsOut;
+    s.droppedIn = m_droppedIn;
+    s.droppedOut = m_droppedOut;
+    return s;
 }
 
 void Channel::abortChannel(const QString &reason)
