@@ -122,8 +122,6 @@ QString TunnelError::toString() const
         return QStringLiteral("the remote refused: %1").arg(detail);
     case Kind::BuiltInRemoteFailed:
         return QStringLiteral("the built-in remote did not start: %1").arg(detail);
-    case Kind::UdpNotSupported:
-        return QStringLiteral("UDP mappings are not supported by this version");
     case Kind::RemoteMissing:
         return QStringLiteral("its remote no longer exists");
     case Kind::NotAHub:

@@ -61,7 +61,6 @@ public:
         ReverseForwardRefused, // detail: the remote's reason
         // The desktop's engine.
         BuiltInRemoteFailed, // the remote inside the app did not start; detail: why
-        UdpNotSupported,     // a UDP mapping, which this version cannot carry
         RemoteMissing,       // a mapping whose remote is gone
         // An agent. Subject: the URL it was given as a hub.
         NotAHub, // the server does not relay to agents

@@ -13,6 +13,7 @@ test_packages=(
     postgresql postgresql-client
     xvfb xauth xdotool trayer x11-utils imagemagick
     openssl socat
+    dnsmasq-base bind9-dnsutils
     squid nginx apache2-utils haproxy
     nghttp2-client nghttp2-server
 )

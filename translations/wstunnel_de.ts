@@ -184,10 +184,6 @@
         <translation>die eingebaute Gegenstelle ist nicht gestartet: %1</translation>
     </message>
     <message>
-        <source>UDP mappings are not supported by this version</source>
-        <translation>UDP-Weiterleitungen werden von dieser Version nicht unterstützt</translation>
-    </message>
-    <message>
         <source>its remote no longer exists</source>
         <translation>ihre Gegenstelle existiert nicht mehr</translation>
     </message>

@@ -111,8 +111,6 @@ QString ErrorMessages::describe(const TunnelError &error)
         return tr("the remote refused: %1").arg(detail);
     case TunnelError::Kind::BuiltInRemoteFailed:
         return tr("the built-in remote did not start: %1").arg(detail);
-    case TunnelError::Kind::UdpNotSupported:
-        return tr("UDP mappings are not supported by this version");
     case TunnelError::Kind::RemoteMissing:
         return tr("its remote no longer exists");
     case TunnelError::Kind::NotAHub:

@@ -44,7 +44,11 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
                                                       "an idle session open through proxies "
                                                       "(default 20)."),
                                        QStringLiteral("SECONDS"));
-    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive});
+    const QCommandLineOption udpTimeout(QStringLiteral("udp-timeout"),
+                                        QStringLiteral("Seconds a UDP flow lives without a "
+                                                       "datagram either way (default 60)."),
+                                        QStringLiteral("SECONDS"));
+    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive, udpTimeout});
 }
 
 std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
@@ -121,6 +125,13 @@ bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
         if (!interval)
             return false;
         client->limits.keepAliveMs = *interval;
+    }
+    if (parser.isSet(QStringLiteral("udp-timeout"))) {
+        const auto timeout = NetworkOptionValues::parseUdpTimeout(
+            parser.value(QStringLiteral("udp-timeout")), error);
+        if (!timeout)
+            return false;
+        client->limits.datagramIdleTimeoutMs = *timeout;
     }
     return true;
 }

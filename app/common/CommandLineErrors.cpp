@@ -116,7 +116,6 @@ QString CommandLineErrors::describe(const TunnelError &error)
     case TunnelError::Kind::LocalPortInUse:
     case TunnelError::Kind::CannotListen:
     case TunnelError::Kind::BuiltInRemoteFailed:
-    case TunnelError::Kind::UdpNotSupported:
     case TunnelError::Kind::RemoteMissing:
         break;
     }

@@ -10,9 +10,9 @@ namespace wstunnel {
 std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &arguments, QString *error)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "WSTunnel carries TCP connections over one WebSocket to a wstunnel-remote. Without "
-        "--headless it opens the mapping editor."));
+    parser.setApplicationDescription(
+        QStringLiteral("WSTunnel carries TCP connections and UDP flows over one WebSocket to a "
+                       "wstunnel-remote. Without --headless it opens the mapping editor."));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption headless(
@@ -27,12 +27,13 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     const QCommandLineOption local(QStringLiteral("L"),
                                    QStringLiteral("Local forward [BIND:]PORT:HOST:HOSTPORT: "
                                                   "BIND:PORT here reaches HOST:HOSTPORT on the "
-                                                  "remote side. Repeatable."),
+                                                  "remote side; append /udp for UDP. "
+                                                  "Repeatable."),
                                    QStringLiteral("SPEC"));
     const QCommandLineOption reverse(QStringLiteral("R"),
                                      QStringLiteral("Reverse forward [BIND:]PORT:HOST:HOSTPORT: "
                                                     "BIND:PORT on the remote reaches HOST:HOSTPORT "
-                                                    "here. Repeatable."),
+                                                    "here; append /udp for UDP. Repeatable."),
                                      QStringLiteral("SPEC"));
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name announced to the remote."),

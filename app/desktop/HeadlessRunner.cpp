@@ -3,6 +3,7 @@
 #include "common/CommandLineErrors.h"
 #include "Logging.h"
 #include "client/TunnelClient.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "session/TunnelSession.h"
 
@@ -26,9 +27,9 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
             });
     connect(m_client, &TunnelClient::reverseForwardReady, this,
             [](const ForwardSpec &spec, quint16 remotePort) {
-                printf("reverse forwarding %s -> %s\n",
+                printf("reverse forwarding %s -> %s%s\n",
                        qPrintable(formatEndpoint(spec.bindHost, remotePort)),
-                       qPrintable(spec.targetEndpoint()));
+                       qPrintable(spec.targetEndpoint()), qPrintable(spec.transportSuffix()));
                 fflush(stdout);
             });
     // As a busy local port is for -L: the forward asked for cannot exist, so the run ends.
@@ -76,23 +77,33 @@ bool HeadlessRunner::start(QString *error)
 {
     // Bind every port before announcing any, so that a script never sees a readiness line from
     // a process about to exit because a later port is busy.
-    QList<ForwardListener *> listeners;
+    QStringList readinessLines;
     for (const ForwardSpec &spec : std::as_const(m_options.forwards)) {
         if (spec.direction == ForwardSpec::Direction::Reverse) {
             m_client->addReverseForward(spec);
             continue;
         }
         TunnelError listenError;
-        ForwardListener *listener = m_client->addLocalForward(spec, &listenError);
+        if (spec.transport == ChannelTransport::Udp) {
+            const DatagramListener *listener = m_client->addDatagramForward(spec, &listenError);
+            if (!listener) {
+                *error = CommandLineErrors::describe(listenError);
+                return false;
+            }
+            readinessLines.append(QStringLiteral("forwarding %1 -> %2")
+                                      .arg(listener->localEndpoint(), listener->target()));
+            continue;
+        }
+        const ForwardListener *listener = m_client->addLocalForward(spec, &listenError);
         if (!listener) {
             *error = CommandLineErrors::describe(listenError);
             return false;
         }
-        listeners.append(listener);
+        readinessLines.append(QStringLiteral("forwarding %1 -> %2")
+                                  .arg(listener->localEndpoint(), listener->target()));
     }
-    for (const ForwardListener *listener : std::as_const(listeners))
-        printf("forwarding %s -> %s\n", qPrintable(listener->localEndpoint()),
-               qPrintable(listener->target()));
+    for (const QString &line : std::as_const(readinessLines))
+        printf("%s\n", qPrintable(line));
     fflush(stdout);
     m_client->start();
     return true;

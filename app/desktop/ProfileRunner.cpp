@@ -68,8 +68,9 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
             stats.state != MappingState::Active)
             continue;
         m_reported.insert(stats.id);
-        printf("%sforwarding %s -> %s\n", reverse ? "reverse " : "",
-               qPrintable(stats.listenEndpoint), qPrintable(mapping.targetEndpoint()));
+        printf("%sforwarding %s -> %s%s\n", reverse ? "reverse " : "",
+               qPrintable(stats.listenEndpoint), qPrintable(mapping.targetEndpoint()),
+               qPrintable(mapping.toSpec().transportSuffix()));
         fflush(stdout);
     }
 }

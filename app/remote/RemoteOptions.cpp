@@ -98,11 +98,17 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
     const QJsonObject object = document.object();
     enum class Kind { Text, TextList, Number, Seconds };
     static const QList<QPair<QString, Kind>> settings = {
-        {QStringLiteral("listen"), Kind::Text},    {QStringLiteral("tokenFile"), Kind::Text},
-        {QStringLiteral("allow"), Kind::TextList}, {QStringLiteral("path"), Kind::Text},
-        {QStringLiteral("name"), Kind::Text},      {QStringLiteral("maxSessions"), Kind::Number},
-        {QStringLiteral("tlsCert"), Kind::Text},   {QStringLiteral("tlsKey"), Kind::Text},
-        {QStringLiteral("clientCa"), Kind::Text},  {QStringLiteral("keepalive"), Kind::Seconds},
+        {QStringLiteral("listen"), Kind::Text},
+        {QStringLiteral("tokenFile"), Kind::Text},
+        {QStringLiteral("allow"), Kind::TextList},
+        {QStringLiteral("path"), Kind::Text},
+        {QStringLiteral("name"), Kind::Text},
+        {QStringLiteral("maxSessions"), Kind::Number},
+        {QStringLiteral("tlsCert"), Kind::Text},
+        {QStringLiteral("tlsKey"), Kind::Text},
+        {QStringLiteral("clientCa"), Kind::Text},
+        {QStringLiteral("keepalive"), Kind::Seconds},
+        {QStringLiteral("udpTimeout"), Kind::Seconds},
     };
     for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
         const auto setting = std::find_if(settings.cbegin(), settings.cend(),
@@ -176,14 +182,14 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     const QCommandLineOption allow(
         QStringLiteral("allow"),
         QStringLiteral("Target desktops may reach: HOST:PORT, PORT may be "
-                       "'*', HOST may be a CIDR block. Repeatable. "
-                       "Default: loopback only."),
+                       "'*', HOST may be a CIDR block; HOST:PORT/udp for UDP (a plain rule is "
+                       "TCP only). Repeatable. Default: loopback only."),
         QStringLiteral("HOST:PORT"));
     const QCommandLineOption config(QStringLiteral("config"),
                                     QStringLiteral("JSON file with the same settings (listen, "
                                                    "tokenFile, allow, path, name, maxSessions, "
-                                                   "tlsCert, tlsKey, clientCa, keepalive); the "
-                                                   "command line wins."),
+                                                   "tlsCert, tlsKey, clientCa, keepalive, "
+                                                   "udpTimeout); the command line wins."),
                                     QStringLiteral("FILE"));
     const QCommandLineOption path(
         QStringLiteral("path"), QStringLiteral("URL path the tunnel is served under (default /)."),
@@ -210,6 +216,10 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                                       "silent for three intervals ends (default "
                                                       "20)."),
                                        QStringLiteral("SECONDS"));
+    const QCommandLineOption udpTimeout(QStringLiteral("udp-timeout"),
+                                        QStringLiteral("Seconds a UDP flow lives without a "
+                                                       "datagram either way (default 60)."),
+                                        QStringLiteral("SECONDS"));
     const QCommandLineOption agentTokenFile(
         QStringLiteral("agent-token-file"),
         QStringLiteral("hub: file with agent tokens, a line 'TOKEN NAME': that token may register "
@@ -222,7 +232,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                        "the active agent AGENT; BIND defaults to 127.0.0.1. Repeatable."),
         QStringLiteral("[BIND:]PORT:AGENT:HOST:HOSTPORT"));
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
-                       clientCa, keepAlive, agentTokenFile, publish});
+                       clientCa, keepAlive, udpTimeout, agentTokenFile, publish});
     addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
@@ -367,6 +377,17 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         if (!interval)
             return std::nullopt;
         options.server.limits.keepAliveMs = *interval;
+    }
+    const QJsonValue udpTimeoutValue = file.value(QStringLiteral("udpTimeout"));
+    const QString udpTimeoutText = parser.isSet(udpTimeout) ? parser.value(udpTimeout)
+                                   : udpTimeoutValue.isDouble()
+                                       ? QString::number(udpTimeoutValue.toDouble())
+                                       : udpTimeoutValue.toString();
+    if (!udpTimeoutText.isEmpty()) {
+        const auto timeout = NetworkOptionValues::parseUdpTimeout(udpTimeoutText, error);
+        if (!timeout)
+            return std::nullopt;
+        options.server.limits.datagramIdleTimeoutMs = *timeout;
     }
     options.verbosity = verbosityOf(parser);
     return options;

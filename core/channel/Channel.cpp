@@ -6,6 +6,7 @@
 #include "session/TargetPolicy.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace wstunnel {
@@ -13,6 +14,8 @@ namespace wstunnel {
 namespace {
 // Reads per readiness notification, so one busy channel cannot monopolise the event loop.
 constexpr int kReadsPerWakeup = 4;
+// Datagrams are small and cheap to read; more of them per wakeup keep up with a busy source.
+constexpr int kDatagramsPerWakeup = 32;
 } // namespace
 
 Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const QString &peer,
@@ -24,6 +27,7 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
     , m_peer(peer)
     , m_target(target)
     , m_window(receiveWindow)
+    , m_datagram(endpoint->transport() == ChannelTransport::Udp)
 {
     m_age.start();
     m_endpoint->setParent(this);
@@ -37,12 +41,27 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
 
 ChannelSummary Channel::summary() const
 {
-    return ChannelSummary{m_id, m_peer, m_target, m_bytesIn, m_bytesOut, m_age.elapsed(), m_error};
+    ChannelSummary s{m_id, m_peer, m_target, m_bytesIn, m_bytesOut, m_age.elapsed(), m_error};
+    s.datagram = m_datagram;
+    s.datagramsIn = m_datagramsIn;
+    s.datagramsOut = m_datagramsOut;
+    s.droppedIn = m_droppedIn;
+    s.droppedOut = m_droppedOut;
+    return s;
 }
 
 void Channel::abortChannel(const QString &reason)
 {
     reset(FailureCode::Shutdown, reason);
+}
+
+void Channel::endFlow(FailureCode code, const QString &reason)
+{
+    if (m_state == State::Closed)
+        return;
+    m_host->sendMessage(MessageCodec::reset(m_id, code, reason));
+    m_endpoint->abort();
+    finish(code == FailureCode::TimedOut ? QString() : reason);
 }
 
 void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
@@ -61,6 +80,10 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
         m_host->sendMessage(MessageCodec::openOk(m_id, m_window.receiveWindow()));
         if (!m_earlyData.isEmpty() && !deliver(std::exchange(m_earlyData, QByteArray())).isEmpty())
             return;
+        for (const QByteArray &datagram : std::exchange(m_earlyDatagrams, {})) {
+            if (!deliverDatagram(datagram).isEmpty())
+                return;
+        }
         m_endpoint->setReadEnabled(true);
         Q_EMIT opened();
     });
@@ -90,6 +113,9 @@ void Channel::handleOpenOk(quint32 window)
         return;
     m_window.setPeerWindow(window);
     m_state = State::Open;
+    m_heldBytes = 0;
+    for (const QByteArray &datagram : std::exchange(m_heldDatagrams, {}))
+        sendDatagram(datagram);
     // A fin waits for open-ok: the far side may still be connecting.
     if (m_localEof)
         m_host->sendMessage(MessageCodec::fin(m_id, m_window.sentOffset()));
@@ -107,6 +133,11 @@ void Channel::handleOpenFailed(FailureCode code, const QString &reason)
 
 QString Channel::handleData(quint64 offset, QByteArrayView payload)
 {
+    if (m_datagram && (payload.isEmpty() || payload.size() > protocol::kMaxDatagramSize))
+        return QStringLiteral("datagram of %1 bytes on channel %2 (1 to %3 allowed)")
+            .arg(payload.size())
+            .arg(m_id)
+            .arg(protocol::kMaxDatagramSize);
     if (m_state == State::Opening && m_earlyReceiveLimit > 0) {
         if (offset + quint64(payload.size()) > m_earlyReceiveLimit ||
             !m_window.acceptIncoming(offset, quint64(payload.size())))
@@ -117,7 +148,10 @@ QString Channel::handleData(quint64 offset, QByteArrayView payload)
                 .arg(payload.size())
                 .arg(m_earlyReceiveLimit)
                 .arg(m_window.receivedOffset());
-        m_earlyData.append(payload.data(), payload.size());
+        if (m_datagram)
+            m_earlyDatagrams.append(payload.toByteArray());
+        else
+            m_earlyData.append(payload.data(), payload.size());
         return QString();
     }
     if (m_state != State::Open)
@@ -133,7 +167,10 @@ QString Channel::handleData(quint64 offset, QByteArrayView payload)
             .arg(m_window.receivedOffset())
             .arg(m_window.consumedOffset())
             .arg(m_window.receiveWindow());
-    deliver(payload);
+    if (m_datagram)
+        deliverDatagram(payload);
+    else
+        deliver(payload);
     return QString();
 }
 
@@ -152,6 +189,28 @@ QString Channel::deliver(QByteArrayView payload)
     return QString();
 }
 
+// Hands one datagram to the local side. A datagram the endpoint could not take is dropped, and
+// counts as consumed all the same: credit must not wait for what will never be written.
+QString Channel::deliverDatagram(QByteArrayView datagram)
+{
+    m_host->datagramActivity(this);
+    const qint64 written = m_endpoint->write(datagram);
+    if (written == ChannelEndpoint::kError) {
+        const QString reason =
+            QStringLiteral("writing to %1 failed: %2").arg(m_peer, m_endpoint->errorString());
+        reset(FailureCode::IoError, reason);
+        return reason;
+    }
+    if (written == datagram.size()) {
+        ++m_datagramsIn;
+        m_bytesIn += quint64(datagram.size());
+    } else {
+        ++m_droppedIn;
+    }
+    consumed(datagram.size());
+    return QString();
+}
+
 QString Channel::handleCredit(quint64 consumedOffset, quint32 window)
 {
     if (m_state == State::Closed)
@@ -167,6 +226,8 @@ QString Channel::handleCredit(quint64 consumedOffset, quint32 window)
 
 QString Channel::handleFin(quint64 finalOffset)
 {
+    if (m_datagram)
+        return QStringLiteral("fin on datagram channel %1, which has no half-close").arg(m_id);
     if (m_state != State::Open)
         return QStringLiteral("fin on channel %1 before it was open").arg(m_id);
     if (m_remoteFin || finalOffset != m_window.receivedOffset())
@@ -183,7 +244,11 @@ QString Channel::handleFin(quint64 finalOffset)
 void Channel::handleReset(FailureCode code, const QString &reason)
 {
     m_endpoint->abort();
-    finish(QStringLiteral("reset by peer (%1): %2").arg(failureCodeName(code), reason));
+    // The peer's idle expiry is how flows normally end.
+    if (m_datagram && code == FailureCode::TimedOut)
+        finish(QString());
+    else
+        finish(QStringLiteral("reset by peer (%1): %2").arg(failureCodeName(code), reason));
 }
 
 void Channel::resumeReading()
@@ -207,6 +272,10 @@ void Channel::drop(const QString &reason)
 
 void Channel::readLocal()
 {
+    if (m_datagram) {
+        readDatagrams();
+        return;
+    }
     for (int i = 0; i < kReadsPerWakeup; ++i) {
         if (!sending() || m_localEof) {
             m_endpoint->setReadEnabled(false);
@@ -245,6 +314,62 @@ void Channel::readLocal()
                                             .arg(m_peer, m_endpoint->errorString()));
         return;
     }
+}
+
+// Reads whole datagrams and sends or drops each at once: a datagram source never waits for
+// credit or the link, so it is read even when nothing can be sent.
+void Channel::readDatagrams()
+{
+    // One buffer for every channel of the thread: a datagram is copied out at its own size.
+    thread_local QByteArray buffer(protocol::kMaxDatagramSize, Qt::Uninitialized);
+    for (int i = 0; i < kDatagramsPerWakeup; ++i) {
+        if (!sending()) {
+            m_endpoint->setReadEnabled(false);
+            return;
+        }
+        const qint64 n = m_endpoint->read(buffer.data(), buffer.size());
+        if (n == ChannelEndpoint::kError) {
+            reset(FailureCode::IoError, QStringLiteral("reading from %1 failed: %2")
+                                            .arg(m_peer, m_endpoint->errorString()));
+            return;
+        }
+        if (n <= 0)
+            return;
+        m_host->datagramActivity(this);
+        const QByteArrayView datagram(buffer.constData(), n);
+        if (m_state == State::Opening && (!m_heldDatagrams.isEmpty() || !fits(n))) {
+            // Kept in order for open-ok, up to one largest datagram's worth.
+            if (m_heldBytes + n <= protocol::kMaxDatagramSize && n <= m_host->maxDatagramSize()) {
+                m_heldDatagrams.append(datagram.toByteArray());
+                m_heldBytes += n;
+            } else {
+                ++m_droppedOut;
+            }
+            continue;
+        }
+        sendDatagram(datagram);
+    }
+}
+
+bool Channel::fits(qint64 size) const
+{
+    return quint64(size) <= m_window.sendable() && size <= m_host->maxDatagramSize() &&
+           m_host->canSendDatagram();
+}
+
+void Channel::sendDatagram(QByteArrayView datagram)
+{
+    if (!fits(datagram.size())) {
+        ++m_droppedOut;
+        return;
+    }
+    QByteArray message(protocol::kDataHeaderSize + datagram.size(), Qt::Uninitialized);
+    MessageCodec::writeDataHeader(message.data(), m_id, m_window.sentOffset());
+    memcpy(message.data() + protocol::kDataHeaderSize, datagram.data(), size_t(datagram.size()));
+    m_window.recordSent(quint64(datagram.size()));
+    m_bytesOut += quint64(datagram.size());
+    ++m_datagramsOut;
+    m_host->sendMessage(std::move(message));
 }
 
 void Channel::consumed(qint64 bytes)

@@ -4,6 +4,7 @@
 #include "protocol/Message.h"
 
 #include <QElapsedTimer>
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -23,11 +24,24 @@ struct ChannelSummary
     quint64 bytesOut = 0; // from the local socket into the tunnel
     qint64 durationMs = 0;
     QString error; // empty for an orderly end
+    // Datagram channels: datagrams carried each way, and those dropped because they did not fit
+    // the window, the link or the local socket.
+    bool datagram = false;
+    quint64 datagramsIn = 0;
+    quint64 datagramsOut = 0;
+    quint64 droppedIn = 0;
+    quint64 droppedOut = 0;
 };
 
 // The protocol state of one channel of a session (docs/PROTOCOL.md): its id, byte offsets and
 // flow control in both directions, early data, half-close and reset. What it carries to on this
-// side is its endpoint (a TCP stream, ...); what it sends goes through its host, the session.
+// side is its endpoint (a TCP stream, a UDP flow); what it sends goes through its host, the
+// session.
+//
+// A datagram channel (its endpoint's transport is UDP) sends one datagram per data message and
+// never makes its source wait: a datagram that does not fit the peer's window or the link is
+// dropped and counted. Before open-ok it holds what does not fit the early window, up to one
+// largest datagram. It has no half-close; it ends by reset, idle expiry or eviction.
 class Channel : public QObject
 {
     Q_OBJECT
@@ -47,10 +61,18 @@ public:
     quint64 bytesOut() const { return m_bytesOut; }
     qint64 ageMs() const { return m_age.elapsed(); }
     quint64 buffered() const { return m_window.buffered(); }
+    bool isDatagram() const { return m_datagram; }
+    quint64 datagramsIn() const { return m_datagramsIn; }
+    quint64 datagramsOut() const { return m_datagramsOut; }
+    quint64 droppedIn() const { return m_droppedIn; }
+    quint64 droppedOut() const { return m_droppedOut; }
     ChannelSummary summary() const;
 
     // Closes the channel from this side, resetting both ends.
     void abortChannel(const QString &reason);
+    // Ends a datagram channel, telling the peer why: TimedOut for idle expiry (an orderly end of
+    // a flow), LimitReached for eviction (an error).
+    void endFlow(FailureCode code, const QString &reason);
 
     // Driven by the session.
     void setPeerWindow(quint32 window) { m_window.setPeerWindow(window); }
@@ -76,7 +98,11 @@ Q_SIGNALS:
 private:
     bool sending() const;
     void readLocal();
+    void readDatagrams();
+    bool fits(qint64 size) const;
+    void sendDatagram(QByteArrayView datagram);
     QString deliver(QByteArrayView payload);
+    QString deliverDatagram(QByteArrayView datagram);
     void consumed(qint64 bytes);
     void reset(FailureCode code, const QString &reason);
     void maybeFinish();
@@ -92,6 +118,14 @@ private:
     bool m_sendsEarly = false;
     quint32 m_earlyReceiveLimit = 0;
     QByteArray m_earlyData; // received before the target was connected
+    bool m_datagram = false;
+    QList<QByteArray> m_earlyDatagrams; // the same for a datagram channel, boundaries kept
+    QList<QByteArray> m_heldDatagrams;  // read before open-ok beyond the early window
+    qint64 m_heldBytes = 0;
+    quint64 m_datagramsIn = 0;
+    quint64 m_datagramsOut = 0;
+    quint64 m_droppedIn = 0;
+    quint64 m_droppedOut = 0;
     bool m_localEof = false;
     bool m_remoteFin = false;
     quint64 m_bytesIn = 0;

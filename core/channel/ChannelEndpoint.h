@@ -10,9 +10,9 @@
 
 namespace wstunnel {
 
-// What a channel carries its bytes to and from on this side: a TCP stream today; a datagram flow
-// or another session's channel (a hub's relay) are further endpoints. The channel keeps the
-// protocol state and flow control; the endpoint only moves bytes and reports what happens.
+// What a channel carries its bytes to and from on this side: a TCP stream, a UDP flow, later
+// another session's channel (a hub's relay). The channel keeps the protocol state and flow
+// control; the endpoint only moves bytes and reports what happens.
 class ChannelEndpoint : public QObject
 {
     Q_OBJECT
@@ -23,6 +23,10 @@ public:
 
     using QObject::QObject;
 
+    // A datagram endpoint (UDP) keeps message boundaries: the channel carries one datagram per
+    // data message and drops, never queues, what does not fit.
+    virtual ChannelTransport transport() const { return ChannelTransport::Tcp; }
+
     // For a channel the peer opened: reach the target; emits connected() or connectFailed().
     virtual void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
                                     int timeoutMs) = 0;
@@ -30,7 +34,8 @@ public:
     // kWouldBlock: nothing now; kError: see errorString().
     virtual qint64 read(char *buffer, qint64 maxSize) = 0;
     // How many bytes were taken now (the rest is queued and reported through bytesWritten()),
-    // or kError.
+    // or kError. A datagram endpoint takes the whole datagram or drops it (returns 0), and
+    // never queues.
     virtual qint64 write(QByteArrayView data) = 0;
     virtual qint64 bytesToWrite() const = 0;
     // readyRead() is emitted only while reading is enabled: a channel without credit stops it.

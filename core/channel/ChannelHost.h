@@ -19,6 +19,14 @@ public:
     virtual bool canSend() const = 0;
     // Most payload one data message may carry to the peer.
     virtual qint64 maxPayloadSize() const = 0;
+    // Datagram channels drop what they cannot send at once. They may fill only part of the
+    // link's backlog, so that a flood of datagrams always leaves room for stream channels.
+    virtual bool canSendDatagram() const = 0;
+    // Largest datagram the peer takes in one data message (at most protocol::kMaxDatagramSize).
+    virtual qint64 maxDatagramSize() const = 0;
+    // A datagram channel sent, received or dropped a datagram: its idle time starts again, and
+    // it becomes the most recently used of the session's flows.
+    virtual void datagramActivity(Channel *channel) = 0;
     // The channel is closed; the host releases its id and deletes it later.
     virtual void channelFinished(Channel *channel) = 0;
 };

@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "ProxyResolver.h"
 #include "config/ForwardSpec.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "link/WebSocketLink.h"
@@ -88,6 +89,41 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
     if (!m_listeners.removeOne(listener))
         return;
     const QString reason = QStringLiteral("forward %1 removed").arg(listener->localEndpoint());
+    listener->close();
+    listener->closeChannels(reason);
+    listener->deleteLater();
+}
+
+DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, TunnelError *error)
+{
+    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    if (address.isNull()) {
+        *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
+        error->forward = spec.toString();
+        return nullptr;
+    }
+    auto *listener = new DatagramListener(spec.targetHost, spec.targetPort, this);
+    QString message;
+    if (!listener->start(address, spec.bindPort, &message)) {
+        *error = TunnelError(listener->addressInUse() ? TunnelError::Kind::LocalPortInUse
+                                                      : TunnelError::Kind::CannotListen,
+                             formatEndpoint(address.toString(), spec.bindPort) +
+                                 QStringLiteral("/udp"),
+                             listener->errorString());
+        error->forward = spec.toString();
+        delete listener;
+        return nullptr;
+    }
+    listener->setSession(m_session && m_session->isReady() ? m_session.data() : nullptr);
+    m_datagramListeners.append(listener);
+    return listener;
+}
+
+void TunnelClient::removeDatagramForward(DatagramListener *listener)
+{
+    if (!m_datagramListeners.removeOne(listener))
+        return;
+    const QString reason = QStringLiteral("forward %1/udp removed").arg(listener->localEndpoint());
     listener->close();
     listener->closeChannels(reason);
     listener->deleteLater();
@@ -233,8 +269,9 @@ void TunnelClient::onConnected()
                 const ForwardSpec spec = forward->spec();
                 if (ok) {
                     qCInfo(lcClient).noquote()
-                        << QStringLiteral("reverse forwarding %1 on the remote -> %2")
-                               .arg(formatEndpoint(spec.bindHost, port), spec.targetEndpoint());
+                        << QStringLiteral("reverse forwarding %1 on the remote -> %2%3")
+                               .arg(formatEndpoint(spec.bindHost, port), spec.targetEndpoint(),
+                                    spec.transportSuffix());
                     forward->setListening(port);
                     Q_EMIT reverseForwardReady(spec, port);
                 } else {
@@ -255,6 +292,8 @@ void TunnelClient::onSessionReady()
     m_error = TunnelError();
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(m_session);
+    for (DatagramListener *listener : std::as_const(m_datagramListeners))
+        listener->setSession(m_session);
     for (ReverseForward *forward : std::as_const(m_reverse))
         askToListen(forward);
     setState(State::Connected, QStringLiteral("connected to %1 (%2)")
@@ -265,13 +304,17 @@ void TunnelClient::onSessionReady()
 void TunnelClient::askToListen(ReverseForward *forward)
 {
     const ForwardSpec spec = forward->spec();
-    const quint32 requestId = m_session->requestListen(spec.bindHost, spec.bindPort);
+    const quint32 requestId =
+        m_session->requestListen(spec.bindHost, spec.bindPort, spec.transport);
     if (requestId != 0) {
         forward->setPending(requestId);
         return;
     }
     const QString reason =
-        QStringLiteral("%1 does not accept reverse forwards").arg(m_settings.url.toDisplayString());
+        m_session->peerCapabilities().testFlag(Capability::AcceptsListen)
+            ? QStringLiteral("%1 does not carry UDP").arg(m_settings.url.toDisplayString())
+            : QStringLiteral("%1 does not accept reverse forwards")
+                  .arg(m_settings.url.toDisplayString());
     qCWarning(lcClient).noquote() << QStringLiteral("-R %1: %2").arg(spec.toString(), reason);
     forward->setFailed(reason);
     Q_EMIT reverseForwardFailed(spec, reason);
@@ -496,6 +539,8 @@ void TunnelClient::connectionLost(TunnelError error)
     }
     for (ForwardListener *listener : std::as_const(m_listeners))
         listener->setSession(nullptr);
+    for (DatagramListener *listener : std::as_const(m_datagramListeners))
+        listener->setSession(nullptr);
     // The remote closed their listeners with the session; the next session asks again.
     for (ReverseForward *forward : std::as_const(m_reverse))
         forward->setPending(0);
@@ -523,11 +568,12 @@ void TunnelClient::setState(State state, const QString &message)
     Q_EMIT stateChanged(state, m_error);
 }
 
-void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, Callback done)
+void TunnelClient::resolve(const QString &host, quint16 port, ChannelTransport transport,
+                           QObject *context, Callback done)
 {
     for (ReverseForward *forward : std::as_const(m_reverse)) {
         if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
-            forward->spec().bindHost != host)
+            forward->spec().bindHost != host || forward->spec().transport != transport)
             continue;
         if (auto *channel = qobject_cast<Channel *>(context))
             forward->track(channel);
@@ -543,11 +589,13 @@ void TunnelClient::resolve(const QString &host, quint16 port, QObject *context, 
             });
         return;
     }
-    done(TargetResolution{
-        {},
-        port,
-        FailureCode::NotAllowed,
-        QStringLiteral("no reverse forward for %1").arg(formatEndpoint(host, port))});
+    done(TargetResolution{{},
+                          port,
+                          FailureCode::NotAllowed,
+                          QStringLiteral("no reverse forward for %1%2")
+                              .arg(formatEndpoint(host, port), transport == ChannelTransport::Udp
+                                                                   ? QStringLiteral("/udp")
+                                                                   : QString())});
 }
 
 } // namespace wstunnel

@@ -16,6 +16,7 @@ class QWebSocket;
 
 namespace wstunnel {
 
+class DatagramListener;
 class ForwardListener;
 class ReverseForward;
 class TunnelSession;
@@ -37,6 +38,9 @@ public:
     // Binds the local port now, so that a busy port is reported before any connecting.
     ForwardListener *addLocalForward(const ForwardSpec &spec, TunnelError *error);
     void removeLocalForward(ForwardListener *listener);
+    // The same for a UDP mapping (-L …/udp): binds the local UDP port now.
+    DatagramListener *addDatagramForward(const ForwardSpec &spec, TunnelError *error);
+    void removeDatagramForward(DatagramListener *listener);
     // Asks the remote to listen now if connected, else once connected, and again after every
     // reconnect. The forward, owned by this client, tracks the answer and the channels it carries.
     ReverseForward *addReverseForward(const ForwardSpec &spec);
@@ -45,6 +49,7 @@ public:
     // The same for the first reverse forward with this spec.
     void removeReverseForward(const ForwardSpec &spec);
     QList<ForwardListener *> localForwards() const { return m_listeners; }
+    QList<DatagramListener *> datagramForwards() const { return m_datagramListeners; }
     QList<ReverseForward *> reverseForwards() const { return m_reverse; }
 
     // What this client's sessions accept from the remote (an agent: listen requests); nothing by
@@ -66,9 +71,10 @@ public:
     TunnelError error() const { return m_error; }
     TunnelSession *session() const;
 
-    // Connects a channel the remote opened for one of the reverse forwards to its target; the
-    // forward counts the channel (context) among its own.
-    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+    // Connects a channel the remote opened for one of the reverse forwards of its transport to
+    // its target; the forward counts the channel (context) among its own.
+    void resolve(const QString &host, quint16 port, ChannelTransport transport, QObject *context,
+                 Callback done) override;
 
 Q_SIGNALS:
     // error is error(): empty unless an attempt failed since the last session was up.
@@ -105,9 +111,11 @@ private:
     TunnelError m_tlsError;
     bool m_encrypted = false;
     QPointer<TunnelSession> m_session;
-    Capabilities m_localCapabilities;
+    // A desktop takes datagram channels: UDP reverse forwards come back as such.
+    Capabilities m_localCapabilities = Capability::DatagramChannels;
     std::shared_ptr<TargetPolicy> m_targetPolicy;
     QList<ForwardListener *> m_listeners;
+    QList<DatagramListener *> m_datagramListeners;
     QList<ReverseForward *> m_reverse;
     QTimer m_retryTimer;
     QTimer m_handshakeTimer;

@@ -70,13 +70,22 @@ std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction dir
 {
     const QString flag =
         direction == Direction::Local ? QStringLiteral("-L") : QStringLiteral("-R");
-    const auto fields = splitFields(text.trimmed());
+    QString mapping = text.trimmed();
+    ChannelTransport transport = ChannelTransport::Tcp;
+    if (mapping.endsWith(QLatin1String("/udp"), Qt::CaseInsensitive)) {
+        transport = ChannelTransport::Udp;
+        mapping.chop(4);
+    } else if (mapping.endsWith(QLatin1String("/tcp"), Qt::CaseInsensitive)) {
+        mapping.chop(4);
+    }
+    const auto fields = splitFields(mapping);
     if (!fields || (fields->size() != 3 && fields->size() != 4)) {
         *error = QStringLiteral("%1 '%2' is not [BIND:]PORT:HOST:HOSTPORT").arg(flag, text);
         return std::nullopt;
     }
     ForwardSpec spec;
     spec.direction = direction;
+    spec.transport = transport;
     const int offset = fields->size() == 4 ? 1 : 0;
     if (offset == 1) {
         const QString bind = fields->at(0);
@@ -115,16 +124,21 @@ QString ForwardSpec::targetEndpoint() const
     return formatEndpoint(targetHost, targetPort);
 }
 
+QString ForwardSpec::transportSuffix() const
+{
+    return transport == ChannelTransport::Udp ? QStringLiteral("/udp") : QString();
+}
+
 QString ForwardSpec::toString() const
 {
-    return QStringLiteral("%1:%2").arg(bindEndpoint(), targetEndpoint());
+    return QStringLiteral("%1:%2%3").arg(bindEndpoint(), targetEndpoint(), transportSuffix());
 }
 
 bool ForwardSpec::operator==(const ForwardSpec &other) const
 {
     return direction == other.direction && bindHost == other.bindHost &&
            bindPort == other.bindPort && targetHost == other.targetHost &&
-           targetPort == other.targetPort;
+           targetPort == other.targetPort && transport == other.transport;
 }
 
 } // namespace wstunnel

@@ -1,12 +1,15 @@
 #pragma once
 
+#include "protocol/Message.h"
+
 #include <QString>
 
 #include <optional>
 
 namespace wstunnel {
 
-// One -L or -R mapping in OpenSSH's syntax: [BIND:]PORT:HOST:HOSTPORT, IPv6 in brackets.
+// One -L or -R mapping in OpenSSH's syntax: [BIND:]PORT:HOST:HOSTPORT, IPv6 in brackets; a
+// /udp suffix makes it a UDP mapping (/tcp, the default, may be written too).
 struct ForwardSpec
 {
     enum class Direction { Local, Reverse };
@@ -16,11 +19,14 @@ struct ForwardSpec
     quint16 bindPort = 0;
     QString targetHost;
     quint16 targetPort = 0;
+    ChannelTransport transport = ChannelTransport::Tcp;
 
     static std::optional<ForwardSpec> parse(const QString &text, Direction direction,
                                             QString *error);
     QString bindEndpoint() const;
     QString targetEndpoint() const;
+    // "/udp" for a UDP mapping, else empty: what readiness lines and logs append to endpoints.
+    QString transportSuffix() const;
     QString toString() const;
 
     bool operator==(const ForwardSpec &other) const;

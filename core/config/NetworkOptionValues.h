@@ -8,13 +8,15 @@
 
 namespace wstunnel {
 
-// Values of the network options both binaries share (--keepalive, --header), parsed the same way
-// from the command line and from config files.
+// Values of the network options both binaries share (--keepalive, --header, --udp-timeout),
+// parsed the same way from the command line and from config files.
 class NetworkOptionValues
 {
 public:
     // SECONDS (decimals allowed, 0.2 to 3600) as milliseconds.
     static std::optional<int> parseKeepAlive(const QString &text, QString *error);
+    // SECONDS a UDP flow may stay idle (decimals allowed, 0.1 to 86400) as milliseconds.
+    static std::optional<int> parseUdpTimeout(const QString &text, QString *error);
     // 'Name: value'; names the WebSocket upgrade sets itself are refused.
     static std::optional<QPair<QByteArray, QByteArray>> parseHeader(const QString &text,
                                                                     QString *error);

@@ -30,6 +30,7 @@ bool EmbeddedRemote::start(QString *error)
     tokens.add(m_token, QStringLiteral("the desktop app's own token"));
     AllowList allowList;
     allowList.addRule(QStringLiteral("*:*"), error);
+    allowList.addRule(QStringLiteral("*:*/udp"), error);
     ServerSettings settings;
     settings.name = QStringLiteral("this computer");
     auto *server = new TunnelServer(settings, tokens, allowList, this);

@@ -3,6 +3,7 @@
 #include "EmbeddedRemote.h"
 #include "EngineLogging.h"
 #include "client/TunnelClient.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 
@@ -165,6 +166,12 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
                    .arg(mapping.listener->localEndpoint(), mapping.listener->target());
         client->removeLocalForward(mapping.listener);
     }
+    if (client && mapping.datagramListener) {
+        qCInfo(lcEngine).noquote() << QStringLiteral("stopped forwarding %1 -> %2")
+                                          .arg(mapping.datagramListener->localEndpoint(),
+                                               mapping.datagramListener->target());
+        client->removeDatagramForward(mapping.datagramListener);
+    }
     if (client && mapping.reverse) {
         if (mapping.reverse->state() == ReverseForward::State::Listening)
             qCInfo(lcEngine).noquote()
@@ -174,22 +181,18 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
         client->removeReverseForward(mapping.reverse);
     }
     mapping.listener = nullptr;
+    mapping.datagramListener = nullptr;
     mapping.reverse = nullptr;
 }
 
 void EngineWorker::startMapping(MappingRuntime &mapping)
 {
     // A forward that failed (a reverse one the remote refused) is dropped before trying again.
-    if (mapping.listener || mapping.reverse)
+    if (mapping.listener || mapping.datagramListener || mapping.reverse)
         stopMapping(mapping);
     mapping.error = TunnelError();
     mapping.lastBytesIn = 0;
     mapping.lastBytesOut = 0;
-    if (mapping.config.protocol != MappingConfig::Protocol::Tcp) {
-        mapping.error =
-            TunnelError(TunnelError::Kind::UdpNotSupported, mapping.config.bindEndpoint());
-        return;
-    }
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote == m_remotes.end()) {
         mapping.error = TunnelError(TunnelError::Kind::RemoteMissing, mapping.config.remoteId);
@@ -200,6 +203,18 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
         return;
     if (mapping.config.direction == ForwardSpec::Direction::Reverse) {
         startReverse(mapping, client);
+        return;
+    }
+    // UDP goes through the same client calls as TCP, with a datagram listener.
+    if (mapping.config.protocol == MappingConfig::Protocol::Udp) {
+        mapping.datagramListener =
+            client->addDatagramForward(mapping.config.toSpec(), &mapping.error);
+        if (mapping.datagramListener)
+            qCInfo(lcEngine).noquote() << QStringLiteral("forwarding %1 -> %2")
+                                              .arg(mapping.datagramListener->localEndpoint(),
+                                                   mapping.datagramListener->target());
+        else
+            qCWarning(lcEngine).noquote() << mapping.error.toString();
         return;
     }
     mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
@@ -225,7 +240,7 @@ void EngineWorker::startReverse(MappingRuntime &mapping, TunnelClient *client)
 
 bool EngineWorker::isRunning(const MappingRuntime &mapping)
 {
-    return mapping.listener ||
+    return mapping.listener || mapping.datagramListener ||
            (mapping.reverse && mapping.reverse->state() != ReverseForward::State::Failed);
 }
 
@@ -233,6 +248,8 @@ QList<Channel *> EngineWorker::channelsOf(const MappingRuntime &mapping)
 {
     if (mapping.listener)
         return mapping.listener->channels();
+    if (mapping.datagramListener)
+        return mapping.datagramListener->channels();
     if (mapping.reverse)
         return mapping.reverse->channels();
     return {};
@@ -272,6 +289,8 @@ void EngineWorker::stopRemote(RemoteRuntime &remote)
         return;
     for (ForwardListener *listener : remote.client->localForwards())
         remote.client->removeLocalForward(listener);
+    for (DatagramListener *listener : remote.client->datagramForwards())
+        remote.client->removeDatagramForward(listener);
     for (ReverseForward *forward : remote.client->reverseForwards())
         remote.client->removeReverseForward(forward);
     remote.client->stop();
@@ -338,16 +357,27 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         return stats;
     }
     ForwardListener *listener = mapping.listener;
+    DatagramListener *datagramListener = mapping.datagramListener;
     ReverseForward *reverse = mapping.reverse;
-    if (mapping.error.isError() || (!listener && !reverse)) {
+    if (mapping.error.isError() || (!listener && !datagramListener && !reverse)) {
         stats.state = MappingState::Error;
         stats.error = mapping.error;
         stats.reason = mapping.error.toString();
         return stats;
     }
-    stats.listenEndpoint = listener ? listener->localEndpoint() : reverse->remoteEndpoint();
-    stats.bytesIn = listener ? listener->bytesIn() : reverse->bytesIn();
-    stats.bytesOut = listener ? listener->bytesOut() : reverse->bytesOut();
+    if (listener) {
+        stats.listenEndpoint = listener->localEndpoint();
+        stats.bytesIn = listener->bytesIn();
+        stats.bytesOut = listener->bytesOut();
+    } else if (datagramListener) {
+        stats.listenEndpoint = datagramListener->localEndpoint();
+        stats.bytesIn = datagramListener->bytesIn();
+        stats.bytesOut = datagramListener->bytesOut();
+    } else {
+        stats.listenEndpoint = reverse->remoteEndpoint();
+        stats.bytesIn = reverse->bytesIn();
+        stats.bytesOut = reverse->bytesOut();
+    }
     stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
     stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
     mapping.lastBytesIn = stats.bytesIn;

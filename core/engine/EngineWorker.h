@@ -15,6 +15,7 @@ class QTimer;
 
 namespace wstunnel {
 
+class DatagramListener;
 class EmbeddedRemote;
 class ForwardListener;
 class ReverseForward;
@@ -62,8 +63,9 @@ private:
     struct MappingRuntime
     {
         MappingConfig config;
-        // One of the two while the mapping runs, by its direction.
+        // One of these while the mapping runs, by its direction and protocol.
         QPointer<ForwardListener> listener;
+        QPointer<DatagramListener> datagramListener;
         QPointer<ReverseForward> reverse;
         TunnelError error;
         quint64 lastBytesIn = 0;

@@ -10,6 +10,7 @@ ForwardSpec MappingConfig::toSpec() const
     spec.bindPort = bindPort;
     spec.targetHost = targetHost;
     spec.targetPort = targetPort;
+    spec.transport = protocol == Protocol::Udp ? ChannelTransport::Udp : ChannelTransport::Tcp;
     return spec;
 }
 

@@ -1,18 +1,23 @@
 #pragma once
 
+#include "protocol/Message.h"
+
 #include <QHash>
 #include <QObject>
 #include <QPair>
 #include <QPointer>
 
+class QHostAddress;
+
 namespace wstunnel {
 
+class DatagramListener;
 class ForwardListener;
 class TunnelSession;
 
 // Answers the listen requests of sessions whose end takes them (a remote's desktops, a hub's
-// agent): binds a loopback port for each and carries every connection accepted there back to
-// the peer through the asking session. A listener lives as long as its session, or until the
+// agent): binds a loopback port for each and carries every connection accepted there (or, for
+// UDP, every flow) back to the peer through the asking session. A listener lives as long as its session, or until the
 // peer cancels it.
 class RemoteListeners : public QObject
 {
@@ -26,10 +31,13 @@ public:
 
 private:
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
-                           quint16 port);
+                           quint16 port, ChannelTransport transport);
+    void listenForDatagrams(TunnelSession *session, quint32 requestId, const QString &bindHost,
+                            const QHostAddress &address, quint16 port);
     void onUnlistenRequested(TunnelSession *session, quint32 requestId);
 
     QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_listeners;
+    QHash<QPair<TunnelSession *, quint32>, QPointer<DatagramListener>> m_datagramListeners;
 };
 
 } // namespace wstunnel

@@ -46,8 +46,11 @@ ChannelEndpoint *DesktopRelay::createEndpoint(ChannelTransport transport)
     return transport == ChannelTransport::Tcp ? ChannelRelay::createInboundEndpoint() : nullptr;
 }
 
-void DesktopRelay::resolve(const QString &host, quint16 port, QObject *context, Callback done)
+void DesktopRelay::resolve(const QString &host, quint16 port, ChannelTransport transport,
+                           QObject *context, Callback done)
 {
+    // Sessions of a hub announce no datagram channels, so the session refuses UDP before this.
+    Q_UNUSED(transport)
     TunnelSession *agent = m_registry->active(m_agentName);
     if (!agent) {
         done(TargetResolution{

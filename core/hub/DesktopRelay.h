@@ -30,7 +30,8 @@ public:
     std::shared_ptr<TargetPolicy> policy();
 
     ChannelEndpoint *createEndpoint(ChannelTransport transport) override;
-    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+    void resolve(const QString &host, quint16 port, ChannelTransport transport, QObject *context,
+                 Callback done) override;
 
 private:
     // A listen request of the desktop, as passed on to an agent.

@@ -21,8 +21,11 @@ ChannelEndpoint *ReverseRoutePolicy::createEndpoint(ChannelTransport transport)
     return transport == ChannelTransport::Tcp ? ChannelRelay::createInboundEndpoint() : nullptr;
 }
 
-void ReverseRoutePolicy::resolve(const QString &host, quint16 port, QObject *context, Callback done)
+void ReverseRoutePolicy::resolve(const QString &host, quint16 port, ChannelTransport transport,
+                                 QObject *context, Callback done)
 {
+    // Sessions of a hub announce no datagram channels, so the session refuses UDP before this.
+    Q_UNUSED(transport)
     const AgentRegistry::Route route = m_registry->route(m_agent, host, port);
     if (!route.desktop || !route.desktop->isReady()) {
         done(

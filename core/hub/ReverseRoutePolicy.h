@@ -16,7 +16,8 @@ public:
     ReverseRoutePolicy(AgentRegistry *registry, TunnelSession *agent, const QString &agentName);
 
     ChannelEndpoint *createEndpoint(ChannelTransport transport) override;
-    void resolve(const QString &host, quint16 port, QObject *context, Callback done) override;
+    void resolve(const QString &host, quint16 port, ChannelTransport transport, QObject *context,
+                 Callback done) override;
 
 private:
     AgentRegistry *m_registry;

@@ -24,6 +24,9 @@ constexpr int kMaxNameLength = 255;
 constexpr int kDataHeaderSize = 1 + 4 + 8;
 // Smallest maximum message size a peer may announce in its hello.
 constexpr quint32 kMinMessageSize = 16 * 1024;
+// Largest UDP payload over IPv4 (65,535 minus the IP and UDP headers): the most one datagram
+// channel's data message carries. Larger datagrams (IPv6 only) are dropped, never split.
+constexpr int kMaxDatagramSize = 65507;
 } // namespace protocol
 
 enum class MessageType : quint8 {
@@ -54,6 +57,7 @@ enum class Capability : quint32 {
     Relay = 0x4,            // a hub: relays channels to agents chosen by name
 };
 Q_DECLARE_FLAGS(Capabilities, Capability)
+Q_DECLARE_OPERATORS_FOR_FLAGS(Capabilities)
 
 // What a hub says about an agent name: to an agent, its own standing; to a desktop, whether the
 // agent it asked for is served, and by which instance.
@@ -87,6 +91,7 @@ struct Message
     quint64 offset = 0;  // Data: stream offset; Credit: consumed offset; Fin: final offset
     quint32 window = 0;  // Open, OpenOk, Credit: receive window in bytes
     FailureCode code = FailureCode::Refused;
+    // Open; Listen (a UDP listen carries it, a TCP one need not)
     ChannelTransport transport = ChannelTransport::Tcp;
     quint16 minVersion = 0;     // Hello
     quint16 maxVersion = 0;     // Hello
@@ -102,5 +107,3 @@ struct Message
 };
 
 } // namespace wstunnel
-
-Q_DECLARE_OPERATORS_FOR_FLAGS(wstunnel::Capabilities)

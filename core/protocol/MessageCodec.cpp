@@ -252,6 +252,14 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     case MessageType::Listen:
         ok = in.u32(m.channel) && in.str(m.host, protocol::kMaxHostLength, error, "bind host") &&
              in.u16(m.port);
+        if (ok && in.remaining() > 0) {
+            quint8 transport = 0;
+            in.u8(transport);
+            if (transport != static_cast<quint8>(ChannelTransport::Tcp) &&
+                transport != static_cast<quint8>(ChannelTransport::Udp))
+                error = QStringLiteral("unknown transport %1").arg(transport);
+            m.transport = static_cast<ChannelTransport>(transport);
+        }
         break;
     case MessageType::ListenOk:
         ok = in.u32(m.channel) && in.u16(m.port);
@@ -379,13 +387,14 @@ QByteArray MessageCodec::goAway(FailureCode code, const QString &reason)
         .take();
 }
 
-QByteArray MessageCodec::listen(quint32 requestId, const QString &bindHost, quint16 port)
+QByteArray MessageCodec::listen(quint32 requestId, const QString &bindHost, quint16 port,
+                                ChannelTransport transport)
 {
-    return Writer(MessageType::Listen)
-        .u32(requestId)
-        .str(bindHost, protocol::kMaxHostLength)
-        .u16(port)
-        .take();
+    Writer writer(MessageType::Listen);
+    writer.u32(requestId).str(bindHost, protocol::kMaxHostLength).u16(port);
+    if (transport != ChannelTransport::Tcp)
+        writer.u8(static_cast<quint8>(transport));
+    return writer.take();
 }
 
 QByteArray MessageCodec::listenOk(quint32 requestId, quint16 boundPort)

@@ -32,7 +32,10 @@ public:
     static QByteArray fin(quint32 channel, quint64 finalOffset);
     static QByteArray reset(quint32 channel, FailureCode code, const QString &reason);
     static QByteArray goAway(FailureCode code, const QString &reason);
-    static QByteArray listen(quint32 requestId, const QString &bindHost, quint16 port);
+    // A UDP listen carries a trailing transport byte, which only peers that announced datagram
+    // channels understand; a TCP listen is the same as before.
+    static QByteArray listen(quint32 requestId, const QString &bindHost, quint16 port,
+                             ChannelTransport transport = ChannelTransport::Tcp);
     static QByteArray listenOk(quint32 requestId, quint16 boundPort);
     static QByteArray listenFailed(quint32 requestId, FailureCode code, const QString &reason);
     static QByteArray unlisten(quint32 requestId);

@@ -20,14 +20,23 @@ QHostAddress normalized(const QHostAddress &address)
 bool AllowList::parseRule(const QString &text, Rule *rule, QString *error)
 {
     const QString trimmed = text.trimmed();
-    const qsizetype colon = trimmed.lastIndexOf(QLatin1Char(':'));
-    if (colon <= 0 || colon == trimmed.size() - 1) {
-        *error = QStringLiteral("allow rule '%1' is not HOST:PORT (PORT may be '*')").arg(text);
+    Rule r;
+    QString endpoint = trimmed;
+    if (endpoint.endsWith(QLatin1String("/udp"), Qt::CaseInsensitive)) {
+        r.transport = ChannelTransport::Udp;
+        endpoint.chop(4);
+    } else if (endpoint.endsWith(QLatin1String("/tcp"), Qt::CaseInsensitive)) {
+        endpoint.chop(4);
+    }
+    const qsizetype colon = endpoint.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0 || colon == endpoint.size() - 1) {
+        *error = QStringLiteral("allow rule '%1' is not HOST:PORT (PORT may be '*'; add /udp "
+                                "for UDP)")
+                     .arg(text);
         return false;
     }
-    QString host = trimmed.left(colon);
-    const QString portText = trimmed.mid(colon + 1);
-    Rule r;
+    QString host = endpoint.left(colon);
+    const QString portText = endpoint.mid(colon + 1);
     if (portText != QLatin1String("*")) {
         bool ok = false;
         const uint port = portText.toUInt(&ok);
@@ -80,36 +89,41 @@ bool AllowList::addRule(const QString &text, QString *error)
 void AllowList::addLoopbackDefaults()
 {
     QString ignored;
-    addRule(QStringLiteral("127.0.0.0/8:*"), &ignored);
-    addRule(QStringLiteral("[::1]:*"), &ignored);
-    addRule(QStringLiteral("localhost:*"), &ignored);
+    for (const QString &suffix : {QString(), QStringLiteral("/udp")}) {
+        addRule(QStringLiteral("127.0.0.0/8:*") + suffix, &ignored);
+        addRule(QStringLiteral("[::1]:*") + suffix, &ignored);
+        addRule(QStringLiteral("localhost:*") + suffix, &ignored);
+    }
 }
 
-bool AllowList::nameAllowed(const QString &host, quint16 port) const
+bool AllowList::nameAllowed(const QString &host, quint16 port, ChannelTransport transport) const
 {
     const QString name = host.toLower();
     for (const Rule &rule : m_rules) {
-        if ((rule.port < 0 || rule.port == port) &&
+        if (rule.transport == transport && (rule.port < 0 || rule.port == port) &&
             (rule.name == name || rule.name == QLatin1String("*")))
             return true;
     }
     return false;
 }
 
-bool AllowList::anyAddressRuleFor(quint16 port) const
+bool AllowList::anyAddressRuleFor(quint16 port, ChannelTransport transport) const
 {
     for (const Rule &rule : m_rules) {
-        if (rule.prefixLength >= 0 && (rule.port < 0 || rule.port == port))
+        if (rule.transport == transport && rule.prefixLength >= 0 &&
+            (rule.port < 0 || rule.port == port))
             return true;
     }
     return false;
 }
 
-bool AllowList::addressAllowed(const QHostAddress &address, quint16 port) const
+bool AllowList::addressAllowed(const QHostAddress &address, quint16 port,
+                               ChannelTransport transport) const
 {
     const QHostAddress candidate = normalized(address);
     for (const Rule &rule : m_rules) {
-        if (rule.prefixLength < 0 || (rule.port >= 0 && rule.port != port))
+        if (rule.transport != transport || rule.prefixLength < 0 ||
+            (rule.port >= 0 && rule.port != port))
             continue;
         if (rule.prefixLength == 0 && rule.name == QLatin1String("*"))
             return true;
@@ -119,11 +133,14 @@ bool AllowList::addressAllowed(const QHostAddress &address, quint16 port) const
     return false;
 }
 
-void AllowList::resolve(const QString &host, quint16 port, QObject *context, Callback done)
+void AllowList::resolve(const QString &host, quint16 port, ChannelTransport transport,
+                        QObject *context, Callback done)
 {
-    const QString target = formatEndpoint(host, port);
-    const bool byName = nameAllowed(host, port);
-    if (!byName && !anyAddressRuleFor(port)) {
+    const QString target =
+        formatEndpoint(host, port) +
+        (transport == ChannelTransport::Udp ? QStringLiteral("/udp") : QString());
+    const bool byName = nameAllowed(host, port, transport);
+    if (!byName && !anyAddressRuleFor(port, transport)) {
         done(TargetResolution{{},
                               port,
                               FailureCode::NotAllowed,
@@ -132,15 +149,15 @@ void AllowList::resolve(const QString &host, quint16 port, QObject *context, Cal
     }
     HostResolver::resolve(
         host, context,
-        [this, done, port, byName, target](const QList<QHostAddress> &addresses,
-                                           const QString &error) {
+        [this, done, port, transport, byName, target](const QList<QHostAddress> &addresses,
+                                                      const QString &error) {
             if (!error.isEmpty()) {
                 done(TargetResolution{{}, port, FailureCode::Unreachable, error});
                 return;
             }
             QList<QHostAddress> allowed;
             for (const QHostAddress &address : addresses) {
-                if (byName || addressAllowed(address, port))
+                if (byName || addressAllowed(address, port, transport))
                     allowed.append(address);
             }
             if (allowed.isEmpty()) {

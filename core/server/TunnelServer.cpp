@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "UpgradeRequest.h"
 #include "config/ForwardSpec.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/RemoteListeners.h"
 #include "link/WebSocketLink.h"
@@ -283,7 +284,7 @@ void TunnelServer::onWebSocket()
             transport->setParent(link);
         auto *session =
             new TunnelSession(link, TunnelSession::Role::Acceptor, m_settings.limits, this);
-        session->setLocalCapabilities(Capability::AcceptsListen);
+        session->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels);
         session->setTargetPolicy(targetPolicyFor(identity));
         m_sessions.append(session);
         const QString peer = session->peerAddress();

@@ -25,6 +25,12 @@ struct SessionLimits
     int helloTimeoutMs = 10000;
     // WebSocket ping interval; a session silent for three intervals is considered dead.
     int keepAliveMs = 20000;
+    // A datagram channel (UDP flow) ends after this long without a datagram either way
+    // (--udp-timeout).
+    int datagramIdleTimeoutMs = 60000;
+    // Most datagram channels at once; a new flow beyond it evicts the least recently used one.
+    // Half of maxChannels, so that UDP flows never crowd out TCP connections.
+    int maxDatagramChannels = 2048;
 };
 
 } // namespace wstunnel

@@ -1,12 +1,19 @@
 #include "TargetPolicy.h"
 
+#include "net/DatagramSocket.h"
 #include "net/StreamSocket.h"
 
 namespace wstunnel {
 
 ChannelEndpoint *TargetPolicy::createEndpoint(ChannelTransport transport)
 {
-    return transport == ChannelTransport::Tcp ? new StreamSocket : nullptr;
+    switch (transport) {
+    case ChannelTransport::Tcp:
+        return new StreamSocket;
+    case ChannelTransport::Udp:
+        return new DatagramSocket;
+    }
+    return nullptr;
 }
 
 } // namespace wstunnel

@@ -31,11 +31,13 @@ public:
 
     virtual ~TargetPolicy() = default;
     // The endpoint for a new channel of this transport, or nullptr where it is not carried: a TCP
-    // stream by default.
+    // stream or a connected UDP socket by default.
     virtual ChannelEndpoint *createEndpoint(ChannelTransport transport);
-    // Calls done exactly once, possibly later; not at all once context is destroyed. A
-    // TunnelSession passes the Channel being opened as the context.
-    virtual void resolve(const QString &host, quint16 port, QObject *context, Callback done) = 0;
+    // Whether host:port may be reached over transport, and at which addresses. Calls done exactly
+    // once, possibly later; not at all once context is destroyed. A TunnelSession passes the
+    // Channel being opened as the context.
+    virtual void resolve(const QString &host, quint16 port, ChannelTransport transport,
+                         QObject *context, Callback done) = 0;
 };
 
 } // namespace wstunnel

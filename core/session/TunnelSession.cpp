@@ -2,8 +2,8 @@
 
 #include "Logging.h"
 #include "TargetPolicy.h"
-#include "config/ForwardSpec.h"
 #include "channel/ChannelEndpoint.h"
+#include "config/ForwardSpec.h"
 #include "protocol/MessageCodec.h"
 
 #include <QPointer>
@@ -16,12 +16,26 @@ namespace {
 
 QString describe(const ChannelSummary &s)
 {
-    return QStringLiteral("channel %1 %2 -> %3 closed%4: in %5 B, out %6 B, %7 s")
+    const QString datagrams = s.datagram
+                                  ? QStringLiteral(", datagrams in %1 out %2, dropped in %3 out %4")
+                                        .arg(s.datagramsIn)
+                                        .arg(s.datagramsOut)
+                                        .arg(s.droppedIn)
+                                        .arg(s.droppedOut)
+                                  : QString();
+    return QStringLiteral("channel %1 %2 -> %3 closed%4: in %5 B, out %6 B%7, %8 s")
         .arg(s.id)
         .arg(s.peer, s.target, s.error.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(s.error))
         .arg(s.bytesIn)
         .arg(s.bytesOut)
+        .arg(datagrams)
         .arg(double(s.durationMs) / 1000.0, 0, 'f', 3);
+}
+
+QString channelTarget(const QString &host, quint16 port, ChannelTransport transport)
+{
+    return formatEndpoint(host, port) +
+           (transport == ChannelTransport::Udp ? QStringLiteral("/udp") : QString());
 }
 
 } // namespace
@@ -44,6 +58,8 @@ TunnelSession::TunnelSession(Link *link, Role role, const SessionLimits &limits,
         fail(FailureCode::ProtocolError,
              QStringLiteral("no hello within %1 ms").arg(m_limits.helloTimeoutMs));
     });
+    m_idleTimer.setSingleShot(true);
+    connect(&m_idleTimer, &QTimer::timeout, this, &TunnelSession::expireIdleDatagramChannels);
 }
 
 void TunnelSession::connectLink()
@@ -122,7 +138,8 @@ qint64 TunnelSession::transportBacklog() const
 
 Channel *TunnelSession::openChannel(ChannelEndpoint *local, const QString &host, quint16 port)
 {
-    const QString target = formatEndpoint(host, port);
+    const ChannelTransport transport = local->transport();
+    const QString target = channelTarget(host, port, transport);
     if (!m_ready || m_ended || m_channels.size() >= m_limits.maxChannels) {
         qCWarning(lcSession).noquote()
             << QStringLiteral("refusing %1 -> %2: %3")
@@ -135,12 +152,16 @@ Channel *TunnelSession::openChannel(ChannelEndpoint *local, const QString &host,
         local->deleteLater();
         return nullptr;
     }
+    if (transport == ChannelTransport::Udp)
+        makeRoomForDatagramChannel();
     const quint32 id = m_nextChannelId;
     m_nextChannelId += 2;
     auto *channel =
         new Channel(this, id, local, local->peerAddress(), target, m_limits.receiveWindow, this);
     m_channels.insert(id, channel);
-    send(MessageCodec::open(id, ChannelTransport::Tcp, m_limits.receiveWindow, host, port));
+    if (channel->isDatagram())
+        datagramActivity(channel);
+    send(MessageCodec::open(id, transport, m_limits.receiveWindow, host, port));
     if (allowsEarlyData())
         channel->sendEarly(protocol::kEarlyWindow);
     connect(channel, &Channel::opened, this, [this, channel] {
@@ -152,12 +173,15 @@ Channel *TunnelSession::openChannel(ChannelEndpoint *local, const QString &host,
     return channel;
 }
 
-quint32 TunnelSession::requestListen(const QString &bindHost, quint16 port)
+quint32 TunnelSession::requestListen(const QString &bindHost, quint16 port,
+                                     ChannelTransport transport)
 {
-    if (!m_peerCapabilities.testFlag(Capability::AcceptsListen))
+    if (!m_peerCapabilities.testFlag(Capability::AcceptsListen) ||
+        (transport == ChannelTransport::Udp &&
+         !m_peerCapabilities.testFlag(Capability::DatagramChannels)))
         return 0;
     const quint32 id = m_nextListenId++;
-    send(MessageCodec::listen(id, bindHost, port));
+    send(MessageCodec::listen(id, bindHost, port, transport));
     return id;
 }
 
@@ -221,6 +245,61 @@ qint64 TunnelSession::maxPayloadSize() const
                         qint64(m_peerMaxMessageSize) - protocol::kDataHeaderSize);
 }
 
+bool TunnelSession::canSendDatagram() const
+{
+    return m_link && m_link->backlog() < m_limits.writeWatermark / 2;
+}
+
+qint64 TunnelSession::maxDatagramSize() const
+{
+    return qMin<qint64>(protocol::kMaxDatagramSize,
+                        qint64(m_peerMaxMessageSize) - protocol::kDataHeaderSize);
+}
+
+void TunnelSession::datagramActivity(Channel *channel)
+{
+    m_datagramRecency.touch(channel, m_age.elapsed());
+    // A channel only ever becomes younger, so a running timer is never late.
+    if (!m_idleTimer.isActive())
+        scheduleIdleExpiry();
+}
+
+void TunnelSession::scheduleIdleExpiry()
+{
+    if (m_datagramRecency.isEmpty() || m_ended) {
+        m_idleTimer.stop();
+        return;
+    }
+    const qint64 due =
+        m_datagramRecency.oldestTimeMs() + m_limits.datagramIdleTimeoutMs - m_age.elapsed();
+    m_idleTimer.start(int(qBound(qint64(0), due, qint64(m_limits.datagramIdleTimeoutMs))));
+}
+
+void TunnelSession::expireIdleDatagramChannels()
+{
+    const qint64 now = m_age.elapsed();
+    const QString reason = QStringLiteral("UDP flow idle for %1 s")
+                               .arg(double(m_limits.datagramIdleTimeoutMs) / 1000.0, 0, 'g', 6);
+    while (!m_datagramRecency.isEmpty() &&
+           now - m_datagramRecency.oldestTimeMs() >= m_limits.datagramIdleTimeoutMs) {
+        Channel *channel = m_datagramRecency.oldest();
+        m_datagramRecency.remove(channel);
+        channel->endFlow(FailureCode::TimedOut, reason);
+    }
+    scheduleIdleExpiry();
+}
+
+void TunnelSession::makeRoomForDatagramChannel()
+{
+    while (m_datagramRecency.size() >= qMax(1, m_limits.maxDatagramChannels)) {
+        Channel *channel = m_datagramRecency.oldest();
+        m_datagramRecency.remove(channel);
+        channel->endFlow(FailureCode::LimitReached,
+                         QStringLiteral("evicted: the session's limit of %1 UDP flows was reached")
+                             .arg(m_limits.maxDatagramChannels));
+    }
+}
+
 void TunnelSession::onLinkDrained()
 {
     if (!m_transportBlocked || !m_link || m_link->backlog() >= m_limits.writeWatermark)
@@ -235,6 +314,7 @@ void TunnelSession::channelFinished(Channel *channel)
     if (m_channels.remove(channel->id()) == 0)
         return;
     m_opening.remove(channel->id());
+    m_datagramRecency.remove(channel);
     const ChannelSummary summary = channel->summary();
     if (summary.error.isEmpty())
         qCInfo(lcSession).noquote() << describe(summary);
@@ -298,8 +378,12 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         if (!m_localCapabilities.testFlag(Capability::AcceptsListen))
             refuseListen(m.channel, FailureCode::NotAllowed,
                          QStringLiteral("this side does not accept listen requests"));
+        else if (m.transport == ChannelTransport::Udp &&
+                 !m_localCapabilities.testFlag(Capability::DatagramChannels))
+            refuseListen(m.channel, FailureCode::NotAllowed,
+                         QStringLiteral("this side does not carry UDP"));
         else
-            Q_EMIT listenRequested(m.channel, m.host, m.port);
+            Q_EMIT listenRequested(m.channel, m.host, m.port, m.transport);
         return;
     case MessageType::ListenOk:
         Q_EMIT listenAnswered(m.channel, true, m.port, QString());
@@ -431,7 +515,7 @@ void TunnelSession::handleOpen(const Message &m)
         return;
     }
     m_highestPeerChannelId = m.channel;
-    const QString target = formatEndpoint(m.host, m.port);
+    const QString target = channelTarget(m.host, m.port, m.transport);
     auto refuse = [&](FailureCode code, const QString &reason) {
         qCWarning(lcSession).noquote() << QStringLiteral("refused channel %1 from %2 to %3: %4")
                                               .arg(m.channel)
@@ -462,9 +546,13 @@ void TunnelSession::handleOpen(const Message &m)
         refuse(FailureCode::NotAllowed, QStringLiteral("this side does not carry such channels"));
         return;
     }
-    auto *channel = new Channel(this, m.channel, endpoint, m_peerAddress, target,
-                                m_limits.receiveWindow, this);
+    if (m.transport == ChannelTransport::Udp)
+        makeRoomForDatagramChannel();
+    auto *channel =
+        new Channel(this, m.channel, endpoint, m_peerAddress, target, m_limits.receiveWindow, this);
     channel->setPeerWindow(m.window);
+    if (channel->isDatagram())
+        datagramActivity(channel);
     if (allowsEarlyData())
         channel->acceptEarly(protocol::kEarlyWindow);
     m_channels.insert(m.channel, channel);
@@ -477,10 +565,11 @@ void TunnelSession::handleOpen(const Message &m)
         Q_EMIT channelOpened(channel);
     });
     QPointer<Channel> guard(channel);
-    m_policy->resolve(m.host, m.port, channel, [this, guard](const TargetResolution &r) {
-        if (guard)
-            guard->connectTarget(r, m_limits.connectTimeoutMs);
-    });
+    m_policy->resolve(m.host, m.port, m.transport, channel,
+                      [this, guard](const TargetResolution &r) {
+                          if (guard)
+                              guard->connectTarget(r, m_limits.connectTimeoutMs);
+                      });
 }
 
 void TunnelSession::fail(FailureCode code, const QString &reason, LinkEnding ending)
@@ -502,6 +591,7 @@ void TunnelSession::teardown(const QString &reason)
         return;
     m_ended = true;
     m_helloTimer.stop();
+    m_idleTimer.stop();
     m_outbox.clear();
     const auto channels = m_channels.values();
     for (Channel *channel : channels)

@@ -5,6 +5,7 @@
 #include "channel/ChannelHost.h"
 #include "link/Link.h"
 #include "protocol/Message.h"
+#include "util/RecencyList.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -26,6 +27,10 @@ class TargetPolicy;
 //
 // The session outlives its link: detachLink() leaves the channels open and their endpoints
 // unread, and attachLink() carries on over another link.
+//
+// Datagram channels (UDP flows) are ordered by their last datagram: each end closes a flow idle
+// for limits().datagramIdleTimeoutMs, and a new flow beyond limits().maxDatagramChannels evicts
+// the least recently used one.
 class TunnelSession : public QObject, private ChannelHost
 {
     Q_OBJECT
@@ -55,17 +60,21 @@ public:
     // Who decides on channels the peer opens; without one they are refused.
     void setTargetPolicy(std::shared_ptr<TargetPolicy> policy) { m_policy = std::move(policy); }
 
-    // Carries a local endpoint to host:port on the far side; the session owns the endpoint.
+    // Carries a local endpoint to host:port on the far side, over a channel of the endpoint's
+    // transport; the session owns the endpoint.
     Channel *openChannel(ChannelEndpoint *local, const QString &host, quint16 port);
+    int datagramChannels() const { return int(m_datagramRecency.size()); }
     QList<Channel *> channels() const { return m_channels.values(); }
     // Payload received from the peer and not yet taken by local endpoints.
     quint64 bufferedBytes() const;
     // Bytes queued on the link, not yet taken by the wire.
     qint64 transportBacklog() const;
 
-    // Asks the peer to listen on bindHost:port and open a channel back for each connection.
-    // Returns the request id, or 0 when the peer does not take listen requests.
-    quint32 requestListen(const QString &bindHost, quint16 port);
+    // Asks the peer to listen on bindHost:port and open a channel back for each connection (each
+    // flow, for UDP). Returns the request id, or 0 when the peer does not take listen requests
+    // (or, for UDP, datagram channels).
+    quint32 requestListen(const QString &bindHost, quint16 port,
+                          ChannelTransport transport = ChannelTransport::Tcp);
     void answerListen(quint32 requestId, quint16 boundPort);
     void refuseListen(quint32 requestId, FailureCode code, const QString &reason);
     // Asks the peer to stop a listener it opened for requestId and reset its connections.
@@ -88,7 +97,8 @@ Q_SIGNALS:
     void closed(const QString &reason);
     void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
-    void listenRequested(quint32 requestId, const QString &bindHost, quint16 port);
+    void listenRequested(quint32 requestId, const QString &bindHost, quint16 port,
+                         wstunnel::ChannelTransport transport);
     void unlistenRequested(quint32 requestId);
     void listenAnswered(quint32 requestId, bool ok, quint16 boundPort, const QString &reason);
     // From a peer that announced relay (a hub) only.
@@ -100,8 +110,15 @@ private:
     void sendMessage(QByteArray message) override;
     bool canSend() const override;
     qint64 maxPayloadSize() const override;
+    bool canSendDatagram() const override;
+    qint64 maxDatagramSize() const override;
+    void datagramActivity(Channel *channel) override;
     void channelFinished(Channel *channel) override;
 
+    // Evicts the least recently used datagram channel when a new one would exceed the limit.
+    void makeRoomForDatagramChannel();
+    void expireIdleDatagramChannels();
+    void scheduleIdleExpiry();
     void connectLink();
     // Whether the negotiated version lets a channel's opener send data before open-ok.
     bool allowsEarlyData() const { return m_version >= protocol::kEarlyDataVersion; }
@@ -142,7 +159,9 @@ private:
     // read their endpoints then, so at most a few per channel.
     QList<QByteArray> m_outbox;
     QTimer m_helloTimer;
-    QElapsedTimer m_age;
+    QElapsedTimer m_age; // also the clock of datagram activity
+    RecencyList<Channel *> m_datagramRecency;
+    QTimer m_idleTimer; // due when the least recently used datagram channel would expire
     int m_channelsFinished = 0;
     quint64 m_finishedBytesIn = 0;
     quint64 m_finishedBytesOut = 0;

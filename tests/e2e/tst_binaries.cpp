@@ -6,17 +6,20 @@
 #include "EchoServer.h"
 #include "Peer.h"
 #include "StreamPump.h"
+#include "UdpEchoServer.h"
 
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QNetworkDatagram>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUdpSocket>
 
 #include <memory>
 
@@ -485,6 +488,8 @@ private Q_SLOTS:
                                   << "";
         QTest::newRow("-R missing host port") << "-R"
                                               << "9000:127.0.0.1";
+        QTest::newRow("-L unknown transport") << "-L"
+                                              << "5353:127.0.0.1:53/sctp";
     }
 
     void badForwardSyntax()
@@ -522,6 +527,9 @@ private Q_SLOTS:
         QTest::newRow("listen not an address") << list({"--listen", "devbox:8080"}) << "--listen";
         QTest::newRow("bad allow rule") << list({"--allow", "127.0.0.1:notaport"}) << "notaport";
         QTest::newRow("unknown role") << list({"relay"}) << "relay";
+        QTest::newRow("bad udp allow rule")
+            << list({"--allow", "dns.internal/udp"}) << "dns.internal/udp";
+        QTest::newRow("udp timeout zero") << list({"--udp-timeout", "0"}) << "--udp-timeout";
     }
 
     void badRemoteCommandLine()
@@ -872,6 +880,66 @@ private Q_SLOTS:
         QTRY_VERIFY2_WITH_TIMEOUT(remote.stderrText().contains(target(closedPort)),
                                   remote.transcript().constData(), 5000);
         QVERIFY(client.isRunning());
+    }
+
+    void udpTimeoutIsChecked()
+    {
+        Peer client(QStringLiteral("wstunnel"));
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"),
+                      QStringLiteral("ws://127.0.0.1:9/"), QStringLiteral("-L"),
+                      QStringLiteral("5353:127.0.0.1:53/udp"), QStringLiteral("--udp-timeout"),
+                      QStringLiteral("soon")});
+        QCOMPARE(client.waitForExit(), 2);
+        QVERIFY2(client.stderrText().contains(QLatin1String("--udp-timeout")),
+                 client.transcript().constData());
+    }
+
+    void udpForwardAndIdleExpiry_data()
+    {
+        QTest::addColumn<bool>("remoteExpires");
+        QTest::newRow("the remote's --udp-timeout") << true;
+        QTest::newRow("the desktop's --udp-timeout") << false;
+    }
+
+    // -L …/udp prints its readiness line with the suffix and carries datagrams; the end with the
+    // short --udp-timeout ends the idle flow on both, as an orderly end.
+    void udpForwardAndIdleExpiry()
+    {
+        QFETCH(bool, remoteExpires);
+        const QString shortTimeout = QStringLiteral("0.5");
+        const QString longTimeout = QStringLiteral("60");
+        UdpEchoServer echo;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(
+            remote, {QStringLiteral("--udp-timeout"), remoteExpires ? shortTimeout : longTimeout},
+            &url));
+        Peer client(QStringLiteral("wstunnel"));
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-L"), QStringLiteral("0:%1/udp").arg(target(echo.port())),
+                      QStringLiteral("--udp-timeout"), remoteExpires ? longTimeout : shortTimeout});
+        const QRegularExpressionMatch ready = client.waitForLine(kForwarding);
+        QVERIFY2(ready.hasMatch(), client.transcript().constData());
+        QCOMPARE(ready.captured(2), QStringLiteral("%1/udp").arg(target(echo.port())));
+        QVERIFY(waitForSession(client));
+        const quint16 port = quint16(ready.captured(1).toUInt());
+
+        QUdpSocket socket;
+        QVERIFY(socket.bind(QHostAddress::LocalHost, 0));
+        socket.writeDatagram("ping", QHostAddress::LocalHost, port);
+        QTRY_VERIFY_WITH_TIMEOUT(socket.hasPendingDatagrams(), 10000);
+        QCOMPARE(socket.receiveDatagram().data(), QByteArray("ping"));
+
+        const QString ended = QStringLiteral("/udp closed: ");
+        QTRY_VERIFY2_WITH_TIMEOUT(client.stderrText().contains(ended),
+                                  client.transcript().constData(), 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(remote.stderrText().contains(ended),
+                                  remote.transcript().constData(), 10000);
+        QVERIFY(client.isRunning());
+        // A new datagram from the same source starts a new flow.
+        socket.writeDatagram("again", QHostAddress::LocalHost, port);
+        QTRY_VERIFY_WITH_TIMEOUT(socket.hasPendingDatagrams(), 10000);
+        QCOMPARE(socket.receiveDatagram().data(), QByteArray("again"));
     }
 };
 

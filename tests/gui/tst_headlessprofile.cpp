@@ -1,12 +1,15 @@
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
+#include "UdpEchoServer.h"
 #include "engine/FileSecretStore.h"
 #include "engine/ProfileStore.h"
 
+#include <QNetworkDatagram>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTest>
+#include <QUdpSocket>
 
 using namespace wstunnel;
 
@@ -21,6 +24,7 @@ private Q_SLOTS:
     void runsSavedProfile();
     void runsSavedReverseMapping();
     void usesTokenSavedByDesktopApp();
+    void runsSavedUdpMapping();
     void refusesUnusableProfile();
 
 private:
@@ -198,6 +202,65 @@ void TestHeadlessProfile::usesTokenSavedByDesktopApp()
     QCOMPARE(process.exitCode(), 0);
     remoteProcess.terminate();
     QVERIFY(remoteProcess.waitForFinished(10000));
+}
+
+// The engine starts UDP mappings through the same client calls as TCP ones; the built-in remote
+// allows UDP as it allows TCP.
+void TestHeadlessProfile::runsSavedUdpMapping()
+{
+    UdpEchoServer echo;
+    Profile profile = Profile::firstRun();
+    MappingConfig mapping;
+    mapping.id = Profile::newId();
+    mapping.name = QStringLiteral("DNS");
+    mapping.remoteId = profile.remotes.first().id;
+    mapping.protocol = MappingConfig::Protocol::Udp;
+    mapping.bindPort = 0;
+    mapping.targetHost = QStringLiteral("127.0.0.1");
+    mapping.targetPort = echo.port();
+    profile.mappings.append(mapping);
+    const QString path = m_dir.filePath(QStringLiteral("udp.json"));
+    QString error;
+    QVERIFY(ProfileStore::write(path, profile, &error));
+
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.path());
+    process.setProcessEnvironment(environment);
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForStarted());
+    QByteArray output;
+    QTRY_VERIFY_WITH_TIMEOUT((output += process.readAllStandardOutput()).contains("\n"), 10000);
+    const QRegularExpression line(
+        QStringLiteral("^forwarding 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:%1/udp\n$")
+            .arg(echo.port()));
+    const QRegularExpressionMatch match = line.match(QString::fromUtf8(output));
+    QVERIFY2(match.hasMatch(), output.constData());
+    const quint16 port = quint16(match.captured(1).toUInt());
+
+    QUdpSocket client;
+    QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+    // The first datagram may arrive before the session to the built-in remote is up, and is then
+    // dropped, as UDP may; a client retries.
+    QByteArray reply;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            if (!reply.isEmpty())
+                return true;
+            if (client.hasPendingDatagrams()) {
+                reply = client.receiveDatagram().data();
+                return true;
+            }
+            client.writeDatagram("udp profile", QHostAddress::LocalHost, port);
+            return false;
+        }(),
+        10000);
+    QCOMPARE(reply, QByteArray("udp profile"));
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
 }
 
 void TestHeadlessProfile::refusesUnusableProfile()

@@ -4,8 +4,13 @@ using namespace wstunnel;
 
 ChannelEndpoint *MemoryTargetPolicy::createEndpoint(ChannelTransport transport)
 {
-    if (transport != ChannelTransport::Tcp)
-        return nullptr;
+    if (transport == ChannelTransport::Udp) {
+        auto *endpoint = new MemoryDatagramEndpoint;
+        endpoint->setConnectPending(outcome == MemoryEndpoint::ConnectOutcome::Never);
+        endpoint->setDropping(dropping);
+        datagramEndpoints.append(endpoint);
+        return endpoint;
+    }
     auto *endpoint = new MemoryEndpoint;
     endpoint->setConnectOutcome(outcome);
     endpoint->setStalled(stalled);
@@ -13,7 +18,8 @@ ChannelEndpoint *MemoryTargetPolicy::createEndpoint(ChannelTransport transport)
     return endpoint;
 }
 
-void MemoryTargetPolicy::resolve(const QString &host, quint16 port, QObject *, Callback done)
+void MemoryTargetPolicy::resolve(const QString &host, quint16 port, ChannelTransport, QObject *,
+                                 Callback done)
 {
     if (host == QLatin1String("denied"))
         done(TargetResolution{

@@ -55,6 +55,21 @@ quint16 TunnelFixture::forwardTo(quint16 targetPort, const QString &targetHost)
     return listener->serverPort();
 }
 
+DatagramListener *TunnelFixture::forwardDatagramsTo(quint16 targetPort, const QString &targetHost,
+                                                    const QString &bindHost)
+{
+    ForwardSpec spec;
+    spec.bindHost = bindHost;
+    spec.targetHost = targetHost;
+    spec.targetPort = targetPort;
+    spec.transport = ChannelTransport::Udp;
+    TunnelError error;
+    DatagramListener *listener = m_client->addDatagramForward(spec, &error);
+    if (!listener)
+        qWarning("%s", qPrintable(error.toString()));
+    return listener;
+}
+
 TunnelSession *TunnelFixture::serverSession() const
 {
     const QList<TunnelSession *> sessions = m_server->sessions();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/TunnelClient.h"
+#include "forward/DatagramListener.h"
 #include "server/TunnelServer.h"
 
 #include <QObject>
@@ -18,6 +19,10 @@ public:
     bool start();
     // Binds a local forward to 127.0.0.1:targetPort on the far side; returns the local port.
     quint16 forwardTo(quint16 targetPort, const QString &targetHost = QStringLiteral("127.0.0.1"));
+    // A UDP forward (-L BIND:0:HOST:PORT/udp); returns its listener, or nullptr.
+    wstunnel::DatagramListener *
+    forwardDatagramsTo(quint16 targetPort, const QString &targetHost = QStringLiteral("127.0.0.1"),
+                       const QString &bindHost = QStringLiteral("127.0.0.1"));
 
     wstunnel::TunnelServer &server() { return *m_server; }
     wstunnel::TunnelClient &client() { return *m_client; }

@@ -11,11 +11,13 @@ class AllowListTest : public QObject
 
 private:
     // Runs a resolution to completion; names used here resolve from /etc/hosts or not at all.
-    static TargetResolution decide(AllowList &list, const QString &host, quint16 port)
+    static TargetResolution decide(AllowList &list, const QString &host, quint16 port,
+                                   ChannelTransport transport = ChannelTransport::Tcp)
     {
         QObject context;
         std::optional<TargetResolution> answer;
-        list.resolve(host, port, &context, [&](const TargetResolution &r) { answer = r; });
+        list.resolve(host, port, transport, &context,
+                     [&](const TargetResolution &r) { answer = r; });
         if (!QTest::qWaitFor([&] { return answer.has_value(); }, 5000))
             return TargetResolution{{}, port, FailureCode::TimedOut, QStringLiteral("no answer")};
         return *answer;
@@ -49,6 +51,10 @@ private Q_SLOTS:
         QTest::newRow("bad cidr prefix") << "10.0.0.0/33:1" << false;
         QTest::newRow("bad cidr address") << "10.0.0.300/8:1" << false;
         QTest::newRow("bare ipv6") << "::1:22" << false;
+        QTest::newRow("udp") << "dns.internal:53/udp" << true;
+        QTest::newRow("udp, cidr and any port") << "10.0.0.0/8:*/udp" << true;
+        QTest::newRow("explicit tcp") << "db:5432/tcp" << true;
+        QTest::newRow("udp without port") << "dns.internal/udp" << false;
     }
 
     void parsesRules()
@@ -103,6 +109,38 @@ private Q_SLOTS:
         // A name rule does not admit the address the name stands for, nor other names.
         QCOMPARE(decide(list, QStringLiteral("127.0.0.1"), 22).code, FailureCode::NotAllowed);
         QCOMPARE(decide(list, QStringLiteral("otherhost"), 22).code, FailureCode::NotAllowed);
+    }
+
+    // A plain rule is TCP only and a /udp rule UDP only, whatever the host and port.
+    void transportsAreKeptApart()
+    {
+        AllowList list = make({QStringLiteral("127.0.0.1:5432"), QStringLiteral("127.0.0.2:53/udp"),
+                               QStringLiteral("localhost:5353/udp")});
+        QVERIFY(!decide(list, QStringLiteral("127.0.0.1"), 5432).addresses.isEmpty());
+        const TargetResolution tcpOnly =
+            decide(list, QStringLiteral("127.0.0.1"), 5432, ChannelTransport::Udp);
+        QCOMPARE(tcpOnly.code, FailureCode::NotAllowed);
+        QCOMPARE(tcpOnly.reason, QStringLiteral("127.0.0.1:5432/udp is not in the allow-list"));
+        QVERIFY(!decide(list, QStringLiteral("127.0.0.2"), 53, ChannelTransport::Udp)
+                     .addresses.isEmpty());
+        QCOMPARE(decide(list, QStringLiteral("127.0.0.2"), 53).code, FailureCode::NotAllowed);
+        QVERIFY(!decide(list, QStringLiteral("localhost"), 5353, ChannelTransport::Udp)
+                     .addresses.isEmpty());
+        QCOMPARE(decide(list, QStringLiteral("localhost"), 5353).code, FailureCode::NotAllowed);
+    }
+
+    void loopbackDefaultsCoverUdp()
+    {
+        AllowList list;
+        list.addLoopbackDefaults();
+        QVERIFY(!decide(list, QStringLiteral("127.0.0.1"), 53, ChannelTransport::Udp)
+                     .addresses.isEmpty());
+        QVERIFY(
+            !decide(list, QStringLiteral("::1"), 53, ChannelTransport::Udp).addresses.isEmpty());
+        QVERIFY(!decide(list, QStringLiteral("localhost"), 53, ChannelTransport::Udp)
+                     .addresses.isEmpty());
+        QCOMPARE(decide(list, QStringLiteral("192.168.1.1"), 53, ChannelTransport::Udp).reason,
+                 QStringLiteral("192.168.1.1:53/udp is not in the allow-list"));
     }
 
     void refusalNeedsNoLookup()

@@ -221,9 +221,6 @@ QList<Row> rows()
                              QStringLiteral("cannot listen on 127.0.0.1:0: out of descriptors")),
                  QStringLiteral("the built-in remote did not start: cannot listen on "
                                 "127.0.0.1:0: out of descriptors")});
-    rows.append({"UDP not supported",
-                 TunnelError(Kind::UdpNotSupported, QStringLiteral("127.0.0.1:5353")),
-                 QStringLiteral("UDP mappings are not supported by this version")});
     rows.append({"remote missing", TunnelError(Kind::RemoteMissing, QStringLiteral("r1")),
                  QStringLiteral("its remote no longer exists")});
     rows.append({"not a hub", TunnelError(Kind::NotAHub, QStringLiteral("ws://127.0.0.1:8080/")),

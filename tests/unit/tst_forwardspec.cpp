@@ -83,6 +83,40 @@ private Q_SLOTS:
         QCOMPARE(spec->direction, ForwardSpec::Direction::Reverse);
     }
 
+    void udpSuffix_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<bool>("udp");
+        QTest::addColumn<QString>("formatted");
+        QTest::newRow("udp") << "5353:dns.internal:53/udp" << true
+                             << "127.0.0.1:5353:dns.internal:53/udp";
+        QTest::newRow("udp, ipv6")
+            << "[::1]:5353:[fd00::53]:53/UDP" << true << "[::1]:5353:[fd00::53]:53/udp";
+        QTest::newRow("explicit tcp") << "8080:web:80/tcp" << false << "127.0.0.1:8080:web:80";
+        QTest::newRow("plain") << "8080:web:80" << false << "127.0.0.1:8080:web:80";
+    }
+
+    void udpSuffix()
+    {
+        QFETCH(QString, text);
+        QFETCH(bool, udp);
+        QFETCH(QString, formatted);
+        QString error;
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Local, &error);
+        QVERIFY2(spec, qPrintable(error));
+        QCOMPARE(spec->transport == ChannelTransport::Udp, udp);
+        QCOMPARE(spec->transportSuffix(), udp ? QStringLiteral("/udp") : QString());
+        QCOMPARE(spec->toString(), formatted);
+        // The same ports over the other transport are another mapping.
+        ForwardSpec other = *spec;
+        other.transport = udp ? ChannelTransport::Tcp : ChannelTransport::Udp;
+        QVERIFY(!(other == *spec));
+        QVERIFY(!ForwardSpec::parse(QStringLiteral("5353:dns:53/sctp"),
+                                    ForwardSpec::Direction::Local, &error));
+        QCOMPARE(error, QStringLiteral("-L '5353:dns:53/sctp': '53/sctp' is not a target port "
+                                       "(1-65535)"));
+    }
+
     void endpoints()
     {
         QString host = QStringLiteral("default");

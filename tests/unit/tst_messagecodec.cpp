@@ -199,6 +199,23 @@ private Q_SLOTS:
         QVERIFY(errorOf(bytes, quint32(bytes.size())).isEmpty());
     }
 
+    // A UDP listen adds a transport byte, which only peers that carry UDP are sent; a TCP listen
+    // stays as older peers know it.
+    void listenCarriesItsTransport()
+    {
+        const QByteArray tcp = MessageCodec::listen(3, QStringLiteral("127.0.0.1"), 9000);
+        const QByteArray udp =
+            MessageCodec::listen(3, QStringLiteral("127.0.0.1"), 9000, ChannelTransport::Udp);
+        QCOMPARE(udp.size(), tcp.size() + 1);
+        QCOMPARE(roundTrip(tcp).transport, ChannelTransport::Tcp);
+        const Message m = roundTrip(udp);
+        QCOMPARE(m.transport, ChannelTransport::Udp);
+        QCOMPARE(m.host, QStringLiteral("127.0.0.1"));
+        QCOMPARE(m.port, quint16(9000));
+        QCOMPARE(errorOf(tcp + char(7)), QStringLiteral("unknown transport 7"));
+        QCOMPARE(errorOf(udp + char(2)), QStringLiteral("1 trailing bytes after listen message"));
+    }
+
     void everyTruncationOfEveryTypeIsAnError()
     {
         const QList<QByteArray> messages = {

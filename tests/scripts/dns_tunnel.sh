@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# UDP through the tunnel with a real DNS server: dnsmasq answers 1,000 dig queries through
+# `-L 0:127.0.0.1:DNSPORT/udp`, and 1,000 more through `-R 0:127.0.0.1:DNSPORT/udp`, every answer
+# correct and each query sent once (+tries=1).
+#
+#   dns_tunnel.sh BIN_DIR
+#
+# Starts dnsmasq (Debian's dnsmasq-base: the binary only, no system service) as an unprivileged
+# process with its own config: 1,000 host records, no upstream servers, 127.0.0.1 and its own
+# port only. Then wstunnel-remote (--allow 127.0.0.1:DNSPORT/udp) and wstunnel --headless with
+# both mappings. Everything stays on 127.0.0.1, every wait is bounded, and everything started is
+# stopped on exit. Needs dnsmasq-base and bind9-dnsutils (scripts/install-deps.sh).
+set -euo pipefail
+
+BIN_DIR="${1:-${WSTUNNEL_BIN_DIR:-}}"
+if [ -z "$BIN_DIR" ]; then
+    echo "usage: $0 BIN_DIR (the directory holding wstunnel and wstunnel-remote)" >&2
+    exit 2
+fi
+REMOTE_BIN="$BIN_DIR/wstunnel-remote"
+CLIENT_BIN="$BIN_DIR/wstunnel"
+QUERIES=1000
+
+# Loopback traffic must not be sent to a proxy of the environment this runs in.
+unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
+export no_proxy='*'
+
+STEP="setting up"
+WORK=""
+REMOTE_PID=""
+CLIENT_PID=""
+DNS_PID=""
+RESULT=1
+
+summary() {
+    if [ "$RESULT" -eq 0 ]; then
+        echo "dns_tunnel: PASS: $*"
+    else
+        echo "dns_tunnel: FAIL while $STEP: $*"
+    fi
+}
+
+die() {
+    summary "$*"
+    exit 1
+}
+
+show_log() {
+    local file=$1
+    if [ -s "$file" ]; then
+        echo "---- last lines of $(basename "$file") ----"
+        tail -n 25 "$file"
+    fi
+}
+
+cleanup() {
+    local status=$?
+    set +e
+    for pid in "$CLIENT_PID" "$REMOTE_PID" "$DNS_PID"; do
+        if [ -n "$pid" ]; then
+            kill -TERM "$pid" 2>/dev/null
+        fi
+    done
+    for pid in "$CLIENT_PID" "$REMOTE_PID" "$DNS_PID"; do
+        if [ -n "$pid" ]; then
+            # Bounded: a process that ignores SIGTERM for 5 s is killed.
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
+    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+        if [ "$status" -ne 0 ]; then
+            show_log "$WORK/dnsmasq.log"
+            show_log "$WORK/remote.err"
+            show_log "$WORK/client.err"
+        fi
+        if [ -n "${KEEP_WORK:-}" ]; then
+            echo "logs kept in $WORK"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port no TCP or UDP socket uses right now, below Linux's ephemeral range so that outgoing connections do
+# not take it meanwhile.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 12000))
+        if [ -z "$(ss -Htuan "sport = :$port")" ]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# wait_for_line FILE REGEX SECONDS PID: prints the first line of FILE matching REGEX (extended)
+# once it appears; fails when SECONDS pass or the process PID ends first.
+wait_for_line() {
+    local file=$1 regex=$2 limit=$3 pid=$4 line
+    for _ in $(seq 1 $((limit * 10))); do
+        line=$(grep -E -m1 "$regex" "$file" 2>/dev/null || true)
+        if [ -n "$line" ]; then
+            echo "$line"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# not_ready NAME PID WHAT: the reason a readiness line did not come.
+not_ready() {
+    local name=$1 pid=$2 what=$3 status=0
+    if kill -0 "$pid" 2>/dev/null; then
+        die "$name printed no $what line within 15 s"
+    fi
+    wait "$pid" || status=$?
+    die "$name exited with status $status before printing a $what line"
+}
+
+# ---- tools -------------------------------------------------------------------------------
+STEP="looking for the tools"
+for tool in "$REMOTE_BIN" "$CLIENT_BIN"; do
+    [ -x "$tool" ] || die "$tool is not built"
+done
+# dnsmasq lives in /usr/sbin, which a user's PATH may lack.
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+[ -x "$DNSMASQ" ] || die "missing dnsmasq: run scripts/install-deps.sh"
+for tool in dig ss; do
+    command -v "$tool" >/dev/null || die "missing $tool: run scripts/install-deps.sh"
+done
+# As root, dnsmasq runs as nobody from the start (setpriv execs it, so its pid is ours to stop).
+AS_NOBODY=()
+if [ "$(id -u)" -eq 0 ]; then
+    command -v setpriv >/dev/null || die "running as root but setpriv is missing"
+    AS_NOBODY=(setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups --)
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wstunnel-dns.XXXXXX")
+chmod 755 "$WORK"
+
+# ---- dnsmasq -----------------------------------------------------------------------------
+STEP="starting dnsmasq"
+DNS_PORT=$(free_port) || die "no free port for dnsmasq"
+address_of() {
+    echo "10.53.$(($1 / 256)).$(($1 % 256))"
+}
+{
+    echo "port=$DNS_PORT"
+    echo "listen-address=127.0.0.1"
+    echo "bind-interfaces"
+    echo "no-resolv"
+    echo "no-hosts"
+    echo "cache-size=0"
+    for i in $(seq 0 $((QUERIES - 1))); do
+        echo "host-record=host$i.wstunnel.test,$(address_of "$i")"
+    done
+} >"$WORK/dnsmasq.conf"
+chmod 644 "$WORK/dnsmasq.conf"
+"${AS_NOBODY[@]}" "$DNSMASQ" --conf-file="$WORK/dnsmasq.conf" --keep-in-foreground \
+    --log-facility=- --pid-file= --user= >"$WORK/dnsmasq.log" 2>&1 &
+DNS_PID=$!
+ready=0
+for _ in $(seq 1 100); do
+    answer=$(dig +short +tries=1 +timeout=1 @127.0.0.1 -p "$DNS_PORT" host0.wstunnel.test A \
+        2>/dev/null || true)
+    if [ "$answer" = "$(address_of 0)" ]; then
+        ready=1
+        break
+    fi
+    kill -0 "$DNS_PID" 2>/dev/null || die "dnsmasq exited"
+    sleep 0.1
+done
+[ "$ready" -eq 1 ] || die "dnsmasq did not answer on 127.0.0.1:$DNS_PORT within 10 s"
+echo "== $("$DNSMASQ" --version | head -n 1) on 127.0.0.1:$DNS_PORT/udp, $QUERIES host records"
+
+# ---- the tunnel --------------------------------------------------------------------------
+STEP="starting wstunnel-remote"
+WSTUNNEL_TOKEN="dns-$RANDOM-$RANDOM-$$"
+export WSTUNNEL_TOKEN
+"$REMOTE_BIN" --listen 127.0.0.1:0 --allow "127.0.0.1:$DNS_PORT/udp" \
+    >"$WORK/remote.out" 2>"$WORK/remote.err" &
+REMOTE_PID=$!
+line=$(wait_for_line "$WORK/remote.out" '^listening on ws://' 15 "$REMOTE_PID") ||
+    not_ready wstunnel-remote "$REMOTE_PID" "'listening on'"
+REMOTE_URL=${line#listening on }
+echo "== wstunnel-remote: $line"
+
+STEP="starting wstunnel --headless"
+"$CLIENT_BIN" --headless --remote "$REMOTE_URL" -L "0:127.0.0.1:$DNS_PORT/udp" \
+    -R "0:127.0.0.1:$DNS_PORT/udp" >"$WORK/client.out" 2>"$WORK/client.err" &
+CLIENT_PID=$!
+line=$(wait_for_line "$WORK/client.out" \
+    "^forwarding 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$DNS_PORT/udp\$" 15 "$CLIENT_PID") ||
+    not_ready wstunnel "$CLIENT_PID" "'forwarding'"
+echo "== wstunnel: $line"
+LOCAL_PORT=$(sed -E 's/^forwarding 127\.0\.0\.1:([0-9]+) .*/\1/' <<<"$line")
+line=$(wait_for_line "$WORK/client.out" \
+    "^reverse forwarding 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$DNS_PORT/udp\$" 15 "$CLIENT_PID") ||
+    not_ready wstunnel "$CLIENT_PID" "'reverse forwarding'"
+echo "== wstunnel: $line"
+REVERSE_PORT=$(sed -E 's/^reverse forwarding 127\.0\.0\.1:([0-9]+) .*/\1/' <<<"$line")
+
+# ---- the queries -------------------------------------------------------------------------
+for i in $(seq 0 $((QUERIES - 1))); do
+    address_of "$i"
+done >"$WORK/expected"
+
+# ask NAME PORT: $QUERIES queries through 127.0.0.1:PORT, one dig process, each query sent once;
+# every answer must be the record's address, in order.
+ask() {
+    local name=$1 port=$2 started elapsed wrong
+    STEP="asking $QUERIES queries through $name (127.0.0.1:$port)"
+    for i in $(seq 0 $((QUERIES - 1))); do
+        echo "@127.0.0.1 -p $port host$i.wstunnel.test A +short +tries=1 +timeout=5"
+    done >"$WORK/queries-$name"
+    started=$(date +%s%N)
+    timeout 300 dig -f "$WORK/queries-$name" >"$WORK/answers-$name" 2>&1 ||
+        die "dig exited with $? ($(grep -c . "$WORK/answers-$name") answer lines)"
+    elapsed=$((($(date +%s%N) - started) / 1000000))
+    if ! diff -q "$WORK/expected" "$WORK/answers-$name" >/dev/null; then
+        wrong=$(diff "$WORK/expected" "$WORK/answers-$name" | grep -c '^[<>]' || true)
+        diff "$WORK/expected" "$WORK/answers-$name" | head -n 10
+        die "$wrong lines of the answers differ from the host records"
+    fi
+    kill -0 "$CLIENT_PID" 2>/dev/null || die "wstunnel exited"
+    kill -0 "$REMOTE_PID" 2>/dev/null || die "wstunnel-remote exited"
+    echo "== $name: $QUERIES of $QUERIES answers correct in $elapsed ms"
+}
+
+ask "-L" "$LOCAL_PORT"
+ask "-R" "$REVERSE_PORT"
+
+RESULT=0
+summary "dnsmasq through $REMOTE_URL: $QUERIES dig queries through -L …/udp and $QUERIES through" \
+    "-R …/udp, all answered correctly"
