@@ -27,7 +27,7 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
     , m_peer(peer)
     , m_target(target)
     , m_window(receiveWindow)
-    , m_datagram(endpoint->transport() == ChannelTransport::Udp)
+    , m_datagram(endpoint->transport() == ChannelTransport::Udp ? new DatagramState : nullptr)
 {
     m_age.start();
     m_endpoint->setParent(this);
@@ -42,11 +42,11 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
 ChannelSummary Channel::summary() const
 {
     ChannelSummary s{m_id, m_peer, m_target, m_bytesIn, m_bytesOut, m_age.elapsed(), m_error};
-    s.datagram = m_datagram;
-    s.datagramsIn = m_datagramsIn;
-    s.datagramsOut = m_datagramsOut;
-    s.droppedIn = m_droppedIn;
-    s.droppedOut = m_droppedOut;
+    s.datagram = m_datagram != nullptr;
+    s.datagramsIn = datagramsIn();
+    s.datagramsOut = datagramsOut();
+    s.droppedIn = droppedIn();
+    s.droppedOut = droppedOut();
     return s;
 }
 
@@ -80,9 +80,11 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
         m_host->sendMessage(MessageCodec::openOk(m_id, m_window.receiveWindow()));
         if (!m_earlyData.isEmpty() && !deliver(std::exchange(m_earlyData, QByteArray())).isEmpty())
             return;
-        for (const QByteArray &datagram : std::exchange(m_earlyDatagrams, {})) {
-            if (!deliverDatagram(datagram).isEmpty())
-                return;
+        if (m_datagram) {
+            for (const QByteArray &datagram : std::exchange(m_datagram->early, {})) {
+                if (!deliverDatagram(datagram).isEmpty())
+                    return;
+            }
         }
         m_endpoint->setReadEnabled(true);
         Q_EMIT opened();
@@ -113,9 +115,11 @@ void Channel::handleOpenOk(quint32 window)
         return;
     m_window.setPeerWindow(window);
     m_state = State::Open;
-    m_heldBytes = 0;
-    for (const QByteArray &datagram : std::exchange(m_heldDatagrams, {}))
-        sendDatagram(datagram);
+    if (m_datagram) {
+        m_datagram->heldBytes = 0;
+        for (const QByteArray &datagram : std::exchange(m_datagram->held, {}))
+            sendDatagram(datagram);
+    }
     // A fin waits for open-ok: the far side may still be connecting.
     if (m_localEof)
         m_host->sendMessage(MessageCodec::fin(m_id, m_window.sentOffset()));
@@ -149,7 +153,7 @@ QString Channel::handleData(quint64 offset, QByteArrayView payload)
                 .arg(m_earlyReceiveLimit)
                 .arg(m_window.receivedOffset());
         if (m_datagram)
-            m_earlyDatagrams.append(payload.toByteArray());
+            m_datagram->early.append(payload.toByteArray());
         else
             m_earlyData.append(payload.data(), payload.size());
         return QString();
@@ -202,10 +206,10 @@ QString Channel::deliverDatagram(QByteArrayView datagram)
         return reason;
     }
     if (written == datagram.size()) {
-        ++m_datagramsIn;
+        ++m_datagram->in;
         m_bytesIn += quint64(datagram.size());
     } else {
-        ++m_droppedIn;
+        ++m_datagram->droppedIn;
     }
     consumed(datagram.size());
     return QString();
@@ -337,13 +341,14 @@ void Channel::readDatagrams()
             return;
         m_host->datagramActivity(this);
         const QByteArrayView datagram(buffer.constData(), n);
-        if (m_state == State::Opening && (!m_heldDatagrams.isEmpty() || !fits(n))) {
+        if (m_state == State::Opening && (!m_datagram->held.isEmpty() || !fits(n))) {
             // Kept in order for open-ok, up to one largest datagram's worth.
-            if (m_heldBytes + n <= protocol::kMaxDatagramSize && n <= m_host->maxDatagramSize()) {
-                m_heldDatagrams.append(datagram.toByteArray());
-                m_heldBytes += n;
+            if (m_datagram->heldBytes + n <= protocol::kMaxDatagramSize &&
+                n <= m_host->maxDatagramSize()) {
+                m_datagram->held.append(datagram.toByteArray());
+                m_datagram->heldBytes += n;
             } else {
-                ++m_droppedOut;
+                ++m_datagram->droppedOut;
             }
             continue;
         }
@@ -360,7 +365,7 @@ bool Channel::fits(qint64 size) const
 void Channel::sendDatagram(QByteArrayView datagram)
 {
     if (!fits(datagram.size())) {
-        ++m_droppedOut;
+        ++m_datagram->droppedOut;
         return;
     }
     QByteArray message(protocol::kDataHeaderSize + datagram.size(), Qt::Uninitialized);
@@ -368,7 +373,7 @@ void Channel::sendDatagram(QByteArrayView datagram)
     memcpy(message.data() + protocol::kDataHeaderSize, datagram.data(), size_t(datagram.size()));
     m_window.recordSent(quint64(datagram.size()));
     m_bytesOut += quint64(datagram.size());
-    ++m_datagramsOut;
+    ++m_datagram->out;
     m_host->sendMessage(std::move(message));
 }
 

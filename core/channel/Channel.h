@@ -8,6 +8,8 @@
 #include <QObject>
 #include <QString>
 
+#include <memory>
+
 namespace wstunnel {
 
 class ChannelEndpoint;
@@ -61,11 +63,11 @@ public:
     quint64 bytesOut() const { return m_bytesOut; }
     qint64 ageMs() const { return m_age.elapsed(); }
     quint64 buffered() const { return m_window.buffered(); }
-    bool isDatagram() const { return m_datagram; }
-    quint64 datagramsIn() const { return m_datagramsIn; }
-    quint64 datagramsOut() const { return m_datagramsOut; }
-    quint64 droppedIn() const { return m_droppedIn; }
-    quint64 droppedOut() const { return m_droppedOut; }
+    bool isDatagram() const { return m_datagram != nullptr; }
+    quint64 datagramsIn() const { return m_datagram ? m_datagram->in : 0; }
+    quint64 datagramsOut() const { return m_datagram ? m_datagram->out : 0; }
+    quint64 droppedIn() const { return m_datagram ? m_datagram->droppedIn : 0; }
+    quint64 droppedOut() const { return m_datagram ? m_datagram->droppedOut : 0; }
     ChannelSummary summary() const;
 
     // Closes the channel from this side, resetting both ends.
@@ -118,14 +120,18 @@ private:
     bool m_sendsEarly = false;
     quint32 m_earlyReceiveLimit = 0;
     QByteArray m_earlyData; // received before the target was connected
-    bool m_datagram = false;
-    QList<QByteArray> m_earlyDatagrams; // the same for a datagram channel, boundaries kept
-    QList<QByteArray> m_heldDatagrams;  // read before open-ok beyond the early window
-    qint64 m_heldBytes = 0;
-    quint64 m_datagramsIn = 0;
-    quint64 m_datagramsOut = 0;
-    quint64 m_droppedIn = 0;
-    quint64 m_droppedOut = 0;
+    // What only a datagram channel keeps, so that a stream channel does not pay for it.
+    struct DatagramState
+    {
+        QList<QByteArray> early; // received before the target was connected, boundaries kept
+        QList<QByteArray> held;  // read before open-ok beyond the early window
+        qint64 heldBytes = 0;
+        quint64 in = 0;
+        quint64 out = 0;
+        quint64 droppedIn = 0;
+        quint64 droppedOut = 0;
+    };
+    std::unique_ptr<DatagramState> m_datagram; // set for datagram channels only
     bool m_localEof = false;
     bool m_remoteFin = false;
     quint64 m_bytesIn = 0;
