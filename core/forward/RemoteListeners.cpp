@@ -10,11 +10,11 @@ namespace wstunnel {
 
 void RemoteListeners::serve(TunnelSession *session)
 {
-    connect(session, &TunnelSession::listenRequested, this,
-            [this, session](quint32 id, const QString &host, quint16 port,
-                            ChannelTransport transport) {
-                onListenRequested(session, id, host, port, transport);
-            });
+    connect(
+        session, &TunnelSession::listenRequested, this,
+        [this, session](quint32 id, const QString &host, quint16 port, ChannelTransport transport) {
+            onListenRequested(session, id, host, port, transport);
+        });
     connect(session, &TunnelSession::unlistenRequested, this,
             [this, session](quint32 id) { onUnlistenRequested(session, id); });
     connect(session, &TunnelSession::closed, this, [this, session] {
@@ -23,6 +23,50 @@ void RemoteListeners::serve(TunnelSession *session)
             [session](const auto &entry) { return entry.key().first == session; });
     });
 }
+
+namespace {
+
+void refuse(TunnelSession *session, quint32 requestId, FailureCode code, const QString &reason)
+{
+    qCWarning(lcServer).noquote()
+        << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
+    session->refuseListen(requestId, code, reason);
+}
+
+// Binds a listener of either kind for a listen request and answers it, or refuses it saying why.
+template <typename Listener>
+Listener *startListener(TunnelSession *session, quint32 requestId, const QString &bindHost,
+                        const QHostAddress &address, quint16 port, const QString &suffix)
+{
+    auto *listener = new Listener(bindHost, port, session);
+    QString error;
+    if (!listener->start(address, port, &error)) {
+        delete listener;
+        refuse(session, requestId, FailureCode::AddressInUse, error);
+        return nullptr;
+    }
+    listener->setTarget(bindHost, listener->serverPort());
+    listener->setSession(session);
+    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1%2 -> %3")
+                                      .arg(listener->localEndpoint(), suffix,
+                                           session->peerAddress());
+    session->answerListen(requestId, listener->serverPort());
+    return listener;
+}
+
+template <typename Listener>
+void stopListener(Listener *listener, TunnelSession *session, const QString &suffix)
+{
+    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1%2 -> %3 stopped by the "
+                                                 "desktop")
+                                      .arg(listener->localEndpoint(), suffix,
+                                           session->peerAddress());
+    listener->close();
+    listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
+    listener->deleteLater();
+}
+
+} // namespace
 
 void RemoteListeners::onListenRequested(TunnelSession *session, quint32 requestId,
                                         const QString &bindHost, quint16 port,
@@ -33,85 +77,34 @@ void RemoteListeners::onListenRequested(TunnelSession *session, quint32 requestI
         bindHost.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
         address = QHostAddress(QHostAddress::LocalHost);
     if (address.isNull() || !address.isLoopback()) {
-        const QString reason =
-            QStringLiteral("reverse forwards may only bind loopback addresses, not '%1'")
-                .arg(bindHost);
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
-        session->refuseListen(requestId, FailureCode::NotAllowed, reason);
+        refuse(session, requestId, FailureCode::NotAllowed,
+               QStringLiteral("reverse forwards may only bind loopback addresses, not '%1'")
+                   .arg(bindHost));
         return;
     }
-    if (transport == ChannelTransport::Udp) {
-        listenForDatagrams(session, requestId, bindHost, address, port);
+    if (transport == ChannelTransport::Tcp) {
+        if (auto *listener = startListener<ForwardListener>(session, requestId, bindHost, address,
+                                                            port, QString()))
+            m_listeners.insert({session, requestId}, listener);
         return;
     }
-    auto *listener = new ForwardListener(bindHost, port, session);
-    QString error;
-    if (!listener->start(address, port, &error)) {
-        delete listener;
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), error);
-        session->refuseListen(requestId, FailureCode::AddressInUse, error);
-        return;
-    }
-    listener->setTarget(bindHost, listener->serverPort());
-    listener->setSession(session);
-    m_listeners.insert({session, requestId}, listener);
-    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1 -> %2")
-                                      .arg(listener->localEndpoint(), session->peerAddress());
-    session->answerListen(requestId, listener->serverPort());
-}
-
-// A UDP reverse forward: flows from the port go back to the peer as datagram channels, which it
-// takes only if it said so.
-void RemoteListeners::listenForDatagrams(TunnelSession *session, quint32 requestId,
-                                         const QString &bindHost, const QHostAddress &address,
-                                         quint16 port)
-{
+    // UDP flows go back to the peer as datagram channels, which it takes only if it said so.
     if (!session->peerCapabilities().testFlag(Capability::DatagramChannels)) {
-        const QString reason = QStringLiteral("the desktop does not take UDP channels");
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), reason);
-        session->refuseListen(requestId, FailureCode::NotAllowed, reason);
+        refuse(session, requestId, FailureCode::NotAllowed,
+               QStringLiteral("the desktop does not take UDP channels"));
         return;
     }
-    auto *listener = new DatagramListener(bindHost, port, session);
-    QString error;
-    if (!listener->start(address, port, &error)) {
-        delete listener;
-        qCWarning(lcServer).noquote()
-            << QStringLiteral("refused listen from %1: %2").arg(session->peerAddress(), error);
-        session->refuseListen(requestId, FailureCode::AddressInUse, error);
-        return;
-    }
-    listener->setTarget(bindHost, listener->serverPort());
-    listener->setSession(session);
-    m_datagramListeners.insert({session, requestId}, listener);
-    qCInfo(lcServer).noquote() << QStringLiteral("reverse forwarding %1/udp -> %2")
-                                      .arg(listener->localEndpoint(), session->peerAddress());
-    session->answerListen(requestId, listener->serverPort());
+    if (auto *listener = startListener<DatagramListener>(session, requestId, bindHost, address,
+                                                         port, QStringLiteral("/udp")))
+        m_datagramListeners.insert({session, requestId}, listener);
 }
 
 void RemoteListeners::onUnlistenRequested(TunnelSession *session, quint32 requestId)
 {
-    if (DatagramListener *listener = m_datagramListeners.take({session, requestId})) {
-        qCInfo(lcServer).noquote()
-            << QStringLiteral("reverse forwarding %1/udp -> %2 stopped by the desktop")
-                   .arg(listener->localEndpoint(), session->peerAddress());
-        listener->close();
-        listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
-        listener->deleteLater();
-        return;
-    }
-    ForwardListener *listener = m_listeners.take({session, requestId});
-    if (!listener)
-        return;
-    qCInfo(lcServer).noquote() << QStringLiteral(
-                                      "reverse forwarding %1 -> %2 stopped by the desktop")
-                                      .arg(listener->localEndpoint(), session->peerAddress());
-    listener->close();
-    listener->closeChannels(QStringLiteral("reverse forward removed by the desktop"));
-    listener->deleteLater();
+    if (DatagramListener *listener = m_datagramListeners.take({session, requestId}))
+        stopListener(listener, session, QStringLiteral("/udp"));
+    else if (ForwardListener *listener = m_listeners.take({session, requestId}))
+        stopListener(listener, session, QString());
 }
 
 } // namespace wstunnel

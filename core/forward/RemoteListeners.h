@@ -7,8 +7,6 @@
 #include <QPair>
 #include <QPointer>
 
-class QHostAddress;
-
 namespace wstunnel {
 
 class DatagramListener;
@@ -17,8 +15,8 @@ class TunnelSession;
 
 // Answers the listen requests of sessions whose end takes them (a remote's desktops, a hub's
 // agent): binds a loopback port for each and carries every connection accepted there (or, for
-// UDP, every flow) back to the peer through the asking session. A listener lives as long as its session, or until the
-// peer cancels it.
+// UDP, every flow) back to the peer through the asking session. A listener lives as long as its
+// session, or until the peer cancels it.
 class RemoteListeners : public QObject
 {
     Q_OBJECT
@@ -32,8 +30,6 @@ public:
 private:
     void onListenRequested(TunnelSession *session, quint32 requestId, const QString &bindHost,
                            quint16 port, ChannelTransport transport);
-    void listenForDatagrams(TunnelSession *session, quint32 requestId, const QString &bindHost,
-                            const QHostAddress &address, quint16 port);
     void onUnlistenRequested(TunnelSession *session, quint32 requestId);
 
     QHash<QPair<TunnelSession *, quint32>, QPointer<ForwardListener>> m_listeners;
