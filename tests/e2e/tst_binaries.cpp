@@ -4,6 +4,7 @@
 // Everything stays on 127.0.0.1; every wait is bounded and driven by events, never by sleeping.
 
 #include "EchoServer.h"
+#include "Exchange.h"
 #include "Peer.h"
 #include "StreamPump.h"
 #include "UdpEchoServer.h"
@@ -39,27 +40,6 @@ const QRegularExpression
 QString target(quint16 port)
 {
     return QStringLiteral("127.0.0.1:%1").arg(port);
-}
-
-// Sends `request` through a port and collects as many bytes back (less if the connection ends
-// first), with the event loop running so in-process servers keep serving.
-QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10000)
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
-                         timeoutMs))
-        return QByteArray();
-    socket.write(request);
-    QByteArray answer;
-    (void)QTest::qWaitFor(
-        [&] {
-            answer += socket.readAll();
-            return answer.size() >= request.size() ||
-                   socket.state() == QAbstractSocket::UnconnectedState;
-        },
-        timeoutMs);
-    return answer;
 }
 
 // A port nothing listens on right now.

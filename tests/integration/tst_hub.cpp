@@ -1,6 +1,7 @@
 // A hub, agents and desktops in this process, over real WebSockets on loopback: what the hub
 // admits (tokens, agent names, scopes), registration and standing, the relay, and failover.
 #include "EchoServer.h"
+#include "Exchange.h"
 
 #include "agent/AgentConnection.h"
 #include "client/TunnelClient.h"
@@ -27,25 +28,6 @@ const QByteArray kScopedDesktopToken = "desktop-token-ci";
 const QByteArray kAgentToken = "agent-token-devbox";
 const QByteArray kAnyAgentToken = "agent-token-any";
 const QString kAgent = QStringLiteral("devbox");
-
-// Sends bytes through a port and collects as many back.
-QByteArray exchange(quint16 port, const QByteArray &request)
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(5000))
-        return QByteArray();
-    socket.write(request);
-    QByteArray answer;
-    (void)QTest::qWaitFor(
-        [&] {
-            answer += socket.readAll();
-            return answer.size() >= request.size() ||
-                   socket.state() == QAbstractSocket::UnconnectedState;
-        },
-        10000);
-    return answer;
-}
 
 class Hub
 {

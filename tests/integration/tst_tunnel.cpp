@@ -1,12 +1,13 @@
 #include "EchoServer.h"
+#include "Exchange.h"
 #include "StreamPump.h"
 #include "TunnelFixture.h"
 
+#include "channel/Channel.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "net/StreamSocket.h"
 #include "protocol/MessageCodec.h"
-#include "channel/Channel.h"
 #include "session/TunnelSession.h"
 
 #include <QElapsedTimer>
@@ -112,28 +113,6 @@ quint16 unusedPort()
     QTcpServer probe;
     probe.listen(QHostAddress::LocalHost, 0);
     return probe.serverPort();
-}
-
-// Sends a request through a port and collects as many bytes back, keeping the event loop (and so
-// the in-process tunnel) running while it waits.
-QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10000,
-                    const QHostAddress &address = QHostAddress(QHostAddress::LocalHost))
-{
-    QTcpSocket socket;
-    socket.connectToHost(address, port);
-    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
-                         timeoutMs))
-        return QByteArray();
-    socket.write(request);
-    QByteArray answer;
-    [[maybe_unused]] const bool complete = QTest::qWaitFor(
-        [&] {
-            answer += socket.readAll();
-            return answer.size() >= request.size() ||
-                   socket.state() == QAbstractSocket::UnconnectedState;
-        },
-        timeoutMs);
-    return answer;
 }
 
 // A WebSocket with a valid token that then speaks whatever the test sends.
@@ -320,8 +299,7 @@ private Q_SLOTS:
         // The remote holds them while its connect to the target is still under way.
         QTRY_VERIFY([&] {
             const auto channels = fixture.serverSession()->channels();
-            return channels.size() == 1 &&
-                   channels.first()->state() == Channel::State::Opening &&
+            return channels.size() == 1 && channels.first()->state() == Channel::State::Opening &&
                    channels.first()->buffered() == 11;
         }());
         QCOMPARE(fixture.serverSession()->channels().first()->bytesIn(), quint64(0));
