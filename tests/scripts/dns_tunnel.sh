@@ -25,33 +25,15 @@ QUERIES=1000
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
 export no_proxy='*'
 
+SCRIPT_NAME=dns_tunnel
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STEP="setting up"
 WORK=""
 REMOTE_PID=""
 CLIENT_PID=""
 DNS_PID=""
 RESULT=1
-
-summary() {
-    if [ "$RESULT" -eq 0 ]; then
-        echo "dns_tunnel: PASS: $*"
-    else
-        echo "dns_tunnel: FAIL while $STEP: $*"
-    fi
-}
-
-die() {
-    summary "$*"
-    exit 1
-}
-
-show_log() {
-    local file=$1
-    if [ -s "$file" ]; then
-        echo "---- last lines of $(basename "$file") ----"
-        tail -n 25 "$file"
-    fi
-}
 
 cleanup() {
     local status=$?
@@ -89,46 +71,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A port no TCP or UDP socket uses right now, below Linux's ephemeral range so that outgoing connections do
-# not take it meanwhile.
-free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 12000))
-        if [ -z "$(ss -Htuan "sport = :$port")" ]; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
-
-# wait_for_line FILE REGEX SECONDS PID: prints the first line of FILE matching REGEX (extended)
-# once it appears; fails when SECONDS pass or the process PID ends first.
-wait_for_line() {
-    local file=$1 regex=$2 limit=$3 pid=$4 line
-    for _ in $(seq 1 $((limit * 10))); do
-        line=$(grep -E -m1 "$regex" "$file" 2>/dev/null || true)
-        if [ -n "$line" ]; then
-            echo "$line"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
-# not_ready NAME PID WHAT: the reason a readiness line did not come.
-not_ready() {
-    local name=$1 pid=$2 what=$3 status=0
-    if kill -0 "$pid" 2>/dev/null; then
-        die "$name printed no $what line within 15 s"
-    fi
-    wait "$pid" || status=$?
-    die "$name exited with status $status before printing a $what line"
-}
 
 # ---- tools -------------------------------------------------------------------------------
 STEP="looking for the tools"
