@@ -53,6 +53,18 @@
         <source>%1 on the remote</source>
         <translation>%1 bei der Gegenstelle</translation>
     </message>
+    <message>
+        <source>Datagrams dropped instead of queued: out, those that did not fit the flow&apos;s window or the tunnel; in, those the local socket could not take</source>
+        <translation>Verworfene statt gepufferte Datagramme: aus – die nicht mehr in das Fenster des Flusses oder den Tunnel passten; ein – die der lokale Socket nicht annehmen konnte</translation>
+    </message>
+    <message>
+        <source>Datagrams</source>
+        <translation>Datagramme</translation>
+    </message>
+    <message>
+        <source>Dropped</source>
+        <translation>Verworfen</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::ErrorMessages</name>
@@ -611,6 +623,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Connection through %1 on the remote</source>
         <translation>Verbindung über %1 bei der Gegenstelle</translation>
     </message>
+    <message>
+        <source>&lt;b&gt;Flows of %1&lt;/b&gt; (%2, %3 datagrams dropped)</source>
+        <translation>&lt;b&gt;Flüsse von %1&lt;/b&gt; (%2, %3 Datagramme verworfen)</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>
@@ -649,10 +665,6 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Reverse: a port on the remote reaches a target here</source>
         <translation>Umgekehrt: ein Port bei der Gegenstelle erreicht ein Ziel hier</translation>
-    </message>
-    <message>
-        <source>Not supported by this version yet</source>
-        <translation>Von dieser Version noch nicht unterstützt</translation>
     </message>
     <message>
         <source>Protocol</source>
@@ -769,6 +781,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>&quot;%1&quot; is not an IP address for the remote to listen on (e.g. 127.0.0.1 or ::1).</source>
         <translation>„%1“ ist keine IP-Adresse, auf der die Gegenstelle lauschen kann (z. B. 127.0.0.1 oder ::1).</translation>
+    </message>
+    <message>
+        <source>UDP port %1 is already in use on this computer.</source>
+        <translation>UDP-Port %1 wird auf diesem Computer bereits verwendet.</translation>
     </message>
 </context>
 <context>

@@ -86,6 +86,9 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
     const ChannelStats &channel = m_channels.at(index.row());
     if (role == Qt::TextAlignmentRole && index.column() >= AgeColumn)
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::ToolTipRole && channel.datagram && index.column() == DroppedColumn)
+        return tr("Datagrams dropped instead of queued: out, those that did not fit the flow's "
+                  "window or the tunnel; in, those the local socket could not take");
     if (role != Qt::DisplayRole)
         return QVariant();
     switch (index.column()) {
@@ -99,6 +102,13 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
         return Formatting::bytes(channel.bytesIn);
     case BytesOutColumn:
         return Formatting::bytes(channel.bytesOut);
+    case DatagramsColumn:
+        return channel.datagram
+                   ? tr("%1 in, %2 out").arg(channel.datagramsIn).arg(channel.datagramsOut)
+                   : QString();
+    case DroppedColumn:
+        return channel.datagram ? tr("%1 in, %2 out").arg(channel.droppedIn).arg(channel.droppedOut)
+                                : QString();
     case RateColumn:
         return tr("%1 in, %2 out")
             .arg(Formatting::rate(channel.rateIn), Formatting::rate(channel.rateOut));
@@ -122,6 +132,10 @@ QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("Received");
     case BytesOutColumn:
         return tr("Sent");
+    case DatagramsColumn:
+        return tr("Datagrams");
+    case DroppedColumn:
+        return tr("Dropped");
     case RateColumn:
         return tr("Rate");
     default:

@@ -6,7 +6,8 @@
 
 namespace wstunnel {
 
-// The open connections of one mapping, one row per channel, from the latest engine snapshot.
+// The open connections of one mapping, one row per channel, from the latest engine snapshot. A
+// UDP mapping's rows are its flows, with their datagrams and drops; a TCP row leaves those empty.
 class ChannelTableModel : public QAbstractTableModel
 {
     Q_OBJECT
@@ -18,6 +19,8 @@ public:
         AgeColumn,
         BytesInColumn,
         BytesOutColumn,
+        DatagramsColumn,
+        DroppedColumn,
         RateColumn,
         ColumnCount
     };

@@ -414,6 +414,7 @@ QWidget *MainWindow::createConnectionsPane()
 {
     auto *pane = new QWidget(this);
     m_connectionsTitle = new QLabel(pane);
+    m_connectionsTitle->setObjectName(QStringLiteral("connectionsTitle"));
     m_channelView = new QTableView(pane);
     m_channelView->setObjectName(QStringLiteral("channelView"));
     m_channelView->setAccessibleName(tr("Open connections"));
@@ -541,8 +542,8 @@ void MainWindow::duplicateMapping()
     // Two mappings cannot listen on one port; the copy starts off, on a free port.
     copy.enabled = false;
     if (copy.direction == ForwardSpec::Direction::Local)
-        copy.bindPort =
-            MappingDialog::freePort(copy.bindHost, quint16(qMin(copy.bindPort + 1, 65535)));
+        copy.bindPort = MappingDialog::freePort(
+            copy.bindHost, quint16(qMin(copy.bindPort + 1, 65535)), copy.protocol);
     m_controller->insertMapping(index + 1, copy);
     selectMapping(copy.id);
 }
@@ -836,6 +837,12 @@ void MainWindow::updateConnections()
     const Profile &profile = m_controller->profile();
     const int index = profile.mappingIndex(m_channelModel->mappingId());
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    // Datagram counts mean nothing for a TCP mapping's connections.
+    const bool udp =
+        index >= 0 && profile.mappings.at(index).protocol == MappingConfig::Protocol::Udp;
+    for (int column :
+         {int(ChannelTableModel::DatagramsColumn), int(ChannelTableModel::DroppedColumn)})
+        m_channelView->setColumnHidden(column, !udp);
     if (index < 0) {
         m_connectionsTitle->setText(tr("<b>Connections</b> – select a mapping"));
         m_sparkline->setCaption(QString());
@@ -843,15 +850,22 @@ void MainWindow::updateConnections()
         return;
     }
     const MappingConfig &mapping = profile.mappings.at(index);
-    m_connectionsTitle->setText(tr("<b>Connections of %1</b> (%2)")
-                                    .arg(mapping.name.toHtmlEscaped())
-                                    .arg(m_channelModel->rowCount()));
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const MappingStats *mappingStats = snapshot.mapping(mapping.id);
+    if (udp)
+        m_connectionsTitle->setText(tr("<b>Flows of %1</b> (%2, %3 datagrams dropped)")
+                                        .arg(mapping.name.toHtmlEscaped())
+                                        .arg(m_channelModel->rowCount())
+                                        .arg(mappingStats ? mappingStats->datagramsDropped : 0));
+    else
+        m_connectionsTitle->setText(tr("<b>Connections of %1</b> (%2)")
+                                        .arg(mapping.name.toHtmlEscaped())
+                                        .arg(m_channelModel->rowCount()));
     const QModelIndexList rows = m_channelView->selectionModel()->selectedRows();
     if (!rows.isEmpty()) {
         const ChannelStats *channel = nullptr;
         const quint32 channelId = m_channelModel->channelIdAt(rows.first().row());
-        const EngineSnapshot snapshot = m_controller->snapshot();
-        if (const MappingStats *stats = snapshot.mapping(mapping.id)) {
+        if (const MappingStats *stats = mappingStats) {
             for (const ChannelStats &c : stats->channels)
                 channel = c.id == channelId ? &c : channel;
             if (!channel)

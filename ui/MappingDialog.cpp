@@ -10,16 +10,20 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QStandardItemModel>
 #include <QTcpServer>
+#include <QUdpSocket>
 #include <QVBoxLayout>
 
 namespace wstunnel {
 
 namespace {
 
-bool portInUse(const QHostAddress &address, quint16 port)
+bool portInUse(const QHostAddress &address, quint16 port, MappingConfig::Protocol protocol)
 {
+    if (protocol == MappingConfig::Protocol::Udp) {
+        QUdpSocket probe;
+        return !probe.bind(address, port);
+    }
     QTcpServer probe;
     return !probe.listen(address, port);
 }
@@ -72,9 +76,6 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
     m_protocolCombo->setAccessibleName(tr("Protocol"));
     m_protocolCombo->addItem(tr("TCP"));
     m_protocolCombo->addItem(tr("UDP"));
-    if (auto *model = qobject_cast<QStandardItemModel *>(m_protocolCombo->model()))
-        model->item(1)->setEnabled(mapping.protocol == MappingConfig::Protocol::Udp);
-    m_protocolCombo->setItemData(1, tr("Not supported by this version yet"), Qt::ToolTipRole);
     m_protocolCombo->setCurrentIndex(mapping.protocol == MappingConfig::Protocol::Tcp ? 0 : 1);
 
     m_listenEdit->setObjectName(QStringLiteral("listenEdit"));
@@ -162,12 +163,18 @@ MappingConfig MappingDialog::mapping() const
     return mapping;
 }
 
-quint16 MappingDialog::freePort(const QString &bindHost, quint16 preferred)
+quint16 MappingDialog::freePort(const QString &bindHost, quint16 preferred,
+                                MappingConfig::Protocol protocol)
 {
     const QHostAddress address = HostResolver::parseLiteral(bindHost);
     for (int port = qMax<int>(preferred, 1024); port <= 65535 && port < preferred + 200; ++port) {
-        if (!portInUse(address, quint16(port)))
+        if (!portInUse(address, quint16(port), protocol))
             return quint16(port);
+    }
+    if (protocol == MappingConfig::Protocol::Udp) {
+        QUdpSocket probe;
+        probe.bind(address, 0);
+        return probe.localPort();
     }
     QTcpServer probe;
     probe.listen(address, 0);
@@ -261,8 +268,8 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
     for (const MappingConfig &other : m_profile.mappings) {
         // Mappings that are not both on may share a port: alternatives switched in turn.
         if (other.id == mapping->id || !other.enabled || !mapping->enabled ||
-            other.direction != mapping->direction || other.bindPort != port ||
-            !sameListenAddress(other.bindHost, host))
+            other.direction != mapping->direction || other.protocol != mapping->protocol ||
+            other.bindPort != port || !sameListenAddress(other.bindHost, host))
             continue;
         // The remote picks a different free port for each reverse mapping on port 0.
         if (reverse && port == 0)
@@ -275,12 +282,15 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
     }
 
     // Our own running forward holds its port; only a port that changes needs a look.
-    const bool alreadyOurs = m_original.enabled && m_original.bindHost == host &&
-                             m_original.bindPort == port &&
-                             m_profile.mappingIndex(m_original.id) >= 0;
-    if (!reverse && mapping->enabled && !alreadyOurs && portInUse(address, port)) {
-        *suggestedPort = freePort(host, quint16(qMin(port + 1, 65535)));
-        return tr("Port %1 is already in use on this computer.").arg(port);
+    const bool alreadyOurs =
+        m_original.enabled && m_original.bindHost == host && m_original.bindPort == port &&
+        m_original.protocol == mapping->protocol && m_profile.mappingIndex(m_original.id) >= 0;
+    if (!reverse && mapping->enabled && !alreadyOurs &&
+        portInUse(address, port, mapping->protocol)) {
+        *suggestedPort = freePort(host, quint16(qMin(port + 1, 65535)), mapping->protocol);
+        return mapping->protocol == MappingConfig::Protocol::Udp
+                   ? tr("UDP port %1 is already in use on this computer.").arg(port)
+                   : tr("Port %1 is already in use on this computer.").arg(port);
     }
     return QString();
 }

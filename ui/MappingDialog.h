@@ -16,7 +16,8 @@ namespace wstunnel {
 // Adds or edits one mapping. Input is checked as it is typed: endpoint syntax, a listening
 // address another mapping already uses, and a local port some other program holds (with a free
 // port offered instead). OK stays disabled while anything is wrong. A reverse mapping listens on
-// its remote, which checks the port itself: its refusal shows as the mapping's error.
+// its remote, which checks the port itself: its refusal shows as the mapping's error. TCP and UDP
+// ports are apart: a TCP and a UDP mapping may listen on the same port.
 class MappingDialog : public QDialog
 {
     Q_OBJECT
@@ -27,8 +28,9 @@ public:
     MappingConfig mapping() const;
     bool isValid() const { return m_problem.isEmpty(); }
     QString problem() const { return m_problem; }
-    // A free port on the listening address, at or above preferred.
-    static quint16 freePort(const QString &bindHost, quint16 preferred);
+    // A free port of the protocol on the listening address, at or above preferred.
+    static quint16 freePort(const QString &bindHost, quint16 preferred,
+                            MappingConfig::Protocol protocol);
 
 private:
     void validate();

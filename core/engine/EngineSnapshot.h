@@ -25,6 +25,13 @@ struct ChannelStats
     quint64 bytesOut = 0;
     double rateIn = 0;
     double rateOut = 0;
+    // A UDP flow (a datagram channel): datagrams carried each way, and those dropped because they
+    // did not fit the channel's window or the WebSocket (in: on the way to the source).
+    bool datagram = false;
+    quint64 datagramsIn = 0;
+    quint64 datagramsOut = 0;
+    quint64 droppedIn = 0;
+    quint64 droppedOut = 0;
 };
 
 enum class MappingState { Off, Connecting, Listening, Active, Error };
@@ -45,6 +52,10 @@ struct MappingStats
     double rateIn = 0;
     double rateOut = 0;
     int openChannels = 0;
+    // Datagrams a UDP mapping dropped on this side: for a local one all its listener dropped, flows
+    // that ended included; for a reverse one (its listener is on the remote) what its open flows
+    // dropped here.
+    quint64 datagramsDropped = 0;
     QList<ChannelStats> channels;
 };
 

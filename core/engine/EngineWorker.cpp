@@ -373,6 +373,7 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.listenEndpoint = datagramListener->localEndpoint();
         stats.bytesIn = datagramListener->bytesIn();
         stats.bytesOut = datagramListener->bytesOut();
+        stats.datagramsDropped = datagramListener->datagramsDropped();
     } else {
         stats.listenEndpoint = reverse->remoteEndpoint();
         stats.bytesIn = reverse->bytesIn();
@@ -400,11 +401,18 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         channelStats.ageMs = channel->ageMs();
         channelStats.bytesIn = channel->bytesIn();
         channelStats.bytesOut = channel->bytesOut();
+        channelStats.datagram = channel->isDatagram();
+        channelStats.datagramsIn = channel->datagramsIn();
+        channelStats.datagramsOut = channel->datagramsOut();
+        channelStats.droppedIn = channel->droppedIn();
+        channelStats.droppedOut = channel->droppedOut();
         const ChannelBytes before = mapping.lastChannelBytes.value(channel->id());
         channelStats.rateIn = rate(channelStats.bytesIn, before.in, seconds);
         channelStats.rateOut = rate(channelStats.bytesOut, before.out, seconds);
         channelBytes.insert(channel->id(),
                             ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
+        if (reverse)
+            stats.datagramsDropped += channelStats.droppedIn + channelStats.droppedOut;
         stats.channels.append(channelStats);
     }
     mapping.lastChannelBytes = channelBytes;

@@ -1,5 +1,6 @@
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
+#include "UdpEchoServer.h"
 #include "engine/FileSecretStore.h"
 #include "engine/ProfileStore.h"
 #include "server/AllowList.h"
@@ -39,6 +40,7 @@
 #include <QTest>
 #include <QToolButton>
 #include <QTranslator>
+#include <QUdpSocket>
 
 #include <memory>
 
@@ -57,6 +59,7 @@ private Q_SLOTS:
 
     void firstRunOffersBuiltInRemote();
     void mappingAddedInEditorCarriesData();
+    void udpMappingAddedInEditorCarriesDatagrams();
     void togglingMappingClosesAndReopensPort();
     void trayActionsStartAndStop();
     void editorRejectsInvalidInput();
@@ -247,6 +250,135 @@ void TestMainWindow::mappingAddedInEditorCarriesData()
     QTest::mouseClick(closeButton, Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
     QTRY_COMPARE(channels->model()->rowCount(), 0);
+}
+
+namespace {
+
+// Sends each datagram through a UDP socket and collects as many replies, or what came within ten
+// seconds, with the event loop running meanwhile.
+QList<QByteArray> exchangeDatagrams(QUdpSocket &client, quint16 port,
+                                    const QList<QByteArray> &datagrams)
+{
+    for (const QByteArray &datagram : datagrams)
+        client.writeDatagram(datagram, QHostAddress::LocalHost, port);
+    QList<QByteArray> replies;
+    [[maybe_unused]] const bool complete = QTest::qWaitFor(
+        [&] {
+            while (client.hasPendingDatagrams()) {
+                QByteArray reply(qMax<qint64>(client.pendingDatagramSize(), 0), Qt::Uninitialized);
+                client.readDatagram(reply.data(), reply.size());
+                replies.append(reply);
+            }
+            return replies.size() >= datagrams.size();
+        },
+        10000);
+    return replies;
+}
+
+bool udpPortFree(quint16 port)
+{
+    QUdpSocket probe;
+    return probe.bind(QHostAddress::LocalHost, port);
+}
+
+} // namespace
+
+void TestMainWindow::udpMappingAddedInEditorCarriesDatagrams()
+{
+    UdpEchoServer echo;
+    QVERIFY(echo.port() != 0);
+    const quint16 port = unusedLoopbackPort();
+    QVERIFY(udpPortFree(port));
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("DNS"));
+    auto *protocol = dialog->findChild<QComboBox *>(QStringLiteral("protocolCombo"));
+    QTest::keyClick(protocol, Qt::Key_Down);
+    QCOMPARE(protocol->currentText(), QStringLiteral("UDP"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit")),
+                     QString::number(port));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit")),
+                     QStringLiteral("127.0.0.1:%1").arg(echo.port()));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    const MappingConfig mapping = m_controller->profile().mappings.first();
+    QCOMPARE(mapping.protocol, MappingConfig::Protocol::Udp);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QVERIFY(!udpPortFree(port));
+    // A UDP mapping holds no TCP port.
+    QVERIFY(loopbackPortFree(port));
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    QCOMPARE(table->model()->index(0, MappingTableModel::ProtocolColumn).data().toString(),
+             QStringLiteral("UDP"));
+
+    // Datagrams keep their boundaries both ways.
+    QUdpSocket client;
+    QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+    const QList<QByteArray> datagrams = {QByteArray("a"), QByteArray(512, 'b'),
+                                         QByteArray(1472, 'c')};
+    QCOMPARE(exchangeDatagrams(client, port, datagrams), datagrams);
+    QCOMPARE(echo.datagramsReceived(), 3);
+
+    // The flow shows in the connections view with its datagrams each way and no drops.
+    auto *channels = m_window->findChild<QTableView *>(QStringLiteral("channelView"));
+    QTRY_COMPARE(channels->model()->rowCount(), 1);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Active);
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::ClientColumn).data().toString(),
+             QStringLiteral("127.0.0.1:%1").arg(client.localPort()));
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::TargetColumn).data().toString(),
+             QStringLiteral("127.0.0.1:%1/udp").arg(echo.port()));
+    QTRY_COMPARE(channels->model()->index(0, ChannelTableModel::DatagramsColumn).data().toString(),
+                 QStringLiteral("3 in, 3 out"));
+    const QString size = Formatting::bytes(1 + 512 + 1472);
+    QTRY_COMPARE(channels->model()->index(0, ChannelTableModel::BytesInColumn).data().toString(),
+                 size);
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::BytesOutColumn).data().toString(),
+             size);
+    QCOMPARE(channels->model()->index(0, ChannelTableModel::DroppedColumn).data().toString(),
+             QStringLiteral("0 in, 0 out"));
+    QVERIFY(!channels->isColumnHidden(ChannelTableModel::DatagramsColumn));
+    QVERIFY(!channels->isColumnHidden(ChannelTableModel::DroppedColumn));
+    auto *title = m_window->findChild<QLabel *>(QStringLiteral("connectionsTitle"));
+    QVERIFY(title);
+    QTRY_COMPARE(title->text(), QStringLiteral("<b>Flows of DNS</b> (1, 0 datagrams dropped)"));
+
+    // A second source is a flow of its own and gets only its own replies.
+    QUdpSocket other;
+    QVERIFY(other.bind(QHostAddress::LocalHost, 0));
+    QCOMPARE(exchangeDatagrams(other, port, {QByteArray("other")}),
+             QList<QByteArray>{QByteArray("other")});
+    QTRY_COMPARE(channels->model()->rowCount(), 2);
+    QVERIFY(!client.hasPendingDatagrams());
+
+    // Switched off, the port is free; switched on, datagrams pass again.
+    m_window->selectMapping(mapping.id);
+    auto *toggle = m_window->findChild<QAction *>(QStringLiteral("toggleMappingAction"));
+    QVERIFY(toggle && toggle->isEnabled());
+    toggle->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(udpPortFree(port), 5000);
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Off);
+    toggle->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QCOMPARE(exchangeDatagrams(client, port, {QByteArray("again")}),
+             QList<QByteArray>{QByteArray("again")});
+
+    // Edited into a TCP mapping, the connections view drops the datagram columns.
+    m_window->editMapping();
+    dialog = m_window->findChild<MappingDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    protocol = dialog->findChild<QComboBox *>(QStringLiteral("protocolCombo"));
+    QCOMPARE(protocol->currentText(), QStringLiteral("UDP"));
+    QTest::keyClick(protocol, Qt::Key_Up);
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(m_controller->profile().mappings.first().protocol, MappingConfig::Protocol::Tcp);
+    QTRY_VERIFY_WITH_TIMEOUT(udpPortFree(port) && !loopbackPortFree(port), 5000);
+    QTRY_VERIFY(channels->isColumnHidden(ChannelTableModel::DatagramsColumn));
+    QVERIFY(channels->isColumnHidden(ChannelTableModel::DroppedColumn));
 }
 
 void TestMainWindow::togglingMappingClosesAndReopensPort()

@@ -48,6 +48,7 @@ public:
     void signal(int number);
     void kill() { m_process.kill(); }
     bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
+    qint64 processId() const { return m_process.processId(); }
     int lineCount() const { return int(completeLines(m_out).size()); }
     QString stdoutText() const { return QString::fromUtf8(m_out); }
     QString stderrText() const { return QString::fromUtf8(m_err); }
