@@ -611,6 +611,14 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Connection through %1 on the remote</source>
         <translation>Verbindung über %1 bei der Gegenstelle</translation>
     </message>
+    <message>
+        <source>No agent named %1 is connected to the hub; waiting</source>
+        <translation>Kein Agent namens %1 ist mit dem Hub verbunden; warte</translation>
+    </message>
+    <message>
+        <source>Agent %1 is served by %2</source>
+        <translation>Agent %1 wird von %2 bedient</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>

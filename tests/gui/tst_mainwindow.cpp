@@ -949,6 +949,11 @@ void TestMainWindow::mappingThroughHubReachesItsAgent()
     const QByteArray payload = QByteArray("through the hub to devbox ").repeated(1000);
     QCOMPARE(echoThrough(client, payload), payload);
     QTRY_COMPARE(statsOf(mapping.id).openChannels, 1);
+    // The remote says which agent instance serves the name, as the hub sees it.
+    auto *remotes = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QTRY_VERIFY2(remotes->item(1)->toolTip().contains(
+                     QStringLiteral("Agent devbox is served by 127.0.0.1:")),
+                 qPrintable(remotes->item(1)->toolTip()));
 
     // The agent survives a restart of the app with the rest of the remote.
     createWindow();
