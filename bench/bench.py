@@ -6,9 +6,10 @@ reads the tunnel processes' CPU and memory from /proc, and prints a Markdown
 table of medians (full mode also writes docs/PERFORMANCE.md).
 
 Paths: direct (client -> target), socat (two socat relays in series), node
-(npm wstunnel 1.4.0 server + client) and ours (wstunnel-remote + wstunnel
---headless); with --baseline-bin also ours-before (the same, run with an older
-build's binaries) and a before/after comparison. Every address used is
+(npm wstunnel 1.4.0 server + client), ours (wstunnel-remote + wstunnel
+--headless) and hub (wstunnel --agent -> wstunnel-remote hub -> wstunnel-remote
+agent), reported beside ours; with --baseline-bin also ours-before (the same,
+run with an older build's binaries) and a before/after comparison. Every address used is
 127.0.0.1; every wait is bounded.
 """
 
@@ -44,14 +45,18 @@ PATHS = ["direct", "socat", "node", "ours"]
 # Ours from an older build (--baseline-bin): measured exactly like ours, reported
 # only against ours ("Before and after"), never in the main table.
 BASELINE = "ours-before"
+# Ours through a hub and an agent: reported only against ours ("Hub path"), never in the main
+# table, whose columns are the direct tunnel and its peers.
+HUB = "hub"
 PEERS = ["direct", "socat", "node"]
-TUNNELS = ["socat", "node", "ours", BASELINE]  # paths that have processes to measure
+TUNNELS = ["socat", "node", "ours", BASELINE, HUB]  # paths that have processes to measure
 LABEL = {
     "direct": "direct",
     "socat": "socat chain",
     "node": "node wstunnel 1.4.0",
     "ours": "ours",
     BASELINE: "ours before",
+    HUB: "ours through hub",
 }
 # Which process plays the client-side ("entry") and server-side ("exit") role.
 ROLE_NAMES = {
@@ -59,6 +64,8 @@ ROLE_NAMES = {
     "node": {"entry": "node client", "exit": "node server"},
     "ours": {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
     BASELINE: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
+    HUB: {"entry": "wstunnel --headless --agent", "hub": "wstunnel-remote hub",
+          "exit": "wstunnel-remote agent"},
 }
 
 UDP_RATES = (100, 1000)  # offered Mbit/s
@@ -487,6 +494,45 @@ def start_ours(cfg, tport, tag, path="ours"):
         raise
 
 
+def start_hub(cfg, tport, tag):
+    """Desktop -> hub -> agent, all of the current build, one agent named bench."""
+    bins = cfg.bins["ours"]
+    procs = {}
+    tokens = os.path.join(WORK, "hub-agent.tokens")
+    with open(tokens, "w") as f:
+        f.write("bench-agent bench\n")
+    try:
+        procs["hub"] = Proc(f"hub-hub-{tag}", [
+            bins["remote"], "hub", "--listen", "127.0.0.1:0", "--agent-token-file", tokens],
+            env={"WSTUNNEL_TOKEN": "bench"})
+        m = procs["hub"].wait_line(r"listening on ws://127\.0\.0\.1:(\d+)/", 20)
+        url = f"ws://127.0.0.1:{int(m.group(1))}/"
+        procs["exit"] = Proc(f"hub-agent-{tag}", [
+            bins["remote"], "agent", "--hub", url, "--name", "bench", "--allow", "127.0.0.1:*"],
+            env={"WSTUNNEL_TOKEN": "bench-agent"})
+        procs["exit"].wait_line(r"registered with .* as bench \(active\)", 20)
+        lport = free_port()
+        argv = [bins["client"], "--headless", "--remote", url, "--agent", "bench",
+                "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
+        pport = None
+        if tport != cfg.echo_port:
+            pport = free_port()
+            argv += ["-L", f"127.0.0.1:{pport}:127.0.0.1:{cfg.echo_port}"]
+        procs["entry"] = Proc(f"hub-client-{tag}", argv, env={"WSTUNNEL_TOKEN": "bench"})
+        m = procs["entry"].wait_line(r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % tport, 20)
+        port = int(m.group(1))
+        if pport is not None:
+            m2 = procs["entry"].wait_line(
+                r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % cfg.echo_port, 20)
+            pport = int(m2.group(1))
+        wait_session_up(cfg, procs["entry"], pport if pport is not None else port, 20)
+        return Tunnel(HUB, port, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
 def wait_session_up(cfg, proc, echo_port, timeout):
     """`forwarding` is printed when the local listener is ready, which can be
     before the WebSocket session is; a connection made in between is refused.
@@ -515,6 +561,7 @@ STARTERS = {
     "node": start_node,
     "ours": start_ours,
     BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE),
+    HUB: start_hub,
 }
 
 
@@ -1026,10 +1073,13 @@ ROWS = [
     ("lat_p99_added", "latency p99 added over direct (µs)", 1, False),
     ("cpu_entry", "CPU s/GiB, client-side process (iperf3 1 stream, both directions)", 2, False),
     ("cpu_exit", "CPU s/GiB, server-side process (iperf3 1 stream, both directions)", 2, False),
+    ("cpu_hub", "CPU s/GiB, hub process (iperf3 1 stream, both directions)", 2, False),
     ("peak_up_entry", "peak RSS, slow reader at target, client-side process (MiB)", 1, False),
     ("peak_up_exit", "peak RSS, slow reader at target, server-side process (MiB)", 1, False),
     ("peak_down_entry", "peak RSS, slow reader at client, client-side process (MiB)", 1, False),
     ("peak_down_exit", "peak RSS, slow reader at client, server-side process (MiB)", 1, False),
+    ("peak_up_hub", "peak RSS, slow reader at target, hub process (MiB)", 1, False),
+    ("peak_down_hub", "peak RSS, slow reader at client, hub process (MiB)", 1, False),
     ("slowcpu_entry", "CPU s/GiB, client-side process (slow-reader transfers, both)", 2, False),
     ("slowcpu_exit", "CPU s/GiB, server-side process (slow-reader transfers, both)", 2, False),
     ("idle_entry", "memory per idle connection, client-side process (KiB)", 1, False),
@@ -1085,6 +1135,58 @@ def targets(res):
     return out
 
 
+# The issue's targets for the hub path: (row key, target text, holds(ours, hub)).
+HUB_TARGETS = {
+    "thr1_up": ("≥ 0.7× ours", lambda o, h: h >= 0.7 * o),
+    "thr1_down": ("≥ 0.7× ours", lambda o, h: h >= 0.7 * o),
+    "peak_up_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
+    "peak_down_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
+}
+HUB_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "conn_rate", "lat_p50", "lat_p99",
+            "cpu_entry", "cpu_hub", "cpu_exit", "peak_up_entry", "peak_up_hub", "peak_up_exit",
+            "peak_down_entry", "peak_down_hub", "peak_down_exit"]
+
+
+def hub_verdict(res, key):
+    text, holds = HUB_TARGETS[key]
+    o, h = res.median(key, "ours"), res.median(key, HUB)
+    if h is None or (o is None and key.startswith("thr")):
+        return text, "n/a"
+    return text, "PASS" if holds(o, h) else "FAIL"
+
+
+def render_hub(res):
+    """Ours through a hub beside ours direct, "" when the hub path was not measured."""
+    rows = {k: (label, digits) for k, label, digits, _h in ROWS}
+    lines = ["| metric | ours | ours through hub | hub/ours | target | result |",
+             "|---|---:|---:|---:|---|---|"]
+    for key in HUB_ROWS:
+        o, h = res.median(key, "ours"), res.median(key, HUB)
+        if h is None:
+            continue
+        label, digits = rows[key]
+        if key.endswith("_hub"):
+            label = label.replace("hub process", "hub (`wstunnel-remote hub`)")
+        r = ratio(h, o)
+        tgt, verdict = hub_verdict(res, key) if key in HUB_TARGETS else ("", "")
+        verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
+        lines.append(f"| {label} | {fmt(o, digits)} | {fmt(h, digits)} | "
+                     + ("—" if r is None else f"{r:.2f}×") + f" | {tgt} | {verdict} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def render_hub_targets(res):
+    labels = {k: l for k, l, _d, _h in ROWS}
+    out = []
+    for key in HUB_TARGETS:
+        text, verdict = hub_verdict(res, key)
+        o, h = res.median(key, "ours"), res.median(key, HUB)
+        shown = f"hub path {fmt(h)}" + (f", ours {fmt(o)} ({fmt(ratio(h, o))}×)"
+                                        if key.startswith("thr") else "")
+        out.append(f"- {verdict}: {labels[key]}: {shown}, target {text}")
+    return "\n".join(out)
+
+
 def render_table(res, cfg):
     tg = targets(res)
     head = ("| metric | direct | socat chain | node wstunnel | ours | ours/direct | ours/socat "
@@ -1124,9 +1226,7 @@ def render_targets(res):
 
 def measured_paths(res):
     """The paths a report lists: ours-before only when it was measured."""
-    if any(BASELINE in per for per in res.samples.values()):
-        return PATHS + [BASELINE]
-    return PATHS
+    return PATHS + [p for p in (BASELINE, HUB) if any(p in per for per in res.samples.values())]
 
 
 def render_per_round(res):
@@ -1153,7 +1253,7 @@ def render_rounds(res):
             n.setdefault(path, set()).add(len(vals))
     return ", ".join(f"{LABEL[p]}: {'/'.join(str(x) for x in sorted(s))}"
                      for p, s in sorted(n.items(),
-                                        key=lambda kv: (PATHS + [BASELINE]).index(kv[0])))
+                                        key=lambda kv: (PATHS + [BASELINE, HUB]).index(kv[0])))
 
 
 # Below 3 values per build the spread says too little: comparing a build with itself, the
@@ -1300,6 +1400,26 @@ a single "worse".
 """
 
 
+def hub_section(res):
+    """The doc's "Hub path" section (ending in a newline), "" without the hub path."""
+    table = render_hub(res)
+    if not table:
+        return ""
+    return f"""
+## Hub path
+
+Ours through a hub: `wstunnel --headless --agent bench` → `wstunnel-remote hub` →
+`wstunnel-remote agent --name bench` → target, all on loopback, measured in the same
+rounds and groups as ours direct (the idle group excepted). The issue's targets: at
+least 0.7× the direct tunnel's single-stream throughput each way, hub peak RSS ≤ 64 MiB
+with a slow reader behind the agent ("up") or behind the desktop ("down").
+
+{table}
+
+{render_hub_targets(res)}
+"""
+
+
 def write_doc(cfg, res, info, table, started, elapsed):
     profile = existing_profile_section() or PROFILE_PLACEHOLDER
     others, capacity = cfg.other_load
@@ -1307,6 +1427,7 @@ def write_doc(cfg, res, info, table, started, elapsed):
     errs = "\n".join(f"- {g} / {LABEL.get(p, p)}: {msg}" for g, p, msg in res.errors) or "- none"
     notes = "\n".join(f"- {n}" for n in res.notes)
     before_after = before_after_section(cfg, res, info)
+    hub = hub_section(res)
     doc = f"""# Performance
 
 Measured by the benchmark harness (`make bench`, i.e. `bash bench/run.sh`; see
@@ -1336,7 +1457,7 @@ VmHWM seen.
 ## Targets
 
 {render_targets(res)}
-{before_after}
+{hub}{before_after}
 ## How it is measured
 
 - **Throughput**: `iperf3 -t {cfg.iperf_seconds} -O {cfg.iperf_omit}` through each path, 1 and 8 (`-P 8`)
@@ -1390,7 +1511,8 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no docs")
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--paths", default=",".join(PATHS), help="comma list of " + ",".join(PATHS))
+    ap.add_argument("--paths", default=",".join(PATHS + [HUB]),
+                    help="comma list of " + ",".join(PATHS + [HUB]))
     ap.add_argument("--groups", default="throughput,udp,echo,slow,idle,gui,startup")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     ap.add_argument("--budget", type=float, default=720.0,
@@ -1409,7 +1531,7 @@ def parse_args():
     for p in cfg.paths:
         if p == BASELINE and not cfg.baseline_bin:
             ap.error(f"path {BASELINE} needs --baseline-bin")
-        if p not in PATHS + [BASELINE]:
+        if p not in PATHS + [BASELINE, HUB]:
             ap.error(f"unknown path {p}")
     if cfg.baseline_bin and "ours" in cfg.paths and BASELINE not in cfg.paths:
         cfg.paths.insert(cfg.paths.index("ours") + 1, BASELINE)
@@ -1453,7 +1575,7 @@ def check_prereqs(cfg):
     missing = []
     if not os.access(cfg.benchtool, os.X_OK):
         missing.append(cfg.benchtool)
-    if "ours" in cfg.paths:
+    if "ours" in cfg.paths or HUB in cfg.paths:
         bins = cfg.bins["ours"]
         for b in (bins["remote"], bins["client"]) + ((bins["gui"],) if "gui" in cfg.groups else ()):
             if not os.access(b, os.X_OK):
@@ -1528,7 +1650,7 @@ def main():
             "echo": (cfg.paths, lambda r, p: group_echo(cfg, res, r, p, echo_port)),
             "slow": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
-            "idle": ([p for p in cfg.paths if p in TUNNELS],
+            "idle": ([p for p in cfg.paths if p in TUNNELS and p != HUB],
                      lambda r, p: group_idle(cfg, res, r, p, echo_port)),
             "gui": ([p for p in cfg.paths if p == "ours" or (
                         p == BASELINE and os.access(cfg.bins[BASELINE]["gui"], os.X_OK))],
@@ -1602,6 +1724,12 @@ def main():
     print(table)
     print()
     print(render_targets(res))
+    hub_table = render_hub(res)
+    if hub_table:
+        print(f"\nHub path ({LABEL[HUB]}: desktop -> hub -> agent, beside ours direct):\n")
+        print(hub_table)
+        print()
+        print(render_hub_targets(res))
     before_after = compare_before_after(res)
     if before_after:
         print(f"\nBefore and after ({LABEL[BASELINE]}: {cfg.baseline_label}; noise: the larger "

@@ -627,6 +627,14 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>&lt;b&gt;Flows of %1&lt;/b&gt; (%2, %3 datagrams dropped)</source>
         <translation>&lt;b&gt;Flüsse von %1&lt;/b&gt; (%2, %3 Datagramme verworfen)</translation>
     </message>
+    <message>
+        <source>No agent named %1 is connected to the hub; waiting</source>
+        <translation>Kein Agent namens %1 ist mit dem Hub verbunden; warte</translation>
+    </message>
+    <message>
+        <source>Agent %1 is served by %2</source>
+        <translation>Agent %1 wird von %2 bedient</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>
@@ -939,6 +947,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>mapping &quot;%1&quot; has an invalid address or port</source>
         <translation>Weiterleitung „%1“ hat eine ungültige Adresse oder einen ungültigen Port</translation>
     </message>
+    <message>
+        <source>remote &quot;%1&quot; names the agent &quot;%2&quot;, which is no agent name</source>
+        <translation>Gegenstelle „%1“ nennt den Agenten „%2“, das ist kein Agentenname</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::RemoteDialog</name>
@@ -1117,6 +1129,22 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Header line &quot;%1&quot; is not &quot;Name: value&quot;.</source>
         <translation>Die Header-Zeile „%1“ hat nicht die Form „Name: Wert“.</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>Agent</translation>
+    </message>
+    <message>
+        <source>when the URL is a hub: the agent to reach through it</source>
+        <translation>wenn die URL ein Hub ist: der Agent, der über ihn erreicht wird</translation>
+    </message>
+    <message>
+        <source>&amp;Agent:</source>
+        <translation>&amp;Agent:</translation>
+    </message>
+    <message>
+        <source>An agent name has up to %1 letters, digits, &apos;.&apos;, &apos;_&apos; and &apos;-&apos;.</source>
+        <translation>Ein Agentenname besteht aus bis zu %1 Buchstaben, Ziffern, „.“, „_“ und „-“.</translation>
     </message>
 </context>
 <context>

@@ -763,6 +763,12 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
         QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
+        if (remote && !remote->agent.isEmpty() && state == RemoteState::Connected)
+            tip +=
+                QLatin1Char('\n') +
+                (stats->agentAddress.isEmpty()
+                     ? tr("No agent named %1 is connected to the hub; waiting").arg(remote->agent)
+                     : tr("Agent %1 is served by %2").arg(remote->agent, stats->agentAddress));
         if (stats && stats->error.isError() && stats->rejectedCertificateSha256.isEmpty())
             tip += QLatin1Char('\n') + ErrorMessages::describe(stats->error);
         if (stats && !stats->rejectedCertificateSha256.isEmpty())

@@ -1,5 +1,7 @@
 #include "RemoteDialog.h"
 
+#include "hub/AgentName.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFileDialog>
@@ -21,6 +23,7 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     , m_nameEdit(new QLineEdit(remote.name, this))
     , m_urlEdit(new QLineEdit(remote.url.toString(), this))
     , m_tokenEdit(new QLineEdit(QString::fromUtf8(token), this))
+    , m_agentEdit(new QLineEdit(remote.agent, this))
     , m_tlsGroup(new QGroupBox(tr("TLS"), this))
     , m_pinEdit(new QLineEdit(QString::fromLatin1(remote.pinSha256), this))
     , m_fingerprintEdit(new QLineEdit(QString::fromLatin1(remote.trustedCertificateSha256), this))
@@ -43,6 +46,9 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     m_tokenEdit->setAccessibleName(tr("Token"));
     m_tokenEdit->setEchoMode(QLineEdit::Password);
     m_tokenEdit->setPlaceholderText(tr("kept in the keychain, not in the profile"));
+    m_agentEdit->setObjectName(QStringLiteral("agentEdit"));
+    m_agentEdit->setAccessibleName(tr("Agent"));
+    m_agentEdit->setPlaceholderText(tr("when the URL is a hub: the agent to reach through it"));
 
     QWidget *caRow = nullptr;
     QWidget *certRow = nullptr;
@@ -108,12 +114,14 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
         layout->addWidget(note);
         m_urlEdit->hide();
         m_tokenEdit->hide();
+        m_agentEdit->hide();
         m_tlsGroup->hide();
         m_proxyGroup->hide();
         m_headersEdit->hide();
     } else {
         form->addRow(tr("&URL:"), m_urlEdit);
         form->addRow(tr("&Token:"), m_tokenEdit);
+        form->addRow(tr("&Agent:"), m_agentEdit);
         layout->addWidget(m_tlsGroup);
         layout->addWidget(m_proxyGroup);
         auto *headersForm = new QFormLayout;
@@ -129,8 +137,8 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
             accept();
     });
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    for (QLineEdit *edit : {m_nameEdit, m_urlEdit, m_pinEdit, m_fingerprintEdit, m_proxyUrlEdit,
-                            m_caFileEdit, m_clientCertEdit, m_clientKeyEdit})
+    for (QLineEdit *edit : {m_nameEdit, m_urlEdit, m_agentEdit, m_pinEdit, m_fingerprintEdit,
+                            m_proxyUrlEdit, m_caFileEdit, m_clientCertEdit, m_clientKeyEdit})
         connect(edit, &QLineEdit::textChanged, this, &RemoteDialog::validate);
     connect(m_headersEdit, &QPlainTextEdit::textChanged, this, &RemoteDialog::validate);
     connect(m_proxyModeCombo, &QComboBox::currentIndexChanged, this, &RemoteDialog::validate);
@@ -196,6 +204,10 @@ QString RemoteDialog::check(RemoteConfig *remote) const
     if (!remote->url.isValid() || remote->url.host().isEmpty() ||
         (scheme != QLatin1String("ws") && scheme != QLatin1String("wss")))
         return tr("The URL must start with ws:// or wss:// and name a host.");
+    remote->agent = m_agentEdit->text().trimmed();
+    if (!remote->agent.isEmpty() && !AgentName::isValid(remote->agent))
+        return tr("An agent name has up to %1 letters, digits, '.', '_' and '-'.")
+            .arg(AgentName::kMaxLength);
 
     remote->caFile = m_caFileEdit->text().trimmed();
     remote->clientCertFile = m_clientCertEdit->text().trimmed();

@@ -13,7 +13,8 @@ class QPlainTextEdit;
 
 namespace wstunnel {
 
-// Adds or edits a remote: its name, URL and token, and how to reach it (TLS trust, client
+// Adds or edits a remote: its name, URL and token, the agent to reach when the URL is a hub, and
+// how to reach it (TLS trust, client
 // certificate, proxy, extra upgrade headers). The built-in remote only has a name to edit.
 class RemoteDialog : public QDialog
 {
@@ -37,6 +38,7 @@ private:
     QLineEdit *m_nameEdit;
     QLineEdit *m_urlEdit;
     QLineEdit *m_tokenEdit;
+    QLineEdit *m_agentEdit;
     QGroupBox *m_tlsGroup;
     QLineEdit *m_caFileEdit = nullptr;
     QLineEdit *m_pinEdit;

@@ -73,6 +73,9 @@ struct RemoteStats
     // error.
     QString rejectedCertificateSha256;
     QString certificateProblem;
+    // Through a hub (RemoteConfig::agent): the address of the agent instance that serves the
+    // name, as the hub sees it; empty while none is connected or the hub has not said yet.
+    QString agentAddress;
 };
 
 struct EngineSnapshot

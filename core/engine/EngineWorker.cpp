@@ -6,6 +6,7 @@
 #include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
+#include "session/TunnelSession.h"
 
 #include <QSet>
 #include <QTimer>
@@ -275,6 +276,23 @@ TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, TunnelError *error)
         settings.token = m_embedded->token();
     }
     remote.client = new TunnelClient(settings, this);
+    if (!remote.config.agent.isEmpty()) {
+        const QString id = remote.config.id;
+        connect(
+            remote.client, &TunnelClient::sessionReady, this, [this, id](TunnelSession *session) {
+                // Until the hub says who serves the name in this session.
+                if (auto it = m_remotes.find(id); it != m_remotes.end())
+                    it->agentAddress.clear();
+                connect(session, &TunnelSession::agentStatusReceived, this,
+                        [this, id](AgentState state, const QString &, const QString &address) {
+                            auto it = m_remotes.find(id);
+                            if (it == m_remotes.end())
+                                return;
+                            it->agentAddress = state == AgentState::Active ? address : QString();
+                            publishSoon();
+                        });
+            });
+    }
     // A refusal, and the certificate the user may trust, shows at once.
     connect(remote.client, &TunnelClient::stateChanged, this, [this](TunnelClient::State state) {
         if (state == TunnelClient::State::Failed)
@@ -336,6 +354,8 @@ void EngineWorker::publishSnapshot()
                 stats.state = RemoteState::Failed;
                 break;
             }
+            if (remote.client->state() == TunnelClient::State::Connected)
+                stats.agentAddress = remote.agentAddress;
             if (stats.error.kind == TunnelError::Kind::CertificateNotTrusted) {
                 stats.rejectedCertificateSha256 = stats.error.certificateSha256;
                 stats.certificateProblem = stats.error.detail;

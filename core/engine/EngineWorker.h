@@ -54,6 +54,7 @@ private:
         RemoteConfig config;
         QByteArray token;
         TunnelClient *client = nullptr;
+        QString agentAddress;
     };
     struct ChannelBytes
     {

@@ -1,6 +1,7 @@
 #include "ProfileStore.h"
 
 #include "EngineLogging.h"
+#include "hub/AgentName.h"
 
 #include <QDir>
 #include <QFile>
@@ -40,6 +41,9 @@ QJsonObject remoteToJson(const RemoteConfig &remote)
         object.insert(QStringLiteral("builtIn"), true);
     else
         object.insert(QStringLiteral("url"), remote.url.toString());
+    // Only when set, so that profiles without one stay as older versions wrote them.
+    if (!remote.agent.isEmpty())
+        object.insert(QStringLiteral("agent"), remote.agent);
     QJsonObject tls;
     tls.insert(QStringLiteral("caFile"), remote.caFile);
     tls.insert(QStringLiteral("pinSha256"), QString::fromLatin1(remote.pinSha256));
@@ -199,6 +203,12 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
             (!remote.url.isValid() || remote.url.host().isEmpty() ||
              (scheme != QLatin1String("ws") && scheme != QLatin1String("wss")))) {
             *error = tr("remote \"%1\" has no ws:// or wss:// URL").arg(remote.name);
+            return std::nullopt;
+        }
+        remote.agent = object.value(QStringLiteral("agent")).toString();
+        if (!remote.agent.isEmpty() && !AgentName::isValid(remote.agent)) {
+            *error = tr("remote \"%1\" names the agent \"%2\", which is no agent name")
+                         .arg(remote.name, remote.agent);
             return std::nullopt;
         }
         const QJsonObject tls = object.value(QStringLiteral("tls")).toObject();

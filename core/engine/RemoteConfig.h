@@ -16,6 +16,9 @@ struct RemoteConfig : ConnectionSettings
     QString name;
     // "This computer": a remote engine inside the app on loopback; url is ignored.
     bool builtIn = false;
+    // When url is a hub: the agent to reach through it, as `wstunnel --agent` (empty: url is a
+    // remote that serves channels itself).
+    QString agent;
 
     // Client settings for this remote, everything but the token.
     ClientSettings toClientSettings() const;

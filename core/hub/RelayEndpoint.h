@@ -10,7 +10,7 @@ namespace wstunnel {
 
 // One end of a relay between two channels of different sessions (a hub between a desktop and
 // an agent): what one end's channel writes, the other end's channel reads. The bytes wait in a
-// queue shared by both ends until the reading channel takes them, and only then count as written
+// buffer shared by both ends until the reading channel takes them, and only then count as written
 // for the writing channel, so its peer gets credit back only as fast as the far side moves on:
 // each direction holds at most the writing channel's receive window.
 class RelayEndpoint final : public ChannelEndpoint

@@ -1,8 +1,10 @@
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
 #include "UdpEchoServer.h"
+#include "agent/AgentConnection.h"
 #include "engine/FileSecretStore.h"
 #include "engine/ProfileStore.h"
+#include "hub/HubServer.h"
 #include "server/AllowList.h"
 #include "server/TokenStore.h"
 #include "server/TunnelServer.h"
@@ -73,6 +75,7 @@ private Q_SLOTS:
     void reverseMappingFollowsItsRemoteThroughReconnect();
     void editorValidatesReverseMappings();
     void remoteEditorStoresSettingsAndTokenApart();
+    void mappingThroughHubReachesItsAgent();
     void rejectedCertificateIsTrustedOnlyWhenConfirmed();
     void profileRoundTripsThroughSaveLoadImportExport();
     void invalidImportChangesNothing();
@@ -1020,6 +1023,73 @@ void TestMainWindow::remoteEditorStoresSettingsAndTokenApart()
     createWindow();
     QCOMPARE(m_controller->profile().remotes.at(1), remote);
     QCOMPARE(m_controller->token(remote.id), QByteArray("top-secret-token"));
+}
+
+void TestMainWindow::mappingThroughHubReachesItsAgent()
+{
+    TokenStore tokens;
+    tokens.add("desktop-token",
+               Identity{QStringLiteral("desktop token"), Identity::Kind::Desktop, {}});
+    tokens.add(
+        "agent-token",
+        Identity{QStringLiteral("agent token"), Identity::Kind::Agent, {QStringLiteral("devbox")}});
+    HubServer hub(ServerSettings(), tokens);
+    QString error;
+    QVERIFY2(hub.listen(&error), qPrintable(error));
+    ClientSettings agentSettings;
+    agentSettings.url = QUrl(hub.url());
+    agentSettings.token = "agent-token";
+    agentSettings.proxyMode = ClientSettings::ProxyMode::None;
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    AgentConnection agent(agentSettings, QStringLiteral("devbox"), allowList);
+    QSignalSpy registered(&agent, &AgentConnection::registered);
+    agent.start();
+    QVERIFY(registered.wait(10000));
+
+    m_window->addRemote();
+    auto *dialog = m_window->findChild<RemoteDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Dev box through the hub"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("urlEdit")), hub.url());
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("tokenEdit")),
+                     QStringLiteral("desktop-token"));
+    dialog->findChild<QComboBox *>(QStringLiteral("proxyModeCombo"))->setCurrentIndex(1);
+    auto *agentEdit = dialog->findChild<QLineEdit *>(QStringLiteral("agentEdit"));
+    QTest::keyClicks(agentEdit, QStringLiteral("dev box"));
+    QVERIFY2(dialog->problem().contains(QStringLiteral("agent name")),
+             qPrintable(dialog->problem()));
+    QVERIFY(!okButton(dialog)->isEnabled());
+    agentEdit->setText(QStringLiteral("devbox"));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(m_controller->profile().remotes.size(), 2);
+    const RemoteConfig remote = m_controller->profile().remotes.at(1);
+    QCOMPARE(remote.agent, QStringLiteral("devbox"));
+
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = echoMapping(port);
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    // A hub connects no targets itself: the echo comes back only through the agent.
+    const QByteArray payload = QByteArray("through the hub to devbox ").repeated(1000);
+    QCOMPARE(echoThrough(client, payload), payload);
+    QTRY_COMPARE(statsOf(mapping.id).openChannels, 1);
+    // The remote says which agent instance serves the name, as the hub sees it.
+    auto *remotes = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QTRY_VERIFY2(remotes->item(1)->toolTip().contains(
+                     QStringLiteral("Agent devbox is served by 127.0.0.1:")),
+                 qPrintable(remotes->item(1)->toolTip()));
+
+    // The agent survives a restart of the app with the rest of the remote.
+    createWindow();
+    QCOMPARE(m_controller->profile().remotes.at(1), remote);
 }
 
 void TestMainWindow::rejectedCertificateIsTrustedOnlyWhenConfirmed()

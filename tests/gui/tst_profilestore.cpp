@@ -1,6 +1,7 @@
 #include "GuiTestEnvironment.h"
 #include "engine/FileSecretStore.h"
 #include "engine/ProfileStore.h"
+#include "hub/AgentName.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -18,6 +19,8 @@ class TestProfileStore : public QObject
 private Q_SLOTS:
     void initTestCase() { isolateGuiTest(); }
     void roundTripKeepsEveryField();
+    void agentReachesTheClientAsWstunnelAgentDoes();
+    void profileWithoutAgentLoadsAndIsWrittenAsBefore();
     void refusesNewerVersion();
     void refusesInvalidFiles_data();
     void refusesInvalidFiles();
@@ -44,6 +47,12 @@ Profile TestProfileStore::sampleProfile()
     dev.proxyUrl = QUrl(QStringLiteral("http://proxy.corp:3128"));
     dev.headers = {{"X-Team", "backend"}, {"X-Trace", "1 2 3"}};
     profile.remotes.append(dev);
+    RemoteConfig throughHub;
+    throughHub.id = Profile::newId();
+    throughHub.name = QStringLiteral("Lab box through the hub");
+    throughHub.url = QUrl(QStringLiteral("wss://hub.example.com/"));
+    throughHub.agent = QStringLiteral("lab-1");
+    profile.remotes.append(throughHub);
 
     MappingConfig postgres;
     postgres.id = Profile::newId();
@@ -78,6 +87,29 @@ void TestProfileStore::roundTripKeepsEveryField()
     QVERIFY(*read == profile);
     QCOMPARE(read->mappings.at(1).bindHost, QStringLiteral("::1"));
     QCOMPARE(read->remotes.at(1).headers.size(), 2);
+    QCOMPARE(read->remotes.at(2).agent, QStringLiteral("lab-1"));
+}
+
+void TestProfileStore::agentReachesTheClientAsWstunnelAgentDoes()
+{
+    const Profile profile = sampleProfile();
+    const ClientSettings throughHub = profile.remotes.at(2).toClientSettings();
+    QCOMPARE(throughHub.headers.size(), 1);
+    QCOMPARE(throughHub.headers.first().first, QByteArray(AgentName::kReachHeader));
+    QCOMPARE(throughHub.headers.first().second, QByteArray("lab-1"));
+    // A remote without an agent adds nothing to its own headers.
+    QCOMPARE(profile.remotes.at(1).toClientSettings().headers, profile.remotes.at(1).headers);
+}
+
+void TestProfileStore::profileWithoutAgentLoadsAndIsWrittenAsBefore()
+{
+    const QByteArray older = R"({"format":"wstunnel-profile","version":1,
+        "remotes":[{"id":"r","name":"Dev","url":"ws://127.0.0.1:8080/"}]})";
+    QString error;
+    const std::optional<Profile> read = ProfileStore::fromJson(older, &error);
+    QVERIFY2(read, qPrintable(error));
+    QVERIFY(read->remotes.first().agent.isEmpty());
+    QVERIFY(!ProfileStore::toJson(*read).contains("\"agent\""));
 }
 
 void TestProfileStore::refusesNewerVersion()
@@ -101,6 +133,9 @@ void TestProfileStore::refusesInvalidFiles_data()
     QTest::newRow("bad url") << QByteArray(R"({"format":"wstunnel-profile","version":1,
         "remotes":[{"id":"a","name":"A","url":"http://x"}]})")
                              << QStringLiteral("ws://");
+    QTest::newRow("bad agent") << QByteArray(R"({"format":"wstunnel-profile","version":1,
+        "remotes":[{"id":"a","name":"A","url":"ws://x/","agent":"dev box"}]})")
+                               << QStringLiteral("no agent name");
     QTest::newRow("unknown remote") << QByteArray(R"({"format":"wstunnel-profile","version":1,
         "mappings":[{"id":"m","name":"M","remote":"nope","direction":"local","protocol":"tcp",
         "bindHost":"127.0.0.1","bindPort":1,"targetHost":"h","targetPort":2}]})")
