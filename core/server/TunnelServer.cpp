@@ -162,10 +162,11 @@ void TunnelServer::onNewConnection()
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         auto *timer = new QTimer(socket);
         timer->setSingleShot(true);
-        connect(timer, &QTimer::timeout, socket, [socket] {
+        // Taken now: a socket that has gone has no peer address left to name.
+        const QString peer = peerOf(socket);
+        connect(timer, &QTimer::timeout, socket, [socket, peer] {
             qCWarning(lcServer).noquote()
-                << QStringLiteral("%1 sent no complete upgrade request in time")
-                       .arg(peerOf(socket));
+                << QStringLiteral("%1 sent no complete upgrade request in time").arg(peer);
             socket->abort();
             socket->deleteLater();
         });
@@ -252,6 +253,13 @@ void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &stat
     qCWarning(lcServer).noquote()
         << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
     socket->disconnect(this);
+    // The refusal is logged already: the deadline now only bounds how long the answer may take
+    // to leave, and ends the socket silently.
+    if (QTimer *timer = socket->findChild<QTimer *>()) {
+        timer->disconnect(socket);
+        connect(timer, &QTimer::timeout, socket, &QTcpSocket::abort);
+    }
+    connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     const QByteArray body = message.toUtf8() + '\n';
     socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + statusText + "\r\n" +
                   extraHeaders + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
