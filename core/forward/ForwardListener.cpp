@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "config/ForwardSpec.h"
+#include "net/AcceptThrottle.h"
 #include "net/StreamSocket.h"
 #include "session/TunnelSession.h"
 
@@ -25,6 +26,7 @@ ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, 
 {
     m_waitTimer.setInterval(500);
     connect(&m_waitTimer, &QTimer::timeout, this, &ForwardListener::expireWaiting);
+    new AcceptThrottle(this);
 }
 
 bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)

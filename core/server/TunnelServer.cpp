@@ -7,6 +7,7 @@
 #include "forward/ForwardListener.h"
 #include "forward/RemoteListeners.h"
 #include "link/WebSocketLink.h"
+#include "net/AcceptThrottle.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
 
@@ -34,6 +35,7 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     , m_tcpServer(nullptr)
     // TLS, when configured, is QSslServer's job: the WebSocket server gets decrypted sockets.
     , m_webSocketServer(settings.name, QWebSocketServer::NonSecureMode)
+    , m_halfOpen(settings.maxHalfOpenPerSource, settings.maxHalfOpen)
     , m_remoteListeners(new RemoteListeners(this))
 {
     if (settings.tls.isEnabled()) {
@@ -49,6 +51,18 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     connect(m_tcpServer, &QTcpServer::pendingConnectionAvailable, this,
             &TunnelServer::onNewConnection);
     connect(&m_webSocketServer, &QWebSocketServer::newConnection, this, &TunnelServer::onWebSocket);
+    auto *throttle = new AcceptThrottle(m_tcpServer);
+    // Requests that proved nothing yet are the cheapest to give up for a descriptor.
+    connect(throttle, &AcceptThrottle::descriptorsExhausted, this, [this] {
+        const QList<QTcpSocket *> halfOpen = m_halfOpen.takeAll();
+        if (!halfOpen.isEmpty())
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("closed %1 connections that had not sent their upgrade request, "
+                                  "to free file descriptors")
+                       .arg(halfOpen.size());
+        for (QTcpSocket *socket : halfOpen)
+            closeHalfOpen(socket);
+    });
 }
 
 TunnelServer::~TunnelServer()
@@ -171,6 +185,20 @@ void TunnelServer::onNewConnection()
             socket->deleteLater();
         });
         timer->start(m_settings.upgradeTimeoutMs);
+        if (m_halfOpen.size() == 0)
+            m_crowdingSources.clear();
+        const QList<QTcpSocket *> evicted = m_halfOpen.add(socket);
+        if (!evicted.isEmpty() && !m_crowdingSources.contains(socket->peerAddress())) {
+            m_crowdingSources.insert(socket->peerAddress());
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("%1 keeps more than %2 upgrade requests open (or all sources "
+                                  "together more than %3): closing the oldest")
+                       .arg(socket->peerAddress().toString())
+                       .arg(m_settings.maxHalfOpenPerSource)
+                       .arg(m_settings.maxHalfOpen);
+        }
+        for (QTcpSocket *stale : evicted)
+            closeHalfOpen(stale);
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspectRequest(socket); });
         connect(socket, &QTcpSocket::disconnected, this, [socket] { socket->deleteLater(); });
         // A TLS client may send its request with its last handshake message.
@@ -242,9 +270,17 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
     }
     socket->disconnect(this);
     delete socket->findChild<QTimer *>();
+    m_halfOpen.remove(socket);
     m_upgrading.removeIf([](const Upgrading &upgrading) { return upgrading.socket.isNull(); });
     m_upgrading.append(Upgrading{socket, *identity});
     m_webSocketServer.handleConnection(socket);
+}
+
+void TunnelServer::closeHalfOpen(QTcpSocket *socket)
+{
+    socket->disconnect(this);
+    socket->abort();
+    socket->deleteLater();
 }
 
 void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
@@ -253,6 +289,7 @@ void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &stat
     qCWarning(lcServer).noquote()
         << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
     socket->disconnect(this);
+    m_halfOpen.remove(socket);
     // The refusal is logged already: the deadline now only bounds how long the answer may take
     // to leave, and ends the socket silently.
     if (QTimer *timer = socket->findChild<QTimer *>()) {

@@ -1,12 +1,14 @@
 #pragma once
 
 #include "AllowList.h"
+#include "HalfOpenRequests.h"
 #include "ServerSettings.h"
 #include "TokenStore.h"
 
 #include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -67,6 +69,7 @@ private:
     void onNewConnection();
     void logHandshakeFailures(QSslServer *server);
     void inspectRequest(QTcpSocket *socket);
+    void closeHalfOpen(QTcpSocket *socket);
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
     void onWebSocket();
@@ -86,6 +89,9 @@ private:
         Identity identity;
     };
     QList<Upgrading> m_upgrading;
+    HalfOpenRequests m_halfOpen;
+    // Sources told about their crowding since the table was last empty: one line per episode.
+    QSet<QHostAddress> m_crowdingSources;
     RemoteListeners *m_remoteListeners;
 };
 

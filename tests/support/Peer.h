@@ -30,6 +30,10 @@ public:
         m_extraEnvironment.insert(name, value);
     }
 
+    // Set for the next start(): the open-file limit, soft and hard, that the binary starts with
+    // (as `ulimit -n` in a shell would set it); 0 keeps this process's limit.
+    void setDescriptorLimit(int limit) { m_descriptorLimit = limit; }
+
     // The token comes from WSTUNNEL_TOKEN unless `token` is empty; proxy settings of the
     // environment this test runs in must not send loopback traffic elsewhere. No display, as on
     // the servers these command lines are for.
@@ -48,6 +52,7 @@ public:
     void signal(int number);
     void kill() { m_process.kill(); }
     bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
+    qint64 processId() const { return m_process.processId(); }
     int lineCount() const { return int(completeLines(m_out).size()); }
     QString stdoutText() const { return QString::fromUtf8(m_out); }
     QString stderrText() const { return QString::fromUtf8(m_err); }
@@ -60,6 +65,7 @@ private:
     QString m_name;
     QProcess m_process;
     QProcessEnvironment m_extraEnvironment;
+    int m_descriptorLimit = 0;
     QByteArray m_out;
     QByteArray m_err;
 };
