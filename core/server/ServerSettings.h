@@ -25,6 +25,9 @@ struct ServerSettings
     // oldest of the busiest source is closed, so one address cannot keep others out.
     int maxHalfOpenPerSource = 16;
     int maxHalfOpen = 256;
+    // After this many invalid tokens in a row, an address is refused (HTTP 429) for a while.
+    int maxTokenFailures = 5;
+    int tokenPenaltyMs = 60000;
 };
 
 } // namespace wstunnel

@@ -36,6 +36,7 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     // TLS, when configured, is QSslServer's job: the WebSocket server gets decrypted sockets.
     , m_webSocketServer(settings.name, QWebSocketServer::NonSecureMode)
     , m_halfOpen(settings.maxHalfOpenPerSource, settings.maxHalfOpen)
+    , m_penalties(settings.maxTokenFailures, settings.tokenPenaltyMs)
     , m_remoteListeners(new RemoteListeners(this))
 {
     if (settings.tls.isEnabled()) {
@@ -223,6 +224,15 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
         socket->deleteLater();
         return;
     }
+    const QHostAddress source = socket->peerAddress();
+    if (m_penalties.isPenalized(source)) {
+        answerRefusal(socket, 429, "Too Many Requests",
+                      QStringLiteral("too many invalid tokens from %1; try again later")
+                          .arg(source.toString()),
+                      "Retry-After: " + QByteArray::number(m_penalties.penaltyMs() / 1000) +
+                          "\r\n");
+        return;
+    }
     const qsizetype end = UpgradeRequest::headEnd(buffered);
     if (end < 0) {
         if (buffered.size() > UpgradeRequest::kMaxHeadSize)
@@ -257,8 +267,16 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
     if (!identity) {
         refuse(socket, 401, "Unauthorized", QStringLiteral("invalid token"),
                "WWW-Authenticate: Bearer realm=\"wstunnel\", error=\"invalid_token\"\r\n");
+        if (m_penalties.recordFailure(source))
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("%1 presented %2 invalid tokens in a row: refusing everything "
+                                  "from it for %3 s")
+                       .arg(source.toString())
+                       .arg(m_settings.maxTokenFailures)
+                       .arg(m_settings.tokenPenaltyMs / 1000);
         return;
     }
+    m_penalties.recordSuccess(source);
     if (const std::optional<Refusal> refusal = admit(*identity, *request)) {
         refuse(socket, refusal->status, refusal->statusText, refusal->message);
         return;
@@ -288,6 +306,12 @@ void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &stat
 {
     qCWarning(lcServer).noquote()
         << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
+    answerRefusal(socket, status, statusText, message, extraHeaders);
+}
+
+void TunnelServer::answerRefusal(QTcpSocket *socket, int status, const QByteArray &statusText,
+                                 const QString &message, const QByteArray &extraHeaders)
+{
     socket->disconnect(this);
     m_halfOpen.remove(socket);
     // The refusal is logged already: the deadline now only bounds how long the answer may take

@@ -3,6 +3,7 @@
 #include "AllowList.h"
 #include "HalfOpenRequests.h"
 #include "ServerSettings.h"
+#include "SourcePenalties.h"
 #include "TokenStore.h"
 
 #include <QHash>
@@ -72,6 +73,9 @@ private:
     void closeHalfOpen(QTcpSocket *socket);
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
+    // refuse() without the log line, for what has been logged once already.
+    void answerRefusal(QTcpSocket *socket, int status, const QByteArray &statusText,
+                       const QString &message, const QByteArray &extraHeaders);
     void onWebSocket();
     std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
 
@@ -90,6 +94,7 @@ private:
     };
     QList<Upgrading> m_upgrading;
     HalfOpenRequests m_halfOpen;
+    SourcePenalties m_penalties;
     // Sources told about their crowding since the table was last empty: one line per episode.
     QSet<QHostAddress> m_crowdingSources;
     RemoteListeners *m_remoteListeners;

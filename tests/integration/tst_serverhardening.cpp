@@ -99,6 +99,14 @@ QString endpointOf(const QTcpSocket &socket)
     return QStringLiteral("127.0.0.1:%1").arg(socket.localPort());
 }
 
+// The status line the server answered on socket, once it has.
+QByteArray statusOf(QTcpSocket &socket)
+{
+    if (!QTest::qWaitFor([&] { return socket.canReadLine(); }, 5000))
+        return QByteArray();
+    return socket.readLine().trimmed();
+}
+
 } // namespace
 
 class TestServerHardening : public QObject
@@ -147,6 +155,38 @@ private Q_SLOTS:
         }
         QCOMPARE(log.linesContaining(QStringLiteral(":0 ")).size(), qsizetype(0));
         QCOMPARE(log.linesContaining(QStringLiteral("in time")).size(), qsizetype(1));
+    }
+
+    // Guessing tokens from one address gets it refused for a while, even with the right token;
+    // another address is served as before. The penalty is logged once.
+    void tokenGuessingIsPenalizedPerAddress()
+    {
+        LogCapture log;
+        ServerSettings settings;
+        settings.maxTokenFailures = 3;
+        const std::unique_ptr<TunnelServer> server = startServer(settings);
+        const quint16 port = server->serverPort();
+        const QByteArray right =
+            upgradeHead("Authorization: Bearer " + QByteArray(kToken) + "\r\n");
+        const QByteArray wrong = upgradeHead("Authorization: Bearer guess\r\n");
+
+        for (int i = 0; i < 3; ++i) {
+            const auto guess = sendRequest(port, wrong);
+            QVERIFY(guess);
+            QCOMPARE(statusOf(*guess), QByteArray("HTTP/1.1 401 Unauthorized"));
+        }
+        for (const QByteArray &head : {wrong, right}) {
+            const auto penalized = sendRequest(port, head);
+            QVERIFY(penalized);
+            QCOMPARE(statusOf(*penalized), QByteArray("HTTP/1.1 429 Too Many Requests"));
+        }
+        const auto colleague = sendRequest(port, right, QHostAddress(QStringLiteral("127.0.0.2")));
+        QVERIFY(colleague);
+        QCOMPARE(statusOf(*colleague), QByteArray("HTTP/1.1 101 Switching Protocols"));
+
+        QCOMPARE(log.linesContaining(QStringLiteral("invalid tokens in a row")).size(),
+                 qsizetype(1));
+        QCOMPARE(log.linesContaining(QStringLiteral("refused 127.0.0.2")).size(), qsizetype(0));
     }
 };
 
