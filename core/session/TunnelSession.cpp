@@ -541,7 +541,7 @@ void TunnelSession::handleOpen(const Message &m)
     const bool mustQueue = m_opening.size() >= m_limits.maxPendingOpens;
     if (mustQueue && m_queuedOpens.size() >= m_limits.maxQueuedOpens) {
         refuse(FailureCode::LimitReached,
-               QStringLiteral("%1 channels are opening and %2 more waiting")
+               QStringLiteral("limit reached: %1 channels are opening and %2 more waiting")
                    .arg(m_opening.size())
                    .arg(m_queuedOpens.size()));
         return;
