@@ -3,7 +3,11 @@
 #include "Logging.h"
 #include "util/DescriptorLimit.h"
 
+#include <QEvent>
+#include <QSocketNotifier>
 #include <QTcpServer>
+
+#include <cerrno>
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -16,6 +20,17 @@ namespace {
 int openReserve()
 {
     return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+// Whether accept could get a descriptor now: it fails with EMFILE or ENFILE just as this does.
+bool descriptorAvailable()
+{
+    const int probe = openReserve();
+    if (probe >= 0) {
+        ::close(probe);
+        return true;
+    }
+    return errno != EMFILE && errno != ENFILE;
 }
 
 } // namespace
@@ -38,6 +53,31 @@ AcceptThrottle::~AcceptThrottle()
         ::close(m_reserveDescriptor);
 }
 
+void AcceptThrottle::arm()
+{
+    const QList<QSocketNotifier *> notifiers = m_server->findChildren<QSocketNotifier *>();
+    for (QSocketNotifier *notifier : notifiers) {
+        if (notifier->type() == QSocketNotifier::Read) {
+            notifier->removeEventFilter(this);
+            notifier->installEventFilter(this);
+        }
+    }
+}
+
+bool AcceptThrottle::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() != QEvent::SockAct || descriptorAvailable())
+        return QObject::eventFilter(watched, event);
+    Q_EMIT descriptorsExhausted();
+    // What the owner closed may be enough.
+    if (descriptorAvailable())
+        return QObject::eventFilter(watched, event);
+    m_server->pauseAccepting();
+    m_resumeTimer.start();
+    exhausted();
+    return true;
+}
+
 void AcceptThrottle::onAcceptError(QAbstractSocket::SocketError error)
 {
     // QTcpServer has paused itself; without a resume the port would stay deaf for good.
@@ -45,6 +85,11 @@ void AcceptThrottle::onAcceptError(QAbstractSocket::SocketError error)
     if (error != QAbstractSocket::SocketResourceError)
         return;
     Q_EMIT descriptorsExhausted();
+    exhausted();
+}
+
+void AcceptThrottle::exhausted()
+{
     const int refused = refuseBacklog();
     m_refused += refused;
     if (m_exhausted)

@@ -52,9 +52,9 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     connect(m_tcpServer, &QTcpServer::pendingConnectionAvailable, this,
             &TunnelServer::onNewConnection);
     connect(&m_webSocketServer, &QWebSocketServer::newConnection, this, &TunnelServer::onWebSocket);
-    auto *throttle = new AcceptThrottle(m_tcpServer);
+    m_acceptThrottle = new AcceptThrottle(m_tcpServer);
     // Requests that proved nothing yet are the cheapest to give up for a descriptor.
-    connect(throttle, &AcceptThrottle::descriptorsExhausted, this, [this] {
+    connect(m_acceptThrottle, &AcceptThrottle::descriptorsExhausted, this, [this] {
         const QList<QTcpSocket *> halfOpen = m_halfOpen.takeAll();
         if (!halfOpen.isEmpty())
             qCWarning(lcServer).noquote()
@@ -78,6 +78,7 @@ bool TunnelServer::listen(QString *error)
         return false;
     m_tcpServer->setListenBacklogSize(ForwardListener::kListenBacklog);
     if (m_tcpServer->listen(m_settings.address, m_settings.port)) {
+        m_acceptThrottle->arm();
         // Listening again after shutdown() reuses the port clients know.
         m_settings.port = m_tcpServer->serverPort();
         return true;

@@ -20,6 +20,7 @@
 
 namespace wstunnel {
 
+class AcceptThrottle;
 class RemoteListeners;
 class TunnelSession;
 struct UpgradeRequest;
@@ -98,6 +99,7 @@ private:
     // Sources told about their crowding since the table was last empty: one line per episode.
     QSet<QHostAddress> m_crowdingSources;
     RemoteListeners *m_remoteListeners;
+    AcceptThrottle *m_acceptThrottle = nullptr;
 };
 
 } // namespace wstunnel

@@ -153,11 +153,17 @@ private Q_SLOTS:
         QCOMPARE(client.stderrText().count(QLatin1String("out of file descriptors (limit 256)")),
                  1);
 
-        // Descriptors back: the forward serves again.
+        // Descriptors back once the client has closed what this side closed: the forward serves
+        // again.
         first.clear();
         second.clear();
-        std::vector<Offer> third = offer(20, port);
-        QTRY_VERIFY_WITH_TIMEOUT(allDecided(third, &served) && served == 20, 30000);
+        const auto twentyServed = [port] {
+            std::vector<Offer> probe = offer(20, port);
+            int probeServed = 0;
+            return QTest::qWaitFor([&] { return allDecided(probe, &probeServed); }, 10000) &&
+                   probeServed == 20;
+        };
+        QVERIFY(QTest::qWaitFor(twentyServed, 30000));
         QVERIFY2(client.isRunning(), client.transcript().constData());
     }
 
