@@ -9,6 +9,7 @@
 #include "ui/TrayController.h"
 #include "ui/UiSettings.h"
 
+#include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
 #include <QApplication>
@@ -59,6 +60,7 @@ int runGui(int argc, char *argv[])
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/wstunnel.svg")));
 
     configureLogging(options->verbosity);
+    DescriptorLimit::raiseToHardLimit();
 
     SingleInstance instance;
     if (!instance.claim())

@@ -3,6 +3,7 @@
 #include "HeadlessRunner.h"
 #include "ProfileRunner.h"
 
+#include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
 #ifdef WSTUNNEL_WITH_GUI
@@ -36,6 +37,7 @@ int runHeadless(int argc, char *argv[])
         return 2;
     }
     configureLogging(options->verbosity);
+    DescriptorLimit::raiseToHardLimit();
     std::unique_ptr<QObject> runner;
     if (!options->profilePath.isEmpty()) {
         auto *profileRunner = new ProfileRunner;

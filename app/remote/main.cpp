@@ -6,6 +6,7 @@
 #include "forward/ForwardListener.h"
 #include "hub/HubServer.h"
 #include "server/TunnelServer.h"
+#include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
 #include <QCoreApplication>
@@ -28,6 +29,7 @@ int runServer(QCoreApplication &app)
         return 2;
     }
     configureLogging(options->verbosity);
+    DescriptorLimit::raiseToHardLimit();
     if (options->allowListDefaulted)
         fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
                         "only (127.0.0.0/8, [::1], localhost)\n");
@@ -96,6 +98,7 @@ int runAgent(QCoreApplication &app)
         return 2;
     }
     configureLogging(options->verbosity);
+    DescriptorLimit::raiseToHardLimit();
     if (options->allowListDefaulted)
         fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
                         "only (127.0.0.0/8, [::1], localhost)\n");

@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "config/ForwardSpec.h"
+#include "net/AcceptThrottle.h"
 #include "net/StreamSocket.h"
 #include "session/TunnelSession.h"
 
@@ -25,6 +26,7 @@ ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, 
 {
     m_waitTimer.setInterval(500);
     connect(&m_waitTimer, &QTimer::timeout, this, &ForwardListener::expireWaiting);
+    m_acceptThrottle = new AcceptThrottle(this);
 }
 
 bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)
@@ -32,8 +34,10 @@ bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *
     // Connection pools open dozens of connections at once; the default backlog of 50 would make
     // the kernel drop or reset some of them while the event loop is busy.
     setListenBacklogSize(kListenBacklog);
-    if (listen(address, port))
+    if (listen(address, port)) {
+        m_acceptThrottle->arm();
         return true;
+    }
     *error = QStringLiteral("cannot listen on %1: %2").arg(endpoint(address, port), errorString());
     return false;
 }

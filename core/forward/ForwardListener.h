@@ -9,6 +9,7 @@
 
 namespace wstunnel {
 
+class AcceptThrottle;
 class StreamSocket;
 class TunnelSession;
 
@@ -64,6 +65,7 @@ private:
     QPointer<TunnelSession> m_session;
     QList<WaitingConnection> m_waiting;
     QTimer m_waitTimer;
+    AcceptThrottle *m_acceptThrottle = nullptr;
 };
 
 } // namespace wstunnel

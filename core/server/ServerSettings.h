@@ -21,6 +21,13 @@ struct ServerSettings
     int maxSessions = 64;
     // Time a client has to send its complete upgrade request.
     int upgradeTimeoutMs = 10000;
+    // Connections that have not yet sent a complete upgrade request: beyond either cap the
+    // oldest of the busiest source is closed, so one address cannot keep others out.
+    int maxHalfOpenPerSource = 16;
+    int maxHalfOpen = 256;
+    // After this many invalid tokens in a row, an address is refused (HTTP 429) for a while.
+    int maxTokenFailures = 5;
+    int tokenPenaltyMs = 60000;
 };
 
 } // namespace wstunnel

@@ -7,6 +7,7 @@
 #include "forward/ForwardListener.h"
 #include "forward/RemoteListeners.h"
 #include "link/WebSocketLink.h"
+#include "net/AcceptThrottle.h"
 #include "net/TlsConfig.h"
 #include "session/TunnelSession.h"
 
@@ -34,6 +35,8 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     , m_tcpServer(nullptr)
     // TLS, when configured, is QSslServer's job: the WebSocket server gets decrypted sockets.
     , m_webSocketServer(settings.name, QWebSocketServer::NonSecureMode)
+    , m_halfOpen(settings.maxHalfOpenPerSource, settings.maxHalfOpen)
+    , m_penalties(settings.maxTokenFailures, settings.tokenPenaltyMs)
     , m_remoteListeners(new RemoteListeners(this))
 {
     if (settings.tls.isEnabled()) {
@@ -49,6 +52,18 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     connect(m_tcpServer, &QTcpServer::pendingConnectionAvailable, this,
             &TunnelServer::onNewConnection);
     connect(&m_webSocketServer, &QWebSocketServer::newConnection, this, &TunnelServer::onWebSocket);
+    m_acceptThrottle = new AcceptThrottle(m_tcpServer);
+    // Requests that proved nothing yet are the cheapest to give up for a descriptor.
+    connect(m_acceptThrottle, &AcceptThrottle::descriptorsExhausted, this, [this] {
+        const QList<QTcpSocket *> halfOpen = m_halfOpen.takeAll();
+        if (!halfOpen.isEmpty())
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("closed %1 connections that had not sent their upgrade request, "
+                                  "to free file descriptors")
+                       .arg(halfOpen.size());
+        for (QTcpSocket *socket : halfOpen)
+            closeHalfOpen(socket);
+    });
 }
 
 TunnelServer::~TunnelServer()
@@ -63,6 +78,7 @@ bool TunnelServer::listen(QString *error)
         return false;
     m_tcpServer->setListenBacklogSize(ForwardListener::kListenBacklog);
     if (m_tcpServer->listen(m_settings.address, m_settings.port)) {
+        m_acceptThrottle->arm();
         // Listening again after shutdown() reuses the port clients know.
         m_settings.port = m_tcpServer->serverPort();
         return true;
@@ -162,14 +178,29 @@ void TunnelServer::onNewConnection()
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         auto *timer = new QTimer(socket);
         timer->setSingleShot(true);
-        connect(timer, &QTimer::timeout, socket, [socket] {
+        // Taken now: a socket that has gone has no peer address left to name.
+        const QString peer = peerOf(socket);
+        connect(timer, &QTimer::timeout, socket, [socket, peer] {
             qCWarning(lcServer).noquote()
-                << QStringLiteral("%1 sent no complete upgrade request in time")
-                       .arg(peerOf(socket));
+                << QStringLiteral("%1 sent no complete upgrade request in time").arg(peer);
             socket->abort();
             socket->deleteLater();
         });
         timer->start(m_settings.upgradeTimeoutMs);
+        if (m_halfOpen.size() == 0)
+            m_crowdingSources.clear();
+        const QList<QTcpSocket *> evicted = m_halfOpen.add(socket);
+        if (!evicted.isEmpty() && !m_crowdingSources.contains(socket->peerAddress())) {
+            m_crowdingSources.insert(socket->peerAddress());
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("%1 keeps more than %2 upgrade requests open (or all sources "
+                                  "together more than %3): closing the oldest")
+                       .arg(socket->peerAddress().toString())
+                       .arg(m_settings.maxHalfOpenPerSource)
+                       .arg(m_settings.maxHalfOpen);
+        }
+        for (QTcpSocket *stale : evicted)
+            closeHalfOpen(stale);
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspectRequest(socket); });
         connect(socket, &QTcpSocket::disconnected, this, [socket] { socket->deleteLater(); });
         // A TLS client may send its request with its last handshake message.
@@ -192,6 +223,15 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
         socket->disconnect(this);
         socket->abort();
         socket->deleteLater();
+        return;
+    }
+    const QHostAddress source = socket->peerAddress();
+    if (m_penalties.isPenalized(source)) {
+        answerRefusal(socket, 429, "Too Many Requests",
+                      QStringLiteral("too many invalid tokens from %1; try again later")
+                          .arg(source.toString()),
+                      "Retry-After: " + QByteArray::number(m_penalties.penaltyMs() / 1000) +
+                          "\r\n");
         return;
     }
     const qsizetype end = UpgradeRequest::headEnd(buffered);
@@ -228,8 +268,16 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
     if (!identity) {
         refuse(socket, 401, "Unauthorized", QStringLiteral("invalid token"),
                "WWW-Authenticate: Bearer realm=\"wstunnel\", error=\"invalid_token\"\r\n");
+        if (m_penalties.recordFailure(source))
+            qCWarning(lcServer).noquote()
+                << QStringLiteral("%1 presented %2 invalid tokens in a row: refusing everything "
+                                  "from it for %3 s")
+                       .arg(source.toString())
+                       .arg(m_settings.maxTokenFailures)
+                       .arg(m_settings.tokenPenaltyMs / 1000);
         return;
     }
+    m_penalties.recordSuccess(source);
     if (const std::optional<Refusal> refusal = admit(*identity, *request)) {
         refuse(socket, refusal->status, refusal->statusText, refusal->message);
         return;
@@ -241,9 +289,17 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
     }
     socket->disconnect(this);
     delete socket->findChild<QTimer *>();
+    m_halfOpen.remove(socket);
     m_upgrading.removeIf([](const Upgrading &upgrading) { return upgrading.socket.isNull(); });
     m_upgrading.append(Upgrading{socket, *identity});
     m_webSocketServer.handleConnection(socket);
+}
+
+void TunnelServer::closeHalfOpen(QTcpSocket *socket)
+{
+    socket->disconnect(this);
+    socket->abort();
+    socket->deleteLater();
 }
 
 void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
@@ -251,7 +307,21 @@ void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &stat
 {
     qCWarning(lcServer).noquote()
         << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
+    answerRefusal(socket, status, statusText, message, extraHeaders);
+}
+
+void TunnelServer::answerRefusal(QTcpSocket *socket, int status, const QByteArray &statusText,
+                                 const QString &message, const QByteArray &extraHeaders)
+{
     socket->disconnect(this);
+    m_halfOpen.remove(socket);
+    // The refusal is logged already: the deadline now only bounds how long the answer may take
+    // to leave, and ends the socket silently.
+    if (QTimer *timer = socket->findChild<QTimer *>()) {
+        timer->disconnect(socket);
+        connect(timer, &QTimer::timeout, socket, &QTcpSocket::abort);
+    }
+    connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     const QByteArray body = message.toUtf8() + '\n';
     socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + statusText + "\r\n" +
                   extraHeaders + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +

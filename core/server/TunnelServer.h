@@ -1,12 +1,15 @@
 #pragma once
 
 #include "AllowList.h"
+#include "HalfOpenRequests.h"
 #include "ServerSettings.h"
+#include "SourcePenalties.h"
 #include "TokenStore.h"
 
 #include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -17,6 +20,7 @@
 
 namespace wstunnel {
 
+class AcceptThrottle;
 class RemoteListeners;
 class TunnelSession;
 struct UpgradeRequest;
@@ -67,8 +71,12 @@ private:
     void onNewConnection();
     void logHandshakeFailures(QSslServer *server);
     void inspectRequest(QTcpSocket *socket);
+    void closeHalfOpen(QTcpSocket *socket);
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());
+    // refuse() without the log line, for what has been logged once already.
+    void answerRefusal(QTcpSocket *socket, int status, const QByteArray &statusText,
+                       const QString &message, const QByteArray &extraHeaders);
     void onWebSocket();
     std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
 
@@ -86,7 +94,12 @@ private:
         Identity identity;
     };
     QList<Upgrading> m_upgrading;
+    HalfOpenRequests m_halfOpen;
+    SourcePenalties m_penalties;
+    // Sources told about their crowding since the table was last empty: one line per episode.
+    QSet<QHostAddress> m_crowdingSources;
     RemoteListeners *m_remoteListeners;
+    AcceptThrottle *m_acceptThrottle = nullptr;
 };
 
 } // namespace wstunnel

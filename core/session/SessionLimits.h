@@ -12,6 +12,9 @@ struct SessionLimits
     int maxChannels = 4096;
     // Channels the peer asked to open that are still resolving or connecting.
     int maxPendingOpens = 1024;
+    // Opens beyond maxPendingOpens wait in a queue of this length, so that a connection pool
+    // opened in one burst is served; only beyond it does an open fail with "limit reached".
+    int maxQueuedOpens = 4096;
     // Bytes the peer may send on one channel before we return credit.
     quint32 receiveWindow = 2 * 1024 * 1024;
     // Most payload read from a local socket into one Data message. Larger reads mean fewer

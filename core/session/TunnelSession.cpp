@@ -313,7 +313,8 @@ void TunnelSession::channelFinished(Channel *channel)
 {
     if (m_channels.remove(channel->id()) == 0)
         return;
-    m_opening.remove(channel->id());
+    if (m_opening.remove(channel->id()))
+        scheduleQueuedOpens();
     m_datagramRecency.remove(channel);
     const ChannelSummary summary = channel->summary();
     if (summary.error.isEmpty())
@@ -536,9 +537,13 @@ void TunnelSession::handleOpen(const Message &m)
                QStringLiteral("channel limit of %1 reached").arg(m_limits.maxChannels));
         return;
     }
-    if (m_opening.size() >= m_limits.maxPendingOpens) {
+    m_queuedOpens.removeIf([](const QueuedOpen &queued) { return queued.channel.isNull(); });
+    const bool mustQueue = m_opening.size() >= m_limits.maxPendingOpens;
+    if (mustQueue && m_queuedOpens.size() >= m_limits.maxQueuedOpens) {
         refuse(FailureCode::LimitReached,
-               QStringLiteral("%1 channels are already opening").arg(m_opening.size()));
+               QStringLiteral("limit reached: %1 channels are opening and %2 more waiting")
+                   .arg(m_opening.size())
+                   .arg(m_queuedOpens.size()));
         return;
     }
     ChannelEndpoint *endpoint = m_policy->createEndpoint(m.transport);
@@ -556,20 +561,49 @@ void TunnelSession::handleOpen(const Message &m)
     if (allowsEarlyData())
         channel->acceptEarly(protocol::kEarlyWindow);
     m_channels.insert(m.channel, channel);
-    m_opening.insert(m.channel);
     connect(channel, &Channel::opened, this, [this, channel] {
-        m_opening.remove(channel->id());
+        if (m_opening.remove(channel->id()))
+            scheduleQueuedOpens();
         qCInfo(lcSession).noquote() << QStringLiteral("channel %1 %2 -> %3 opened")
                                            .arg(channel->id())
                                            .arg(channel->peer(), channel->target());
         Q_EMIT channelOpened(channel);
     });
+    if (mustQueue)
+        m_queuedOpens.append(QueuedOpen{channel, m.host, m.port, m.transport});
+    else
+        beginOpening(channel, m.host, m.port, m.transport);
+}
+
+void TunnelSession::beginOpening(Channel *channel, const QString &host, quint16 port,
+                                 ChannelTransport transport)
+{
+    m_opening.insert(channel->id());
     QPointer<Channel> guard(channel);
-    m_policy->resolve(m.host, m.port, m.transport, channel,
-                      [this, guard](const TargetResolution &r) {
-                          if (guard)
-                              guard->connectTarget(r, m_limits.connectTimeoutMs);
-                      });
+    m_policy->resolve(host, port, transport, channel, [this, guard](const TargetResolution &r) {
+        if (guard)
+            guard->connectTarget(r, m_limits.connectTimeoutMs);
+    });
+}
+
+void TunnelSession::scheduleQueuedOpens()
+{
+    // Later, not from inside a finishing channel: an open that fails at once would finish its
+    // channel and recurse here, once per queued open.
+    if (m_queuedOpens.isEmpty() || m_queuedOpensScheduled)
+        return;
+    m_queuedOpensScheduled = true;
+    QMetaObject::invokeMethod(this, &TunnelSession::openQueued, Qt::QueuedConnection);
+}
+
+void TunnelSession::openQueued()
+{
+    m_queuedOpensScheduled = false;
+    while (!m_ended && m_opening.size() < m_limits.maxPendingOpens && !m_queuedOpens.isEmpty()) {
+        const QueuedOpen next = m_queuedOpens.takeFirst();
+        if (next.channel && m_channels.contains(next.channel->id()))
+            beginOpening(next.channel, next.host, next.port, next.transport);
+    }
 }
 
 void TunnelSession::fail(FailureCode code, const QString &reason, LinkEnding ending)

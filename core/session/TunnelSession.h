@@ -10,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QSet>
 #include <QTimer>
 
@@ -128,6 +129,10 @@ private:
     void handleCapabilities(const Message &m);
     void becomeReady();
     void handleOpen(const Message &m);
+    void beginOpening(Channel *channel, const QString &host, quint16 port,
+                      ChannelTransport transport);
+    void scheduleQueuedOpens();
+    void openQueued();
     Channel *channelFor(const Message &m, bool &fatal);
     bool isOurs(quint32 id) const;
     void fail(FailureCode code, const QString &reason,
@@ -155,6 +160,16 @@ private:
     quint32 m_highestPeerChannelId = 0;
     quint32 m_nextListenId = 1;
     QSet<quint32> m_opening; // opened by the peer, still resolving or connecting
+    // Opens from the peer waiting for a place in m_opening, oldest first.
+    struct QueuedOpen
+    {
+        QPointer<Channel> channel;
+        QString host;
+        quint16 port = 0;
+        ChannelTransport transport = ChannelTransport::Tcp;
+    };
+    QList<QueuedOpen> m_queuedOpens;
+    bool m_queuedOpensScheduled = false;
     // Messages for the peer while no link is attached: control messages only, as channels do not
     // read their endpoints then, so at most a few per channel.
     QList<QByteArray> m_outbox;

@@ -4,6 +4,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 QString binary(const QString &name)
@@ -43,6 +44,13 @@ void Peer::start(const QStringList &arguments, const QByteArray &token)
     m_process.setProcessEnvironment(environment);
     m_out.clear();
     m_err.clear();
+    const rlim_t limit = rlim_t(m_descriptorLimit);
+    m_process.setChildProcessModifier([limit] {
+        if (limit > 0) {
+            const rlimit both{limit, limit};
+            ::setrlimit(RLIMIT_NOFILE, &both);
+        }
+    });
     m_process.start(binary(m_name), arguments);
 }
 

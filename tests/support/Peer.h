@@ -30,6 +30,10 @@ public:
         m_extraEnvironment.insert(name, value);
     }
 
+    // Set for the next start(): the open-file limit, soft and hard, that the binary starts with
+    // (as `ulimit -n` in a shell would set it); 0 keeps this process's limit.
+    void setDescriptorLimit(int limit) { m_descriptorLimit = limit; }
+
     // The token comes from WSTUNNEL_TOKEN unless `token` is empty; proxy settings of the
     // environment this test runs in must not send loopback traffic elsewhere. No display, as on
     // the servers these command lines are for.
@@ -61,6 +65,7 @@ private:
     QString m_name;
     QProcess m_process;
     QProcessEnvironment m_extraEnvironment;
+    int m_descriptorLimit = 0;
     QByteArray m_out;
     QByteArray m_err;
 };

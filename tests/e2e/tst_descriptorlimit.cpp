@@ -1,0 +1,210 @@
+// The binaries started with a low open-file limit (as `ulimit -n` in a shell would set it), and
+// floods of connections that would exhaust it: every connection is served or refused, none
+// hangs, no core spins, and a desktop still gets in.
+#include "EchoServer.h"
+#include "Peer.h"
+
+#include "client/TunnelClient.h"
+#include "util/DescriptorLimit.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace wstunnel;
+
+namespace {
+
+const QRegularExpression
+    kListening(QStringLiteral(R"(^listening on (ws://127\.0\.0\.1:(\d+)/\S*)$)"));
+const QRegularExpression kForwarding(QStringLiteral(R"(^forwarding 127\.0\.0\.1:(\d+) -> (\S+)$)"));
+
+// CPU time (user and system) a process has used so far, in milliseconds, from /proc/PID/stat.
+qint64 cpuMsOf(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray text = stat.readAll();
+    // The command name in parentheses may hold spaces; the fields after it do not.
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of proc(5), counted from the state (field 3) here.
+    const qint64 ticks = fields.value(11).toLongLong() + fields.value(12).toLongLong();
+    return ticks * 1000 / ::sysconf(_SC_CLK_TCK);
+}
+
+// One local connection offered to a forward: it says "ping" and is served once the echo comes
+// back, refused once it closes without one.
+struct Offer
+{
+    std::unique_ptr<QTcpSocket> socket = std::make_unique<QTcpSocket>();
+    QByteArray answer;
+
+    void start(quint16 port)
+    {
+        QTcpSocket *raw = socket.get();
+        QObject::connect(raw, &QTcpSocket::connected, raw, [raw] { raw->write("ping"); });
+        QObject::connect(raw, &QTcpSocket::readyRead, raw,
+                         [this, raw] { answer += raw->readAll(); });
+        raw->connectToHost(QHostAddress::LocalHost, port);
+    }
+    bool served() const { return answer == "ping"; }
+    bool refused() const
+    {
+        return !served() && socket->state() == QAbstractSocket::UnconnectedState;
+    }
+};
+
+std::vector<Offer> offer(int count, quint16 port)
+{
+    std::vector<Offer> offers(count);
+    for (Offer &each : offers)
+        each.start(port);
+    return offers;
+}
+
+bool allDecided(const std::vector<Offer> &offers, int *served = nullptr)
+{
+    int decided = 0;
+    int servedCount = 0;
+    for (const Offer &each : offers) {
+        servedCount += each.served() ? 1 : 0;
+        decided += each.served() || each.refused() ? 1 : 0;
+    }
+    if (served)
+        *served = servedCount;
+    return decided == int(offers.size());
+}
+
+} // namespace
+
+class DescriptorLimitTest : public QObject
+{
+    Q_OBJECT
+
+private:
+    bool startRemote(Peer &remote, QString *url, quint16 *port)
+    {
+        remote.start({QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")});
+        const QRegularExpressionMatch ready = remote.waitForLine(kListening);
+        if (!ready.hasMatch()) {
+            qWarning("%s", remote.transcript().constData());
+            return false;
+        }
+        *url = ready.captured(1);
+        *port = quint16(ready.captured(2).toUInt());
+        return true;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(!qEnvironmentVariableIsEmpty("WSTUNNEL_BIN_DIR"),
+                 "WSTUNNEL_BIN_DIR must name the directory holding the binaries");
+        // This process holds both ends of every connection it offers.
+        QVERIFY(DescriptorLimit::raiseToHardLimit() >= 4096);
+    }
+
+    // wstunnel under `ulimit -n 256` with 600 local connections held open at once: those it
+    // has descriptors for are served, the others refused at once, and it idles meanwhile.
+    void connectionsBeyondTheLimitAreServedOrRefused()
+    {
+        EchoServer echo;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        quint16 remotePort = 0;
+        QVERIFY(startRemote(remote, &url, &remotePort));
+        Peer client(QStringLiteral("wstunnel"));
+        client.setDescriptorLimit(256);
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-L"),
+                      QStringLiteral("0:127.0.0.1:%1").arg(echo.serverPort())});
+        const QRegularExpressionMatch ready = client.waitForLine(kForwarding);
+        QVERIFY2(ready.hasMatch(), client.transcript().constData());
+        const quint16 port = quint16(ready.captured(1).toUInt());
+
+        std::vector<Offer> first = offer(600, port);
+        int served = 0;
+        QTRY_VERIFY2_WITH_TIMEOUT(allDecided(first, &served), client.transcript().constData(),
+                                  30000);
+        QVERIFY2(served >= 100, qPrintable(QString::number(served)));
+        QVERIFY2(served < 256, qPrintable(QString::number(served)));
+
+        // Out of descriptors and offered more: each is refused, and the client stays idle.
+        const qint64 cpuBefore = cpuMsOf(client.processId());
+        QElapsedTimer window;
+        window.start();
+        std::vector<Offer> second = offer(200, port);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecided(second, &served), 30000);
+        QCOMPARE(served, 0);
+        // A measuring window, not a synchronisation: a spinning accept loop would show here.
+        QTest::qWait(1000);
+        const qint64 cpuUsed = cpuMsOf(client.processId()) - cpuBefore;
+        QVERIFY2(
+            cpuUsed * 2 < window.elapsed(),
+            qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpuUsed).arg(window.elapsed())));
+        QCOMPARE(client.stderrText().count(QLatin1String("out of file descriptors (limit 256)")),
+                 1);
+
+        // Descriptors back once the client has closed what this side closed: the forward serves
+        // again.
+        first.clear();
+        second.clear();
+        const auto twentyServed = [port] {
+            std::vector<Offer> probe = offer(20, port);
+            int probeServed = 0;
+            return QTest::qWaitFor([&] { return allDecided(probe, &probeServed); }, 10000) &&
+                   probeServed == 20;
+        };
+        QVERIFY(QTest::qWaitFor(twentyServed, 30000));
+        QVERIFY2(client.isRunning(), client.transcript().constData());
+    }
+
+    // wstunnel-remote under `ulimit -n 1024`, 1,100 connections from one address that never send
+    // their upgrade request: a desktop from the same address still connects within a second.
+    void halfOpenFloodDoesNotKeepADesktopOut()
+    {
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        remote.setDescriptorLimit(1024);
+        QString url;
+        quint16 remotePort = 0;
+        QVERIFY(startRemote(remote, &url, &remotePort));
+
+        std::vector<std::unique_ptr<QTcpSocket>> flood;
+        for (int i = 0; i < 1100; ++i) {
+            flood.push_back(std::make_unique<QTcpSocket>());
+            flood.back()->connectToHost(QHostAddress::LocalHost, remotePort);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::all_of(flood.begin(), flood.end(),
+                        [](const std::unique_ptr<QTcpSocket> &socket) {
+                            return socket->state() == QAbstractSocket::ConnectedState ||
+                                   socket->state() == QAbstractSocket::UnconnectedState;
+                        }),
+            30000);
+
+        ClientSettings settings;
+        settings.url = QUrl(url);
+        settings.token = kToken;
+        TunnelClient desktop(settings);
+        QElapsedTimer elapsed;
+        elapsed.start();
+        desktop.start();
+        QTRY_COMPARE_WITH_TIMEOUT(desktop.state(), TunnelClient::State::Connected, 15000);
+        QVERIFY2(elapsed.elapsed() < 1000,
+                 qPrintable(QStringLiteral("the desktop waited %1 ms").arg(elapsed.elapsed())));
+        QCOMPARE(remote.stderrText().count(QLatin1String("keeps more than 16 upgrade requests")),
+                 1);
+        QVERIFY2(remote.isRunning(), remote.transcript().constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(DescriptorLimitTest)
+#include "tst_descriptorlimit.moc"
