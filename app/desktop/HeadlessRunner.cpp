@@ -1,8 +1,8 @@
 #include "HeadlessRunner.h"
 
-#include "common/CommandLineErrors.h"
 #include "Logging.h"
 #include "client/TunnelClient.h"
+#include "common/CommandLineErrors.h"
 #include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "session/TunnelSession.h"

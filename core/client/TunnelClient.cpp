@@ -105,11 +105,11 @@ DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, Tunn
     auto *listener = new DatagramListener(spec.targetHost, spec.targetPort, this);
     QString message;
     if (!listener->start(address, spec.bindPort, &message)) {
-        *error = TunnelError(listener->addressInUse() ? TunnelError::Kind::LocalPortInUse
-                                                      : TunnelError::Kind::CannotListen,
-                             formatEndpoint(address.toString(), spec.bindPort) +
-                                 QStringLiteral("/udp"),
-                             listener->errorString());
+        *error =
+            TunnelError(listener->addressInUse() ? TunnelError::Kind::LocalPortInUse
+                                                 : TunnelError::Kind::CannotListen,
+                        formatEndpoint(address.toString(), spec.bindPort) + QStringLiteral("/udp"),
+                        listener->errorString());
         error->forward = spec.toString();
         delete listener;
         return nullptr;

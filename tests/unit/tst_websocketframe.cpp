@@ -1,5 +1,5 @@
-#include "protocol/WebSocketFrame.h"
 #include "link/WebSocketStream.h"
+#include "protocol/WebSocketFrame.h"
 
 #include <QRandomGenerator>
 #include <QSignalSpy>
