@@ -5,9 +5,9 @@
 #include "client/ProxyResolver.h"
 #include "config/NetworkOptionValues.h"
 #include "net/TlsConfig.h"
+#include "server/TokenFile.h"
 
 #include <QCommandLineParser>
-#include <QFile>
 
 namespace wstunnel {
 
@@ -53,19 +53,10 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
 
 std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("cannot read token file %1: %2").arg(path, file.errorString());
+    const std::optional<QList<TokenFileLine>> lines = readTokenFile(path, error);
+    if (!lines)
         return std::nullopt;
-    }
-    const QList<QByteArray> lines = file.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        const QByteArray token = line.trimmed();
-        if (!token.isEmpty() && !token.startsWith('#'))
-            return token;
-    }
-    *error = QStringLiteral("token file %1 holds no token").arg(path);
-    return std::nullopt;
+    return lines->first().text;
 }
 
 bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,

@@ -1,7 +1,8 @@
 #include "TokenStore.h"
 
+#include "TokenFile.h"
+
 #include <QCryptographicHash>
-#include <QFile>
 
 namespace wstunnel {
 
@@ -28,22 +29,11 @@ void TokenStore::add(const QByteArray &token, const Identity &identity)
 
 bool TokenStore::loadFile(const QString &path, QString *error)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("cannot read token file %1: %2").arg(path, file.errorString());
+    const std::optional<QList<TokenFileLine>> lines = readTokenFile(path, error);
+    if (!lines)
         return false;
-    }
-    const int before = size();
-    const QList<QByteArray> lines = file.readAll().split('\n');
-    for (qsizetype i = 0; i < lines.size(); ++i) {
-        const QByteArray trimmed = lines.at(i).trimmed();
-        if (!trimmed.isEmpty() && !trimmed.startsWith('#'))
-            add(trimmed, QStringLiteral("token of line %1 of %2").arg(i + 1).arg(path));
-    }
-    if (size() == before) {
-        *error = QStringLiteral("token file %1 holds no token").arg(path);
-        return false;
-    }
+    for (const TokenFileLine &line : *lines)
+        add(line.text, QStringLiteral("token of line %1 of %2").arg(line.number).arg(path));
     return true;
 }
 
