@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
     cmake ninja-build g++ pkg-config
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
-    libqt6svg6 qtkeychain-qt6-dev libssl-dev
+    libqt6svg6 qtkeychain-qt6-dev libssl-dev ccache
 )
 # Real peers the tests start on loopback, and the X server for GUI tests.
 test_packages=(
