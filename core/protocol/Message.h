@@ -10,7 +10,7 @@ namespace wstunnel {
 
 // Wire constants of the protocol; docs/PROTOCOL.md is the reference.
 namespace protocol {
-constexpr quint16 kVersion = 3;
+constexpr quint16 kVersion = 4;
 constexpr quint16 kMinVersion = 1;
 // From version 2 on, the opener of a channel may send this much data before open-ok, so the
 // first bytes of a connection (a request, a TLS ClientHello) travel with the open.
@@ -18,6 +18,11 @@ constexpr quint32 kEarlyWindow = 16 * 1024;
 constexpr quint16 kEarlyDataVersion = 2;
 // From version 3 on, each end says what it accepts in a capabilities message after the hellos.
 constexpr quint16 kCapabilitiesVersion = 3;
+// From version 4 on, ends that both announce resume may carry a session over a new WebSocket.
+constexpr quint16 kResumeVersion = 4;
+// A resumable session's ticket: an id that names it and a secret that proves the right to resume.
+constexpr int kSessionIdSize = 16;
+constexpr int kSessionSecretSize = 32;
 constexpr int kMaxHostLength = 255;
 constexpr int kMaxReasonLength = 1024;
 constexpr int kMaxNameLength = 255;
@@ -45,6 +50,11 @@ enum class MessageType : quint8 {
     Unlisten = 0x0D,
     Capabilities = 0x0E,
     AgentStatus = 0x0F,
+    SessionTicket = 0x10,
+    Resume = 0x11,
+    Resumed = 0x12,
+    ResumeFailed = 0x13,
+    Ack = 0x14,
 };
 
 enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
@@ -55,6 +65,7 @@ enum class Capability : quint32 {
     AcceptsListen = 0x1,    // takes listen requests (reverse forwards)
     DatagramChannels = 0x2, // takes open for UDP channels
     Relay = 0x4,            // a hub: relays channels to agents chosen by name
+    Resume = 0x8,           // keeps its sessions across a lost WebSocket (version 4)
 };
 Q_DECLARE_FLAGS(Capabilities, Capability)
 Q_DECLARE_OPERATORS_FOR_FLAGS(Capabilities)
@@ -88,9 +99,12 @@ struct Message
 {
     MessageType type = MessageType::Hello;
     quint32 channel = 0; // every channel message; request id of Listen* and Unlisten
-    quint64 offset = 0;  // Data: stream offset; Credit: consumed offset; Fin: final offset
-    quint32 window = 0;  // Open, OpenOk, Credit: receive window in bytes
-    FailureCode code = FailureCode::Refused;
+    // Data: stream offset; Credit: consumed offset; Fin: final offset; Resume, Resumed, Ack:
+    // messages received
+    quint64 offset = 0;
+    quint32 window = 0; // Open, OpenOk, Credit: receive window in bytes
+    FailureCode code =
+        FailureCode::Refused; // OpenFailed, Reset, GoAway, ListenFailed, ResumeFailed
     // Open; Listen (a UDP listen carries it, a TCP one need not)
     ChannelTransport transport = ChannelTransport::Tcp;
     quint16 minVersion = 0;     // Hello
@@ -101,6 +115,9 @@ struct Message
     QString text;               // Hello: peer name; OpenFailed/Reset/GoAway/ListenFailed: reason
     quint32 capabilities = 0;   // Capabilities
     QByteArrayView payload;     // Data
+    // SessionTicket, Resume; views into the decoded buffer like payload.
+    QByteArrayView sessionId;
+    QByteArrayView secret;
 
     // AgentStatus, with the agent's name in host and the serving instance's address in text.
     AgentState agentState = AgentState::Absent;

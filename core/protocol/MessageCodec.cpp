@@ -25,6 +25,11 @@ public:
     Writer &u32(quint32 v) { return raw(qToBigEndian(v)); }
     Writer &u64(quint64 v) { return raw(qToBigEndian(v)); }
     // Strings are UTF-8 with a 16-bit length, cut at a character boundary to fit maxLength.
+    Writer &bytes(QByteArrayView v)
+    {
+        m_bytes.append(v.data(), v.size());
+        return *this;
+    }
     Writer &str(const QString &s, int maxLength)
     {
         QByteArray utf8 = s.toUtf8();
@@ -86,6 +91,14 @@ public:
         }
         return true;
     }
+    bool bytes(QByteArrayView &v, qsizetype size)
+    {
+        if (remaining() < size)
+            return false;
+        v = m_bytes.sliced(m_pos, size);
+        m_pos += size;
+        return true;
+    }
     QByteArrayView rest()
     {
         const QByteArrayView r = m_bytes.sliced(m_pos);
@@ -140,6 +153,16 @@ QString typeName(MessageType type)
         return QStringLiteral("capabilities");
     case MessageType::AgentStatus:
         return QStringLiteral("agent-status");
+    case MessageType::SessionTicket:
+        return QStringLiteral("session-ticket");
+    case MessageType::Resume:
+        return QStringLiteral("resume");
+    case MessageType::Resumed:
+        return QStringLiteral("resumed");
+    case MessageType::ResumeFailed:
+        return QStringLiteral("resume-failed");
+    case MessageType::Ack:
+        return QStringLiteral("ack");
     }
     return QStringLiteral("unknown");
 }
@@ -194,7 +217,7 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     quint8 rawType = 0;
     in.u8(rawType);
     if (rawType < static_cast<quint8>(MessageType::Hello) ||
-        rawType > static_cast<quint8>(MessageType::AgentStatus)) {
+        rawType > static_cast<quint8>(MessageType::Ack)) {
         result.error =
             QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
@@ -286,9 +309,25 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
             error = QStringLiteral("agent status without a name");
         break;
     }
+    case MessageType::SessionTicket:
+        ok = in.bytes(m.sessionId, protocol::kSessionIdSize) &&
+             in.bytes(m.secret, protocol::kSessionSecretSize);
+        break;
+    case MessageType::Resume:
+        ok = in.bytes(m.sessionId, protocol::kSessionIdSize) &&
+             in.bytes(m.secret, protocol::kSessionSecretSize) && in.u64(m.offset);
+        break;
+    case MessageType::Resumed:
+    case MessageType::Ack:
+        ok = in.u64(m.offset);
+        break;
+    case MessageType::ResumeFailed:
+        ok = in.u8(code) && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
+        break;
     }
     if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
-        m.type == MessageType::GoAway || m.type == MessageType::ListenFailed) {
+        m.type == MessageType::GoAway || m.type == MessageType::ListenFailed ||
+        m.type == MessageType::ResumeFailed) {
         if (ok && error.isEmpty() && !validCode(code))
             error = QStringLiteral("unknown failure code %1").arg(code);
         m.code = static_cast<FailureCode>(code);
@@ -428,6 +467,62 @@ QByteArray MessageCodec::agentStatus(AgentState state, const QString &name, cons
         .str(name, protocol::kMaxNameLength)
         .str(address, protocol::kMaxHostLength)
         .take();
+}
+
+QByteArray MessageCodec::sessionTicket(QByteArrayView sessionId, QByteArrayView secret)
+{
+    Q_ASSERT(sessionId.size() == protocol::kSessionIdSize);
+    Q_ASSERT(secret.size() == protocol::kSessionSecretSize);
+    return Writer(MessageType::SessionTicket, 1 + sessionId.size() + secret.size())
+        .bytes(sessionId)
+        .bytes(secret)
+        .take();
+}
+
+QByteArray MessageCodec::resume(QByteArrayView sessionId, QByteArrayView secret, quint64 received)
+{
+    Q_ASSERT(sessionId.size() == protocol::kSessionIdSize);
+    Q_ASSERT(secret.size() == protocol::kSessionSecretSize);
+    return Writer(MessageType::Resume, 1 + sessionId.size() + secret.size() + 8)
+        .bytes(sessionId)
+        .bytes(secret)
+        .u64(received)
+        .take();
+}
+
+QByteArray MessageCodec::resumed(quint64 received)
+{
+    return Writer(MessageType::Resumed).u64(received).take();
+}
+
+QByteArray MessageCodec::resumeFailed(FailureCode code, const QString &reason)
+{
+    return Writer(MessageType::ResumeFailed)
+        .u8(static_cast<quint8>(code))
+        .str(reason, protocol::kMaxReasonLength)
+        .take();
+}
+
+QByteArray MessageCodec::ack(quint64 received)
+{
+    return Writer(MessageType::Ack).u64(received).take();
+}
+
+bool MessageCodec::isReplayable(MessageType type)
+{
+    switch (type) {
+    case MessageType::Hello:
+    case MessageType::Capabilities:
+    case MessageType::GoAway:
+    case MessageType::SessionTicket:
+    case MessageType::Resume:
+    case MessageType::Resumed:
+    case MessageType::ResumeFailed:
+    case MessageType::Ack:
+        return false;
+    default:
+        return true;
+    }
 }
 
 } // namespace wstunnel

@@ -41,6 +41,14 @@ public:
     static QByteArray unlisten(quint32 requestId);
     static QByteArray capabilities(quint32 flags);
     static QByteArray agentStatus(AgentState state, const QString &name, const QString &address);
+    static QByteArray sessionTicket(QByteArrayView sessionId, QByteArrayView secret);
+    static QByteArray resume(QByteArrayView sessionId, QByteArrayView secret, quint64 received);
+    static QByteArray resumed(quint64 received);
+    static QByteArray resumeFailed(FailureCode code, const QString &reason);
+    static QByteArray ack(quint64 received);
+    // Whether a message of this type counts in the sequence a resume replays (docs/PROTOCOL.md,
+    // "Resuming a session"): everything but what belongs to one WebSocket or to resume itself.
+    static bool isReplayable(MessageType type);
 };
 
 } // namespace wstunnel

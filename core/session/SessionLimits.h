@@ -34,6 +34,9 @@ struct SessionLimits
     // Most datagram channels at once; a new flow beyond it evicts the least recently used one.
     // Half of maxChannels, so that UDP flows never crowd out TCP connections.
     int maxDatagramChannels = 2048;
+    // How long a resumable session holds its channels after losing its link, waiting for the
+    // dialer to come back (--resume-timeout).
+    int resumeTimeoutMs = 120000;
 };
 
 } // namespace wstunnel

@@ -7,6 +7,7 @@
 #include "protocol/MessageCodec.h"
 
 #include <QPointer>
+#include <QRandomGenerator>
 
 #include <utility>
 
@@ -32,6 +33,24 @@ QString describe(const ChannelSummary &s)
         .arg(double(s.durationMs) / 1000.0, 0, 'f', 3);
 }
 
+// A receiver acknowledges replayable messages after this many, or this many bytes of them, or
+// after kAckDelayMs, so that the sender's replay log stays short.
+constexpr quint64 kAckEveryMessages = 64;
+constexpr qint64 kAckEveryBytes = 1024 * 1024;
+constexpr int kAckDelayMs = 100;
+
+QByteArray randomBytes(int size)
+{
+    QList<quint32> words((size + 3) / 4);
+    QRandomGenerator::system()->generate(words.begin(), words.end());
+    return QByteArray(reinterpret_cast<const char *>(words.constData()), size);
+}
+
+QString seconds(qint64 ms)
+{
+    return QString::number(double(ms) / 1000.0, 'g', 6);
+}
+
 QString channelTarget(const QString &host, quint16 port, ChannelTransport transport)
 {
     return formatEndpoint(host, port) +
@@ -55,11 +74,21 @@ TunnelSession::TunnelSession(Link *link, Role role, const SessionLimits &limits,
     m_helloTimer.setSingleShot(true);
     m_helloTimer.setInterval(m_limits.helloTimeoutMs);
     connect(&m_helloTimer, &QTimer::timeout, this, [this] {
+        if (m_resuming) {
+            abandonLink(QStringLiteral("no answer to the resume request within %1 ms")
+                            .arg(m_limits.helloTimeoutMs));
+            return;
+        }
         fail(FailureCode::ProtocolError,
              QStringLiteral("no hello within %1 ms").arg(m_limits.helloTimeoutMs));
     });
     m_idleTimer.setSingleShot(true);
     connect(&m_idleTimer, &QTimer::timeout, this, &TunnelSession::expireIdleDatagramChannels);
+    m_ackTimer.setSingleShot(true);
+    m_ackTimer.setInterval(kAckDelayMs);
+    connect(&m_ackTimer, &QTimer::timeout, this, &TunnelSession::sendAck);
+    m_resumeTimer.setSingleShot(true);
+    connect(&m_resumeTimer, &QTimer::timeout, this, &TunnelSession::expireHold);
 }
 
 void TunnelSession::connectLink()
@@ -69,9 +98,207 @@ void TunnelSession::connectLink()
     connect(m_link, &Link::failed, this, [this](LinkEnding ending, const QString &reason) {
         fail(FailureCode::ProtocolError, reason, ending);
     });
-    connect(m_link, &Link::closed, this, [this](const QString &reason) {
+    connect(m_link, &Link::closed, this, &TunnelSession::onLinkClosed);
+}
+
+void TunnelSession::onLinkClosed(const QString &reason)
+{
+    if (m_endReason.isEmpty() && canResume())
+        hold(reason);
+    else
         teardown(m_endReason.isEmpty() ? reason : m_endReason);
-    });
+}
+
+// The link is gone but the session may come back: channels stay, their endpoints unread, and
+// what they send waits in the replay log.
+void TunnelSession::hold(const QString &reason)
+{
+    if (m_ended)
+        return;
+    if (Link *lost = std::exchange(m_link, nullptr)) {
+        lost->disconnect(this);
+        lost->deleteLater();
+    }
+    m_resuming = false;
+    m_helloTimer.stop();
+    m_ackTimer.stop();
+    if (isHeld()) {
+        qCInfo(lcSession).noquote()
+            << QStringLiteral("resuming the session with %1 failed: %2").arg(m_peerAddress, reason);
+    } else {
+        m_heldSince.start();
+        m_resumeTimer.start(m_limits.resumeTimeoutMs);
+        qCWarning(lcSession).noquote()
+            << QStringLiteral("session with %1 lost its connection (%2); holding %3 connections "
+                              "for %4 s")
+                   .arg(m_peerAddress, reason)
+                   .arg(m_channels.size())
+                   .arg(seconds(m_limits.resumeTimeoutMs));
+    }
+    Q_EMIT linkLost(reason);
+}
+
+void TunnelSession::abandonLink(const QString &reason)
+{
+    if (!m_link)
+        return;
+    Link *link = m_link;
+    link->disconnect(this);
+    link->close(LinkEnding::Orderly, reason);
+    hold(reason);
+}
+
+void TunnelSession::expireHold()
+{
+    const QString reason =
+        QStringLiteral("the connection to the %1 was lost %2 s ago and did not come back")
+            .arg(m_role == Role::Dialer ? QStringLiteral("remote") : QStringLiteral("peer"))
+            .arg(seconds(m_limits.resumeTimeoutMs));
+    m_endReason = reason;
+    if (Link *link = std::exchange(m_link, nullptr)) {
+        link->disconnect(this);
+        link->close(LinkEnding::Orderly, reason);
+        link->deleteLater();
+    }
+    teardown(reason);
+}
+
+bool TunnelSession::ticketMatches(QByteArrayView secret) const
+{
+    if (m_secret.size() != protocol::kSessionSecretSize || secret.size() != m_secret.size())
+        return false;
+    // Every byte is compared whatever differs, so the time taken leaks nothing.
+    unsigned char difference = 0;
+    for (qsizetype i = 0; i < m_secret.size(); ++i)
+        difference |= static_cast<unsigned char>(m_secret.at(i) ^ secret.at(i));
+    return difference == 0;
+}
+
+void TunnelSession::issueTicket()
+{
+    if (m_sessionId.isEmpty())
+        m_sessionId = randomBytes(protocol::kSessionIdSize);
+    // A fresh secret on every resume makes each ticket good for one resume only.
+    m_secret = randomBytes(protocol::kSessionSecretSize);
+    if (m_link)
+        m_link->send(MessageCodec::sessionTicket(m_sessionId, m_secret));
+}
+
+void TunnelSession::resumeOver(Link *link)
+{
+    if (m_ended || m_link || m_role != Role::Dialer || !canResume()) {
+        link->deleteLater();
+        return;
+    }
+    m_link = link;
+    m_link->setParent(this);
+    m_peerAddress = m_link->peerAddress();
+    connectLink();
+    m_resuming = true;
+    m_helloReceived = false;
+    m_helloTimer.start();
+    m_link->send(MessageCodec::hello(protocol::kMinVersion, protocol::kVersion,
+                                     m_limits.maxMessageSize, m_localName));
+}
+
+QString TunnelSession::resumeFrom(TunnelSession &fresh, quint64 peerReceived)
+{
+    if (m_ended || m_role != Role::Acceptor || !canResume() || !fresh.m_link)
+        return QStringLiteral("the session has ended");
+    if (peerReceived < m_replayStart || peerReceived > m_sentCount)
+        return QStringLiteral("the peer received %1 messages, but messages %2 to %3 are kept")
+            .arg(peerReceived)
+            .arg(m_replayStart)
+            .arg(m_sentCount);
+    fresh.m_resumeRequested = false;
+    Link *link = std::exchange(fresh.m_link, nullptr);
+    link->disconnect(&fresh);
+    // The peer gave up on a link this end still thought alive (a half-open connection).
+    if (Link *old = std::exchange(m_link, nullptr)) {
+        old->disconnect(this);
+        old->close(LinkEnding::Orderly, QStringLiteral("replaced by a resumed connection"));
+        old->deleteLater();
+    }
+    if (!isHeld())
+        m_heldSince.start();
+    m_link = link;
+    m_link->setParent(this);
+    m_peerAddress = m_link->peerAddress();
+    m_peerName = fresh.m_peerName;
+    m_peerMaxMessageSize = fresh.m_peerMaxMessageSize;
+    m_peerCapabilities = fresh.m_peerCapabilities;
+    connectLink();
+    m_link->send(MessageCodec::resumed(m_receivedCount));
+    issueTicket();
+    replayFrom(peerReceived);
+    fresh.teardown(QStringLiteral("carried over into the resumed session"));
+    finishResume();
+    return QString();
+}
+
+void TunnelSession::refuseResume(FailureCode code, const QString &reason)
+{
+    if (!m_resumeRequested || !m_link)
+        return;
+    m_resumeRequested = false;
+    m_endReason = QStringLiteral("resume refused: %1").arg(reason);
+    m_link->send(MessageCodec::resumeFailed(code, reason));
+    m_link->close(LinkEnding::Orderly, m_endReason);
+    teardown(m_endReason);
+}
+
+void TunnelSession::finishResume()
+{
+    m_resuming = false;
+    m_helloTimer.stop();
+    m_resumeTimer.stop();
+    const qint64 downtime = m_heldSince.elapsed();
+    qCInfo(lcSession).noquote() << QStringLiteral("session resumed after %1 s; %2 connections kept")
+                                       .arg(double(downtime) / 1000.0, 0, 'f', 1)
+                                       .arg(m_channels.size());
+    Q_EMIT resumed(downtime, int(m_channels.size()));
+    m_transportBlocked = true;
+    onLinkDrained();
+}
+
+// Sends again, in order, every kept message from the first the peer did not receive.
+bool TunnelSession::replayFrom(quint64 peerReceived)
+{
+    if (peerReceived < m_replayStart || peerReceived > m_sentCount)
+        return false;
+    trimReplayLog(peerReceived);
+    for (const QByteArray &message : m_replayLog)
+        m_link->send(message);
+    return true;
+}
+
+void TunnelSession::trimReplayLog(quint64 acknowledged)
+{
+    while (m_replayStart < acknowledged && !m_replayLog.empty()) {
+        m_replayBytes -= m_replayLog.front().size();
+        m_replayLog.pop_front();
+        ++m_replayStart;
+    }
+}
+
+void TunnelSession::noteReceived(qsizetype size)
+{
+    ++m_receivedCount;
+    m_bytesSinceAck += size;
+    if (m_receivedCount - m_ackedCount >= kAckEveryMessages || m_bytesSinceAck >= kAckEveryBytes)
+        sendAck();
+    else if (!m_ackTimer.isActive())
+        m_ackTimer.start();
+}
+
+void TunnelSession::sendAck()
+{
+    m_ackTimer.stop();
+    if (!linkLive() || m_ackedCount == m_receivedCount)
+        return;
+    m_ackedCount = m_receivedCount;
+    m_bytesSinceAck = 0;
+    m_link->send(MessageCodec::ack(m_receivedCount));
 }
 
 Link *TunnelSession::detachLink()
@@ -118,6 +345,7 @@ TunnelSession::~TunnelSession()
 
 void TunnelSession::start(const QString &localName)
 {
+    m_localName = localName;
     m_helloTimer.start();
     send(MessageCodec::hello(protocol::kMinVersion, protocol::kVersion, m_limits.maxMessageSize,
                              localName));
@@ -220,9 +448,19 @@ void TunnelSession::send(QByteArray message)
 {
     if (m_ended)
         return;
+    if (m_resumable && MessageCodec::isReplayable(MessageType(quint8(message.at(0))))) {
+        // Kept (sharing the bytes) until the peer acknowledges it; without a live link it waits
+        // here for the resume.
+        ++m_sentCount;
+        m_replayBytes += message.size();
+        m_replayLog.push_back(message);
+        if (linkLive())
+            m_link->send(std::move(message));
+        return;
+    }
     if (m_link)
         m_link->send(std::move(message));
-    else
+    else if (!m_resumable)
         m_outbox.append(std::move(message));
 }
 
@@ -233,7 +471,7 @@ void TunnelSession::sendMessage(QByteArray message)
 
 bool TunnelSession::canSend() const
 {
-    if (m_link && m_link->backlog() < m_limits.writeWatermark)
+    if (linkLive() && m_link->backlog() < m_limits.writeWatermark)
         return true;
     m_transportBlocked = true;
     return false;
@@ -247,7 +485,7 @@ qint64 TunnelSession::maxPayloadSize() const
 
 bool TunnelSession::canSendDatagram() const
 {
-    return m_link && m_link->backlog() < m_limits.writeWatermark / 2;
+    return linkLive() && m_link->backlog() < m_limits.writeWatermark / 2;
 }
 
 qint64 TunnelSession::maxDatagramSize() const
@@ -302,7 +540,7 @@ void TunnelSession::makeRoomForDatagramChannel()
 
 void TunnelSession::onLinkDrained()
 {
-    if (!m_transportBlocked || !m_link || m_link->backlog() >= m_limits.writeWatermark)
+    if (!m_transportBlocked || !linkLive() || m_link->backlog() >= m_limits.writeWatermark)
         return;
     m_transportBlocked = false;
     for (Channel *channel : std::as_const(m_channels))
@@ -345,8 +583,18 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
         return;
     }
     const Message &m = *decoded.message;
+    if (m_resuming) {
+        handleResumeHandshake(m);
+        return;
+    }
+    if (m_resumable && MessageCodec::isReplayable(m.type))
+        noteReceived(bytes.size());
     if (!m_helloReceived && m.type != MessageType::Hello) {
         fail(FailureCode::ProtocolError, QStringLiteral("expected hello, got another message"));
+        return;
+    }
+    if (m_helloReceived && !m_ready && m.type == MessageType::Resume) {
+        handleResumeRequest(m);
         return;
     }
     if (m_helloReceived && !m_ready && m.type != MessageType::Capabilities) {
@@ -403,6 +651,30 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
                  QStringLiteral("agent status from a peer that is not a hub"));
         else
             Q_EMIT agentStatusReceived(m.agentState, m.host, m.text);
+        return;
+    case MessageType::SessionTicket:
+        if (m_role != Role::Dialer || !m_resumable) {
+            fail(FailureCode::ProtocolError, QStringLiteral("unexpected session ticket"));
+            return;
+        }
+        m_sessionId = m.sessionId.toByteArray();
+        m_secret = m.secret.toByteArray();
+        return;
+    case MessageType::Ack:
+        if (!m_resumable || m.offset > m_sentCount) {
+            fail(FailureCode::ProtocolError,
+                 QStringLiteral("acknowledgement of %1 messages, but %2 were sent")
+                     .arg(m.offset)
+                     .arg(m_sentCount));
+            return;
+        }
+        trimReplayLog(m.offset);
+        return;
+    case MessageType::Resume:
+    case MessageType::Resumed:
+    case MessageType::ResumeFailed:
+        fail(FailureCode::ProtocolError,
+             QStringLiteral("unexpected resume message in a running session"));
         return;
     default:
         break;
@@ -504,7 +776,87 @@ void TunnelSession::becomeReady()
 {
     m_ready = true;
     m_helloTimer.stop();
+    m_resumable = m_version >= protocol::kResumeVersion &&
+                  m_localCapabilities.testFlag(Capability::Resume) &&
+                  m_peerCapabilities.testFlag(Capability::Resume);
+    if (m_resumable && m_role == Role::Acceptor)
+        issueTicket();
     Q_EMIT ready();
+}
+
+// The dialer, on a new link: the peer's hello, then our resume request instead of our
+// capabilities, then the peer's answer.
+void TunnelSession::handleResumeHandshake(const Message &m)
+{
+    if (!m_helloReceived && m.type != MessageType::Hello) {
+        fail(FailureCode::ProtocolError, QStringLiteral("expected hello, got another message"));
+        return;
+    }
+    switch (m.type) {
+    case MessageType::Hello: {
+        if (m_helloReceived) {
+            fail(FailureCode::ProtocolError, QStringLiteral("second hello"));
+            return;
+        }
+        if (qMin(protocol::kVersion, m.maxVersion) < protocol::kResumeVersion) {
+            m_endReason = QStringLiteral("cannot resume: the remote now speaks protocol versions "
+                                         "%1 to %2, without resume")
+                              .arg(m.minVersion)
+                              .arg(m.maxVersion);
+            m_link->close(LinkEnding::Orderly, m_endReason);
+            teardown(m_endReason);
+            return;
+        }
+        m_helloReceived = true;
+        m_peerName = m.text;
+        m_peerMaxMessageSize = m.maxMessageSize;
+        m_link->send(MessageCodec::resume(m_sessionId, m_secret, m_receivedCount));
+        return;
+    }
+    case MessageType::Capabilities:
+        m_peerCapabilities = Capabilities::fromInt(int(m.capabilities));
+        return;
+    case MessageType::Resumed:
+        if (!replayFrom(m.offset)) {
+            fail(FailureCode::ProtocolError,
+                 QStringLiteral("the peer received %1 messages, but messages %2 to %3 are kept")
+                     .arg(m.offset)
+                     .arg(m_replayStart)
+                     .arg(m_sentCount));
+            return;
+        }
+        finishResume();
+        return;
+    case MessageType::ResumeFailed:
+        m_endReason = QStringLiteral("resume refused by the remote: %1").arg(m.text);
+        qCWarning(lcSession).noquote() << m_endReason;
+        m_link->close(LinkEnding::Orderly, m_endReason);
+        teardown(m_endReason);
+        return;
+    case MessageType::GoAway:
+        m_endReason =
+            QStringLiteral("peer ended the session (%1): %2").arg(failureCodeName(m.code), m.text);
+        m_link->close(LinkEnding::Orderly, m_endReason);
+        teardown(m_endReason);
+        return;
+    default:
+        fail(FailureCode::ProtocolError,
+             QStringLiteral("expected the answer to the resume request, got another message"));
+        return;
+    }
+}
+
+void TunnelSession::handleResumeRequest(const Message &m)
+{
+    if (m_role != Role::Acceptor || m_version < protocol::kResumeVersion ||
+        !m_localCapabilities.testFlag(Capability::Resume)) {
+        fail(FailureCode::ProtocolError, QStringLiteral("unexpected resume request"));
+        return;
+    }
+    m_helloTimer.stop();
+    m_resumeRequested = true;
+    Q_EMIT resumeRequested(m.sessionId.toByteArray(), m.secret.toByteArray(), m.offset);
+    refuseResume(FailureCode::NotAllowed, QStringLiteral("this end keeps no sessions to resume"));
 }
 
 void TunnelSession::handleOpen(const Message &m)
@@ -626,7 +978,11 @@ void TunnelSession::teardown(const QString &reason)
     m_ended = true;
     m_helloTimer.stop();
     m_idleTimer.stop();
+    m_ackTimer.stop();
+    m_resumeTimer.stop();
     m_outbox.clear();
+    m_replayLog.clear();
+    m_replayBytes = 0;
     const auto channels = m_channels.values();
     for (Channel *channel : channels)
         channel->drop(QStringLiteral("session ended: %1").arg(reason));

@@ -14,6 +14,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <deque>
 #include <memory>
 
 namespace wstunnel {
@@ -28,6 +29,14 @@ class TargetPolicy;
 //
 // The session outlives its link: detachLink() leaves the channels open and their endpoints
 // unread, and attachLink() carries on over another link.
+//
+// Resume (version 4, both ends announce Capability::Resume): the acceptor gives the dialer a
+// ticket (id and secret). Every message that may be lost with a link is kept until the peer
+// acknowledges it. When the link is lost, the session holds its channels for
+// limits().resumeTimeoutMs: the dialer resumes over a new link with resumeOver(); on the
+// acceptor's side, a fresh session that received the resume request hands its link over to the
+// held session (ResumableSessions, resumeFrom()). Each end then replays what the other did not
+// receive (docs/PROTOCOL.md, "Resuming a session").
 //
 // Datagram channels (UDP flows) are ordered by their last datagram: each end closes a flow idle
 // for limits().datagramIdleTimeoutMs, and a new flow beyond limits().maxDatagramChannels evicts
@@ -93,6 +102,25 @@ public:
     // Ends the session, telling the peer why.
     void close(const QString &reason);
 
+    // Whether a lost link leaves this session held for a resume rather than ended.
+    bool canResume() const { return m_resumable && !m_sessionId.isEmpty(); }
+    // Held: the link was lost and the session waits for a resume.
+    bool isHeld() const { return m_resumeTimer.isActive(); }
+    bool isEnded() const { return m_ended; }
+    // Not secret: names the session in a resume request and in logs.
+    QByteArray sessionId() const { return m_sessionId; }
+    // Compares in constant time, so the time taken tells nothing about the secret.
+    bool ticketMatches(QByteArrayView secret) const;
+    // Bytes of messages kept for replay (sent, not yet acknowledged by the peer).
+    qint64 replayBytes() const { return m_replayBytes; }
+    // Dialer: carries the held session on over a new link (the session owns it).
+    void resumeOver(Link *link);
+    // Acceptor: takes over the link of a fresh session whose peer asked to resume this one and
+    // replays from what the peer received. Returns why not, or an empty string.
+    QString resumeFrom(TunnelSession &fresh, quint64 peerReceived);
+    // Acceptor: answers a resume request this end cannot serve, and ends this (fresh) session.
+    void refuseResume(FailureCode code, const QString &reason);
+
 Q_SIGNALS:
     void ready();
     void closed(const QString &reason);
@@ -105,6 +133,12 @@ Q_SIGNALS:
     // From a peer that announced relay (a hub) only.
     void agentStatusReceived(wstunnel::AgentState state, const QString &name,
                              const QString &address);
+    // The link was lost; the channels are held until resumed() or the resume timeout.
+    void linkLost(const QString &reason);
+    void resumed(qint64 downtimeMs, int channels);
+    // Acceptor, before ready: the peer asks to resume another session. A receiver hands the link
+    // over (resumeFrom) or refuses (refuseResume); unanswered, the request is refused.
+    void resumeRequested(const QByteArray &sessionId, const QByteArray &secret, quint64 received);
 
 private:
     // ChannelHost
@@ -139,6 +173,20 @@ private:
               LinkEnding ending = LinkEnding::ProtocolError);
     void teardown(const QString &reason);
     void onLinkDrained();
+    // Whether session messages may go on the link: attached, and not in a resume handshake.
+    bool linkLive() const { return m_link && !m_resuming; }
+    void onLinkClosed(const QString &reason);
+    void hold(const QString &reason);
+    void abandonLink(const QString &reason);
+    void expireHold();
+    void handleResumeHandshake(const Message &m);
+    void handleResumeRequest(const Message &m);
+    void finishResume();
+    bool replayFrom(quint64 peerReceived);
+    void trimReplayLog(quint64 acknowledged);
+    void noteReceived(qsizetype size);
+    void sendAck();
+    void issueTicket();
 
     Link *m_link = nullptr;
     Role m_role;
@@ -150,6 +198,7 @@ private:
     bool m_ready = false;
     bool m_ended = false;
     mutable bool m_transportBlocked = false;
+    QString m_localName;
     QString m_peerName;
     QString m_peerAddress;
     QString m_endReason;
@@ -180,6 +229,24 @@ private:
     int m_channelsFinished = 0;
     quint64 m_finishedBytesIn = 0;
     quint64 m_finishedBytesOut = 0;
+
+    // Resume.
+    bool m_resumable = false;       // both ends announced resume in version 4 or later
+    bool m_resuming = false;        // dialer: resume handshake on a new link
+    bool m_resumeRequested = false; // acceptor: a fresh session's resume request awaits an answer
+    QByteArray m_sessionId;
+    QByteArray m_secret;
+    // Replayable messages sent and not acknowledged yet, the first one numbered m_replayStart.
+    std::deque<QByteArray> m_replayLog;
+    quint64 m_replayStart = 0;
+    quint64 m_sentCount = 0;
+    qint64 m_replayBytes = 0;
+    quint64 m_receivedCount = 0;
+    quint64 m_ackedCount = 0;
+    qint64 m_bytesSinceAck = 0;
+    QTimer m_ackTimer;
+    QTimer m_resumeTimer;
+    QElapsedTimer m_heldSince;
 };
 
 } // namespace wstunnel

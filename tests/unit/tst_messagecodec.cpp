@@ -269,6 +269,51 @@ private Q_SLOTS:
             QVERIFY(!errorOf(message.left(length)).isEmpty());
     }
 
+    void resumeMessagesRoundTrip()
+    {
+        const QByteArray id(protocol::kSessionIdSize, 'i');
+        const QByteArray secret(protocol::kSessionSecretSize, 's');
+        Message m = roundTrip(MessageCodec::sessionTicket(id, secret));
+        QCOMPARE(m.type, MessageType::SessionTicket);
+        QCOMPARE(m.sessionId.toByteArray(), id);
+        QCOMPARE(m.secret.toByteArray(), secret);
+        const QByteArray resume = MessageCodec::resume(id, secret, 0x1234567890ULL);
+        m = roundTrip(resume);
+        QCOMPARE(m.type, MessageType::Resume);
+        QCOMPARE(m.sessionId.toByteArray(), id);
+        QCOMPARE(m.secret.toByteArray(), secret);
+        QCOMPARE(m.offset, 0x1234567890ULL);
+        QCOMPARE(roundTrip(MessageCodec::resumed(7)).offset, 7ULL);
+        QCOMPARE(roundTrip(MessageCodec::ack(9)).offset, 9ULL);
+        m = roundTrip(MessageCodec::resumeFailed(FailureCode::NotAllowed, QStringLiteral("no")));
+        QCOMPARE(m.type, MessageType::ResumeFailed);
+        QCOMPARE(m.code, FailureCode::NotAllowed);
+        QCOMPARE(m.text, QStringLiteral("no"));
+        for (const QByteArray &message :
+             {MessageCodec::sessionTicket(id, secret), resume, MessageCodec::resumed(1),
+              MessageCodec::ack(1),
+              MessageCodec::resumeFailed(FailureCode::NotAllowed, QStringLiteral("r"))}) {
+            for (qsizetype length = 1; length < message.size(); ++length)
+                QVERIFY(!errorOf(message.left(length)).isEmpty());
+            QVERIFY(!errorOf(message + "x").isEmpty());
+        }
+    }
+
+    // What a resume replays: everything but what belongs to one WebSocket or to resume itself.
+    void replayableTypes()
+    {
+        for (MessageType type :
+             {MessageType::Open, MessageType::OpenOk, MessageType::OpenFailed, MessageType::Data,
+              MessageType::Credit, MessageType::Fin, MessageType::Reset, MessageType::Listen,
+              MessageType::ListenOk, MessageType::ListenFailed, MessageType::Unlisten,
+              MessageType::AgentStatus})
+            QVERIFY(MessageCodec::isReplayable(type));
+        for (MessageType type : {MessageType::Hello, MessageType::Capabilities, MessageType::GoAway,
+                                 MessageType::SessionTicket, MessageType::Resume,
+                                 MessageType::Resumed, MessageType::ResumeFailed, MessageType::Ack})
+            QVERIFY(!MessageCodec::isReplayable(type));
+    }
+
     void randomInputNeverCrashes()
     {
         // Bounded fuzz: every outcome must be a message or an error, never a crash.
