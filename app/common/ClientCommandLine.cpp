@@ -48,7 +48,13 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
                                         QStringLiteral("Seconds a UDP flow lives without a "
                                                        "datagram either way (default 60)."),
                                         QStringLiteral("SECONDS"));
-    parser.addOptions({caFile, pin, clientCert, clientKey, proxy, header, keepAlive, udpTimeout});
+    const QCommandLineOption resumeTimeout(
+        QStringLiteral("resume-timeout"),
+        QStringLiteral("Seconds connections are held when the WebSocket drops, while the session "
+                       "is resumed over a new one (default 120; 0: no resuming)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions(
+        {caFile, pin, clientCert, clientKey, proxy, header, keepAlive, udpTimeout, resumeTimeout});
 }
 
 std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
@@ -123,6 +129,13 @@ bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
         if (!timeout)
             return false;
         client->limits.datagramIdleTimeoutMs = *timeout;
+    }
+    if (parser.isSet(QStringLiteral("resume-timeout"))) {
+        const auto timeout = NetworkOptionValues::parseResumeTimeout(
+            parser.value(QStringLiteral("resume-timeout")), error);
+        if (!timeout)
+            return false;
+        client->limits.resumeTimeoutMs = *timeout;
     }
     return true;
 }

@@ -109,6 +109,7 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
         {QStringLiteral("clientCa"), Kind::Text},
         {QStringLiteral("keepalive"), Kind::Seconds},
         {QStringLiteral("udpTimeout"), Kind::Seconds},
+        {QStringLiteral("resumeTimeout"), Kind::Seconds},
     };
     for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
         const auto setting = std::find_if(settings.cbegin(), settings.cend(),
@@ -189,7 +190,8 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                     QStringLiteral("JSON file with the same settings (listen, "
                                                    "tokenFile, allow, path, name, maxSessions, "
                                                    "tlsCert, tlsKey, clientCa, keepalive, "
-                                                   "udpTimeout); the command line wins."),
+                                                   "udpTimeout, resumeTimeout); the command "
+                                                   "line wins."),
                                     QStringLiteral("FILE"));
     const QCommandLineOption path(
         QStringLiteral("path"), QStringLiteral("URL path the tunnel is served under (default /)."),
@@ -220,6 +222,11 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                                         QStringLiteral("Seconds a UDP flow lives without a "
                                                        "datagram either way (default 60)."),
                                         QStringLiteral("SECONDS"));
+    const QCommandLineOption resumeTimeout(
+        QStringLiteral("resume-timeout"),
+        QStringLiteral("Seconds a session whose WebSocket dropped holds its connections for the "
+                       "desktop to resume it (default 120; 0: no resuming)."),
+        QStringLiteral("SECONDS"));
     const QCommandLineOption agentTokenFile(
         QStringLiteral("agent-token-file"),
         QStringLiteral("hub: file with agent tokens, a line 'TOKEN NAME': that token may register "
@@ -232,7 +239,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                        "the active agent AGENT; BIND defaults to 127.0.0.1. Repeatable."),
         QStringLiteral("[BIND:]PORT:AGENT:HOST:HOSTPORT"));
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
-                       clientCa, keepAlive, udpTimeout, agentTokenFile, publish});
+                       clientCa, keepAlive, udpTimeout, resumeTimeout, agentTokenFile, publish});
     addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
@@ -388,6 +395,17 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         if (!timeout)
             return std::nullopt;
         options.server.limits.datagramIdleTimeoutMs = *timeout;
+    }
+    const QJsonValue resumeTimeoutValue = file.value(QStringLiteral("resumeTimeout"));
+    const QString resumeTimeoutText = parser.isSet(resumeTimeout) ? parser.value(resumeTimeout)
+                                      : resumeTimeoutValue.isDouble()
+                                          ? QString::number(resumeTimeoutValue.toDouble())
+                                          : resumeTimeoutValue.toString();
+    if (!resumeTimeoutText.isEmpty()) {
+        const auto timeout = NetworkOptionValues::parseResumeTimeout(resumeTimeoutText, error);
+        if (!timeout)
+            return std::nullopt;
+        options.server.limits.resumeTimeoutMs = *timeout;
     }
     options.verbosity = verbosityOf(parser);
     return options;

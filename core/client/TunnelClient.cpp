@@ -67,6 +67,7 @@ ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, TunnelEr
         return nullptr;
     }
     auto *listener = new ForwardListener(spec.targetHost, spec.targetPort, this);
+    connect(listener, &ForwardListener::sessionWanted, this, &TunnelClient::redialNow);
     // The listener's own message is for the remote, which has no typed errors to give.
     QString message;
     if (!listener->start(address, spec.bindPort, &message)) {
@@ -243,19 +244,44 @@ void TunnelClient::onConnected()
     linkSettings.isClient = true;
     linkSettings.maxMessageSize = m_settings.limits.maxMessageSize;
     linkSettings.keepAliveMs = m_settings.limits.keepAliveMs;
-    auto *session = new TunnelSession(new WebSocketLink(socket, linkSettings),
-                                      TunnelSession::Role::Dialer, m_settings.limits, this);
+    auto *link = new WebSocketLink(socket, linkSettings);
+    if (m_session && m_session->isHeld()) {
+        qCInfo(lcClient).noquote()
+            << QStringLiteral("resuming the session with %1").arg(m_settings.url.toDisplayString());
+        m_session->resumeOver(link);
+        return;
+    }
+    auto *session = new TunnelSession(link, TunnelSession::Role::Dialer, m_settings.limits, this);
     m_session = session;
-    session->setLocalCapabilities(m_localCapabilities);
+    Capabilities capabilities = m_localCapabilities;
+    if (m_settings.limits.resumeTimeoutMs > 0)
+        capabilities |= Capability::Resume;
+    session->setLocalCapabilities(capabilities);
     // The client outlives its sessions; they only borrow it as their policy.
     session->setTargetPolicy(m_targetPolicy
                                  ? m_targetPolicy
                                  : std::shared_ptr<TargetPolicy>(std::shared_ptr<void>(), this));
     connect(session, &TunnelSession::ready, this, &TunnelClient::onSessionReady);
+    connect(session, &TunnelSession::linkLost, this, [this, session](const QString &reason) {
+        if (m_session == session)
+            onLinkLost(reason);
+    });
+    connect(session, &TunnelSession::resumed, this, [this, session] {
+        if (m_session == session)
+            onSessionResumed();
+    });
     connect(session, &TunnelSession::closed, this, [this, session](const QString &reason) {
         session->deleteLater();
-        if (m_session == session)
-            connectionLost(reason);
+        if (m_session != session)
+            return;
+        const bool wasHeld = m_state != State::Connected;
+        connectionLost(reason);
+        // A held session ends when the remote answers that it cannot resume it (or the resume
+        // timeout expires): a new session at once, for the connections waiting for one.
+        if (wasHeld && m_state == State::Retrying) {
+            m_backoffMs = m_settings.initialBackoffMs;
+            m_retryTimer.start(0);
+        }
     });
     connect(session, &TunnelSession::listenAnswered, this,
             [this](quint32 id, bool ok, quint16 port, const QString &reason) {
@@ -299,6 +325,48 @@ void TunnelClient::onSessionReady()
     setState(State::Connected, QStringLiteral("connected to %1 (%2)")
                                    .arg(m_settings.url.toDisplayString(), m_session->peerName()));
     Q_EMIT sessionReady(m_session);
+}
+
+// The session holds its channels: dial again at once, and then with backoff while it is held.
+void TunnelClient::onLinkLost(const QString &reason)
+{
+    m_handshakeTimer.stop();
+    if (m_state == State::Stopped || m_state == State::Failed)
+        return;
+    const bool firstAttempt = m_state == State::Connected;
+    if (firstAttempt)
+        m_backoffMs = m_settings.initialBackoffMs;
+    m_error =
+        TunnelError(TunnelError::Kind::ConnectionLost, m_settings.url.toDisplayString(), reason);
+    const int delayMs = firstAttempt ? 0 : m_backoffMs;
+    setState(State::Retrying,
+             QStringLiteral("%1; retrying in %2 s to resume the session, %3 connections held")
+                 .arg(m_error.toString())
+                 .arg(double(delayMs) / 1000.0, 0, 'f', 1)
+                 .arg(m_session->channels().size()));
+    m_retryTimer.start(delayMs);
+    if (!firstAttempt)
+        m_backoffMs = qMin(m_backoffMs * 2, m_settings.maxBackoffMs);
+}
+
+void TunnelClient::onSessionResumed()
+{
+    m_handshakeTimer.stop();
+    m_backoffMs = m_settings.initialBackoffMs;
+    m_error = TunnelError();
+    setState(State::Connected, QStringLiteral("connected to %1 (%2), session resumed")
+                                   .arg(m_settings.url.toDisplayString(), m_session->peerName()));
+    // Connections that arrived while the session was held.
+    for (ForwardListener *listener : std::as_const(m_listeners))
+        listener->setSession(m_session);
+}
+
+void TunnelClient::redialNow()
+{
+    if (!m_retryTimer.isActive())
+        return;
+    m_retryTimer.stop();
+    connectNow();
 }
 
 void TunnelClient::askToListen(ReverseForward *forward)
@@ -513,6 +581,9 @@ void TunnelClient::fail(TunnelError error)
     error.final = true;
     m_error = error;
     setState(State::Failed, error.toString());
+    // A held session cannot come back once the remote refuses us.
+    if (m_session)
+        m_session->close(error.toString());
 }
 
 void TunnelClient::connectionLost(const QString &reason)
@@ -529,6 +600,21 @@ void TunnelClient::connectionLost(TunnelError error)
         m_socket->disconnect(this);
         m_socket->deleteLater();
         m_socket = nullptr;
+    }
+    if (m_session && m_session->isHeld()) {
+        // Only this attempt failed; the session still waits for the next one.
+        if (m_state == State::Stopped || m_state == State::Failed)
+            return;
+        error.final = false;
+        m_error = error;
+        setState(State::Retrying,
+                 QStringLiteral("%1; retrying in %2 s to resume the session, %3 connections held")
+                     .arg(reason)
+                     .arg(double(m_backoffMs) / 1000.0, 0, 'f', 1)
+                     .arg(m_session->channels().size()));
+        m_retryTimer.start(m_backoffMs);
+        m_backoffMs = qMin(m_backoffMs * 2, m_settings.maxBackoffMs);
+        return;
     }
     if (m_session) {
         TunnelSession *session = m_session;

@@ -87,6 +87,10 @@ private:
     void connectNow();
     void onConnected();
     void onSessionReady();
+    void onLinkLost(const QString &reason);
+    void onSessionResumed();
+    // A local connection waits for the remote: do not wait for the backoff timer.
+    void redialNow();
     void askToListen(ReverseForward *forward);
     void onSocketError();
     void onSslErrors(const QList<QSslError> &errors);

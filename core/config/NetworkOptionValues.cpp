@@ -28,6 +28,18 @@ std::optional<int> NetworkOptionValues::parseUdpTimeout(const QString &text, QSt
     return qRound(seconds * 1000);
 }
 
+std::optional<int> NetworkOptionValues::parseResumeTimeout(const QString &text, QString *error)
+{
+    bool ok = false;
+    const double seconds = text.trimmed().toDouble(&ok);
+    if (!ok || seconds < 0 || seconds > 86400) {
+        *error = QStringLiteral("--resume-timeout takes seconds between 0 and 86400, got '%1'")
+                     .arg(text);
+        return std::nullopt;
+    }
+    return qRound(seconds * 1000);
+}
+
 std::optional<QPair<QByteArray, QByteArray>> NetworkOptionValues::parseHeader(const QString &text,
                                                                               QString *error)
 {

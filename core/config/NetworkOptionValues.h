@@ -8,7 +8,8 @@
 
 namespace wstunnel {
 
-// Values of the network options both binaries share (--keepalive, --header, --udp-timeout),
+// Values of the network options both binaries share (--keepalive, --header, --udp-timeout,
+// --resume-timeout),
 // parsed the same way from the command line and from config files.
 class NetworkOptionValues
 {
@@ -17,6 +18,9 @@ public:
     static std::optional<int> parseKeepAlive(const QString &text, QString *error);
     // SECONDS a UDP flow may stay idle (decimals allowed, 0.1 to 86400) as milliseconds.
     static std::optional<int> parseUdpTimeout(const QString &text, QString *error);
+    // SECONDS a session whose WebSocket was lost waits for it to come back (0 to 86400; 0 turns
+    // resuming off) as milliseconds.
+    static std::optional<int> parseResumeTimeout(const QString &text, QString *error);
     // 'Name: value'; names the WebSocket upgrade sets itself are refused.
     static std::optional<QPair<QByteArray, QByteArray>> parseHeader(const QString &text,
                                                                     QString *error);

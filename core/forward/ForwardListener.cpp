@@ -45,7 +45,7 @@ bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *
 void ForwardListener::setSession(TunnelSession *session)
 {
     m_session = session;
-    if (!m_session || !m_session->isReady())
+    if (!m_session || !m_session->isReady() || m_session->isHeld())
         return;
     m_waitTimer.stop();
     const QList<WaitingConnection> waiting = std::exchange(m_waiting, {});
@@ -106,7 +106,9 @@ void ForwardListener::incomingConnection(qintptr descriptor)
 {
     auto *socket = new StreamSocket(this);
     socket->adopt(descriptor);
-    if (m_session && m_session->isReady()) {
+    // While the session is held, a new connection waits for it to be resumed, or for a new
+    // session if the remote no longer knows it.
+    if (m_session && m_session->isReady() && !m_session->isHeld()) {
         carry(socket);
         return;
     }
@@ -126,6 +128,7 @@ void ForwardListener::incomingConnection(qintptr descriptor)
     m_waiting.last().since.start();
     if (!m_waitTimer.isActive())
         m_waitTimer.start();
+    Q_EMIT sessionWanted();
 }
 
 void ForwardListener::carry(StreamSocket *socket)

@@ -22,7 +22,8 @@ class ForwardListener : public QTcpServer, public ChannelGroup
 
 public:
     static constexpr int kListenBacklog = 1024;
-    // A connection that arrives while the remote is (re)connecting waits this long for it.
+    // A connection that arrives while the remote is (re)connecting, or while the session is held
+    // for a resume, waits this long for it.
     static constexpr int kSessionWaitMs = 10000;
     static constexpr int kMaxWaiting = 256;
 
@@ -46,6 +47,8 @@ public:
 Q_SIGNALS:
     void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
+    // A connection waits for the remote to (re)connect.
+    void sessionWanted();
 
 protected:
     void incomingConnection(qintptr descriptor) override;

@@ -28,6 +28,9 @@ struct ServerSettings
     // After this many invalid tokens in a row, an address is refused (HTTP 429) for a while.
     int maxTokenFailures = 5;
     int tokenPenaltyMs = 60000;
+    // Sessions that lost their WebSocket and wait for a resume, per identity; beyond it the one
+    // held longest ends.
+    int maxHeldPerIdentity = 16;
 };
 
 } // namespace wstunnel

@@ -9,6 +9,7 @@
 #include "link/WebSocketLink.h"
 #include "net/AcceptThrottle.h"
 #include "net/TlsConfig.h"
+#include "session/ResumableSessions.h"
 #include "session/TunnelSession.h"
 
 #include <QTcpSocket>
@@ -38,6 +39,7 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     , m_halfOpen(settings.maxHalfOpenPerSource, settings.maxHalfOpen)
     , m_penalties(settings.maxTokenFailures, settings.tokenPenaltyMs)
     , m_remoteListeners(new RemoteListeners(this))
+    , m_resumable(new ResumableSessions(this))
 {
     if (settings.tls.isEnabled()) {
         auto *sslServer = new QSslServer(this);
@@ -354,8 +356,12 @@ void TunnelServer::onWebSocket()
             transport->setParent(link);
         auto *session =
             new TunnelSession(link, TunnelSession::Role::Acceptor, m_settings.limits, this);
-        session->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels);
+        Capabilities capabilities = Capability::AcceptsListen | Capability::DatagramChannels;
+        if (m_settings.limits.resumeTimeoutMs > 0)
+            capabilities |= Capability::Resume;
+        session->setLocalCapabilities(capabilities);
         session->setTargetPolicy(targetPolicyFor(identity));
+        watchResume(session, identity.name);
         m_sessions.append(session);
         const QString peer = session->peerAddress();
         qCInfo(lcServer).noquote()
@@ -370,6 +376,21 @@ void TunnelServer::onWebSocket()
         session->start(m_settings.name);
         Q_EMIT sessionStarted(session);
     }
+}
+
+void TunnelServer::watchResume(TunnelSession *session, const QString &identity)
+{
+    connect(session, &TunnelSession::ready, this, [this, session, identity] {
+        if (session->canResume())
+            m_resumable->add(session, identity);
+    });
+    connect(session, &TunnelSession::resumeRequested, this,
+            [this, session, identity](const QByteArray &id, const QByteArray &secret,
+                                      quint64 received) {
+                m_resumable->resume(session, identity, id, secret, received);
+            });
+    connect(session, &TunnelSession::linkLost, this,
+            [this, identity] { m_resumable->limitHeld(identity, m_settings.maxHeldPerIdentity); });
 }
 
 std::shared_ptr<TargetPolicy> TunnelServer::targetPolicyFor(const Identity &identity) const

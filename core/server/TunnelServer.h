@@ -22,6 +22,7 @@ namespace wstunnel {
 
 class AcceptThrottle;
 class RemoteListeners;
+class ResumableSessions;
 class TunnelSession;
 struct UpgradeRequest;
 
@@ -79,6 +80,9 @@ private:
                        const QString &message, const QByteArray &extraHeaders);
     void onWebSocket();
     std::shared_ptr<TargetPolicy> targetPolicyFor(const Identity &identity) const;
+    // Registers a session for resume once it has issued its ticket, and answers its resume
+    // request if it is a new WebSocket asking to resume another.
+    void watchResume(TunnelSession *session, const QString &identity);
 
     ServerSettings m_settings;
     TokenStore m_tokens;
@@ -99,6 +103,7 @@ private:
     // Sources told about their crowding since the table was last empty: one line per episode.
     QSet<QHostAddress> m_crowdingSources;
     RemoteListeners *m_remoteListeners;
+    ResumableSessions *m_resumable;
     AcceptThrottle *m_acceptThrottle = nullptr;
 };
 

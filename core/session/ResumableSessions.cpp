@@ -64,6 +64,22 @@ int ResumableSessions::heldCount(const QString &identity) const
     return held;
 }
 
+void ResumableSessions::limitHeld(const QString &identity, int max)
+{
+    prune();
+    while (heldCount(identity) > max) {
+        TunnelSession *longest = nullptr;
+        for (const Entry &entry : std::as_const(m_entries)) {
+            if (entry.identity == identity && entry.session->isHeld() &&
+                (!longest || entry.session->heldMs() > longest->heldMs()))
+                longest = entry.session;
+        }
+        longest->close(
+            QStringLiteral("more than %1 sessions of %2 wait for a resume").arg(max).arg(identity));
+        prune();
+    }
+}
+
 void ResumableSessions::prune()
 {
     m_entries.removeIf([](const Entry &entry) {

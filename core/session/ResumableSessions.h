@@ -31,6 +31,8 @@ public:
     // Sessions that lost their link and wait for a resume.
     int heldCount() const;
     int heldCount(const QString &identity) const;
+    // Ends the sessions of identity held longest until at most max are held.
+    void limitHeld(const QString &identity, int max);
 
 private:
     struct Entry

@@ -107,6 +107,7 @@ public:
     // Held: the link was lost and the session waits for a resume.
     bool isHeld() const { return m_resumeTimer.isActive(); }
     bool isEnded() const { return m_ended; }
+    qint64 heldMs() const { return isHeld() ? m_heldSince.elapsed() : 0; }
     // Not secret: names the session in a resume request and in logs.
     QByteArray sessionId() const { return m_sessionId; }
     // Compares in constant time, so the time taken tells nothing about the secret.

@@ -69,12 +69,12 @@ start_haproxy() {
     fi
 }
 
-# idle_connection NAME KEEPALIVE_SECONDS URL: a client and one forwarded connection through it
-# that has echoed once; its descriptor goes to IDLE_FDS.
+# idle_connection NAME KEEPALIVE_SECONDS URL [CLIENT_OPTION...]: a client and one forwarded
+# connection through it that has echoed once; its descriptor goes to IDLE_FDS.
 idle_connection() {
     local name=$1 keepalive=$2 url=$3 fd line
     start_client "$name" --remote "$url" --ca-file "$WORK/ca.pem" \
-        --header "X-Gateway-Key: $GATEWAY_KEY" --keepalive "$keepalive"
+        --header "X-Gateway-Key: $GATEWAY_KEY" --keepalive "$keepalive" "${@:4}"
     wait_until 20 echo_through "$FORWARD_PORT" warmup || fail "$name: no tunnel before idling"
     exec {fd}<>"/dev/tcp/127.0.0.1/$FORWARD_PORT"
     IDLE_FDS+=("$fd")
@@ -115,8 +115,9 @@ run_behind haproxy "wss://127.0.0.1:$HAPROXY_PORT/tunnel"
 log "idle for 15 s behind proxies that cut tunnels silent for 5 s"
 IDLE_FDS=()
 idle_connection nginx-keepalive 2 "wss://127.0.0.1:$NGINX_PORT/tunnel"
-idle_connection nginx-no-keepalive 60 "wss://127.0.0.1:$NGINX_PORT/tunnel"
+idle_connection nginx-no-keepalive 60 "wss://127.0.0.1:$NGINX_PORT/tunnel" --resume-timeout 0
 idle_connection haproxy-keepalive 2 "wss://127.0.0.1:$HAPROXY_PORT/tunnel"
+idle_connection nginx-resume 20 "wss://127.0.0.1:$NGINX_PORT/tunnel"
 # The idle period is what is being tested, not a wait for anything.
 sleep 15
 if still_echoes "${IDLE_FDS[0]}"; then
@@ -127,12 +128,18 @@ fi
 if still_echoes "${IDLE_FDS[1]}"; then
     fail "nginx: with --keepalive 60 the idle connection survived; the 5 s timeout is not tested"
 else
-    pass "nginx: without frequent pings the same idle connection is cut (control)"
+    pass "nginx: without frequent pings or resume the same idle connection is cut (control)"
 fi
 if still_echoes "${IDLE_FDS[2]}"; then
     pass "haproxy: a connection idle for 15 s still works with --keepalive 2"
 else
     fail "haproxy: the connection died while idle despite --keepalive 2"
+fi
+if still_echoes "${IDLE_FDS[3]}"; then
+    pass "nginx: at the default --keepalive the WebSocket cut while idle is resumed, and the \
+connection idle for 15 s still works"
+else
+    fail "nginx: the connection died while idle although its session could be resumed"
 fi
 
 finish
