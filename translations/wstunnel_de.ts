@@ -46,10 +46,6 @@
         <translation>Gesendet</translation>
     </message>
     <message>
-        <source>Rate</source>
-        <translation>Rate</translation>
-    </message>
-    <message>
         <source>%1 on the remote</source>
         <translation>%1 bei der Gegenstelle</translation>
     </message>
@@ -64,6 +60,14 @@
     <message>
         <source>Dropped</source>
         <translation>Verworfen</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>Ein</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>Aus</translation>
     </message>
 </context>
 <context>
@@ -331,6 +335,20 @@
     <message>
         <source>waiting for the remote to listen on %1</source>
         <translation>wartet, bis die Gegenstelle auf %1 lauscht</translation>
+    </message>
+    <message numerus="yes">
+        <source>Bytes per second received through the tunnel, averaged over the last %n s</source>
+        <translation>
+            <numerusform>Bytes pro Sekunde, die durch den Tunnel ankommen, gemittelt über die letzte %n s</numerusform>
+            <numerusform>Bytes pro Sekunde, die durch den Tunnel ankommen, gemittelt über die letzten %n s</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Bytes per second sent into the tunnel, averaged over the last %n s</source>
+        <translation>
+            <numerusform>Bytes pro Sekunde, die in den Tunnel gehen, gemittelt über die letzte %n s</numerusform>
+            <numerusform>Bytes pro Sekunde, die in den Tunnel gehen, gemittelt über die letzten %n s</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -635,6 +653,13 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Agent %1 is served by %2</source>
         <translation>Agent %1 wird von %2 bedient</translation>
     </message>
+    <message numerus="yes">
+        <source>In %1, out %2 (averaged over the last %n s)</source>
+        <translation>
+            <numerusform>Ein %1, aus %2 (gemittelt über die letzte %n s)</numerusform>
+            <numerusform>Ein %1, aus %2 (gemittelt über die letzten %n s)</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingDialog</name>
@@ -872,6 +897,18 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>The remote listens on this address</source>
         <translation>Die Gegenstelle lauscht auf dieser Adresse</translation>
+    </message>
+    <message>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>Bytes received / sent since the mapping started</source>
+        <translation>Empfangene / gesendete Bytes, seit die Weiterleitung läuft</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Gesamt</translation>
     </message>
 </context>
 <context>

@@ -37,6 +37,18 @@ QString Formatting::bytes(quint64 bytes)
     return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeSIFormat);
 }
 
+QString Formatting::rateInExplained()
+{
+    return tr("Bytes per second received through the tunnel, averaged over the last %n s", nullptr,
+              kRateWindowMs / 1000);
+}
+
+QString Formatting::rateOutExplained()
+{
+    return tr("Bytes per second sent into the tunnel, averaged over the last %n s", nullptr,
+              kRateWindowMs / 1000);
+}
+
 QString Formatting::duration(qint64 milliseconds)
 {
     const qint64 seconds = milliseconds / 1000;

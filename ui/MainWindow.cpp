@@ -351,6 +351,7 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 60);
     m_mappingView->setColumnWidth(MappingTableModel::RemoteColumn, 110);
     m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 110);
+    m_mappingView->setColumnWidth(MappingTableModel::TotalColumn, 130);
     m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 90);
     m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -440,6 +441,8 @@ QWidget *MainWindow::createConnectionsPane()
     connect(m_closeChannelButton, &QPushButton::clicked, this, &MainWindow::closeSelectedChannel);
 
     m_sparkline = new Sparkline(pane);
+    m_sparkline->setToolTip(Formatting::rateInExplained() + QLatin1Char('\n') +
+                            Formatting::rateOutExplained());
     m_sparkline->setObjectName(QStringLiteral("sparkline"));
 
     auto *header = new QHBoxLayout;
@@ -763,6 +766,10 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
         QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
+        if (stats && state == RemoteState::Connected)
+            tip += QLatin1Char('\n') +
+                   tr("In %1, out %2 (averaged over the last %n s)", nullptr, kRateWindowMs / 1000)
+                       .arg(Formatting::rate(stats->rateIn), Formatting::rate(stats->rateOut));
         if (remote && !remote->agent.isEmpty() && state == RemoteState::Connected)
             tip +=
                 QLatin1Char('\n') +

@@ -9,8 +9,11 @@
 namespace wstunnel {
 
 // The statistics the engine publishes a few times a second: plain values, safe to hand from the
-// engine's thread to the GUI. Rates are bytes per second over the last interval; "in" is what
-// arrives from the tunnel for the local side, "out" what the local side sends into it.
+// engine's thread to the GUI. Rates are bytes per second averaged over the last kRateWindowMs;
+// "in" is what arrives from the tunnel for the local side, "out" what the local side sends into
+// it. Byte counts are totals since the channel opened or the mapping started.
+
+inline constexpr int kRateWindowMs = 2000;
 
 struct ChannelStats
 {
@@ -76,6 +79,9 @@ struct RemoteStats
     // Through a hub (RemoteConfig::agent): the address of the agent instance that serves the
     // name, as the hub sees it; empty while none is connected or the hub has not said yet.
     QString agentAddress;
+    // The sums of its mappings' rates.
+    double rateIn = 0;
+    double rateOut = 0;
 };
 
 struct EngineSnapshot

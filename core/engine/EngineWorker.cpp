@@ -13,19 +13,11 @@
 
 namespace wstunnel {
 
-namespace {
-
-double rate(quint64 now, quint64 before, double seconds)
-{
-    return now >= before && seconds > 0 ? double(now - before) / seconds : 0.0;
-}
-
-} // namespace
-
 EngineWorker::EngineWorker(int snapshotIntervalMs, QObject *parent)
     : QObject(parent)
     , m_snapshotIntervalMs(snapshotIntervalMs)
 {
+    m_clock.start();
 }
 
 EngineWorker::~EngineWorker()
@@ -157,7 +149,7 @@ void EngineWorker::shutdown()
 void EngineWorker::stopMapping(MappingRuntime &mapping)
 {
     mapping.error = TunnelError();
-    mapping.lastChannelBytes.clear();
+    mapping.channelRates.clear();
     const auto remote = m_remotes.find(mapping.config.remoteId);
     TunnelClient *client = remote != m_remotes.end() ? remote->client : nullptr;
     // Without a client, the forwards went with it.
@@ -192,8 +184,7 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
     if (mapping.listener || mapping.datagramListener || mapping.reverse)
         stopMapping(mapping);
     mapping.error = TunnelError();
-    mapping.lastBytesIn = 0;
-    mapping.lastBytesOut = 0;
+    mapping.rates = RateMeter(m_clock.elapsed());
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote == m_remotes.end()) {
         mapping.error = TunnelError(TunnelError::Kind::RemoteMissing, mapping.config.remoteId);
@@ -330,7 +321,8 @@ void EngineWorker::publishSnapshot()
 {
     if (m_snapshotTimer->interval() != m_snapshotIntervalMs)
         m_snapshotTimer->start(m_snapshotIntervalMs);
-    const double seconds = double(m_sinceSnapshot.restart()) / 1000.0;
+    m_sinceSnapshot.restart();
+    const qint64 nowMs = m_clock.elapsed();
     EngineSnapshot snapshot;
     snapshot.sequence = ++m_sequence;
     for (const QString &id : std::as_const(m_remoteOrder)) {
@@ -363,12 +355,20 @@ void EngineWorker::publishSnapshot()
         }
         snapshot.remotes.append(stats);
     }
-    for (const QString &id : std::as_const(m_mappingOrder))
-        snapshot.mappings.append(statsOf(m_mappings[id], seconds));
+    for (const QString &id : std::as_const(m_mappingOrder)) {
+        const MappingStats stats = statsOf(m_mappings[id], nowMs);
+        snapshot.mappings.append(stats);
+        for (RemoteStats &remote : snapshot.remotes) {
+            if (remote.id == m_mappings[id].config.remoteId) {
+                remote.rateIn += stats.rateIn;
+                remote.rateOut += stats.rateOut;
+            }
+        }
+    }
     Q_EMIT snapshotReady(snapshot);
 }
 
-MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
+MappingStats EngineWorker::statsOf(MappingRuntime &mapping, qint64 nowMs)
 {
     MappingStats stats;
     stats.id = mapping.config.id;
@@ -399,12 +399,11 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.bytesIn = reverse->bytesIn();
         stats.bytesOut = reverse->bytesOut();
     }
-    stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
-    stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
-    mapping.lastBytesIn = stats.bytesIn;
-    mapping.lastBytesOut = stats.bytesOut;
+    mapping.rates.record(nowMs, stats.bytesIn, stats.bytesOut);
+    stats.rateIn = mapping.rates.rateIn();
+    stats.rateOut = mapping.rates.rateOut();
 
-    QHash<quint32, ChannelBytes> channelBytes;
+    QHash<quint32, RateMeter> channelRates;
     const QList<Channel *> channels = channelsOf(mapping);
     for (const Channel *channel : channels) {
         ChannelStats channelStats;
@@ -426,16 +425,18 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         channelStats.datagramsOut = channel->datagramsOut();
         channelStats.droppedIn = channel->droppedIn();
         channelStats.droppedOut = channel->droppedOut();
-        const ChannelBytes before = mapping.lastChannelBytes.value(channel->id());
-        channelStats.rateIn = rate(channelStats.bytesIn, before.in, seconds);
-        channelStats.rateOut = rate(channelStats.bytesOut, before.out, seconds);
-        channelBytes.insert(channel->id(),
-                            ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
+        // A channel's counters started at zero when it opened.
+        RateMeter meter =
+            mapping.channelRates.value(channel->id(), RateMeter(nowMs - channelStats.ageMs));
+        meter.record(nowMs, channelStats.bytesIn, channelStats.bytesOut);
+        channelStats.rateIn = meter.rateIn();
+        channelStats.rateOut = meter.rateOut();
+        channelRates.insert(channel->id(), meter);
         if (reverse)
             stats.datagramsDropped += channelStats.droppedIn + channelStats.droppedOut;
         stats.channels.append(channelStats);
     }
-    mapping.lastChannelBytes = channelBytes;
+    mapping.channelRates = channelRates;
     stats.openChannels = int(channels.size());
 
     const TunnelClient *client = m_remotes.value(mapping.config.remoteId).client;

@@ -2,6 +2,7 @@
 
 #include "EngineSnapshot.h"
 #include "MappingConfig.h"
+#include "RateMeter.h"
 #include "RemoteConfig.h"
 
 #include <QElapsedTimer>
@@ -56,11 +57,6 @@ private:
         TunnelClient *client = nullptr;
         QString agentAddress;
     };
-    struct ChannelBytes
-    {
-        quint64 in = 0;
-        quint64 out = 0;
-    };
     struct MappingRuntime
     {
         MappingConfig config;
@@ -69,9 +65,8 @@ private:
         QPointer<DatagramListener> datagramListener;
         QPointer<ReverseForward> reverse;
         TunnelError error;
-        quint64 lastBytesIn = 0;
-        quint64 lastBytesOut = 0;
-        QHash<quint32, ChannelBytes> lastChannelBytes;
+        RateMeter rates;
+        QHash<quint32, RateMeter> channelRates;
     };
 
     void stopMapping(MappingRuntime &mapping);
@@ -84,11 +79,13 @@ private:
     void stopRemote(RemoteRuntime &remote);
     void publishSoon();
     void publishSnapshot();
-    MappingStats statsOf(MappingRuntime &mapping, double seconds);
+    MappingStats statsOf(MappingRuntime &mapping, qint64 nowMs);
 
     int m_snapshotIntervalMs;
     QTimer *m_snapshotTimer = nullptr;
     QElapsedTimer m_sinceSnapshot;
+    // The time base of the rate meters.
+    QElapsedTimer m_clock;
     qint64 m_sequence = 0;
     EmbeddedRemote *m_embedded = nullptr;
     QHash<QString, RemoteRuntime> m_remotes;
