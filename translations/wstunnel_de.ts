@@ -2,6 +2,96 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
 <context>
+    <name>wstunnel::ActivityModel</name>
+    <message>
+        <source>Connected to the remote</source>
+        <translation>Mit der Gegenstelle verbunden</translation>
+    </message>
+    <message>
+        <source>Connection to the remote lost</source>
+        <translation>Verbindung zur Gegenstelle verloren</translation>
+    </message>
+    <message>
+        <source>Refused by the remote; its mappings stopped listening</source>
+        <translation>Von der Gegenstelle abgelehnt; ihre Weiterleitungen lauschen nicht mehr</translation>
+    </message>
+    <message>
+        <source>Connection opened</source>
+        <translation>Verbindung geöffnet</translation>
+    </message>
+    <message>
+        <source>to %1</source>
+        <translation>zu %1</translation>
+    </message>
+    <message>
+        <source>Connection closed</source>
+        <translation>Verbindung geschlossen</translation>
+    </message>
+    <message>
+        <source>%1 received, %2 sent</source>
+        <translation>%1 empfangen, %2 gesendet</translation>
+    </message>
+    <message>
+        <source>; %1</source>
+        <translation>; %1</translation>
+    </message>
+    <message>
+        <source>Connection failed</source>
+        <translation>Verbindung fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>to %1: %2</source>
+        <translation>zu %1: %2</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Mapping</source>
+        <translation>Weiterleitung</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Ereignis</translation>
+    </message>
+    <message>
+        <source>Peer</source>
+        <translation>Gegenüber</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::ActivityView</name>
+    <message>
+        <source>Filter by mapping, peer or reason</source>
+        <translation>Nach Weiterleitung, Gegenüber oder Grund filtern</translation>
+    </message>
+    <message>
+        <source>Filter the activity</source>
+        <translation>Aktivität filtern</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy Selected</source>
+        <translation>Auswahl kopieren</translation>
+    </message>
+    <message>
+        <source>Copies the selected events as text, one line each</source>
+        <translation>Kopiert die ausgewählten Ereignisse als Text, eines pro Zeile</translation>
+    </message>
+</context>
+<context>
     <name>wstunnel::AppController</name>
     <message>
         <source>Cannot rename %1</source>
@@ -350,6 +440,25 @@
             <numerusform>Bytes pro Sekunde, die in den Tunnel gehen, gemittelt über die letzten %n s</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Connections fail</source>
+        <translation>Verbindungen scheitern</translation>
+    </message>
+    <message>
+        <source>%1. Its port was closed so that connections fail at once instead of waiting; it opens again when the remote is edited or the mapping switched on again</source>
+        <translation>%1. Ihr Port wurde geschlossen, damit Verbindungen sofort scheitern statt zu warten; er öffnet sich wieder, wenn die Gegenstelle bearbeitet oder die Weiterleitung wieder eingeschaltet wird</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1. WSTunnel tries again every %n s</source>
+        <translation>
+            <numerusform>%1. WSTunnel versucht es jede Sekunde erneut</numerusform>
+            <numerusform>%1. WSTunnel versucht es alle %n s erneut</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>the connection from %1 to %2 failed at %3: %4</source>
+        <translation>die Verbindung von %1 zu %2 ist um %3 gescheitert: %4</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::KeychainSecretStore</name>
@@ -602,10 +711,6 @@
         <translation>Alle Verbindungen von %1</translation>
     </message>
     <message>
-        <source>%1 Your changes are not saved until you decide what to do with that file.</source>
-        <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
-    </message>
-    <message>
         <source>No mappings yet. Choose &lt;b&gt;Add Mapping&lt;/b&gt; (Ctrl+N) and pick the remote &lt;b&gt;This computer&lt;/b&gt; to try one right away, without any server: for example listen on 18080 and target a web server running here on localhost:8080.</source>
         <translation>Noch keine Weiterleitungen. Wählen Sie &lt;b&gt;Weiterleitung hinzufügen&lt;/b&gt; (Strg+N) und die Gegenstelle &lt;b&gt;Dieser Computer&lt;/b&gt;, um es gleich ohne Server auszuprobieren: zum Beispiel auf 18080 lauschen und einen hier laufenden Webserver auf localhost:8080 als Ziel angeben.</translation>
     </message>
@@ -653,12 +758,24 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Agent %1 is served by %2</source>
         <translation>Agent %1 wird von %2 bedient</translation>
     </message>
+    <message>
+        <source>Connections</source>
+        <translation>Verbindungen</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
     <message numerus="yes">
         <source>In %1, out %2 (averaged over the last %n s)</source>
         <translation>
             <numerusform>Ein %1, aus %2 (gemittelt über die letzte %n s)</numerusform>
             <numerusform>Ein %1, aus %2 (gemittelt über die letzten %n s)</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>%1 Your changes are not saved until you decide what to do with that file.</source>
+        <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
     </message>
 </context>
 <context>

@@ -27,6 +27,7 @@ AppController::AppController(const QString &profilePath, SecretStore *secrets, Q
     , m_engine(new TunnelEngine(this))
 {
     connect(m_engine, &TunnelEngine::snapshotUpdated, this, &AppController::snapshotUpdated);
+    connect(m_engine, &TunnelEngine::eventsRecorded, this, &AppController::eventsRecorded);
 }
 
 AppController::~AppController() = default;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/EngineEvent.h"
 #include "engine/EngineSnapshot.h"
 #include "engine/Profile.h"
 
@@ -53,6 +54,7 @@ public:
 Q_SIGNALS:
     void profileChanged();
     void snapshotUpdated(const wstunnel::EngineSnapshot &snapshot);
+    void eventsRecorded(const QList<wstunnel::EngineEvent> &events);
     // Saving or a secret failed; the message is for the user.
     void problem(const QString &message);
 

@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "ActivityModel.h"
+#include "ActivityView.h"
 #include "AppController.h"
 #include "Autostart.h"
 #include "ChannelTableModel.h"
@@ -29,6 +31,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QToolBar>
 #include <QToolButton>
@@ -48,6 +51,7 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     , m_tray(tray)
     , m_mappingModel(new MappingTableModel(controller, this))
     , m_channelModel(new ChannelTableModel(this))
+    , m_activityModel(new ActivityModel(controller, this))
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(tr("WSTunnel"));
@@ -81,7 +85,15 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
 
     auto *rightSplitter = new QSplitter(Qt::Vertical, this);
     rightSplitter->addWidget(createMappingsPane());
-    rightSplitter->addWidget(createConnectionsPane());
+    // The activity log shares the lower pane with the connections, so that the window keeps its
+    // size; a failure shows in its mapping's row, the log has its story.
+    m_lowerTabs = new QTabWidget(this);
+    m_lowerTabs->setObjectName(QStringLiteral("lowerTabs"));
+    m_lowerTabs->setDocumentMode(true);
+    m_lowerTabs->addTab(createConnectionsPane(), tr("Connections"));
+    m_activityView = new ActivityView(m_activityModel, this);
+    m_lowerTabs->addTab(m_activityView, tr("Activity"));
+    rightSplitter->addWidget(m_lowerTabs);
     rightSplitter->setStretchFactor(0, 3);
     rightSplitter->setStretchFactor(1, 2);
     rightSplitter->setChildrenCollapsible(false);
@@ -801,12 +813,15 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         if (!detail.isEmpty())
             text += tr(" – %1").arg(detail);
         m_statusLabel->setText(text);
+        // A long reason is cut off at the window's edge; the tooltip has all of it.
+        m_statusLabel->setToolTip(text);
     } else {
         int on = 0;
         for (const MappingConfig &mapping : profile.mappings)
             on += mapping.enabled ? 1 : 0;
         m_statusLabel->setText(
             tr("Mappings switched on: %1 of %2").arg(on).arg(profile.mappings.size()));
+        m_statusLabel->setToolTip(QString());
     }
 }
 

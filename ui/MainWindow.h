@@ -10,11 +10,14 @@ class QFrame;
 class QLabel;
 class QListWidget;
 class QPushButton;
+class QTabWidget;
 class QTableView;
 class QToolButton;
 
 namespace wstunnel {
 
+class ActivityModel;
+class ActivityView;
 class AppController;
 class ChannelTableModel;
 class MappingTableModel;
@@ -22,7 +25,8 @@ class Sparkline;
 class TrayController;
 
 // The mapping editor: remotes on the left, the mapping table with live state and rates, and
-// below it the open connections of the selected mapping with a throughput graph.
+// below it the open connections of the selected mapping with a throughput graph, and in a tab
+// beside them the activity log.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -83,6 +87,7 @@ private:
     TrayController *m_tray;
     MappingTableModel *m_mappingModel;
     ChannelTableModel *m_channelModel;
+    ActivityModel *m_activityModel;
     TrafficHistory m_history;
 
     QFrame *m_banner = nullptr;
@@ -91,6 +96,8 @@ private:
     QTableView *m_mappingView = nullptr;
     QTableView *m_channelView = nullptr;
     QLabel *m_connectionsTitle = nullptr;
+    QTabWidget *m_lowerTabs = nullptr;
+    ActivityView *m_activityView = nullptr;
     Sparkline *m_sparkline = nullptr;
     QPushButton *m_closeChannelButton = nullptr;
     QLabel *m_statusLabel = nullptr;
