@@ -766,6 +766,89 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>Activity</source>
         <translation>Aktivität</translation>
     </message>
+    <message>
+        <source>Import &amp;OpenSSH Forwards…</source>
+        <translation>&amp;OpenSSH-Weiterleitungen importieren …</translation>
+    </message>
+    <message>
+        <source>Adds the LocalForward and RemoteForward lines of an OpenSSH config file as mappings</source>
+        <translation>Fügt die LocalForward- und RemoteForward-Zeilen einer OpenSSH-Konfigurationsdatei als Weiterleitungen hinzu</translation>
+    </message>
+    <message>
+        <source>Copy as Command &amp;Line</source>
+        <translation>Als &amp;Befehlszeile kopieren</translation>
+    </message>
+    <message>
+        <source>Copies the wstunnel --headless command that runs this mapping without the app</source>
+        <translation>Kopiert den Befehl wstunnel --headless, der diese Weiterleitung ohne die App betreibt</translation>
+    </message>
+    <message>
+        <source>Import OpenSSH Forwards</source>
+        <translation>OpenSSH-Weiterleitungen importieren</translation>
+    </message>
+    <message>
+        <source>OpenSSH config (config *.conf);;All files (*)</source>
+        <translation>OpenSSH-Konfiguration (config *.conf);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>Add a remote first: the imported mappings need one.</source>
+        <translation>Legen Sie zuerst eine Gegenstelle an: Die importierten Weiterleitungen brauchen eine.</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <source>SOCKS forwards are not imported</source>
+        <translation>SOCKS-Weiterleitungen werden nicht importiert</translation>
+    </message>
+    <message>
+        <source>WSTunnel forwards TCP ports, not Unix sockets</source>
+        <translation>WSTunnel leitet TCP-Ports weiter, keine Unix-Sockets</translation>
+    </message>
+    <message>
+        <source>not [BIND:]PORT HOST:PORT</source>
+        <translation>nicht in der Form [BIND:]PORT HOST:PORT</translation>
+    </message>
+    <message>
+        <source>line %1 (%2): %3</source>
+        <translation>Zeile %1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>%1 has no LocalForward or RemoteForward lines.</source>
+        <translation>%1 enthält keine LocalForward- oder RemoteForward-Zeilen.</translation>
+    </message>
+    <message>
+        <source>Nothing was imported from %1: %2</source>
+        <translation>Aus %1 wurde nichts importiert: %2</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>; </translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %n mapping(s) into the remote &quot;%1&quot;, switched off</source>
+        <translation>
+            <numerusform>%n Weiterleitung in die Gegenstelle „%1“ importiert, ausgeschaltet</numerusform>
+            <numerusform>%n Weiterleitungen in die Gegenstelle „%1“ importiert, ausgeschaltet</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>; skipped %1</source>
+        <translation>; übersprungen: %1</translation>
+    </message>
+    <message>
+        <source>The built-in remote only runs inside WSTunnel: a mapping on it has no command line</source>
+        <translation>Die eingebaute Gegenstelle läuft nur in WSTunnel: Eine Weiterleitung über sie hat keine Befehlszeile</translation>
+    </message>
+    <message>
+        <source>Copied. The token is not in it: the command reads it from %1; or set WSTUNNEL_TOKEN and drop --token-file</source>
+        <translation>Kopiert. Das Token steht nicht darin: Der Befehl liest es aus %1; oder setzen Sie WSTUNNEL_TOKEN und lassen --token-file weg</translation>
+    </message>
     <message numerus="yes">
         <source>In %1, out %2 (averaged over the last %n s)</source>
         <translation>
@@ -1299,6 +1382,46 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>An agent name has up to %1 letters, digits, &apos;.&apos;, &apos;_&apos; and &apos;-&apos;.</source>
         <translation>Ein Agentenname besteht aus bis zu %1 Buchstaben, Ziffern, „.“, „_“ und „-“.</translation>
+    </message>
+    <message>
+        <source>Test &amp;Connection</source>
+        <translation>Verbindung &amp;testen</translation>
+    </message>
+    <message>
+        <source>Connects once with these settings and reports whether the remote is reachable, its TLS and the token are accepted, and who answered</source>
+        <translation>Verbindet sich einmal mit diesen Einstellungen und meldet, ob die Gegenstelle erreichbar ist, ob TLS und Token angenommen werden und wer antwortet</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Verbinde mit %1 …</translation>
+    </message>
+    <message>
+        <source>TLS accepted</source>
+        <translation>TLS angenommen</translation>
+    </message>
+    <message>
+        <source>no TLS (ws://)</source>
+        <translation>ohne TLS (ws://)</translation>
+    </message>
+    <message>
+        <source>Works: %1 reachable, %2, token accepted. The remote &quot;%3&quot; speaks protocol version %4.</source>
+        <translation>Funktioniert: %1 erreichbar, %2, Token angenommen. Die Gegenstelle „%3“ spricht Protokollversion %4.</translation>
+    </message>
+    <message>
+        <source>Reachable%1, but refused: %2</source>
+        <translation>Erreichbar%1, aber abgelehnt: %2</translation>
+    </message>
+    <message>
+        <source>, TLS accepted</source>
+        <translation>, TLS angenommen</translation>
+    </message>
+    <message>
+        <source>Reachable, but TLS failed: %1</source>
+        <translation>Erreichbar, aber TLS gescheitert: %1</translation>
+    </message>
+    <message>
+        <source>Not reachable: %1</source>
+        <translation>Nicht erreichbar: %1</translation>
     </message>
 </context>
 <context>

@@ -129,6 +129,12 @@ void AppController::insertMapping(int index, const MappingConfig &mapping)
     commit();
 }
 
+void AppController::appendMappings(const QList<MappingConfig> &mappings)
+{
+    m_profile.mappings.append(mappings);
+    commit();
+}
+
 void AppController::removeMapping(const QString &mappingId)
 {
     const int index = m_profile.mappingIndex(mappingId);

@@ -42,6 +42,8 @@ public:
     void removeRemote(const QString &remoteId);
     void setMapping(const MappingConfig &mapping);
     void insertMapping(int index, const MappingConfig &mapping);
+    // Appends them all with one save and one apply.
+    void appendMappings(const QList<MappingConfig> &mappings);
     void removeMapping(const QString &mappingId);
     void moveMapping(const QString &mappingId, int offset);
     void setMappingEnabled(const QString &mappingId, bool enabled);

@@ -62,6 +62,12 @@ public:
     // What the File menu's import and export do after their file dialogs.
     bool importProfile(const QString &path);
     bool exportProfile(const QString &path);
+    // The LocalForward and RemoteForward lines of an OpenSSH config file become mappings of the
+    // selected remote (or the first one), switched off; returns how many were added.
+    int importSshForwards(const QString &path);
+    // Puts the selected mapping's `wstunnel --headless` command line on the clipboard and returns
+    // it; empty when there is none (no mapping selected, or the built-in remote).
+    QString copyMappingAsCommandLine();
 
     void showAndRaise();
 
@@ -118,6 +124,8 @@ private:
     QAction *m_deleteRemoteAction = nullptr;
     QAction *m_trustCertificateAction = nullptr;
     QAction *m_importAction = nullptr;
+    QAction *m_importSshAction = nullptr;
+    QAction *m_copyCommandLineAction = nullptr;
     QAction *m_exportAction = nullptr;
     QAction *m_startMinimisedAction = nullptr;
     QAction *m_startAtLoginAction = nullptr;
