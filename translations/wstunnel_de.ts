@@ -2,6 +2,96 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
 <context>
+    <name>wstunnel::ActivityModel</name>
+    <message>
+        <source>Connected to the remote</source>
+        <translation>Mit der Gegenstelle verbunden</translation>
+    </message>
+    <message>
+        <source>Connection to the remote lost</source>
+        <translation>Verbindung zur Gegenstelle verloren</translation>
+    </message>
+    <message>
+        <source>Refused by the remote; its mappings stopped listening</source>
+        <translation>Von der Gegenstelle abgelehnt; ihre Weiterleitungen lauschen nicht mehr</translation>
+    </message>
+    <message>
+        <source>Connection opened</source>
+        <translation>Verbindung geöffnet</translation>
+    </message>
+    <message>
+        <source>to %1</source>
+        <translation>zu %1</translation>
+    </message>
+    <message>
+        <source>Connection closed</source>
+        <translation>Verbindung geschlossen</translation>
+    </message>
+    <message>
+        <source>%1 received, %2 sent</source>
+        <translation>%1 empfangen, %2 gesendet</translation>
+    </message>
+    <message>
+        <source>; %1</source>
+        <translation>; %1</translation>
+    </message>
+    <message>
+        <source>Connection failed</source>
+        <translation>Verbindung fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>to %1: %2</source>
+        <translation>zu %1: %2</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Mapping</source>
+        <translation>Weiterleitung</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Ereignis</translation>
+    </message>
+    <message>
+        <source>Peer</source>
+        <translation>Gegenüber</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+</context>
+<context>
+    <name>wstunnel::ActivityView</name>
+    <message>
+        <source>Filter by mapping, peer or reason</source>
+        <translation>Nach Weiterleitung, Gegenüber oder Grund filtern</translation>
+    </message>
+    <message>
+        <source>Filter the activity</source>
+        <translation>Aktivität filtern</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy Selected</source>
+        <translation>Auswahl kopieren</translation>
+    </message>
+    <message>
+        <source>Copies the selected events as text, one line each</source>
+        <translation>Kopiert die ausgewählten Ereignisse als Text, eines pro Zeile</translation>
+    </message>
+</context>
+<context>
     <name>wstunnel::AppController</name>
     <message>
         <source>Cannot rename %1</source>
@@ -46,10 +136,6 @@
         <translation>Gesendet</translation>
     </message>
     <message>
-        <source>Rate</source>
-        <translation>Rate</translation>
-    </message>
-    <message>
         <source>%1 on the remote</source>
         <translation>%1 bei der Gegenstelle</translation>
     </message>
@@ -64,6 +150,14 @@
     <message>
         <source>Dropped</source>
         <translation>Verworfen</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>Ein</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>Aus</translation>
     </message>
 </context>
 <context>
@@ -332,6 +426,39 @@
         <source>waiting for the remote to listen on %1</source>
         <translation>wartet, bis die Gegenstelle auf %1 lauscht</translation>
     </message>
+    <message numerus="yes">
+        <source>Bytes per second received through the tunnel, averaged over the last %n s</source>
+        <translation>
+            <numerusform>Bytes pro Sekunde, die durch den Tunnel ankommen, gemittelt über die letzte %n s</numerusform>
+            <numerusform>Bytes pro Sekunde, die durch den Tunnel ankommen, gemittelt über die letzten %n s</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Bytes per second sent into the tunnel, averaged over the last %n s</source>
+        <translation>
+            <numerusform>Bytes pro Sekunde, die in den Tunnel gehen, gemittelt über die letzte %n s</numerusform>
+            <numerusform>Bytes pro Sekunde, die in den Tunnel gehen, gemittelt über die letzten %n s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Connections fail</source>
+        <translation>Verbindungen scheitern</translation>
+    </message>
+    <message>
+        <source>%1. Its port was closed so that connections fail at once instead of waiting; it opens again when the remote is edited or the mapping switched on again</source>
+        <translation>%1. Ihr Port wurde geschlossen, damit Verbindungen sofort scheitern statt zu warten; er öffnet sich wieder, wenn die Gegenstelle bearbeitet oder die Weiterleitung wieder eingeschaltet wird</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1. WSTunnel tries again every %n s</source>
+        <translation>
+            <numerusform>%1. WSTunnel versucht es jede Sekunde erneut</numerusform>
+            <numerusform>%1. WSTunnel versucht es alle %n s erneut</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>the connection from %1 to %2 failed at %3: %4</source>
+        <translation>die Verbindung von %1 zu %2 ist um %3 gescheitert: %4</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::KeychainSecretStore</name>
@@ -584,10 +711,6 @@
         <translation>Alle Verbindungen von %1</translation>
     </message>
     <message>
-        <source>%1 Your changes are not saved until you decide what to do with that file.</source>
-        <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
-    </message>
-    <message>
         <source>No mappings yet. Choose &lt;b&gt;Add Mapping&lt;/b&gt; (Ctrl+N) and pick the remote &lt;b&gt;This computer&lt;/b&gt; to try one right away, without any server: for example listen on 18080 and target a web server running here on localhost:8080.</source>
         <translation>Noch keine Weiterleitungen. Wählen Sie &lt;b&gt;Weiterleitung hinzufügen&lt;/b&gt; (Strg+N) und die Gegenstelle &lt;b&gt;Dieser Computer&lt;/b&gt;, um es gleich ohne Server auszuprobieren: zum Beispiel auf 18080 lauschen und einen hier laufenden Webserver auf localhost:8080 als Ziel angeben.</translation>
     </message>
@@ -634,6 +757,108 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Agent %1 is served by %2</source>
         <translation>Agent %1 wird von %2 bedient</translation>
+    </message>
+    <message>
+        <source>Connections</source>
+        <translation>Verbindungen</translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation>Aktivität</translation>
+    </message>
+    <message>
+        <source>Import &amp;OpenSSH Forwards…</source>
+        <translation>&amp;OpenSSH-Weiterleitungen importieren …</translation>
+    </message>
+    <message>
+        <source>Adds the LocalForward and RemoteForward lines of an OpenSSH config file as mappings</source>
+        <translation>Fügt die LocalForward- und RemoteForward-Zeilen einer OpenSSH-Konfigurationsdatei als Weiterleitungen hinzu</translation>
+    </message>
+    <message>
+        <source>Copy as Command &amp;Line</source>
+        <translation>Als &amp;Befehlszeile kopieren</translation>
+    </message>
+    <message>
+        <source>Copies the wstunnel --headless command that runs this mapping without the app</source>
+        <translation>Kopiert den Befehl wstunnel --headless, der diese Weiterleitung ohne die App betreibt</translation>
+    </message>
+    <message>
+        <source>Import OpenSSH Forwards</source>
+        <translation>OpenSSH-Weiterleitungen importieren</translation>
+    </message>
+    <message>
+        <source>OpenSSH config (config *.conf);;All files (*)</source>
+        <translation>OpenSSH-Konfiguration (config *.conf);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>Add a remote first: the imported mappings need one.</source>
+        <translation>Legen Sie zuerst eine Gegenstelle an: Die importierten Weiterleitungen brauchen eine.</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <source>SOCKS forwards are not imported</source>
+        <translation>SOCKS-Weiterleitungen werden nicht importiert</translation>
+    </message>
+    <message>
+        <source>WSTunnel forwards TCP ports, not Unix sockets</source>
+        <translation>WSTunnel leitet TCP-Ports weiter, keine Unix-Sockets</translation>
+    </message>
+    <message>
+        <source>not [BIND:]PORT HOST:PORT</source>
+        <translation>nicht in der Form [BIND:]PORT HOST:PORT</translation>
+    </message>
+    <message>
+        <source>line %1 (%2): %3</source>
+        <translation>Zeile %1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>%1 has no LocalForward or RemoteForward lines.</source>
+        <translation>%1 enthält keine LocalForward- oder RemoteForward-Zeilen.</translation>
+    </message>
+    <message>
+        <source>Nothing was imported from %1: %2</source>
+        <translation>Aus %1 wurde nichts importiert: %2</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>; </translation>
+    </message>
+    <message numerus="yes">
+        <source>Imported %n mapping(s) into the remote &quot;%1&quot;, switched off</source>
+        <translation>
+            <numerusform>%n Weiterleitung in die Gegenstelle „%1“ importiert, ausgeschaltet</numerusform>
+            <numerusform>%n Weiterleitungen in die Gegenstelle „%1“ importiert, ausgeschaltet</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>; skipped %1</source>
+        <translation>; übersprungen: %1</translation>
+    </message>
+    <message>
+        <source>The built-in remote only runs inside WSTunnel: a mapping on it has no command line</source>
+        <translation>Die eingebaute Gegenstelle läuft nur in WSTunnel: Eine Weiterleitung über sie hat keine Befehlszeile</translation>
+    </message>
+    <message>
+        <source>Copied. The token is not in it: the command reads it from %1; or set WSTUNNEL_TOKEN and drop --token-file</source>
+        <translation>Kopiert. Das Token steht nicht darin: Der Befehl liest es aus %1; oder setzen Sie WSTUNNEL_TOKEN und lassen --token-file weg</translation>
+    </message>
+    <message numerus="yes">
+        <source>In %1, out %2 (averaged over the last %n s)</source>
+        <translation>
+            <numerusform>Ein %1, aus %2 (gemittelt über die letzte %n s)</numerusform>
+            <numerusform>Ein %1, aus %2 (gemittelt über die letzten %n s)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 Your changes are not saved until you decide what to do with that file.</source>
+        <translation>%1 Ihre Änderungen werden erst gespeichert, wenn Sie entschieden haben, was mit dieser Datei geschehen soll.</translation>
     </message>
 </context>
 <context>
@@ -872,6 +1097,18 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>The remote listens on this address</source>
         <translation>Die Gegenstelle lauscht auf dieser Adresse</translation>
+    </message>
+    <message>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>Bytes received / sent since the mapping started</source>
+        <translation>Empfangene / gesendete Bytes, seit die Weiterleitung läuft</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Gesamt</translation>
     </message>
 </context>
 <context>
@@ -1145,6 +1382,46 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>An agent name has up to %1 letters, digits, &apos;.&apos;, &apos;_&apos; and &apos;-&apos;.</source>
         <translation>Ein Agentenname besteht aus bis zu %1 Buchstaben, Ziffern, „.“, „_“ und „-“.</translation>
+    </message>
+    <message>
+        <source>Test &amp;Connection</source>
+        <translation>Verbindung &amp;testen</translation>
+    </message>
+    <message>
+        <source>Connects once with these settings and reports whether the remote is reachable, its TLS and the token are accepted, and who answered</source>
+        <translation>Verbindet sich einmal mit diesen Einstellungen und meldet, ob die Gegenstelle erreichbar ist, ob TLS und Token angenommen werden und wer antwortet</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Verbinde mit %1 …</translation>
+    </message>
+    <message>
+        <source>TLS accepted</source>
+        <translation>TLS angenommen</translation>
+    </message>
+    <message>
+        <source>no TLS (ws://)</source>
+        <translation>ohne TLS (ws://)</translation>
+    </message>
+    <message>
+        <source>Works: %1 reachable, %2, token accepted. The remote &quot;%3&quot; speaks protocol version %4.</source>
+        <translation>Funktioniert: %1 erreichbar, %2, Token angenommen. Die Gegenstelle „%3“ spricht Protokollversion %4.</translation>
+    </message>
+    <message>
+        <source>Reachable%1, but refused: %2</source>
+        <translation>Erreichbar%1, aber abgelehnt: %2</translation>
+    </message>
+    <message>
+        <source>, TLS accepted</source>
+        <translation>, TLS angenommen</translation>
+    </message>
+    <message>
+        <source>Reachable, but TLS failed: %1</source>
+        <translation>Erreichbar, aber TLS gescheitert: %1</translation>
+    </message>
+    <message>
+        <source>Not reachable: %1</source>
+        <translation>Nicht erreichbar: %1</translation>
     </message>
 </context>
 <context>

@@ -27,6 +27,7 @@ AppController::AppController(const QString &profilePath, SecretStore *secrets, Q
     , m_engine(new TunnelEngine(this))
 {
     connect(m_engine, &TunnelEngine::snapshotUpdated, this, &AppController::snapshotUpdated);
+    connect(m_engine, &TunnelEngine::eventsRecorded, this, &AppController::eventsRecorded);
 }
 
 AppController::~AppController() = default;
@@ -125,6 +126,12 @@ void AppController::setMapping(const MappingConfig &mapping)
 void AppController::insertMapping(int index, const MappingConfig &mapping)
 {
     m_profile.mappings.insert(qBound(0, index, int(m_profile.mappings.size())), mapping);
+    commit();
+}
+
+void AppController::appendMappings(const QList<MappingConfig> &mappings)
+{
+    m_profile.mappings.append(mappings);
     commit();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/EngineEvent.h"
 #include "engine/EngineSnapshot.h"
 #include "engine/Profile.h"
 
@@ -41,6 +42,8 @@ public:
     void removeRemote(const QString &remoteId);
     void setMapping(const MappingConfig &mapping);
     void insertMapping(int index, const MappingConfig &mapping);
+    // Appends them all with one save and one apply.
+    void appendMappings(const QList<MappingConfig> &mappings);
     void removeMapping(const QString &mappingId);
     void moveMapping(const QString &mappingId, int offset);
     void setMappingEnabled(const QString &mappingId, bool enabled);
@@ -53,6 +56,7 @@ public:
 Q_SIGNALS:
     void profileChanged();
     void snapshotUpdated(const wstunnel::EngineSnapshot &snapshot);
+    void eventsRecorded(const QList<wstunnel::EngineEvent> &events);
     // Saving or a secret failed; the message is for the user.
     void problem(const QString &message);
 

@@ -89,6 +89,10 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
     if (role == Qt::ToolTipRole && channel.datagram && index.column() == DroppedColumn)
         return tr("Datagrams dropped instead of queued: out, those that did not fit the flow's "
                   "window or the tunnel; in, those the local socket could not take");
+    if (role == RateRole && index.column() == RateInColumn)
+        return channel.rateIn;
+    if (role == RateRole && index.column() == RateOutColumn)
+        return channel.rateOut;
     if (role != Qt::DisplayRole)
         return QVariant();
     switch (index.column()) {
@@ -109,9 +113,10 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
     case DroppedColumn:
         return channel.datagram ? tr("%1 in, %2 out").arg(channel.droppedIn).arg(channel.droppedOut)
                                 : QString();
-    case RateColumn:
-        return tr("%1 in, %2 out")
-            .arg(Formatting::rate(channel.rateIn), Formatting::rate(channel.rateOut));
+    case RateInColumn:
+        return Formatting::rate(channel.rateIn);
+    case RateOutColumn:
+        return Formatting::rate(channel.rateOut);
     default:
         return QVariant();
     }
@@ -119,6 +124,13 @@ QVariant ChannelTableModel::data(const QModelIndex &index, int role) const
 
 QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        if (section == RateInColumn)
+            return Formatting::rateInExplained();
+        if (section == RateOutColumn)
+            return Formatting::rateOutExplained();
+        return QVariant();
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
@@ -136,8 +148,10 @@ QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("Datagrams");
     case DroppedColumn:
         return tr("Dropped");
-    case RateColumn:
-        return tr("Rate");
+    case RateInColumn:
+        return tr("In");
+    case RateOutColumn:
+        return tr("Out");
     default:
         return QVariant();
     }

@@ -21,9 +21,13 @@ public:
         BytesOutColumn,
         DatagramsColumn,
         DroppedColumn,
-        RateColumn,
+        RateInColumn,
+        RateOutColumn,
         ColumnCount
     };
+
+    // The rate columns give the rate in bytes per second as a number under this role.
+    static constexpr int RateRole = Qt::UserRole;
 
     explicit ChannelTableModel(QObject *parent = nullptr);
 

@@ -2,6 +2,7 @@
 
 #include "ErrorMessages.h"
 
+#include <QDateTime>
 #include <QLocale>
 #include <QPainter>
 #include <QPixmap>
@@ -37,6 +38,18 @@ QString Formatting::bytes(quint64 bytes)
     return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeSIFormat);
 }
 
+QString Formatting::rateInExplained()
+{
+    return tr("Bytes per second received through the tunnel, averaged over the last %n s", nullptr,
+              kRateWindowMs / 1000);
+}
+
+QString Formatting::rateOutExplained()
+{
+    return tr("Bytes per second sent into the tunnel, averaged over the last %n s", nullptr,
+              kRateWindowMs / 1000);
+}
+
 QString Formatting::duration(qint64 milliseconds)
 {
     const qint64 seconds = milliseconds / 1000;
@@ -58,6 +71,8 @@ QString Formatting::mappingState(MappingState state)
         return tr("Listening");
     case MappingState::Active:
         return tr("Active");
+    case MappingState::Failing:
+        return tr("Connections fail");
     case MappingState::Error:
         return tr("Error");
     }
@@ -69,8 +84,17 @@ QString Formatting::mappingDetail(const MappingConfig &mapping, const MappingSta
     if (mapping.direction == ForwardSpec::Direction::Reverse && !stats.listenEndpoint.isEmpty() &&
         (stats.state == MappingState::Listening || stats.state == MappingState::Active))
         return tr("listening on the remote at %1").arg(stats.listenEndpoint);
+    if (stats.error.isError() && stats.stoppedByRefusal)
+        return tr("%1. Its port was closed so that connections fail at once instead of waiting; "
+                  "it opens again when the remote is edited or the mapping switched on again")
+            .arg(ErrorMessages::describe(stats.error));
+    if (stats.error.isError() && stats.retrying)
+        return tr("%1. WSTunnel tries again every %n s", nullptr, kBusyPortRetryMs / 1000)
+            .arg(ErrorMessages::describe(stats.error));
     if (stats.error.isError())
         return ErrorMessages::describe(stats.error);
+    if (stats.lastFailure.isValid())
+        return failure(stats.lastFailure);
     if (mapping.direction == ForwardSpec::Direction::Reverse &&
         stats.state == MappingState::Connecting)
         return mapping.bindPort == 0
@@ -78,6 +102,15 @@ QString Formatting::mappingDetail(const MappingConfig &mapping, const MappingSta
                          .arg(mapping.bindHost)
                    : tr("waiting for the remote to listen on %1").arg(mapping.bindEndpoint());
     return QString();
+}
+
+QString Formatting::failure(const ChannelFailure &failure)
+{
+    return tr("the connection from %1 to %2 failed at %3: %4")
+        .arg(failure.peer, failure.target,
+             QLocale().toString(QDateTime::fromMSecsSinceEpoch(failure.timeMs).time(),
+                                QStringLiteral("HH:mm:ss")),
+             failure.reason);
 }
 
 QString Formatting::remoteState(RemoteState state)
@@ -106,6 +139,8 @@ QIcon Formatting::stateIcon(MappingState state)
         return dot(QColor(0x4a, 0x90, 0xd9));
     case MappingState::Active:
         return dot(QColor(0x3c, 0xb0, 0x4a));
+    case MappingState::Failing:
+        return dot(QColor(0xe8, 0x7a, 0x1e));
     case MappingState::Error:
         return dot(QColor(0xd9, 0x3a, 0x3a));
     }

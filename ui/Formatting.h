@@ -18,6 +18,11 @@ class Formatting
 public:
     static QString rate(double bytesPerSecond);
     static QString bytes(quint64 bytes);
+    // What the rate columns and the graph show, for their tooltips.
+    // A mapping's latest failed connection: from whom, to where, when and why.
+    static QString failure(const ChannelFailure &failure);
+    static QString rateInExplained();
+    static QString rateOutExplained();
     static QString duration(qint64 milliseconds);
     static QString mappingState(MappingState state);
     // What to say about a switched-on mapping besides its state: where a reverse mapping listens

@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "ActivityModel.h"
+#include "ActivityView.h"
 #include "AppController.h"
 #include "Autostart.h"
 #include "ChannelTableModel.h"
@@ -11,14 +13,18 @@
 #include "Sparkline.h"
 #include "TrayController.h"
 #include "UiSettings.h"
+#include "config/SshConfigForwards.h"
+#include "engine/CommandLineExport.h"
 #include "engine/TunnelEngine.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -29,6 +35,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QToolBar>
 #include <QToolButton>
@@ -48,6 +55,7 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
     , m_tray(tray)
     , m_mappingModel(new MappingTableModel(controller, this))
     , m_channelModel(new ChannelTableModel(this))
+    , m_activityModel(new ActivityModel(controller, this))
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(tr("WSTunnel"));
@@ -81,7 +89,15 @@ MainWindow::MainWindow(AppController *controller, TrayController *tray, QWidget 
 
     auto *rightSplitter = new QSplitter(Qt::Vertical, this);
     rightSplitter->addWidget(createMappingsPane());
-    rightSplitter->addWidget(createConnectionsPane());
+    // The activity log shares the lower pane with the connections, so that the window keeps its
+    // size; a failure shows in its mapping's row, the log has its story.
+    m_lowerTabs = new QTabWidget(this);
+    m_lowerTabs->setObjectName(QStringLiteral("lowerTabs"));
+    m_lowerTabs->setDocumentMode(true);
+    m_lowerTabs->addTab(createConnectionsPane(), tr("Connections"));
+    m_activityView = new ActivityView(m_activityModel, this);
+    m_lowerTabs->addTab(m_activityView, tr("Activity"));
+    rightSplitter->addWidget(m_lowerTabs);
     rightSplitter->setStretchFactor(0, 3);
     rightSplitter->setStretchFactor(1, 2);
     rightSplitter->setChildrenCollapsible(false);
@@ -191,6 +207,14 @@ void MainWindow::createActions()
         tr("Shows the certificate the remote was refused for and asks whether to trust it"));
     m_importAction = action(tr("&Import Profile…"), QStringLiteral("document-open"),
                             QKeySequence::Open, QStringLiteral("importAction"));
+    m_importSshAction = action(tr("Import &OpenSSH Forwards…"), QStringLiteral("document-open"),
+                               QKeySequence(), QStringLiteral("importSshAction"));
+    m_importSshAction->setToolTip(
+        tr("Adds the LocalForward and RemoteForward lines of an OpenSSH config file as mappings"));
+    m_copyCommandLineAction = action(tr("Copy as Command &Line"), QStringLiteral("edit-copy"),
+                                     QKeySequence(), QStringLiteral("copyCommandLineAction"));
+    m_copyCommandLineAction->setToolTip(
+        tr("Copies the wstunnel --headless command that runs this mapping without the app"));
     m_exportAction = action(tr("&Export Profile…"), QStringLiteral("document-save-as"),
                             QKeySequence::SaveAs, QStringLiteral("exportAction"));
     m_startMinimisedAction = action(tr("Start &Minimised to the Tray"), QString(), QKeySequence(),
@@ -230,6 +254,15 @@ void MainWindow::createActions()
         if (!path.isEmpty())
             importProfile(path);
     });
+    connect(m_importSshAction, &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Import OpenSSH Forwards"), QDir::homePath() + QStringLiteral("/.ssh/config"),
+            tr("OpenSSH config (config *.conf);;All files (*)"));
+        if (!path.isEmpty())
+            importSshForwards(path);
+    });
+    connect(m_copyCommandLineAction, &QAction::triggered, this,
+            &MainWindow::copyMappingAsCommandLine);
     connect(m_exportAction, &QAction::triggered, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export Profile"),
                                                           QStringLiteral("wstunnel-profile.json"),
@@ -261,6 +294,8 @@ void MainWindow::createMenus()
     file->addAction(m_importAction);
     file->addAction(m_exportAction);
     file->addSeparator();
+    file->addAction(m_importSshAction);
+    file->addSeparator();
     file->addAction(m_quitAction);
 
     QMenu *mappings = menuBar()->addMenu(tr("&Mappings"));
@@ -268,6 +303,7 @@ void MainWindow::createMenus()
     mappings->addAction(m_editMappingAction);
     mappings->addAction(m_duplicateMappingAction);
     mappings->addAction(m_deleteMappingAction);
+    mappings->addAction(m_copyCommandLineAction);
     mappings->addSeparator();
     mappings->addAction(m_moveUpAction);
     mappings->addAction(m_moveDownAction);
@@ -351,11 +387,13 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 60);
     m_mappingView->setColumnWidth(MappingTableModel::RemoteColumn, 110);
     m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 110);
+    m_mappingView->setColumnWidth(MappingTableModel::TotalColumn, 130);
     m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 90);
     m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_mappingView->addActions({m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction,
-                               m_toggleMappingAction, m_trustCertificateAction});
+                               m_toggleMappingAction, m_copyCommandLineAction,
+                               m_trustCertificateAction});
     title->setBuddy(m_mappingView);
     // Space switches the selected mapping, as it would tick its check box.
     auto *spaceToggle = new QAction(m_mappingView);
@@ -440,6 +478,8 @@ QWidget *MainWindow::createConnectionsPane()
     connect(m_closeChannelButton, &QPushButton::clicked, this, &MainWindow::closeSelectedChannel);
 
     m_sparkline = new Sparkline(pane);
+    m_sparkline->setToolTip(Formatting::rateInExplained() + QLatin1Char('\n') +
+                            Formatting::rateOutExplained());
     m_sparkline->setObjectName(QStringLiteral("sparkline"));
 
     auto *header = new QHBoxLayout;
@@ -687,6 +727,102 @@ bool MainWindow::importProfile(const QString &path)
     return true;
 }
 
+int MainWindow::importSshForwards(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        showProblem(
+            tr("Cannot read %1: %2").arg(QDir::toNativeSeparators(path), file.errorString()));
+        return 0;
+    }
+    const Profile &profile = m_controller->profile();
+    int remoteIndex = profile.remoteIndex(selectedRemoteId());
+    if (remoteIndex < 0)
+        remoteIndex = 0;
+    if (remoteIndex >= profile.remotes.size()) {
+        showProblem(tr("Add a remote first: the imported mappings need one."));
+        return 0;
+    }
+    const RemoteConfig &remote = profile.remotes.at(remoteIndex);
+    const SshConfigForwards parsed = SshConfigForwards::parse(QString::fromUtf8(file.readAll()));
+    QList<MappingConfig> mappings;
+    for (const SshConfigForwards::Forward &forward : parsed.forwards) {
+        MappingConfig mapping;
+        mapping.id = Profile::newId();
+        mapping.name =
+            tr("%1 %2").arg(forward.host.isEmpty() ? QFileInfo(path).fileName() : forward.host,
+                            forward.spec.bindEndpoint());
+        mapping.remoteId = remote.id;
+        mapping.direction = forward.spec.direction;
+        mapping.bindHost = forward.spec.bindHost;
+        mapping.bindPort = forward.spec.bindPort;
+        mapping.targetHost = forward.spec.targetHost;
+        mapping.targetPort = forward.spec.targetPort;
+        // Nothing binds a port until the user switches the mapping on.
+        mapping.enabled = false;
+        mappings.append(mapping);
+    }
+    QStringList skipped;
+    for (const SshConfigForwards::Skipped &line : parsed.skipped) {
+        QString why;
+        switch (line.reason) {
+        case SshConfigForwards::SkipReason::DynamicForward:
+            why = tr("SOCKS forwards are not imported");
+            break;
+        case SshConfigForwards::SkipReason::UnixSocket:
+            why = tr("WSTunnel forwards TCP ports, not Unix sockets");
+            break;
+        case SshConfigForwards::SkipReason::Malformed:
+            why = tr("not [BIND:]PORT HOST:PORT");
+            break;
+        }
+        skipped.append(tr("line %1 (%2): %3").arg(line.line).arg(line.text, why));
+    }
+    if (mappings.isEmpty()) {
+        showProblem(skipped.isEmpty()
+                        ? tr("%1 has no LocalForward or RemoteForward lines.")
+                              .arg(QDir::toNativeSeparators(path))
+                        : tr("Nothing was imported from %1: %2")
+                              .arg(QDir::toNativeSeparators(path), skipped.join(tr("; "))));
+        return 0;
+    }
+    m_controller->appendMappings(mappings);
+    selectMapping(mappings.first().id);
+    QString message = tr("Imported %n mapping(s) into the remote \"%1\", switched off", nullptr,
+                         int(mappings.size()))
+                          .arg(remote.name);
+    if (!skipped.isEmpty())
+        message += tr("; skipped %1").arg(skipped.join(tr("; ")));
+    statusBar()->showMessage(message, 15000);
+    return int(mappings.size());
+}
+
+QString MainWindow::copyMappingAsCommandLine()
+{
+    const Profile &profile = m_controller->profile();
+    const int index = profile.mappingIndex(selectedMappingId());
+    if (index < 0)
+        return QString();
+    const MappingConfig &mapping = profile.mappings.at(index);
+    const int remoteIndex = profile.remoteIndex(mapping.remoteId);
+    const QString line =
+        remoteIndex < 0 ? QString()
+                        : CommandLineExport::forMapping(mapping, profile.remotes.at(remoteIndex));
+    if (line.isEmpty()) {
+        statusBar()->showMessage(tr("The built-in remote only runs inside WSTunnel: a mapping on "
+                                    "it has no command line"),
+                                 10000);
+        return QString();
+    }
+    QApplication::clipboard()->setText(line);
+    statusBar()->showMessage(
+        tr("Copied. The token is not in it: the command reads it from %1; or set WSTUNNEL_TOKEN "
+           "and drop --token-file")
+            .arg(QString::fromLatin1(CommandLineExport::kDefaultTokenFile)),
+        15000);
+    return line;
+}
+
 bool MainWindow::exportProfile(const QString &path)
 {
     QString error;
@@ -763,6 +899,10 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
         QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
+        if (stats && state == RemoteState::Connected)
+            tip += QLatin1Char('\n') +
+                   tr("In %1, out %2 (averaged over the last %n s)", nullptr, kRateWindowMs / 1000)
+                       .arg(Formatting::rate(stats->rateIn), Formatting::rate(stats->rateOut));
         if (remote && !remote->agent.isEmpty() && state == RemoteState::Connected)
             tip +=
                 QLatin1Char('\n') +
@@ -794,12 +934,15 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         if (!detail.isEmpty())
             text += tr(" – %1").arg(detail);
         m_statusLabel->setText(text);
+        // A long reason is cut off at the window's edge; the tooltip has all of it.
+        m_statusLabel->setToolTip(text);
     } else {
         int on = 0;
         for (const MappingConfig &mapping : profile.mappings)
             on += mapping.enabled ? 1 : 0;
         m_statusLabel->setText(
             tr("Mappings switched on: %1 of %2").arg(on).arg(profile.mappings.size()));
+        m_statusLabel->setToolTip(QString());
     }
 }
 
@@ -822,6 +965,7 @@ void MainWindow::updateActions()
     m_duplicateMappingAction->setEnabled(hasMapping);
     m_deleteMappingAction->setEnabled(hasMapping);
     m_toggleMappingAction->setEnabled(hasMapping);
+    m_copyCommandLineAction->setEnabled(hasMapping);
     m_moveUpAction->setEnabled(hasMapping && index > 0);
     m_moveDownAction->setEnabled(hasMapping && index < profile.mappings.size() - 1);
     const bool hasRemote = profile.remoteIndex(selectedRemoteId()) >= 0;

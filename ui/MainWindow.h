@@ -10,11 +10,14 @@ class QFrame;
 class QLabel;
 class QListWidget;
 class QPushButton;
+class QTabWidget;
 class QTableView;
 class QToolButton;
 
 namespace wstunnel {
 
+class ActivityModel;
+class ActivityView;
 class AppController;
 class ChannelTableModel;
 class MappingTableModel;
@@ -22,7 +25,8 @@ class Sparkline;
 class TrayController;
 
 // The mapping editor: remotes on the left, the mapping table with live state and rates, and
-// below it the open connections of the selected mapping with a throughput graph.
+// below it the open connections of the selected mapping with a throughput graph, and in a tab
+// beside them the activity log.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -58,6 +62,12 @@ public:
     // What the File menu's import and export do after their file dialogs.
     bool importProfile(const QString &path);
     bool exportProfile(const QString &path);
+    // The LocalForward and RemoteForward lines of an OpenSSH config file become mappings of the
+    // selected remote (or the first one), switched off; returns how many were added.
+    int importSshForwards(const QString &path);
+    // Puts the selected mapping's `wstunnel --headless` command line on the clipboard and returns
+    // it; empty when there is none (no mapping selected, or the built-in remote).
+    QString copyMappingAsCommandLine();
 
     void showAndRaise();
 
@@ -83,6 +93,7 @@ private:
     TrayController *m_tray;
     MappingTableModel *m_mappingModel;
     ChannelTableModel *m_channelModel;
+    ActivityModel *m_activityModel;
     TrafficHistory m_history;
 
     QFrame *m_banner = nullptr;
@@ -91,6 +102,8 @@ private:
     QTableView *m_mappingView = nullptr;
     QTableView *m_channelView = nullptr;
     QLabel *m_connectionsTitle = nullptr;
+    QTabWidget *m_lowerTabs = nullptr;
+    ActivityView *m_activityView = nullptr;
     Sparkline *m_sparkline = nullptr;
     QPushButton *m_closeChannelButton = nullptr;
     QLabel *m_statusLabel = nullptr;
@@ -111,6 +124,8 @@ private:
     QAction *m_deleteRemoteAction = nullptr;
     QAction *m_trustCertificateAction = nullptr;
     QAction *m_importAction = nullptr;
+    QAction *m_importSshAction = nullptr;
+    QAction *m_copyCommandLineAction = nullptr;
     QAction *m_exportAction = nullptr;
     QAction *m_startMinimisedAction = nullptr;
     QAction *m_startAtLoginAction = nullptr;

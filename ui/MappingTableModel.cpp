@@ -56,6 +56,12 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
                                    : tr("Off: click to switch this mapping on");
         return QVariant();
     }
+    if (role == RateRole && stats && mapping.enabled) {
+        if (index.column() == RateInColumn)
+            return stats->rateIn;
+        if (index.column() == RateOutColumn)
+            return stats->rateOut;
+    }
     if (role == Qt::AccessibleTextRole && index.column() == EnabledColumn)
         return mapping.enabled ? tr("On") : tr("Off");
     if (role != Qt::DisplayRole)
@@ -85,6 +91,10 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
         return stats && mapping.enabled ? Formatting::rate(stats->rateIn) : QString();
     case RateOutColumn:
         return stats && mapping.enabled ? Formatting::rate(stats->rateOut) : QString();
+    case TotalColumn:
+        return stats && mapping.enabled ? tr("%1 / %2").arg(Formatting::bytes(stats->bytesIn),
+                                                            Formatting::bytes(stats->bytesOut))
+                                        : QString();
     case ConnectionsColumn:
         return stats && mapping.enabled ? QString::number(stats->openChannels) : QString();
     default:
@@ -94,6 +104,18 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
 
 QVariant MappingTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        switch (section) {
+        case RateInColumn:
+            return Formatting::rateInExplained();
+        case RateOutColumn:
+            return Formatting::rateOutExplained();
+        case TotalColumn:
+            return tr("Bytes received / sent since the mapping started");
+        default:
+            return QVariant();
+        }
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
@@ -117,6 +139,8 @@ QVariant MappingTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("In");
     case RateOutColumn:
         return tr("Out");
+    case TotalColumn:
+        return tr("Total");
     case ConnectionsColumn:
         return tr("Connections");
     default:

@@ -27,9 +27,13 @@ public:
         StateColumn,
         RateInColumn,
         RateOutColumn,
+        TotalColumn,
         ConnectionsColumn,
         ColumnCount
     };
+
+    // The rate columns give the rate in bytes per second as a number under this role.
+    static constexpr int RateRole = Qt::UserRole;
 
     explicit MappingTableModel(AppController *controller, QObject *parent = nullptr);
 

@@ -1,5 +1,6 @@
 #include "RemoteDialog.h"
 
+#include "ErrorMessages.h"
 #include "hub/AgentName.h"
 
 #include <QComboBox>
@@ -32,6 +33,9 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     , m_proxyUrlEdit(new QLineEdit(remote.proxyUrl.toString(), this))
     , m_headersEdit(new QPlainTextEdit(this))
     , m_messageLabel(new QLabel(this))
+    , m_testButton(new QPushButton(tr("Test &Connection"), this))
+    , m_testResultLabel(new QLabel(this))
+    , m_probe(new ConnectionProbe(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
 {
     setObjectName(QStringLiteral("remoteDialog"));
@@ -127,6 +131,19 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
         auto *headersForm = new QFormLayout;
         headersForm->addRow(tr("Extra &headers:"), m_headersEdit);
         layout->addLayout(headersForm);
+        m_testButton->setObjectName(QStringLiteral("testConnectionButton"));
+        m_testButton->setToolTip(tr("Connects once with these settings and reports whether the "
+                                    "remote is reachable, its TLS and the token are accepted, and "
+                                    "who answered"));
+        m_testResultLabel->setObjectName(QStringLiteral("testResultLabel"));
+        m_testResultLabel->setWordWrap(true);
+        m_testResultLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        auto *testRow = new QHBoxLayout;
+        testRow->addWidget(m_testButton, 0, Qt::AlignTop);
+        testRow->addWidget(m_testResultLabel, 1);
+        layout->addLayout(testRow);
+        connect(m_testButton, &QPushButton::clicked, this, &RemoteDialog::testConnection);
+        connect(m_probe, &ConnectionProbe::finished, this, &RemoteDialog::showTestResult);
     }
     layout->addWidget(m_messageLabel);
     layout->addWidget(m_buttons);
@@ -189,6 +206,65 @@ void RemoteDialog::validate()
     m_messageLabel->setText(m_problem);
     m_messageLabel->setVisible(!m_problem.isEmpty());
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_problem.isEmpty());
+    m_testButton->setEnabled(m_problem.isEmpty() && !m_probe->isRunning());
+}
+
+void RemoteDialog::testConnection()
+{
+    if (!isValid() || m_original.builtIn || m_probe->isRunning())
+        return;
+    const RemoteConfig tested = remote();
+    const int port = tested.url.port(tested.url.scheme() == QLatin1String("wss") ? 443 : 80);
+    m_testedEndpoint = QStringLiteral("%1:%2").arg(tested.url.host()).arg(port);
+    m_testButton->setEnabled(false);
+    m_testResultLabel->setText(tr("Connecting to %1…").arg(m_testedEndpoint));
+    m_probe->start(tested, token());
+}
+
+QString RemoteDialog::testResult() const
+{
+    return m_probe->isRunning() ? QString() : m_testResultLabel->text();
+}
+
+void RemoteDialog::showTestResult(const ConnectionProbe::Result &result)
+{
+    m_testButton->setEnabled(m_problem.isEmpty());
+    if (!result.error.isError()) {
+        const QString tls = result.tls ? tr("TLS accepted") : tr("no TLS (ws://)");
+        m_testResultLabel->setText(
+            tr("Works: %1 reachable, %2, token accepted. The remote \"%3\" speaks protocol "
+               "version %4.")
+                .arg(m_testedEndpoint, tls, result.peerName)
+                .arg(result.protocolVersion));
+        return;
+    }
+    const QString why = ErrorMessages::describe(result.error);
+    switch (result.error.kind) {
+    case TunnelError::Kind::TokenRefused:
+    case TunnelError::Kind::UpgradeForbidden:
+    case TunnelError::Kind::NoTunnelAtPath:
+    case TunnelError::Kind::HttpStatus:
+        m_testResultLabel->setText(tr("Reachable%1, but refused: %2")
+                                       .arg(result.tls ? tr(", TLS accepted") : QString(), why));
+        return;
+    case TunnelError::Kind::CertificateNotTrusted:
+    case TunnelError::Kind::PublicKeyPinMismatch:
+    case TunnelError::Kind::PinNotCheckable:
+    case TunnelError::Kind::ClientCertificateRequired:
+    case TunnelError::Kind::ClientCertificateRefused:
+    case TunnelError::Kind::TlsAlert:
+    case TunnelError::Kind::TlsHandshakeFailed:
+    case TunnelError::Kind::ClosedDuringTlsHandshake:
+    case TunnelError::Kind::TlsSetupFailed:
+    case TunnelError::Kind::TlsFileUnreadable:
+    case TunnelError::Kind::TlsFileInvalid:
+    case TunnelError::Kind::ClientCertificateIncomplete:
+        m_testResultLabel->setText(tr("Reachable, but TLS failed: %1").arg(why));
+        return;
+    default:
+        m_testResultLabel->setText(tr("Not reachable: %1").arg(why));
+        return;
+    }
 }
 
 QString RemoteDialog::check(RemoteConfig *remote) const

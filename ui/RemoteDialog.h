@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/ConnectionProbe.h"
 #include "engine/RemoteConfig.h"
 
 #include <QDialog>
@@ -10,6 +11,7 @@ class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class QPushButton;
 
 namespace wstunnel {
 
@@ -28,11 +30,16 @@ public:
     bool isValid() const { return m_problem.isEmpty(); }
     QString problem() const { return m_problem; }
 
+    // Connects once with what the dialog holds now and shows the answer below the button.
+    void testConnection();
+    QString testResult() const;
+
 private:
     QLineEdit *fileEdit(const QString &objectName, const QString &text, const QString &title,
                         QWidget **row);
     void validate();
     QString check(RemoteConfig *remote) const;
+    void showTestResult(const ConnectionProbe::Result &result);
 
     RemoteConfig m_original;
     QLineEdit *m_nameEdit;
@@ -50,6 +57,10 @@ private:
     QLineEdit *m_proxyUrlEdit;
     QPlainTextEdit *m_headersEdit;
     QLabel *m_messageLabel;
+    QPushButton *m_testButton;
+    QLabel *m_testResultLabel;
+    ConnectionProbe *m_probe;
+    QString m_testedEndpoint;
     QDialogButtonBox *m_buttons;
     QString m_problem;
 };

@@ -68,7 +68,7 @@ TrayController::TrayState TrayController::stateOf(const EngineSnapshot &snapshot
             return TrayState::Error;
         traffic = traffic || mapping.rateIn >= 1 || mapping.rateOut >= 1;
         connected = connected || mapping.state == MappingState::Listening ||
-                    mapping.state == MappingState::Active;
+                    mapping.state == MappingState::Active || mapping.state == MappingState::Failing;
     }
     if (!anyEnabled)
         return TrayState::Stopped;

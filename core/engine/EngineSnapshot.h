@@ -9,8 +9,13 @@
 namespace wstunnel {
 
 // The statistics the engine publishes a few times a second: plain values, safe to hand from the
-// engine's thread to the GUI. Rates are bytes per second over the last interval; "in" is what
-// arrives from the tunnel for the local side, "out" what the local side sends into it.
+// engine's thread to the GUI. Rates are bytes per second averaged over the last kRateWindowMs;
+// "in" is what arrives from the tunnel for the local side, "out" what the local side sends into
+// it. Byte counts are totals since the channel opened or the mapping started.
+
+inline constexpr int kRateWindowMs = 2000;
+// How often a mapping whose port another program holds tries to bind it again.
+inline constexpr int kBusyPortRetryMs = 5000;
 
 struct ChannelStats
 {
@@ -34,7 +39,18 @@ struct ChannelStats
     quint64 droppedOut = 0;
 };
 
-enum class MappingState { Off, Connecting, Listening, Active, Error };
+// Failing: it listens, but its latest connection failed and none is open.
+enum class MappingState { Off, Connecting, Listening, Active, Failing, Error };
+
+// The latest connection of a mapping that failed to open, until one opens again.
+struct ChannelFailure
+{
+    qint64 timeMs = 0; // since the epoch; 0 while there is none
+    QString peer;
+    QString target;
+    QString reason; // the remote's or the system's words
+    bool isValid() const { return timeMs != 0; }
+};
 
 struct MappingStats
 {
@@ -47,6 +63,12 @@ struct MappingStats
     // Where the forward actually listens (the port the system chose for a mapping on port 0); for
     // a reverse mapping the remote's endpoint, known once the remote listens.
     QString listenEndpoint;
+    ChannelFailure lastFailure;
+    // Its remote refused it for good (token, certificate): its port was closed, so that
+    // connections fail at once rather than wait; it opens again once the remote is edited.
+    bool stoppedByRefusal = false;
+    // Its port is busy and it tries again every kBusyPortRetryMs.
+    bool retrying = false;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
     double rateIn = 0;
@@ -76,6 +98,9 @@ struct RemoteStats
     // Through a hub (RemoteConfig::agent): the address of the agent instance that serves the
     // name, as the hub sees it; empty while none is connected or the hub has not said yet.
     QString agentAddress;
+    // The sums of its mappings' rates.
+    double rateIn = 0;
+    double rateOut = 0;
 };
 
 struct EngineSnapshot

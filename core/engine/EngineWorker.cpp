@@ -8,24 +8,16 @@
 #include "forward/ReverseForward.h"
 #include "session/TunnelSession.h"
 
-#include <QSet>
+#include <QDateTime>
 #include <QTimer>
 
 namespace wstunnel {
-
-namespace {
-
-double rate(quint64 now, quint64 before, double seconds)
-{
-    return now >= before && seconds > 0 ? double(now - before) / seconds : 0.0;
-}
-
-} // namespace
 
 EngineWorker::EngineWorker(int snapshotIntervalMs, QObject *parent)
     : QObject(parent)
     , m_snapshotIntervalMs(snapshotIntervalMs)
 {
+    m_clock.start();
 }
 
 EngineWorker::~EngineWorker()
@@ -39,6 +31,9 @@ void EngineWorker::start()
     connect(m_snapshotTimer, &QTimer::timeout, this, &EngineWorker::publishSnapshot);
     m_snapshotTimer->start(m_snapshotIntervalMs);
     m_sinceSnapshot.start();
+    m_portRetryTimer = new QTimer(this);
+    connect(m_portRetryTimer, &QTimer::timeout, this, &EngineWorker::retryBusyPorts);
+    m_portRetryTimer->start(kBusyPortRetryMs);
 }
 
 void EngineWorker::apply(const QList<RemoteConfig> &remotes,
@@ -152,12 +147,14 @@ void EngineWorker::shutdown()
     m_embedded = nullptr;
     delete m_snapshotTimer;
     m_snapshotTimer = nullptr;
+    delete m_portRetryTimer;
+    m_portRetryTimer = nullptr;
 }
 
 void EngineWorker::stopMapping(MappingRuntime &mapping)
 {
     mapping.error = TunnelError();
-    mapping.lastChannelBytes.clear();
+    mapping.channelRates.clear();
     const auto remote = m_remotes.find(mapping.config.remoteId);
     TunnelClient *client = remote != m_remotes.end() ? remote->client : nullptr;
     // Without a client, the forwards went with it.
@@ -184,16 +181,19 @@ void EngineWorker::stopMapping(MappingRuntime &mapping)
     mapping.listener = nullptr;
     mapping.datagramListener = nullptr;
     mapping.reverse = nullptr;
+    // After the forward's channels reported their end, which is no failure of the next run.
+    mapping.stoppedByRefusal = false;
+    mapping.lastFailure = ChannelFailure();
+    mapping.openedChannels.clear();
 }
 
-void EngineWorker::startMapping(MappingRuntime &mapping)
+void EngineWorker::startMapping(MappingRuntime &mapping, bool quiet)
 {
     // A forward that failed (a reverse one the remote refused) is dropped before trying again.
     if (mapping.listener || mapping.datagramListener || mapping.reverse)
         stopMapping(mapping);
     mapping.error = TunnelError();
-    mapping.lastBytesIn = 0;
-    mapping.lastBytesOut = 0;
+    mapping.rates = RateMeter(m_clock.elapsed());
     const auto remote = m_remotes.find(mapping.config.remoteId);
     if (remote == m_remotes.end()) {
         mapping.error = TunnelError(TunnelError::Kind::RemoteMissing, mapping.config.remoteId);
@@ -210,12 +210,14 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
     if (mapping.config.protocol == MappingConfig::Protocol::Udp) {
         mapping.datagramListener =
             client->addDatagramForward(mapping.config.toSpec(), &mapping.error);
-        if (mapping.datagramListener)
+        if (mapping.datagramListener) {
             qCInfo(lcEngine).noquote() << QStringLiteral("forwarding %1 -> %2")
                                               .arg(mapping.datagramListener->localEndpoint(),
                                                    mapping.datagramListener->target());
-        else
+            watchChannels(mapping.config.id, mapping.datagramListener.data());
+        } else if (!quiet) {
             qCWarning(lcEngine).noquote() << mapping.error.toString();
+        }
         return;
     }
     mapping.listener = client->addLocalForward(mapping.config.toSpec(), &mapping.error);
@@ -223,9 +225,122 @@ void EngineWorker::startMapping(MappingRuntime &mapping)
         qCInfo(lcEngine).noquote()
             << QStringLiteral("forwarding %1 -> %2")
                    .arg(mapping.listener->localEndpoint(), mapping.listener->target());
-    } else {
+        watchChannels(mapping.config.id, mapping.listener.data());
+    } else if (!quiet) {
         qCWarning(lcEngine).noquote() << mapping.error.toString();
     }
+}
+
+template <typename Listener>
+void EngineWorker::watchChannels(const QString &mappingId, Listener *listener)
+{
+    connect(listener, &Listener::channelOpened, this, [this, mappingId](Channel *channel) {
+        auto mapping = m_mappings.find(mappingId);
+        if (mapping == m_mappings.end())
+            return;
+        mapping->openedChannels.insert(channel->id());
+        mapping->lastFailure = ChannelFailure();
+        EngineEvent event;
+        event.kind = EngineEvent::Kind::ChannelOpened;
+        event.remoteId = mapping->config.remoteId;
+        event.mappingId = mappingId;
+        event.peer = channel->peer();
+        event.target = channel->target();
+        record(event);
+    });
+    connect(listener, &Listener::channelClosed, this,
+            [this, mappingId](const ChannelSummary &summary) {
+                auto mapping = m_mappings.find(mappingId);
+                if (mapping == m_mappings.end())
+                    return;
+                const bool opened = mapping->openedChannels.remove(summary.id);
+                EngineEvent event;
+                event.timeMs = QDateTime::currentMSecsSinceEpoch();
+                event.kind = opened || summary.error.isEmpty() ? EngineEvent::Kind::ChannelClosed
+                                                               : EngineEvent::Kind::ChannelFailed;
+                event.remoteId = mapping->config.remoteId;
+                event.mappingId = mappingId;
+                event.peer = summary.peer;
+                event.target = summary.target;
+                event.reason = summary.error;
+                event.bytesIn = summary.bytesIn;
+                event.bytesOut = summary.bytesOut;
+                record(event);
+                if (event.kind == EngineEvent::Kind::ChannelFailed) {
+                    mapping->lastFailure =
+                        ChannelFailure{event.timeMs, summary.peer, summary.target, summary.error};
+                    publishSoon();
+                }
+            });
+}
+
+void EngineWorker::retryBusyPorts()
+{
+    bool retried = false;
+    for (MappingRuntime &mapping : m_mappings) {
+        if (!mapping.config.enabled || isRunning(mapping) ||
+            mapping.error.kind != TunnelError::Kind::LocalPortInUse)
+            continue;
+        startMapping(mapping, true);
+        retried = true;
+    }
+    if (retried)
+        publishSoon();
+}
+
+void EngineWorker::record(EngineEvent event)
+{
+    if (event.timeMs == 0)
+        event.timeMs = QDateTime::currentMSecsSinceEpoch();
+    if (m_pendingEvents.size() >= kMaxPendingEvents)
+        m_pendingEvents.removeFirst();
+    m_pendingEvents.append(event);
+}
+
+void EngineWorker::onRemoteStateChanged(const QString &remoteId)
+{
+    auto remote = m_remotes.find(remoteId);
+    if (remote == m_remotes.end() || !remote->client)
+        return;
+    TunnelClient *client = remote->client;
+    EngineEvent event;
+    event.remoteId = remoteId;
+    event.error = client->error();
+    switch (client->state()) {
+    case TunnelClient::State::Connected:
+        if (remote->connected)
+            return;
+        remote->connected = true;
+        event.kind = EngineEvent::Kind::SessionUp;
+        record(event);
+        return;
+    case TunnelClient::State::Retrying:
+        remote->connected = false;
+        event.kind = EngineEvent::Kind::SessionDown;
+        record(event);
+        return;
+    case TunnelClient::State::Failed:
+        break;
+    case TunnelClient::State::Connecting:
+    case TunnelClient::State::Stopped:
+        return;
+    }
+    remote->connected = false;
+    event.kind = EngineEvent::Kind::SessionRefused;
+    record(event);
+    // A refusal that stands: connections to the mappings' ports would only wait for a session
+    // that never comes, so their ports close and say why.
+    for (MappingRuntime &mapping : m_mappings) {
+        if (mapping.config.remoteId != remoteId || !isRunning(mapping))
+            continue;
+        stopMapping(mapping);
+        mapping.error = client->error();
+        mapping.stoppedByRefusal = true;
+        qCWarning(lcEngine).noquote()
+            << QStringLiteral("stopped listening for %1: %2")
+                   .arg(mapping.config.bindEndpoint(), mapping.error.toString());
+    }
+    publishSoon();
 }
 
 void EngineWorker::startReverse(MappingRuntime &mapping, TunnelClient *client)
@@ -294,10 +409,9 @@ TunnelClient *EngineWorker::clientFor(RemoteRuntime &remote, TunnelError *error)
             });
     }
     // A refusal, and the certificate the user may trust, shows at once.
-    connect(remote.client, &TunnelClient::stateChanged, this, [this](TunnelClient::State state) {
-        if (state == TunnelClient::State::Failed)
-            publishSoon();
-    });
+    const QString remoteId = remote.config.id;
+    connect(remote.client, &TunnelClient::stateChanged, this,
+            [this, remoteId] { onRemoteStateChanged(remoteId); });
     return remote.client;
 }
 
@@ -330,7 +444,8 @@ void EngineWorker::publishSnapshot()
 {
     if (m_snapshotTimer->interval() != m_snapshotIntervalMs)
         m_snapshotTimer->start(m_snapshotIntervalMs);
-    const double seconds = double(m_sinceSnapshot.restart()) / 1000.0;
+    m_sinceSnapshot.restart();
+    const qint64 nowMs = m_clock.elapsed();
     EngineSnapshot snapshot;
     snapshot.sequence = ++m_sequence;
     for (const QString &id : std::as_const(m_remoteOrder)) {
@@ -363,12 +478,24 @@ void EngineWorker::publishSnapshot()
         }
         snapshot.remotes.append(stats);
     }
-    for (const QString &id : std::as_const(m_mappingOrder))
-        snapshot.mappings.append(statsOf(m_mappings[id], seconds));
+    for (const QString &id : std::as_const(m_mappingOrder)) {
+        const MappingStats stats = statsOf(m_mappings[id], nowMs);
+        snapshot.mappings.append(stats);
+        for (RemoteStats &remote : snapshot.remotes) {
+            if (remote.id == m_mappings[id].config.remoteId) {
+                remote.rateIn += stats.rateIn;
+                remote.rateOut += stats.rateOut;
+            }
+        }
+    }
     Q_EMIT snapshotReady(snapshot);
+    if (!m_pendingEvents.isEmpty()) {
+        Q_EMIT eventsReady(m_pendingEvents);
+        m_pendingEvents.clear();
+    }
 }
 
-MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
+MappingStats EngineWorker::statsOf(MappingRuntime &mapping, qint64 nowMs)
 {
     MappingStats stats;
     stats.id = mapping.config.id;
@@ -383,8 +510,11 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.state = MappingState::Error;
         stats.error = mapping.error;
         stats.reason = mapping.error.toString();
+        stats.stoppedByRefusal = mapping.stoppedByRefusal;
+        stats.retrying = mapping.error.kind == TunnelError::Kind::LocalPortInUse;
         return stats;
     }
+    stats.lastFailure = mapping.lastFailure;
     if (listener) {
         stats.listenEndpoint = listener->localEndpoint();
         stats.bytesIn = listener->bytesIn();
@@ -399,12 +529,11 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         stats.bytesIn = reverse->bytesIn();
         stats.bytesOut = reverse->bytesOut();
     }
-    stats.rateIn = rate(stats.bytesIn, mapping.lastBytesIn, seconds);
-    stats.rateOut = rate(stats.bytesOut, mapping.lastBytesOut, seconds);
-    mapping.lastBytesIn = stats.bytesIn;
-    mapping.lastBytesOut = stats.bytesOut;
+    mapping.rates.record(nowMs, stats.bytesIn, stats.bytesOut);
+    stats.rateIn = mapping.rates.rateIn();
+    stats.rateOut = mapping.rates.rateOut();
 
-    QHash<quint32, ChannelBytes> channelBytes;
+    QHash<quint32, RateMeter> channelRates;
     const QList<Channel *> channels = channelsOf(mapping);
     for (const Channel *channel : channels) {
         ChannelStats channelStats;
@@ -426,16 +555,18 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
         channelStats.datagramsOut = channel->datagramsOut();
         channelStats.droppedIn = channel->droppedIn();
         channelStats.droppedOut = channel->droppedOut();
-        const ChannelBytes before = mapping.lastChannelBytes.value(channel->id());
-        channelStats.rateIn = rate(channelStats.bytesIn, before.in, seconds);
-        channelStats.rateOut = rate(channelStats.bytesOut, before.out, seconds);
-        channelBytes.insert(channel->id(),
-                            ChannelBytes{channelStats.bytesIn, channelStats.bytesOut});
+        // A channel's counters started at zero when it opened.
+        RateMeter meter =
+            mapping.channelRates.value(channel->id(), RateMeter(nowMs - channelStats.ageMs));
+        meter.record(nowMs, channelStats.bytesIn, channelStats.bytesOut);
+        channelStats.rateIn = meter.rateIn();
+        channelStats.rateOut = meter.rateOut();
+        channelRates.insert(channel->id(), meter);
         if (reverse)
             stats.datagramsDropped += channelStats.droppedIn + channelStats.droppedOut;
         stats.channels.append(channelStats);
     }
-    mapping.lastChannelBytes = channelBytes;
+    mapping.channelRates = channelRates;
     stats.openChannels = int(channels.size());
 
     const TunnelClient *client = m_remotes.value(mapping.config.remoteId).client;
@@ -461,8 +592,11 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, double seconds)
                                  .arg(mapping.config.bindHost)
                            : QStringLiteral("waiting for the remote to listen on %1")
                                  .arg(mapping.config.bindEndpoint());
+    } else if (stats.openChannels > 0) {
+        stats.state = MappingState::Active;
     } else {
-        stats.state = stats.openChannels > 0 ? MappingState::Active : MappingState::Listening;
+        stats.state =
+            mapping.lastFailure.isValid() ? MappingState::Failing : MappingState::Listening;
     }
     return stats;
 }

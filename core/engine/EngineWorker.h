@@ -1,7 +1,9 @@
 #pragma once
 
+#include "EngineEvent.h"
 #include "EngineSnapshot.h"
 #include "MappingConfig.h"
+#include "RateMeter.h"
 #include "RemoteConfig.h"
 
 #include <QElapsedTimer>
@@ -9,6 +11,7 @@
 #include <QList>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QStringList>
 
 class QTimer;
@@ -33,6 +36,8 @@ class EngineWorker : public QObject
 public:
     // At most ten snapshots a second, whatever happens.
     static constexpr qint64 kMinSnapshotSpacingMs = 100;
+    // Events waiting for the next snapshot; beyond this the oldest go.
+    static constexpr int kMaxPendingEvents = 2000;
 
     explicit EngineWorker(int snapshotIntervalMs, QObject *parent = nullptr);
     ~EngineWorker() override;
@@ -47,6 +52,8 @@ public:
 
 Q_SIGNALS:
     void snapshotReady(const wstunnel::EngineSnapshot &snapshot);
+    // What happened since the previous batch, oldest first; sent right after a snapshot.
+    void eventsReady(const QList<wstunnel::EngineEvent> &events);
 
 private:
     struct RemoteRuntime
@@ -55,11 +62,7 @@ private:
         QByteArray token;
         TunnelClient *client = nullptr;
         QString agentAddress;
-    };
-    struct ChannelBytes
-    {
-        quint64 in = 0;
-        quint64 out = 0;
+        bool connected = false;
     };
     struct MappingRuntime
     {
@@ -69,13 +72,22 @@ private:
         QPointer<DatagramListener> datagramListener;
         QPointer<ReverseForward> reverse;
         TunnelError error;
-        quint64 lastBytesIn = 0;
-        quint64 lastBytesOut = 0;
-        QHash<quint32, ChannelBytes> lastChannelBytes;
+        // Set when its remote refused for good and its forward was taken down for that.
+        bool stoppedByRefusal = false;
+        ChannelFailure lastFailure;
+        // Channels that opened, so that a closing one is known to have failed or not.
+        QSet<quint32> openedChannels;
+        RateMeter rates;
+        QHash<quint32, RateMeter> channelRates;
     };
 
     void stopMapping(MappingRuntime &mapping);
-    void startMapping(MappingRuntime &mapping);
+    // quiet: a failure to bind is not logged again (a retry of a busy port).
+    void startMapping(MappingRuntime &mapping, bool quiet = false);
+    template <typename Listener> void watchChannels(const QString &mappingId, Listener *listener);
+    void onRemoteStateChanged(const QString &remoteId);
+    void retryBusyPorts();
+    void record(EngineEvent event);
     void startReverse(MappingRuntime &mapping, TunnelClient *client);
     // Whether the mapping's forward runs (or waits for its remote), rather than having failed.
     static bool isRunning(const MappingRuntime &mapping);
@@ -84,11 +96,15 @@ private:
     void stopRemote(RemoteRuntime &remote);
     void publishSoon();
     void publishSnapshot();
-    MappingStats statsOf(MappingRuntime &mapping, double seconds);
+    MappingStats statsOf(MappingRuntime &mapping, qint64 nowMs);
 
     int m_snapshotIntervalMs;
     QTimer *m_snapshotTimer = nullptr;
+    QTimer *m_portRetryTimer = nullptr;
+    QList<EngineEvent> m_pendingEvents;
     QElapsedTimer m_sinceSnapshot;
+    // The time base of the rate meters.
+    QElapsedTimer m_clock;
     qint64 m_sequence = 0;
     EmbeddedRemote *m_embedded = nullptr;
     QHash<QString, RemoteRuntime> m_remotes;

@@ -12,12 +12,14 @@ TunnelEngine::TunnelEngine(QObject *parent, int snapshotIntervalMs)
     , m_worker(new EngineWorker(snapshotIntervalMs))
 {
     qRegisterMetaType<EngineSnapshot>();
+    qRegisterMetaType<QList<EngineEvent>>();
     m_thread->setObjectName(QStringLiteral("wstunnel engine"));
     m_worker->moveToThread(m_thread);
     connect(m_worker, &EngineWorker::snapshotReady, this, [this](const EngineSnapshot &snapshot) {
         m_snapshot = snapshot;
         Q_EMIT snapshotUpdated(m_snapshot);
     });
+    connect(m_worker, &EngineWorker::eventsReady, this, &TunnelEngine::eventsRecorded);
     m_thread->start();
     QMetaObject::invokeMethod(m_worker, &EngineWorker::start, Qt::QueuedConnection);
 }

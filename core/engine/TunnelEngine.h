@@ -1,5 +1,6 @@
 #pragma once
 
+#include "EngineEvent.h"
 #include "EngineSnapshot.h"
 #include "Profile.h"
 
@@ -35,6 +36,8 @@ public:
 
 Q_SIGNALS:
     void snapshotUpdated(const wstunnel::EngineSnapshot &snapshot);
+    // Session and connection events since the previous batch, oldest first.
+    void eventsRecorded(const QList<wstunnel::EngineEvent> &events);
 
 private:
     QThread *m_thread;

@@ -1351,12 +1351,18 @@ void TestMainWindow::refusedTokenIsWordedInGerman()
         QStringLiteral("%1 hat das Token abgelehnt (HTTP 401): Bearbeiten Sie die Gegenstelle und "
                        "prüfen Sie ihr Token")
             .arg(url);
+    // The refusal is final: the mapping's port closed, and the mapping says so.
+    const QString onMapping =
+        expected + QStringLiteral(". Ihr Port wurde geschlossen, damit Verbindungen sofort "
+                                  "scheitern statt zu warten; er öffnet sich wieder, wenn die "
+                                  "Gegenstelle bearbeitet oder die Weiterleitung wieder "
+                                  "eingeschaltet wird");
     auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
-    QTRY_COMPARE(status->text(), QStringLiteral("%1: Fehler – %2").arg(mapping.name, expected));
+    QTRY_COMPARE(status->text(), QStringLiteral("%1: Fehler – %2").arg(mapping.name, onMapping));
     auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
     const QModelIndex stateCell = table->model()->index(0, MappingTableModel::StateColumn);
     QCOMPARE(stateCell.data().toString(), QStringLiteral("Fehler"));
-    QCOMPARE(stateCell.data(Qt::ToolTipRole).toString(), expected);
+    QCOMPARE(stateCell.data(Qt::ToolTipRole).toString(), onMapping);
     auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
     QCOMPARE(remoteList->item(1)->text(), remote.name);
     QTRY_COMPARE(remoteList->item(1)->toolTip(),
