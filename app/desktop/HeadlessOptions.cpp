@@ -35,6 +35,11 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                                     "BIND:PORT on the remote reaches HOST:HOSTPORT "
                                                     "here; append /udp for UDP. Repeatable."),
                                      QStringLiteral("SPEC"));
+    const QCommandLineOption dynamic(QStringLiteral("D"),
+                                     QStringLiteral("Dynamic forward [BIND:]PORT: a SOCKS5 (and "
+                                                    "SOCKS4a) server whose clients reach any "
+                                                    "target the remote allows. Repeatable."),
+                                     QStringLiteral("SPEC"));
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name announced to the remote."),
                                   QStringLiteral("NAME"));
@@ -48,7 +53,7 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                      QStringLiteral("FILE"));
     const QCommandLineOption minimized(QStringLiteral("minimized"),
                                        QStringLiteral("Start with the window hidden in the tray."));
-    parser.addOptions({headless, remote, tokenFile, local, reverse, name, agent});
+    parser.addOptions({headless, remote, tokenFile, local, reverse, dynamic, name, agent});
     addVerbosityOptions(parser);
     parser.addOptions({profile, minimized});
     ClientCommandLine::addNetworkOptions(parser);
@@ -129,8 +134,14 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
             return std::nullopt;
         options.forwards.append(*spec);
     }
+    for (const QString &text : parser.values(dynamic)) {
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Dynamic, error);
+        if (!spec)
+            return std::nullopt;
+        options.forwards.append(*spec);
+    }
     if (options.forwards.isEmpty()) {
-        *error = QStringLiteral("--headless needs at least one -L or -R forward");
+        *error = QStringLiteral("--headless needs at least one -L, -R or -D forward");
         return std::nullopt;
     }
     return options;
