@@ -1019,6 +1019,18 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <source>UDP port %1 is already in use on this computer.</source>
         <translation>UDP-Port %1 wird auf diesem Computer bereits verwendet.</translation>
     </message>
+    <message>
+        <source>Dynamic (SOCKS): a port here reaches any target the remote allows</source>
+        <translation>Dynamisch (SOCKS): ein Port hier erreicht jedes Ziel, das die Gegenstelle erlaubt</translation>
+    </message>
+    <message>
+        <source>[ADDRESS:]PORT, e.g. 1080 or 127.0.0.1:1080</source>
+        <translation>[ADRESSE:]PORT, z. B. 1080 oder 127.0.0.1:1080</translation>
+    </message>
+    <message>
+        <source>named by each SOCKS client</source>
+        <translation>nennt jeder SOCKS-Client selbst</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::MappingTableModel</name>
@@ -1109,6 +1121,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Total</source>
         <translation>Gesamt</translation>
+    </message>
+    <message>
+        <source>Dynamic (SOCKS)</source>
+        <translation>Dynamisch (SOCKS)</translation>
     </message>
 </context>
 <context>

@@ -581,7 +581,7 @@ void MainWindow::duplicateMapping()
     copy.name = tr("%1 (copy)").arg(copy.name);
     // Two mappings cannot listen on one port; the copy starts off, on a free port.
     copy.enabled = false;
-    if (copy.direction == ForwardSpec::Direction::Local)
+    if (copy.direction != ForwardSpec::Direction::Reverse)
         copy.bindPort = MappingDialog::freePort(
             copy.bindHost, quint16(qMin(copy.bindPort + 1, 65535)), copy.protocol);
     m_controller->insertMapping(index + 1, copy);

@@ -70,7 +70,9 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
     m_directionCombo->setAccessibleName(tr("Direction"));
     m_directionCombo->addItem(tr("Local: a port here reaches a target on the remote side"));
     m_directionCombo->addItem(tr("Reverse: a port on the remote reaches a target here"));
-    m_directionCombo->setCurrentIndex(mapping.direction == ForwardSpec::Direction::Local ? 0 : 1);
+    m_directionCombo->addItem(
+        tr("Dynamic (SOCKS): a port here reaches any target the remote allows"));
+    m_directionCombo->setCurrentIndex(int(mapping.direction)); // items in the enum's order
 
     m_protocolCombo->setObjectName(QStringLiteral("protocolCombo"));
     m_protocolCombo->setAccessibleName(tr("Protocol"));
@@ -87,7 +89,7 @@ MappingDialog::MappingDialog(const Profile &profile, const MappingConfig &mappin
 
     m_targetEdit->setObjectName(QStringLiteral("targetEdit"));
     m_targetEdit->setAccessibleName(tr("Target"));
-    if (!mapping.targetHost.isEmpty())
+    if (mapping.direction != ForwardSpec::Direction::Dynamic && !mapping.targetHost.isEmpty())
         m_targetEdit->setText(mapping.targetEndpoint());
 
     m_enabledCheck->setObjectName(QStringLiteral("enabledCheck"));
@@ -181,10 +183,26 @@ quint16 MappingDialog::freePort(const QString &bindHost, quint16 preferred,
     return probe.serverPort();
 }
 
+// The combo's items are in the order of ForwardSpec::Direction.
+ForwardSpec::Direction MappingDialog::direction() const
+{
+    return ForwardSpec::Direction(m_directionCombo->currentIndex());
+}
+
 void MappingDialog::updatePlaceholders()
 {
+    // A SOCKS client names its target, over TCP only.
+    const bool dynamic = direction() == ForwardSpec::Direction::Dynamic;
+    m_targetEdit->setEnabled(!dynamic);
+    m_protocolCombo->setEnabled(!dynamic);
+    if (dynamic) {
+        m_protocolCombo->setCurrentIndex(0);
+        m_listenEdit->setPlaceholderText(tr("[ADDRESS:]PORT, e.g. 1080 or 127.0.0.1:1080"));
+        m_targetEdit->setPlaceholderText(tr("named by each SOCKS client"));
+        return;
+    }
     // Which side each end is on flips with the direction.
-    if (m_directionCombo->currentIndex() == 0) {
+    if (direction() == ForwardSpec::Direction::Local) {
         m_listenEdit->setPlaceholderText(tr("[ADDRESS:]PORT, e.g. 15432 or 127.0.0.1:15432"));
         m_targetEdit->setPlaceholderText(
             tr("HOST:PORT as seen from the remote, e.g. db.internal:5432"));
@@ -213,8 +231,7 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
 {
     mapping->name = m_nameEdit->text().trimmed();
     mapping->remoteId = m_remoteCombo->currentData().toString();
-    mapping->direction = m_directionCombo->currentIndex() == 0 ? ForwardSpec::Direction::Local
-                                                               : ForwardSpec::Direction::Reverse;
+    mapping->direction = direction();
     mapping->protocol = m_protocolCombo->currentIndex() == 0 ? MappingConfig::Protocol::Tcp
                                                              : MappingConfig::Protocol::Udp;
     mapping->enabled = m_enabledCheck->isChecked();
@@ -256,20 +273,23 @@ QString MappingDialog::check(MappingConfig *mapping, quint16 *suggestedPort) con
 
     QString targetHost;
     quint16 targetPort = 0;
-    if (m_targetEdit->text().trimmed().isEmpty())
-        return tr("Enter the target as HOST:PORT.");
-    if (!parseEndpoint(m_targetEdit->text(), &targetHost, &targetPort, &ignored) ||
-        targetHost.isEmpty() || targetPort == 0)
-        return tr("\"%1\" is not a target: write HOST:PORT with a port from 1 to 65535.")
-            .arg(m_targetEdit->text().trimmed());
+    if (mapping->direction != ForwardSpec::Direction::Dynamic) {
+        if (m_targetEdit->text().trimmed().isEmpty())
+            return tr("Enter the target as HOST:PORT.");
+        if (!parseEndpoint(m_targetEdit->text(), &targetHost, &targetPort, &ignored) ||
+            targetHost.isEmpty() || targetPort == 0)
+            return tr("\"%1\" is not a target: write HOST:PORT with a port from 1 to 65535.")
+                .arg(m_targetEdit->text().trimmed());
+    }
     mapping->targetHost = targetHost;
     mapping->targetPort = targetPort;
 
     for (const MappingConfig &other : m_profile.mappings) {
         // Mappings that are not both on may share a port: alternatives switched in turn.
         if (other.id == mapping->id || !other.enabled || !mapping->enabled ||
-            other.direction != mapping->direction || other.protocol != mapping->protocol ||
-            other.bindPort != port || !sameListenAddress(other.bindHost, host))
+            (other.direction == ForwardSpec::Direction::Reverse) != reverse ||
+            other.protocol != mapping->protocol || other.bindPort != port ||
+            !sameListenAddress(other.bindHost, host))
             continue;
         // The remote picks a different free port for each reverse mapping on port 0.
         if (reverse && port == 0)

@@ -35,6 +35,7 @@ public:
 private:
     void validate();
     void updatePlaceholders();
+    ForwardSpec::Direction direction() const;
     QString check(MappingConfig *mapping, quint16 *suggestedPort) const;
 
     Profile m_profile;

@@ -71,7 +71,15 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
     case NameColumn:
         return mapping.name;
     case DirectionColumn:
-        return mapping.direction == ForwardSpec::Direction::Local ? tr("Local") : tr("Reverse");
+        switch (mapping.direction) {
+        case ForwardSpec::Direction::Local:
+            return tr("Local");
+        case ForwardSpec::Direction::Reverse:
+            return tr("Reverse");
+        case ForwardSpec::Direction::Dynamic:
+            return tr("Dynamic (SOCKS)");
+        }
+        return QVariant();
     case ProtocolColumn:
         return mapping.protocol == MappingConfig::Protocol::Tcp ? tr("TCP") : tr("UDP");
     case ListenColumn:

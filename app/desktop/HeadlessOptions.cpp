@@ -35,6 +35,16 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                                     "BIND:PORT on the remote reaches HOST:HOSTPORT "
                                                     "here; append /udp for UDP. Repeatable."),
                                      QStringLiteral("SPEC"));
+    const QCommandLineOption dynamic(QStringLiteral("D"),
+                                     QStringLiteral("Dynamic forward [BIND:]PORT: a SOCKS5 (and "
+                                                    "SOCKS4a) server whose clients reach any "
+                                                    "target the remote allows. Repeatable."),
+                                     QStringLiteral("SPEC"));
+    const QCommandLineOption stdio(QStringLiteral("stdio"),
+                                   QStringLiteral("Join standard input and output to one "
+                                                  "connection to HOST:PORT on the remote side, "
+                                                  "and exit when it ends (an ssh ProxyCommand)."),
+                                   QStringLiteral("HOST:PORT"));
     const QCommandLineOption name(QStringLiteral("name"),
                                   QStringLiteral("Name announced to the remote."),
                                   QStringLiteral("NAME"));
@@ -48,7 +58,7 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                      QStringLiteral("FILE"));
     const QCommandLineOption minimized(QStringLiteral("minimized"),
                                        QStringLiteral("Start with the window hidden in the tray."));
-    parser.addOptions({headless, remote, tokenFile, local, reverse, name, agent});
+    parser.addOptions({headless, remote, tokenFile, local, reverse, dynamic, stdio, name, agent});
     addVerbosityOptions(parser);
     parser.addOptions({profile, minimized});
     ClientCommandLine::addNetworkOptions(parser);
@@ -129,8 +139,31 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
             return std::nullopt;
         options.forwards.append(*spec);
     }
+    for (const QString &text : parser.values(dynamic)) {
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Dynamic, error);
+        if (!spec)
+            return std::nullopt;
+        options.forwards.append(*spec);
+    }
+    if (parser.isSet(stdio)) {
+        const QString text = parser.value(stdio);
+        if (!parseEndpoint(text, &options.stdioHost, &options.stdioPort, error) ||
+            options.stdioHost.isEmpty() || options.stdioPort == 0) {
+            *error = QStringLiteral("--stdio '%1' is not HOST:PORT").arg(text);
+            return std::nullopt;
+        }
+        // Standard output carries the connection: nothing else may be printed there.
+        if (!options.forwards.isEmpty()) {
+            *error = QStringLiteral("--stdio carries one connection: it takes no -L, -R or -D");
+            return std::nullopt;
+        }
+        // ssh shows a ProxyCommand's standard error: only warnings and errors belong there.
+        if (options.verbosity == Verbosity::Normal)
+            options.verbosity = Verbosity::Quiet;
+        return options;
+    }
     if (options.forwards.isEmpty()) {
-        *error = QStringLiteral("--headless needs at least one -L or -R forward");
+        *error = QStringLiteral("--headless needs at least one -L, -R or -D forward, or --stdio");
         return std::nullopt;
     }
     return options;

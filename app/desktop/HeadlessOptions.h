@@ -23,6 +23,10 @@ struct HeadlessOptions
     // --agent: the agent a hub relays to, when --remote is a hub.
     QString agent;
     QList<ForwardSpec> forwards;
+    // --stdio HOST:PORT: standard input and output joined to one channel to HOST:PORT.
+    QString stdioHost;
+    quint16 stdioPort = 0;
+    bool stdio() const { return stdioPort != 0; }
     Verbosity verbosity = Verbosity::Normal;
 
     // Exits the process for --help and --version; returns nullopt with error set otherwise.

@@ -5,9 +5,13 @@
 #include "common/CommandLineErrors.h"
 #include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
+#include "forward/StdioForward.h"
+#include "net/PipeStream.h"
 #include "session/TunnelSession.h"
 
+#include <csignal>
 #include <cstdio>
+#include <unistd.h>
 
 namespace wstunnel {
 
@@ -64,7 +68,7 @@ void HeadlessRunner::followAgent(TunnelSession *session)
                                .arg(name);
                     return;
                 }
-                if (address == m_agentAddress)
+                if (address == m_agentAddress || m_stdio)
                     return;
                 printf("agent %s is %sserved by %s\n", qPrintable(name),
                        m_agentAddress.isEmpty() ? "" : "now ", qPrintable(address));
@@ -73,8 +77,42 @@ void HeadlessRunner::followAgent(TunnelSession *session)
             });
 }
 
+void HeadlessRunner::fail(const QString &message)
+{
+    fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
+    Q_EMIT finished(1);
+}
+
+void HeadlessRunner::startStdio()
+{
+    // A reader of standard output that went away is an error of the channel, not a signal.
+    signal(SIGPIPE, SIG_IGN);
+    m_stdio = new StdioForward(new PipeStream(STDIN_FILENO, STDOUT_FILENO), m_options.stdioHost,
+                               m_options.stdioPort, this);
+    connect(m_client, &TunnelClient::sessionReady, m_stdio, &StdioForward::setSession);
+    // Without a first session nothing was carried yet: better to fail at once than to keep ssh
+    // waiting through the backoff.
+    connect(m_client, &TunnelClient::stateChanged, this,
+            [this](TunnelClient::State state, const TunnelError &error) {
+                if (state == TunnelClient::State::Retrying && !m_stdio->isOpen() && error.isError())
+                    fail(CommandLineErrors::describe(error));
+            });
+    connect(m_stdio, &StdioForward::finished, this, [this](const QString &error) {
+        if (error.isEmpty())
+            Q_EMIT finished(0);
+        else
+            fail(QStringLiteral("--stdio %1: %2")
+                     .arg(formatEndpoint(m_options.stdioHost, m_options.stdioPort), error));
+    });
+    m_client->start();
+}
+
 bool HeadlessRunner::start(QString *error)
 {
+    if (m_options.stdio()) {
+        startStdio();
+        return true;
+    }
     // Bind every port before announcing any, so that a script never sees a readiness line from
     // a process about to exit because a later port is busy.
     QStringList readinessLines;

@@ -6,6 +6,7 @@
 
 namespace wstunnel {
 
+class StdioForward;
 class TunnelClient;
 class TunnelSession;
 
@@ -27,9 +28,13 @@ Q_SIGNALS:
 private:
     // With --agent: the hub's word on who serves the agent.
     void followAgent(TunnelSession *session);
+    // --stdio: standard input and output are the connection.
+    void startStdio();
+    void fail(const QString &message);
 
     HeadlessOptions m_options;
     TunnelClient *m_client;
+    StdioForward *m_stdio = nullptr;
     QString m_agentAddress; // the instance serving --agent, as last printed
 };
 

@@ -130,7 +130,7 @@ void Channel::handleOpenOk(quint32 window)
 
 void Channel::handleOpenFailed(FailureCode code, const QString &reason)
 {
-    Q_UNUSED(code)
+    Q_EMIT openFailed(code);
     m_endpoint->abort();
     finish(reason);
 }

@@ -95,6 +95,9 @@ public:
 
 Q_SIGNALS:
     void opened();
+    // The far side could not open the channel; emitted before the endpoint is aborted, so that
+    // it can still tell its client why (a SOCKS reply).
+    void openFailed(wstunnel::FailureCode code);
     void finished(const wstunnel::ChannelSummary &summary);
 
 private:

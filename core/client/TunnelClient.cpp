@@ -66,7 +66,9 @@ ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, TunnelEr
         error->forward = spec.toString();
         return nullptr;
     }
-    auto *listener = new ForwardListener(spec.targetHost, spec.targetPort, this);
+    auto *listener = spec.direction == ForwardSpec::Direction::Dynamic
+                         ? new ForwardListener(this)
+                         : new ForwardListener(spec.targetHost, spec.targetPort, this);
     connect(listener, &ForwardListener::sessionWanted, this, &TunnelClient::redialNow);
     // The listener's own message is for the remote, which has no typed errors to give.
     QString message;

@@ -35,7 +35,8 @@ public:
     explicit TunnelClient(const ClientSettings &settings, QObject *parent = nullptr);
     ~TunnelClient() override;
 
-    // Binds the local port now, so that a busy port is reported before any connecting.
+    // Binds the local port now, so that a busy port is reported before any connecting. Also
+    // for a dynamic forward (-D), a SOCKS server.
     ForwardListener *addLocalForward(const ForwardSpec &spec, TunnelError *error);
     void removeLocalForward(ForwardListener *listener);
     // The same for a UDP mapping (-L …/udp): binds the local UDP port now.

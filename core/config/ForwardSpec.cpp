@@ -65,9 +65,31 @@ bool parseEndpoint(const QString &text, QString *host, quint16 *port, QString *e
     return true;
 }
 
+namespace {
+
+std::optional<ForwardSpec> parseDynamic(const QString &text, QString *error)
+{
+    ForwardSpec spec;
+    spec.direction = ForwardSpec::Direction::Dynamic;
+    QString bind;
+    if (!parseEndpoint(text, &bind, &spec.bindPort, error)) {
+        *error = QStringLiteral("-D '%1' is not [BIND:]PORT").arg(text);
+        return std::nullopt;
+    }
+    if (bind == QLatin1String("*"))
+        spec.bindHost = QStringLiteral("0.0.0.0");
+    else if (!bind.isEmpty() && bind.compare(QLatin1String("localhost"), Qt::CaseInsensitive) != 0)
+        spec.bindHost = bind;
+    return spec;
+}
+
+} // namespace
+
 std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction direction,
                                               QString *error)
 {
+    if (direction == Direction::Dynamic)
+        return parseDynamic(text, error);
     const QString flag =
         direction == Direction::Local ? QStringLiteral("-L") : QStringLiteral("-R");
     QString mapping = text.trimmed();
@@ -131,6 +153,8 @@ QString ForwardSpec::transportSuffix() const
 
 QString ForwardSpec::toString() const
 {
+    if (direction == Direction::Dynamic)
+        return bindEndpoint();
     return QStringLiteral("%1:%2%3").arg(bindEndpoint(), targetEndpoint(), transportSuffix());
 }
 

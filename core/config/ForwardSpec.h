@@ -9,10 +9,11 @@
 namespace wstunnel {
 
 // One -L or -R mapping in OpenSSH's syntax: [BIND:]PORT:HOST:HOSTPORT, IPv6 in brackets; a
-// /udp suffix makes it a UDP mapping (/tcp, the default, may be written too).
+// /udp suffix makes it a UDP mapping (/tcp, the default, may be written too). A dynamic forward
+// (-D [BIND:]PORT) has no target: it is a SOCKS server whose clients name theirs.
 struct ForwardSpec
 {
-    enum class Direction { Local, Reverse };
+    enum class Direction { Local, Reverse, Dynamic };
 
     Direction direction = Direction::Local;
     QString bindHost = QStringLiteral("127.0.0.1");

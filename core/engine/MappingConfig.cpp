@@ -10,8 +10,18 @@ ForwardSpec MappingConfig::toSpec() const
     spec.bindPort = bindPort;
     spec.targetHost = targetHost;
     spec.targetPort = targetPort;
-    spec.transport = protocol == Protocol::Udp ? ChannelTransport::Udp : ChannelTransport::Tcp;
+    // SOCKS carries TCP only (no UDP ASSOCIATE).
+    spec.transport = protocol == Protocol::Udp && direction != ForwardSpec::Direction::Dynamic
+                         ? ChannelTransport::Udp
+                         : ChannelTransport::Tcp;
     return spec;
+}
+
+QString MappingConfig::targetEndpoint() const
+{
+    if (direction == ForwardSpec::Direction::Dynamic)
+        return QStringLiteral("SOCKS");
+    return formatEndpoint(targetHost, targetPort);
 }
 
 bool MappingConfig::sameForward(const MappingConfig &other) const

@@ -25,7 +25,8 @@ struct MappingConfig
 
     ForwardSpec toSpec() const;
     QString bindEndpoint() const { return formatEndpoint(bindHost, bindPort); }
-    QString targetEndpoint() const { return formatEndpoint(targetHost, targetPort); }
+    // "SOCKS" for a dynamic mapping, whose clients name their targets.
+    QString targetEndpoint() const;
     // Whether the running forward must be rebuilt when this changes into other.
     bool sameForward(const MappingConfig &other) const;
     bool operator==(const MappingConfig &other) const;

@@ -65,15 +65,26 @@ QJsonObject remoteToJson(const RemoteConfig &remote)
     return object;
 }
 
+QString directionName(ForwardSpec::Direction direction)
+{
+    switch (direction) {
+    case ForwardSpec::Direction::Local:
+        return QStringLiteral("local");
+    case ForwardSpec::Direction::Reverse:
+        return QStringLiteral("reverse");
+    case ForwardSpec::Direction::Dynamic:
+        return QStringLiteral("dynamic");
+    }
+    return QString();
+}
+
 QJsonObject mappingToJson(const MappingConfig &mapping)
 {
     QJsonObject object;
     object.insert(QStringLiteral("id"), mapping.id);
     object.insert(QStringLiteral("name"), mapping.name);
     object.insert(QStringLiteral("remote"), mapping.remoteId);
-    object.insert(QStringLiteral("direction"), mapping.direction == ForwardSpec::Direction::Local
-                                                   ? QStringLiteral("local")
-                                                   : QStringLiteral("reverse"));
+    object.insert(QStringLiteral("direction"), directionName(mapping.direction));
     object.insert(QStringLiteral("protocol"), mapping.protocol == MappingConfig::Protocol::Tcp
                                                   ? QStringLiteral("tcp")
                                                   : QStringLiteral("udp"));
@@ -262,6 +273,8 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
             mapping.direction = ForwardSpec::Direction::Local;
         } else if (direction == QLatin1String("reverse")) {
             mapping.direction = ForwardSpec::Direction::Reverse;
+        } else if (direction == QLatin1String("dynamic")) {
+            mapping.direction = ForwardSpec::Direction::Dynamic;
         } else {
             *error = tr("mapping \"%1\" has an unknown direction").arg(mapping.name);
             return std::nullopt;
@@ -277,9 +290,12 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
         }
         mapping.bindHost = object.value(QStringLiteral("bindHost")).toString();
         mapping.targetHost = object.value(QStringLiteral("targetHost")).toString();
-        if (mapping.bindHost.isEmpty() || mapping.targetHost.isEmpty() ||
+        // A dynamic mapping's clients name their targets.
+        const bool hasTarget = mapping.direction != ForwardSpec::Direction::Dynamic;
+        if (mapping.bindHost.isEmpty() || (hasTarget && mapping.targetHost.isEmpty()) ||
             !readPort(object.value(QStringLiteral("bindPort")), true, &mapping.bindPort) ||
-            !readPort(object.value(QStringLiteral("targetPort")), false, &mapping.targetPort)) {
+            (hasTarget &&
+             !readPort(object.value(QStringLiteral("targetPort")), false, &mapping.targetPort))) {
             *error = tr("mapping \"%1\" has an invalid address or port").arg(mapping.name);
             return std::nullopt;
         }

@@ -1,6 +1,7 @@
 #include "ForwardListener.h"
 
 #include "Logging.h"
+#include "SocksEndpoint.h"
 #include "config/ForwardSpec.h"
 #include "net/AcceptThrottle.h"
 #include "net/StreamSocket.h"
@@ -29,6 +30,12 @@ ForwardListener::ForwardListener(const QString &targetHost, quint16 targetPort, 
     m_acceptThrottle = new AcceptThrottle(this);
 }
 
+ForwardListener::ForwardListener(QObject *parent)
+    : ForwardListener(QString(), 0, parent)
+{
+    m_dynamic = true;
+}
+
 bool ForwardListener::start(const QHostAddress &address, quint16 port, QString *error)
 {
     // Connection pools open dozens of connections at once; the default backlog of 50 would make
@@ -50,25 +57,33 @@ void ForwardListener::setSession(TunnelSession *session)
     m_waitTimer.stop();
     const QList<WaitingConnection> waiting = std::exchange(m_waiting, {});
     for (const WaitingConnection &connection : waiting) {
-        if (connection.socket)
-            carry(connection.socket);
+        if (connection.endpoint)
+            carry(connection.endpoint, connection.host, connection.port);
     }
+}
+
+void ForwardListener::dropWaiting(ChannelEndpoint *endpoint)
+{
+    if (auto *socks = qobject_cast<SocksEndpoint *>(endpoint))
+        socks->refuse(SocksHandshake::Reply::GeneralFailure);
+    else
+        endpoint->abort();
+    endpoint->deleteLater();
 }
 
 void ForwardListener::expireWaiting()
 {
     while (!m_waiting.isEmpty() && (m_waiting.constFirst().since.elapsed() >= kSessionWaitMs ||
-                                    !m_waiting.constFirst().socket)) {
-        StreamSocket *socket = m_waiting.takeFirst().socket;
-        if (!socket)
+                                    !m_waiting.constFirst().endpoint)) {
+        ChannelEndpoint *endpoint = m_waiting.takeFirst().endpoint;
+        if (!endpoint)
             continue;
         qCWarning(lcSession).noquote()
             << QStringLiteral("closing connection from %1 to %2: the remote is not connected "
                               "(waited %3 s)")
-                   .arg(socket->peerAddress(), localEndpoint())
+                   .arg(endpoint->peerAddress(), localEndpoint())
                    .arg(kSessionWaitMs / 1000);
-        socket->abort();
-        socket->deleteLater();
+        dropWaiting(endpoint);
     }
     if (m_waiting.isEmpty())
         m_waitTimer.stop();
@@ -87,6 +102,8 @@ QString ForwardListener::localEndpoint() const
 
 QString ForwardListener::target() const
 {
+    if (m_dynamic)
+        return QStringLiteral("SOCKS");
     return formatEndpoint(m_targetHost, m_targetPort);
 }
 
@@ -94,10 +111,8 @@ void ForwardListener::closeChannels(const QString &reason)
 {
     ChannelGroup::closeChannels(reason);
     for (const WaitingConnection &connection : std::exchange(m_waiting, {})) {
-        if (connection.socket) {
-            connection.socket->abort();
-            connection.socket->deleteLater();
-        }
+        if (connection.endpoint)
+            dropWaiting(connection.endpoint);
     }
     m_waitTimer.stop();
 }
@@ -106,36 +121,61 @@ void ForwardListener::incomingConnection(qintptr descriptor)
 {
     auto *socket = new StreamSocket(this);
     socket->adopt(descriptor);
+    if (m_dynamic)
+        acceptSocks(new SocksEndpoint(socket, this));
+    else
+        dispatch(socket, m_targetHost, m_targetPort);
+}
+
+void ForwardListener::acceptSocks(SocksEndpoint *endpoint)
+{
+    connect(endpoint, &SocksEndpoint::requested, this,
+            [this, endpoint] { dispatch(endpoint, endpoint->host(), endpoint->port()); });
+    connect(endpoint, &SocksEndpoint::handshakeFailed, this,
+            [this, endpoint](const QString &reason) {
+                qCWarning(lcSession).noquote()
+                    << QStringLiteral("SOCKS client %1 on %2: %3")
+                           .arg(endpoint->peerAddress(), localEndpoint(), reason);
+                endpoint->deleteLater();
+            });
+}
+
+void ForwardListener::dispatch(ChannelEndpoint *endpoint, const QString &host, quint16 port)
+{
     // While the session is held, a new connection waits for it to be resumed, or for a new
     // session if the remote no longer knows it.
     if (m_session && m_session->isReady() && !m_session->isHeld()) {
-        carry(socket);
+        carry(endpoint, host, port);
         return;
     }
     if (m_waiting.size() >= kMaxWaiting) {
         qCWarning(lcSession).noquote()
             << QStringLiteral("closing connection from %1 to %2: the remote is not connected and "
                               "%3 connections are already waiting for it")
-                   .arg(socket->peerAddress(), localEndpoint())
+                   .arg(endpoint->peerAddress(), localEndpoint())
                    .arg(kMaxWaiting);
-        socket->abort();
-        socket->deleteLater();
+        dropWaiting(endpoint);
         return;
     }
     qCDebug(lcSession).noquote() << QStringLiteral("connection from %1 to %2 waits for the remote")
-                                        .arg(socket->peerAddress(), localEndpoint());
-    m_waiting.append(WaitingConnection{socket, {}});
+                                        .arg(endpoint->peerAddress(), localEndpoint());
+    m_waiting.append(WaitingConnection{endpoint, host, port, {}});
     m_waiting.last().since.start();
     if (!m_waitTimer.isActive())
         m_waitTimer.start();
     Q_EMIT sessionWanted();
 }
 
-void ForwardListener::carry(StreamSocket *socket)
+void ForwardListener::carry(ChannelEndpoint *endpoint, const QString &host, quint16 port)
 {
-    Channel *channel = m_session->openChannel(socket, m_targetHost, m_targetPort);
+    Channel *channel = m_session->openChannel(endpoint, host, port);
     if (!channel)
         return;
+    if (auto *socks = qobject_cast<SocksEndpoint *>(endpoint)) {
+        // The reply goes out before the channel writes the target's first bytes.
+        connect(channel, &Channel::opened, socks, &SocksEndpoint::replyOpened);
+        connect(channel, &Channel::openFailed, socks, &SocksEndpoint::replyFailed);
+    }
     connect(channel, &Channel::opened, this, [this, channel] { Q_EMIT channelOpened(channel); });
     trackChannel(channel, this,
                  [this](const ChannelSummary &summary) { Q_EMIT channelClosed(summary); });

@@ -54,6 +54,8 @@ ChannelRelay::ChannelRelay(Channel *inbound, RelayEndpoint *inboundEndpoint, Cha
         if (m_inboundEndpoint)
             m_inboundEndpoint->reportConnected();
     });
+    connect(outbound, &Channel::openFailed, this,
+            [this](FailureCode code) { m_outboundFailure = code; });
     connect(outbound, &Channel::finished, this,
             [this](const ChannelSummary &summary) { outboundEnded(summary.error); });
     connect(outbound, &QObject::destroyed, this, [this] {
@@ -77,7 +79,7 @@ void ChannelRelay::outboundEnded(const QString &error)
         // The inbound channel puts its target in front of the reason itself.
         const QString prefix = m_inbound->target() + QStringLiteral(": ");
         const QString detail = error.startsWith(prefix) ? error.mid(prefix.size()) : error;
-        m_inboundEndpoint->reportConnectFailed(FailureCode::Refused,
+        m_inboundEndpoint->reportConnectFailed(m_outboundFailure,
                                                QStringLiteral("%1: %2").arg(m_throughName, detail));
         return;
     }

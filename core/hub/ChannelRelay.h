@@ -42,6 +42,8 @@ private:
     QString m_inboundPeer;
     bool m_inboundDone = false;
     bool m_outboundDone = false;
+    // Why the agent could not open the target, passed on to the desktop as it is.
+    FailureCode m_outboundFailure = FailureCode::Refused;
 };
 
 } // namespace wstunnel

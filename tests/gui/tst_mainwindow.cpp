@@ -62,6 +62,7 @@ private Q_SLOTS:
     void firstRunOffersBuiltInRemote();
     void mappingAddedInEditorCarriesData();
     void udpMappingAddedInEditorCarriesDatagrams();
+    void dynamicMappingAddedInEditorIsASocksServer();
     void togglingMappingClosesAndReopensPort();
     void trayActionsStartAndStop();
     void editorRejectsInvalidInput();
@@ -253,6 +254,50 @@ void TestMainWindow::mappingAddedInEditorCarriesData()
     QTest::mouseClick(closeButton, Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
     QTRY_COMPARE(channels->model()->rowCount(), 0);
+}
+
+void TestMainWindow::dynamicMappingAddedInEditorIsASocksServer()
+{
+    const quint16 port = unusedLoopbackPort();
+    MappingDialog *dialog = openAddDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("SOCKS"));
+    auto *direction = dialog->findChild<QComboBox *>(QStringLiteral("directionCombo"));
+    QTest::keyClick(direction, Qt::Key_Down);
+    QTest::keyClick(direction, Qt::Key_Down);
+    QCOMPARE(direction->currentIndex(), 2);
+    // The client names the target, over TCP.
+    QVERIFY(!dialog->findChild<QLineEdit *>(QStringLiteral("targetEdit"))->isEnabled());
+    QVERIFY(!dialog->findChild<QComboBox *>(QStringLiteral("protocolCombo"))->isEnabled());
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("listenEdit")),
+                     QString::number(port));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+
+    QCOMPARE(m_controller->profile().mappings.size(), 1);
+    const MappingConfig mapping = m_controller->profile().mappings.first();
+    QCOMPARE(mapping.direction, ForwardSpec::Direction::Dynamic);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("mappingView"));
+    QCOMPARE(table->model()->index(0, MappingTableModel::DirectionColumn).data().toString(),
+             QStringLiteral("Dynamic (SOCKS)"));
+    QCOMPARE(table->model()->index(0, MappingTableModel::TargetColumn).data().toString(),
+             QStringLiteral("SOCKS"));
+
+    // SOCKS5 without authentication, CONNECT to the echo server by name.
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write(QByteArray("\x05\x01\x00", 3));
+    QByteArray request("\x05\x01\x00\x03", 4);
+    request.append(char(9)).append("localhost");
+    request.append(char(m_echo->serverPort() >> 8)).append(char(m_echo->serverPort() & 0xFF));
+    client.write(request);
+    QTRY_VERIFY_WITH_TIMEOUT(client.bytesAvailable() >= 12, 10000);
+    QCOMPARE(client.read(2), QByteArray("\x05\x00", 2));
+    QCOMPARE(client.read(10).left(2), QByteArray("\x05\x00", 2));
+    QCOMPARE(echoThrough(client, "through SOCKS"), QByteArray("through SOCKS"));
 }
 
 namespace {

@@ -72,6 +72,13 @@ Profile TestProfileStore::sampleProfile()
     redis.targetPort = 6379;
     redis.enabled = false;
     profile.mappings.append(redis);
+    MappingConfig socks;
+    socks.id = Profile::newId();
+    socks.name = QStringLiteral("Browser");
+    socks.remoteId = dev.id;
+    socks.direction = ForwardSpec::Direction::Dynamic;
+    socks.bindPort = 1080;
+    profile.mappings.append(socks);
     return profile;
 }
 
@@ -88,6 +95,8 @@ void TestProfileStore::roundTripKeepsEveryField()
     QCOMPARE(read->mappings.at(1).bindHost, QStringLiteral("::1"));
     QCOMPARE(read->remotes.at(1).headers.size(), 2);
     QCOMPARE(read->remotes.at(2).agent, QStringLiteral("lab-1"));
+    QCOMPARE(read->mappings.at(2).direction, ForwardSpec::Direction::Dynamic);
+    QCOMPARE(read->mappings.at(2).targetEndpoint(), QStringLiteral("SOCKS"));
 }
 
 void TestProfileStore::agentReachesTheClientAsWstunnelAgentDoes()

@@ -117,6 +117,50 @@ private Q_SLOTS:
                                        "(1-65535)"));
     }
 
+    void dynamic_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("bindHost");
+        QTest::addColumn<int>("bindPort");
+        QTest::newRow("port only, loopback as in OpenSSH") << "1080"
+                                                           << "127.0.0.1" << 1080;
+        QTest::newRow("address") << "127.0.0.2:1080"
+                                 << "127.0.0.2" << 1080;
+        QTest::newRow("all interfaces") << "*:1080"
+                                        << "0.0.0.0" << 1080;
+        QTest::newRow("localhost") << "localhost:1080"
+                                   << "127.0.0.1" << 1080;
+        QTest::newRow("ipv6") << "[::1]:1080"
+                              << "::1" << 1080;
+        QTest::newRow("port zero picks one") << "0"
+                                             << "127.0.0.1" << 0;
+    }
+
+    void dynamic()
+    {
+        QFETCH(QString, text);
+        QString error;
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Dynamic, &error);
+        QVERIFY2(spec, qPrintable(error));
+        QCOMPARE(spec->direction, ForwardSpec::Direction::Dynamic);
+        QTEST(spec->bindHost, "bindHost");
+        QTEST(int(spec->bindPort), "bindPort");
+        QVERIFY(spec->targetHost.isEmpty());
+        QCOMPARE(spec->transport, ChannelTransport::Tcp);
+        QCOMPARE(spec->toString(), spec->bindEndpoint());
+    }
+
+    void dynamicRejects()
+    {
+        QString error;
+        QVERIFY(!ForwardSpec::parse(QStringLiteral("1080:db:5432"), ForwardSpec::Direction::Dynamic,
+                                    &error));
+        QCOMPARE(error, QStringLiteral("-D '1080:db:5432' is not [BIND:]PORT"));
+        QVERIFY(
+            !ForwardSpec::parse(QStringLiteral("socks"), ForwardSpec::Direction::Dynamic, &error));
+        QCOMPARE(error, QStringLiteral("-D 'socks' is not [BIND:]PORT"));
+    }
+
     void endpoints()
     {
         QString host = QStringLiteral("default");
