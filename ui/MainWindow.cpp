@@ -375,20 +375,21 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->setTabKeyNavigation(false);
     m_mappingView->verticalHeader()->hide();
     m_mappingView->horizontalHeader()->setStretchLastSection(false);
-    m_mappingView->horizontalHeader()->setSectionResizeMode(MappingTableModel::NameColumn,
+    // The target takes what is left: a name squeezed to nothing says less than an elided host.
+    m_mappingView->horizontalHeader()->setSectionResizeMode(MappingTableModel::TargetColumn,
                                                             QHeaderView::Stretch);
+    m_mappingView->setColumnWidth(MappingTableModel::NameColumn, 130);
     m_mappingView->horizontalHeader()->setSectionResizeMode(MappingTableModel::EnabledColumn,
                                                             QHeaderView::ResizeToContents);
     for (int column : {int(MappingTableModel::RateInColumn), int(MappingTableModel::RateOutColumn)})
-        m_mappingView->setColumnWidth(column, 80);
-    m_mappingView->setColumnWidth(MappingTableModel::ListenColumn, 125);
-    m_mappingView->setColumnWidth(MappingTableModel::TargetColumn, 150);
-    m_mappingView->setColumnWidth(MappingTableModel::DirectionColumn, 70);
-    m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 60);
-    m_mappingView->setColumnWidth(MappingTableModel::RemoteColumn, 110);
-    m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 110);
-    m_mappingView->setColumnWidth(MappingTableModel::TotalColumn, 130);
-    m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 90);
+        m_mappingView->setColumnWidth(column, 72);
+    m_mappingView->setColumnWidth(MappingTableModel::ListenColumn, 115);
+    m_mappingView->setColumnWidth(MappingTableModel::DirectionColumn, 65);
+    m_mappingView->setColumnWidth(MappingTableModel::ProtocolColumn, 55);
+    m_mappingView->setColumnWidth(MappingTableModel::RemoteColumn, 100);
+    m_mappingView->setColumnWidth(MappingTableModel::StateColumn, 105);
+    m_mappingView->setColumnWidth(MappingTableModel::TotalColumn, 120);
+    m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 80);
     m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_mappingView->addActions({m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction,
@@ -416,6 +417,20 @@ QWidget *MainWindow::createMappingsPane()
     toolbar->setIconSize(QSize(16, 16));
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->addWidget(title);
+    // Short words beside the icons, so that the tool bar fits in German at the default width
+    // with nothing in its overflow; the menus and tooltips keep the full names.
+    const QList<QPair<QAction *, QString>> shortTexts = {
+        {m_addMappingAction, tr("Add")},
+        {m_editMappingAction, tr("Edit")},
+        {m_duplicateMappingAction, tr("Duplicate")},
+        {m_deleteMappingAction, tr("Delete")},
+        {m_startAllAction, tr("Start All")},
+        {m_stopAllAction, tr("Stop All")}};
+    for (const auto &[action, text] : shortTexts) {
+        action->setToolTip(
+            QString(action->text()).remove(QLatin1Char('&')).remove(QChar(0x2026)).trimmed());
+        action->setIconText(text);
+    }
     toolbar->addActions({m_addMappingAction, m_editMappingAction, m_duplicateMappingAction,
                          m_deleteMappingAction, m_moveUpAction, m_moveDownAction});
     for (QAction *action : {m_moveUpAction, m_moveDownAction}) {
@@ -1036,7 +1051,7 @@ void MainWindow::updateConnections()
 void MainWindow::updateBanner()
 {
     m_banner->setVisible(m_controller->isSavingBlocked());
-    m_bannerLabel->setText(tr("%1 Your changes are not saved until you decide what to do with "
+    m_bannerLabel->setText(tr("%1. Your changes are not saved until you decide what to do with "
                               "that file.")
                                .arg(m_controller->loadError()));
 }

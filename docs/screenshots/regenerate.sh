@@ -76,7 +76,8 @@ pids+=($!)
 wait_for xdotool search --class trayer
 
 "$build_dir/bin/wstunnel" >"$work/app.log" 2>&1 &
-pids+=($!)
+app=$!
+pids+=($app)
 wait_for xdotool search --onlyvisible --name '^WSTunnel$'
 window=$(xdotool search --onlyvisible --name '^WSTunnel$' | head -1)
 xdotool windowmove "$window" 10 40
@@ -109,4 +110,16 @@ xdotool mousemove "$x" "$y" click 3
 sleep 1
 import -window root -crop 520x240+880+0 +repage "$here/tray-menu.png"
 xdotool key Escape
+
+# The same window in German at its default size: the whole tool bar fits, nothing in its overflow.
+kill "$app"
+wait "$app" || true
+rm -f "$work/config/wstunnel/settings.ini"
+LANG=de_DE.UTF-8 LANGUAGE=de "$build_dir/bin/wstunnel" >"$work/app-de.log" 2>&1 &
+pids+=($!)
+wait_for xdotool search --onlyvisible --name '^WSTunnel$'
+window=$(xdotool search --onlyvisible --name '^WSTunnel$' | head -1)
+xdotool windowmove "$window" 10 40
+sleep 3
+import -window "$window" "$here/main-window-de.png"
 echo "screenshots written to $here"

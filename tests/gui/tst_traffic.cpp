@@ -46,10 +46,21 @@ public:
         m_timer.start(5);
     }
     qint64 elapsedMs() const { return m_clock.elapsed(); }
+    // Bytes per second actually moved over the last windowMs, as a download tool would report.
+    double recentRate(qint64 windowMs) const
+    {
+        const qint64 now = m_clock.elapsed();
+        auto first = std::find_if(m_history.cbegin(), m_history.cend(),
+                                  [&](const auto &entry) { return entry.first >= now - windowMs; });
+        if (first == m_history.cend() || now <= first->first)
+            return 0;
+        return double(m_moved - first->second) * 1000.0 / double(now - first->first);
+    }
 
 private:
     void moveDue()
     {
+        m_history.append({m_clock.elapsed(), m_moved});
         const qint64 due = qint64(kRate * double(m_clock.nsecsElapsed()) / 1e9);
         if (m_mode == Mode::Write) {
             if (due > m_moved)
@@ -66,6 +77,7 @@ private:
     QElapsedTimer m_clock;
     QTimer m_timer;
     qint64 m_moved = 0;
+    QList<QPair<qint64, qint64>> m_history; // (ms, bytes moved by then)
 };
 
 // A download source: writes to every connection as fast as it takes the bytes.
@@ -90,17 +102,21 @@ public:
 
 struct Reading
 {
+    double paced = 0; // what the pacer moved over the same window
     double mappingIn = 0;
     double mappingOut = 0;
     double channelIn = 0;
     double channelOut = 0;
 };
 
-// How many readings of field are within tolerance (a fraction) of the paced rate.
-int near(const QList<Reading> &readings, double Reading::*field, double tolerance = 0.1)
+// How many readings of field are within tolerance (a fraction) of the paced rate: the nominal
+// one, or with actual, what the pacer really moved over the same window.
+int near(const QList<Reading> &readings, double Reading::*field, double tolerance,
+         bool actual = false)
 {
     return int(std::count_if(readings.cbegin(), readings.cend(), [=](const Reading &reading) {
-        return qAbs(reading.*field - kRate) <= tolerance * kRate;
+        const double expected = actual ? reading.paced : kRate;
+        return qAbs(reading.*field - expected) <= tolerance * expected;
     }));
 }
 
@@ -123,9 +139,10 @@ private Q_SLOTS:
 private:
     // A mapping to target, selected and listening.
     MappingConfig startMapping(quint16 targetPort);
-    // Reads the rates shown every half second over five seconds, once the first averaging window
-    // of the paced transfer is full; what is shown must be that figure in the table and the graph.
-    QList<Reading> sampleRates(const Pacer &pacer, QStringList *mismatches);
+    // Reads the rates shown every half second over five seconds, once warmUpMs passed and the
+    // first averaging window after it is full; what is shown must be that figure in the table
+    // and the graph.
+    QList<Reading> sampleRates(const Pacer &pacer, QStringList *mismatches, qint64 warmUpMs = 0);
     static QByteArray report(const QList<Reading> &readings);
 
     WindowFixture m_fixture;
@@ -142,7 +159,8 @@ MappingConfig TestTraffic::startMapping(quint16 targetPort)
     return mapping;
 }
 
-QList<Reading> TestTraffic::sampleRates(const Pacer &pacer, QStringList *mismatches)
+QList<Reading> TestTraffic::sampleRates(const Pacer &pacer, QStringList *mismatches,
+                                        qint64 warmUpMs)
 {
     const QAbstractItemModel *mappings =
         m_fixture.find<QTableView>(QStringLiteral("mappingView"))->model();
@@ -150,7 +168,7 @@ QList<Reading> TestTraffic::sampleRates(const Pacer &pacer, QStringList *mismatc
         m_fixture.find<QTableView>(QStringLiteral("channelView"))->model();
     const Sparkline *graph = m_fixture.find<Sparkline>(QStringLiteral("sparkline"));
     QList<Reading> readings;
-    qint64 nextSampleMs = kRateWindowMs + kSampleSpacingMs;
+    qint64 nextSampleMs = warmUpMs + kRateWindowMs + kSampleSpacingMs;
     QObject context;
     connect(m_fixture.controller(), &AppController::snapshotUpdated, &context, [&] {
         if (readings.size() >= kSamples || pacer.elapsedMs() < nextSampleMs ||
@@ -162,6 +180,7 @@ QList<Reading> TestTraffic::sampleRates(const Pacer &pacer, QStringList *mismatc
         const QModelIndex channelIn = connections->index(0, ChannelTableModel::RateInColumn);
         const QModelIndex channelOut = connections->index(0, ChannelTableModel::RateOutColumn);
         Reading reading;
+        reading.paced = pacer.recentRate(kRateWindowMs);
         reading.mappingIn = in.data(MappingTableModel::RateRole).toDouble();
         reading.mappingOut = out.data(MappingTableModel::RateRole).toDouble();
         reading.channelIn = channelIn.data(ChannelTableModel::RateRole).toDouble();
@@ -189,7 +208,8 @@ QByteArray TestTraffic::report(const QList<Reading> &readings)
 {
     QStringList seen;
     for (const Reading &reading : readings)
-        seen.append(QStringLiteral("%1/%2/%3/%4")
+        seen.append(QStringLiteral("%1:%2/%3/%4/%5")
+                        .arg(reading.paced, 0, 'f', 0)
                         .arg(reading.mappingIn, 0, 'f', 0)
                         .arg(reading.mappingOut, 0, 'f', 0)
                         .arg(reading.channelIn, 0, 'f', 0)
@@ -214,7 +234,7 @@ void TestTraffic::ratesAgreeWithPacedUpload()
     // Out through the tunnel at the pace, and the echo back in.
     for (double Reading::*field :
          {&Reading::mappingIn, &Reading::mappingOut, &Reading::channelIn, &Reading::channelOut})
-        QVERIFY2(near(readings, field) >= kSamples - 1, report(readings).constData());
+        QVERIFY2(near(readings, field, 0.1) >= kSamples - 1, report(readings).constData());
 
     // The total counts every byte since the mapping started.
     const EngineSnapshot snapshot = m_fixture.controller()->snapshot();
@@ -240,14 +260,18 @@ void TestTraffic::ratesAgreeWithPacedDownload()
     Pacer pacer(&client, Pacer::Mode::Read);
     pacer.start();
 
+    // At first the source also fills the reader's socket buffers, which the kernel grows.
     QStringList mismatches;
-    const QList<Reading> readings = sampleRates(pacer, &mismatches);
+    const QList<Reading> readings = sampleRates(pacer, &mismatches, 2000);
     QCOMPARE(readings.size(), kSamples);
     QVERIFY2(mismatches.isEmpty(), qPrintable(mismatches.join(QStringLiteral("; "))));
-    // What arrives for a reader follows its pace through the tunnel's window and the kernel's
-    // buffers, which the upload does not have in between: a steady figure, never 0 B/s.
-    QVERIFY2(near(readings, &Reading::mappingIn, 0.25) == kSamples, report(readings).constData());
-    QVERIFY2(near(readings, &Reading::channelIn, 0.25) == kSamples, report(readings).constData());
+    // Compared with what the reader really read over the same window, as a download tool would
+    // report it. The kernel takes what the tunnel delivers for a slow reader in chunks of a third
+    // of the socket's send buffer (1-2 MB here), so over 2 s the figure steps by up to a fifth.
+    QVERIFY2(near(readings, &Reading::mappingIn, 0.25, true) == kSamples,
+             report(readings).constData());
+    QVERIFY2(near(readings, &Reading::channelIn, 0.25, true) == kSamples,
+             report(readings).constData());
 }
 
 QTEST_MAIN(TestTraffic)
