@@ -22,8 +22,7 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                     return;
                 // Besides the log line: the last word, which scripts look for, whatever the
                 // logging rules, with the advice the log line leaves out.
-                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
-                Q_EMIT finished(1);
+                finish(CommandLineErrors::describe(error));
             });
     connect(m_client, &TunnelClient::reverseForwardReady, this,
             [](const ForwardSpec &spec, quint16 remotePort) {
@@ -38,8 +37,7 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                 TunnelError error(TunnelError::Kind::ReverseForwardRefused, spec.bindEndpoint(),
                                   reason);
                 error.forward = spec.toString();
-                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
-                Q_EMIT finished(1);
+                finish(CommandLineErrors::describe(error));
             });
     if (!m_options.agent.isEmpty())
         connect(m_client, &TunnelClient::sessionReady, this, &HeadlessRunner::followAgent);
@@ -48,11 +46,9 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
 void HeadlessRunner::followAgent(TunnelSession *session)
 {
     if (!session->peerCapabilities().testFlag(Capability::Relay)) {
-        fprintf(stderr,
-                "wstunnel: %s is not a hub (it does not relay to agents): drop --agent, or give "
-                "the hub's URL\n",
-                qPrintable(m_options.client.url.toDisplayString()));
-        Q_EMIT finished(1);
+        finish(QStringLiteral("%1 is not a hub (it does not relay to agents): drop --agent, or "
+                              "give the hub's URL")
+                   .arg(m_options.client.url.toDisplayString()));
         return;
     }
     connect(session, &TunnelSession::agentStatusReceived, this,
@@ -71,6 +67,14 @@ void HeadlessRunner::followAgent(TunnelSession *session)
                 fflush(stdout);
                 m_agentAddress = address;
             });
+}
+
+void HeadlessRunner::finish(const QString &reason)
+{
+    if (!m_failureReason.isEmpty())
+        return;
+    m_failureReason = reason;
+    Q_EMIT finished(1);
 }
 
 bool HeadlessRunner::start(QString *error)

@@ -21,16 +21,22 @@ public:
     // Returns false with error set when a forward cannot be bound.
     bool start(QString *error);
 
+    // Why the run ended with a non-zero exit code, for the last line on stderr.
+    QString failureReason() const { return m_failureReason; }
+
 Q_SIGNALS:
     void finished(int exitCode);
 
 private:
     // With --agent: the hub's word on who serves the agent.
     void followAgent(TunnelSession *session);
+    // Ends the run with exit code 1; the first reason given is the one reported.
+    void finish(const QString &reason);
 
     HeadlessOptions m_options;
     TunnelClient *m_client;
     QString m_agentAddress; // the instance serving --agent, as last printed
+    QString m_failureReason;
 };
 
 } // namespace wstunnel
