@@ -60,7 +60,7 @@ TunnelClient::~TunnelClient()
 
 ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, TunnelError *error)
 {
-    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    const QHostAddress address = spec.bindAddress();
     if (address.isNull()) {
         *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
         error->forward = spec.toString();
@@ -96,7 +96,7 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
 
 DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, TunnelError *error)
 {
-    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    const QHostAddress address = spec.bindAddress();
     if (address.isNull()) {
         *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
         error->forward = spec.toString();

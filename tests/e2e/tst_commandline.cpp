@@ -174,6 +174,45 @@ private Q_SLOTS:
                  client.transcript().constData());
     }
 
+    void allInterfacesMeansIPv4AndIPv6_data()
+    {
+        QTest::addColumn<bool>("udp");
+        QTest::newRow("tcp") << false;
+        QTest::newRow("udp") << true;
+    }
+
+    void allInterfacesMeansIPv4AndIPv6()
+    {
+        QFETCH(bool, udp);
+        EchoServer echo;
+        UdpEchoServer udpEcho;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {}, &url));
+        Peer client(QStringLiteral("wstunnel"));
+        quint16 port = 0;
+        QString bind;
+        const QString spec = udp ? QStringLiteral("*:0:%1/udp").arg(target(udpEcho.port()))
+                                 : QStringLiteral("*:0:") + target(echo.serverPort());
+        QVERIFY(startLocalForward(client, url, spec, &port, {}, &bind));
+        QCOMPARE(bind, QStringLiteral("*"));
+
+        for (const QHostAddress &address :
+             {QHostAddress(QHostAddress::LocalHost), QHostAddress(QHostAddress::LocalHostIPv6)}) {
+            const QByteArray request = "from " + address.toString().toLatin1();
+            if (!udp) {
+                QCOMPARE(exchange(port, request, 10000, address), request);
+                continue;
+            }
+            QUdpSocket socket;
+            QVERIFY(socket.bind(address, 0));
+            socket.writeDatagram(request, address, port);
+            QTRY_VERIFY2_WITH_TIMEOUT(socket.hasPendingDatagrams(), client.transcript().constData(),
+                                      10000);
+            QCOMPARE(socket.receiveDatagram().data(), request);
+        }
+    }
+
     void lastLineIsTheReason_data()
     {
         QTest::addColumn<QString>("program");
