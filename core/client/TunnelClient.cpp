@@ -575,9 +575,12 @@ void TunnelClient::resolve(const QString &host, quint16 port, ChannelTransport t
         if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
             forward->spec().bindHost != host || forward->spec().transport != transport)
             continue;
-        if (auto *channel = qobject_cast<Channel *>(context))
-            forward->track(channel);
         const ForwardSpec spec = forward->spec();
+        if (auto *channel = qobject_cast<Channel *>(context)) {
+            forward->track(channel);
+            channel->setEndpoints(QStringLiteral("%1 on the remote").arg(channel->target()),
+                                  spec.targetEndpoint() + spec.transportSuffix());
+        }
         HostResolver::resolve(
             spec.targetHost, context,
             [done, spec](const QList<QHostAddress> &addresses, const QString &error) {

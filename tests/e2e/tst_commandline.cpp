@@ -213,6 +213,115 @@ private Q_SLOTS:
         }
     }
 
+    // A reverse forward's channels lead to a target on this computer; the laptop's log lines say
+    // which, not the port the remote listens on.
+    void reverseForwardLogLinesNameTheLocalTarget()
+    {
+        EchoServer desktopService;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {}, &url));
+        Peer client(QStringLiteral("wstunnel"));
+        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-R"),
+                      QStringLiteral("0:") + target(desktopService.serverPort())});
+        const QRegularExpressionMatch ready = client.waitForLine(kReverse);
+        QVERIFY2(ready.hasMatch(), client.transcript().constData());
+        const quint16 remotePort = quint16(ready.captured(1).toUInt());
+        QCOMPARE(exchange(remotePort, "reverse"), QByteArray("reverse"));
+
+        const QRegularExpression closed(
+            QStringLiteral(R"(channel \d+ 127\.0\.0\.1:%1 on the remote -> %2 closed: in 7 B, )"
+                           R"(out 7 B)")
+                .arg(remotePort)
+                .arg(QRegularExpression::escape(target(desktopService.serverPort()))));
+        QTRY_VERIFY2_WITH_TIMEOUT(closed.match(client.stderrText()).hasMatch(),
+                                  client.transcript().constData(), 10000);
+        QVERIFY2(!client.stderrText().contains(QStringLiteral("-> %1").arg(target(remotePort))),
+                 client.transcript().constData());
+    }
+
+    // --verbose: the steps of each channel, with targets, reasons and byte counts.
+    void verboseShowsEachChannel()
+    {
+        EchoServer echo;
+        QTcpServer refusing; // bound, then closed: nothing listens on its port
+        QVERIFY(refusing.listen(QHostAddress::LocalHost, 0));
+        const quint16 closedPort = refusing.serverPort();
+        refusing.close();
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {QStringLiteral("--verbose")}, &url));
+        Peer client(QStringLiteral("wstunnel"));
+        quint16 port = 0;
+        QVERIFY(startLocalForward(client, url, QStringLiteral("0:") + target(echo.serverPort()),
+                                  &port, {QStringLiteral("--verbose")}));
+        QCOMPARE(exchange(port, "verbose"), QByteArray("verbose"));
+
+        const QString echoTarget = target(echo.serverPort());
+        for (const QString &step :
+             {QStringLiteral("-> %1: opening").arg(echoTarget),
+              QStringLiteral("-> %1: open-ok from the peer").arg(echoTarget),
+              QStringLiteral("-> %1: fin from ").arg(echoTarget),
+              QStringLiteral("-> %1: fin from the peer after 7 B").arg(echoTarget),
+              QStringLiteral("-> %1 closed: in 7 B, out 7 B").arg(echoTarget)}) {
+            QTRY_VERIFY2_WITH_TIMEOUT(
+                client.stderrText().contains(step),
+                qPrintable(step + QLatin1Char('\n') + QString::fromUtf8(client.transcript())),
+                10000);
+        }
+        QVERIFY2(
+            remote.stderrText().contains(QStringLiteral("-> %1: connecting to 127.0.0.1 port %2")
+                                             .arg(echoTarget)
+                                             .arg(echo.serverPort())),
+            remote.transcript().constData());
+
+        // A failed open says why on both ends.
+        Peer refused(QStringLiteral("wstunnel"));
+        quint16 refusedPort = 0;
+        QVERIFY(startLocalForward(refused, url, QStringLiteral("0:") + target(closedPort),
+                                  &refusedPort, {QStringLiteral("--verbose")}));
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, refusedPort);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            refused.stderrText().contains(QStringLiteral("-> %1: open failed at the peer "
+                                                         "(connection refused)")
+                                              .arg(target(closedPort))),
+            refused.transcript().constData(), 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            remote.stderrText().contains(
+                QStringLiteral("-> %1: open failed (connection refused)").arg(target(closedPort))),
+            remote.transcript().constData(), 10000);
+
+        // A connection reset by its application resets the channel, and the far end says so.
+        QTcpSocket resetting;
+        resetting.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(resetting.waitForConnected(5000));
+        resetting.write("bye");
+        QTRY_COMPARE_WITH_TIMEOUT(resetting.bytesAvailable(), qint64(3), 10000);
+        const linger abortive{1, 0}; // close() sends RST instead of FIN
+        QCOMPARE(::setsockopt(int(resetting.socketDescriptor()), SOL_SOCKET, SO_LINGER, &abortive,
+                              sizeof abortive),
+                 0);
+        resetting.abort();
+        QTRY_VERIFY2_WITH_TIMEOUT(client.stderrText().contains(QLatin1String(": resetting (")),
+                                  client.transcript().constData(), 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            remote.stderrText().contains(QLatin1String(": reset by the peer (")),
+            remote.transcript().constData(), 10000);
+
+        // Without --verbose, none of it.
+        Peer quiet(QStringLiteral("wstunnel"));
+        quint16 quietPort = 0;
+        QVERIFY(startLocalForward(quiet, url, QStringLiteral("0:") + target(echo.serverPort()),
+                                  &quietPort));
+        QCOMPARE(exchange(quietPort, "quiet"), QByteArray("quiet"));
+        QTRY_VERIFY_WITH_TIMEOUT(quiet.stderrText().contains(QLatin1String("closed: in 5 B")),
+                                 10000);
+        QVERIFY2(!quiet.stderrText().contains(QLatin1String(": opening")),
+                 quiet.transcript().constData());
+    }
+
     void lastLineIsTheReason_data()
     {
         QTest::addColumn<QString>("program");
