@@ -20,12 +20,21 @@ namespace wstunnel {
 
 namespace {
 
-// QWebSocket reports a refused upgrade only as text; the status code is all we need from it.
+// QWebSocket reports a refused upgrade only as text: "... status code: 503 (REASON PHRASE).".
 int httpStatusOf(const QString &errorString)
 {
     static const QRegularExpression pattern(QStringLiteral("status code: (\\d{3})"));
     const QRegularExpressionMatch match = pattern.match(errorString);
     return match.hasMatch() ? match.captured(1).toInt() : 0;
+}
+
+// A wstunnel-remote appends its reason to the standard phrase: "Service Unavailable: REASON".
+QString remoteReasonOf(const QString &errorString)
+{
+    static const QRegularExpression pattern(
+        QStringLiteral("status code: \\d{3} \\([^:()]*: (.+)\\)\\.?$"));
+    const QRegularExpressionMatch match = pattern.match(errorString);
+    return match.hasMatch() ? match.captured(1) : QString();
 }
 
 QString endpointOf(const QUrl &url)
@@ -375,6 +384,7 @@ void TunnelClient::onSocketError()
     if (status) {
         TunnelError statusError(TunnelError::Kind::HttpStatus, url, error);
         statusError.httpStatus = status;
+        statusError.remoteReason = remoteReasonOf(error);
         connectionLost(statusError);
         return;
     }

@@ -174,6 +174,27 @@ private Q_SLOTS:
                  client.transcript().constData());
     }
 
+    // The remote's reason, not only "HTTP 503", reaches a desktop over its session limit.
+    void sessionLimitReasonReachesTheDesktop()
+    {
+        EchoServer echo;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startRemote(remote, {QStringLiteral("--max-sessions"), QStringLiteral("1")}, &url));
+        Peer first(QStringLiteral("wstunnel"));
+        quint16 port = 0;
+        QVERIFY(
+            startLocalForward(first, url, QStringLiteral("0:") + target(echo.serverPort()), &port));
+        Peer second(QStringLiteral("wstunnel"));
+        second.start({QStringLiteral("--headless"), QStringLiteral("--remote"), url,
+                      QStringLiteral("-L"), QStringLiteral("0:") + target(echo.serverPort())});
+        QVERIFY2(second.waitForStderr(
+                     QStringLiteral("HTTP 503 from %1: session limit of 1 reached").arg(url)),
+                 second.transcript().constData());
+        // Not final: the desktop keeps trying, as for any refusal that may pass.
+        QVERIFY(second.isRunning());
+    }
+
     void allInterfacesMeansIPv4AndIPv6_data()
     {
         QTest::addColumn<bool>("udp");

@@ -57,6 +57,14 @@ QList<Row> rows()
     TunnelError status(Kind::HttpStatus, kUrl, QStringLiteral("Unhandled http status code: 502"));
     status.httpStatus = 502;
     rows.append({"other HTTP status", status, QStringLiteral("HTTP 502 from ") + kUrl});
+    TunnelError limit(Kind::HttpStatus, kUrl,
+                      QStringLiteral("Unhandled http status code: 503 (Service Unavailable: "
+                                     "session limit of 64 reached)."));
+    limit.httpStatus = 503;
+    limit.remoteReason = QStringLiteral("session limit of 64 reached");
+    rows.append({"HTTP status with the remote's reason", limit,
+                 QStringLiteral("HTTP 503 from ") + kUrl +
+                     QStringLiteral(": session limit of 64 reached")});
 
     TunnelError untrusted(Kind::CertificateNotTrusted, kEndpoint,
                           QStringLiteral("The issuer certificate could not be found"));
