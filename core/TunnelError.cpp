@@ -47,7 +47,11 @@ QString TunnelError::toString() const
     case Kind::NoTunnelAtPath:
         return QStringLiteral("%1 has no tunnel at this path (HTTP 404)").arg(subject);
     case Kind::HttpStatus:
-        return QStringLiteral("HTTP %1 from %2").arg(httpStatus).arg(subject);
+        return remoteReason.isEmpty()
+                   ? QStringLiteral("HTTP %1 from %2").arg(httpStatus).arg(subject)
+                   : QStringLiteral("HTTP %1 from %2: %3")
+                         .arg(httpStatus)
+                         .arg(subject, remoteReason);
     case Kind::CertificateNotTrusted:
         return QStringLiteral("TLS: the certificate of %1 is not trusted: %2 (server certificate "
                               "SHA-256 fingerprint %3)")

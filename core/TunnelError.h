@@ -93,6 +93,9 @@ public:
     QString detail;
 
     int httpStatus = 0;
+    // The remote's own reason for a refused upgrade, from its status line (e.g. its session
+    // limit); empty when it gave the standard text only.
+    QString remoteReason;
     QString proxy;
     QString proxyUser;
     QString file;

@@ -24,9 +24,12 @@ QString ErrorMessages::describe(const TunnelError &error)
                   "of its URL")
             .arg(subject);
     case TunnelError::Kind::HttpStatus:
+        // The remote's reason is its own English words, as in its log.
         return tr("%1 answered with HTTP %2 instead of opening the tunnel")
-            .arg(subject)
-            .arg(error.httpStatus);
+                   .arg(subject)
+                   .arg(error.httpStatus) +
+               (error.remoteReason.isEmpty() ? QString()
+                                             : QStringLiteral(": ") + error.remoteReason);
     case TunnelError::Kind::CertificateNotTrusted:
         return tr("the certificate of %1 is not trusted: %2 (SHA-256 fingerprint %3); %4")
             .arg(subject, detail, error.certificateSha256,

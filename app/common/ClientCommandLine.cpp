@@ -8,6 +8,7 @@
 #include "server/TokenFile.h"
 
 #include <QCommandLineParser>
+#include <QRegularExpression>
 
 namespace wstunnel {
 
@@ -23,6 +24,12 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
                                                 "of its SubjectPublicKeyInfo) in the server's "
                                                 "chain."),
                                  QStringLiteral("BASE64"));
+    const QCommandLineOption trustFingerprint(
+        QStringLiteral("trust-fingerprint"),
+        QStringLiteral("wss: trust the server certificate with this SHA-256 fingerprint (hex as "
+                       "`openssl x509 -fingerprint -sha256` prints it, colons optional) even if "
+                       "it fails verification; for a certificate you have checked."),
+        QStringLiteral("SHA256"));
     const QCommandLineOption clientCert(QStringLiteral("client-cert"),
                                         QStringLiteral("wss: offer this certificate (PEM, may hold "
                                                        "the chain) for mutual TLS."),
@@ -53,8 +60,8 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
         QStringLiteral("Seconds connections are held when the WebSocket drops, while the session "
                        "is resumed over a new one (default 120; 0: no resuming)."),
         QStringLiteral("SECONDS"));
-    parser.addOptions(
-        {caFile, pin, clientCert, clientKey, proxy, header, keepAlive, udpTimeout, resumeTimeout});
+    parser.addOptions({caFile, pin, trustFingerprint, clientCert, clientKey, proxy, header,
+                       keepAlive, udpTimeout, resumeTimeout});
 }
 
 std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
@@ -84,11 +91,25 @@ bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
         }
         client->pinSha256 = decoded.decoded.toBase64();
     }
+    if (parser.isSet(QStringLiteral("trust-fingerprint"))) {
+        const QString text = parser.value(QStringLiteral("trust-fingerprint")).trimmed();
+        QString hex = text;
+        hex.remove(QLatin1Char(':'));
+        static const QRegularExpression sha256Hex(QStringLiteral("^[0-9A-Fa-f]{64}$"));
+        if (!sha256Hex.match(hex).hasMatch()) {
+            *error = QStringLiteral("--trust-fingerprint '%1' is not a SHA-256 fingerprint (64 "
+                                    "hex digits, colons optional)")
+                         .arg(text);
+            return false;
+        }
+        client->trustedCertificateSha256 = hex.toLatin1();
+    }
     const bool secure = client->url.scheme() == QLatin1String("wss");
     if (!secure && (!client->caFile.isEmpty() || !client->pinSha256.isEmpty() ||
+                    !client->trustedCertificateSha256.isEmpty() ||
                     !client->clientCertFile.isEmpty() || !client->clientKeyFile.isEmpty())) {
-        *error = QStringLiteral("--ca-file, --pin-sha256 and --client-cert/--client-key need a "
-                                "wss:// remote");
+        *error = QStringLiteral("--ca-file, --pin-sha256, --trust-fingerprint and "
+                                "--client-cert/--client-key need a wss:// remote");
         return false;
     }
     TunnelError tlsError;

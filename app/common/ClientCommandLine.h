@@ -17,7 +17,8 @@ namespace wstunnel {
 class ClientCommandLine
 {
 public:
-    // --ca-file, --pin-sha256, --client-cert, --client-key, --proxy, --header, --keepalive.
+    // --ca-file, --pin-sha256, --trust-fingerprint, --client-cert, --client-key, --proxy, --header,
+    // --keepalive.
     static void addNetworkOptions(QCommandLineParser &parser);
     // Applies them to client, whose url must be set already (TLS options need wss).
     static bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *client,

@@ -33,7 +33,8 @@ QString certificateAdvice(TunnelError::CertificateProblems problems)
         advice.append(QStringLiteral("use a host name the certificate lists in the URL"));
     if (problems & TunnelError::CertificateProblem::UntrustedIssuer)
         advice.append(QStringLiteral("give the CA that issued it with --ca-file"));
-    advice.append(QStringLiteral("or trust this certificate explicitly"));
+    advice.append(QStringLiteral("or, once you have checked the fingerprint, trust this "
+                                 "certificate with --trust-fingerprint"));
     return advice.join(QStringLiteral(", "));
 }
 

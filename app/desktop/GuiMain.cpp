@@ -2,6 +2,7 @@
 
 #include "DesktopSecretStore.h"
 #include "HeadlessOptions.h"
+#include "common/HelpOptions.h"
 #include "engine/ProfileStore.h"
 #include "ui/AppController.h"
 #include "ui/MainWindow.h"
@@ -36,6 +37,20 @@ void installTranslators(QApplication &app)
         QApplication::installTranslator(translator);
 }
 
+// Without one, QApplication aborts with Qt's platform-plugin message, which names no way out.
+bool hasDisplay()
+{
+#if defined(Q_OS_UNIX) && !defined(Q_OS_DARWIN)
+    for (const char *variable : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}) {
+        if (!qEnvironmentVariableIsEmpty(variable))
+            return true;
+    }
+    return false;
+#else
+    return true;
+#endif
+}
+
 } // namespace
 
 int runGui(int argc, char *argv[])
@@ -48,7 +63,14 @@ int runGui(int argc, char *argv[])
     QString error;
     const std::optional<HeadlessOptions> options = HeadlessOptions::parse(arguments, &error);
     if (!options) {
-        fprintf(stderr, "wstunnel: %s\nTry 'wstunnel --help'.\n", qPrintable(error));
+        fprintf(stderr, "wstunnel: %s\n",
+                qPrintable(HelpOptions::usageError(error, QStringLiteral("wstunnel --help"))));
+        return 2;
+    }
+    if (!hasDisplay()) {
+        fprintf(stderr, "wstunnel: no display for the mapping editor (DISPLAY and WAYLAND_DISPLAY "
+                        "are unset); use --headless --remote URL -L SPEC to run forwards without "
+                        "a window\n");
         return 2;
     }
 

@@ -1,6 +1,7 @@
 #include "HeadlessOptions.h"
 
 #include "common/ClientCommandLine.h"
+#include "common/HelpOptions.h"
 #include "hub/AgentName.h"
 
 #include <QCommandLineParser>
@@ -66,10 +67,7 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
         *error = parser.errorText();
         return std::nullopt;
     }
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
+    HelpOptions::handle(parser, arguments);
     if (!parser.positionalArguments().isEmpty()) {
         *error =
             QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first());
@@ -80,8 +78,22 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     options.headless = parser.isSet(headless);
     options.verbosity = verbosityOf(parser);
     options.minimized = parser.isSet(minimized);
-    if (!options.headless)
+    if (!options.headless) {
+        // The mapping editor takes its mappings from the profile: forwards given here would be
+        // dropped without a word.
+        const QStringList windowOptions = {QStringLiteral("help"),    QStringLiteral("help-all"),
+                                           QStringLiteral("version"), QStringLiteral("verbose"),
+                                           QStringLiteral("quiet"),   QStringLiteral("minimized")};
+        for (const QString &option : parser.optionNames()) {
+            if (!windowOptions.contains(option)) {
+                *error = QStringLiteral("%1%2 runs without a window only: add --headless")
+                             .arg(option.size() == 1 ? QStringLiteral("-") : QStringLiteral("--"),
+                                  option);
+                return std::nullopt;
+            }
+        }
         return options;
+    }
     if (parser.isSet(profile)) {
         options.profilePath = parser.value(profile);
         return options;

@@ -26,8 +26,7 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                     return;
                 // Besides the log line: the last word, which scripts look for, whatever the
                 // logging rules, with the advice the log line leaves out.
-                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
-                Q_EMIT finished(1);
+                finish(CommandLineErrors::describe(error));
             });
     connect(m_client, &TunnelClient::reverseForwardReady, this,
             [](const ForwardSpec &spec, quint16 remotePort) {
@@ -42,8 +41,7 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
                 TunnelError error(TunnelError::Kind::ReverseForwardRefused, spec.bindEndpoint(),
                                   reason);
                 error.forward = spec.toString();
-                fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
-                Q_EMIT finished(1);
+                finish(CommandLineErrors::describe(error));
             });
     if (!m_options.agent.isEmpty())
         connect(m_client, &TunnelClient::sessionReady, this, &HeadlessRunner::followAgent);
@@ -52,11 +50,9 @@ HeadlessRunner::HeadlessRunner(const HeadlessOptions &options, QObject *parent)
 void HeadlessRunner::followAgent(TunnelSession *session)
 {
     if (!session->peerCapabilities().testFlag(Capability::Relay)) {
-        fprintf(stderr,
-                "wstunnel: %s is not a hub (it does not relay to agents): drop --agent, or give "
-                "the hub's URL\n",
-                qPrintable(m_options.client.url.toDisplayString()));
-        Q_EMIT finished(1);
+        finish(QStringLiteral("%1 is not a hub (it does not relay to agents): drop --agent, or "
+                              "give the hub's URL")
+                   .arg(m_options.client.url.toDisplayString()));
         return;
     }
     connect(session, &TunnelSession::agentStatusReceived, this,
@@ -77,12 +73,6 @@ void HeadlessRunner::followAgent(TunnelSession *session)
             });
 }
 
-void HeadlessRunner::fail(const QString &message)
-{
-    fprintf(stderr, "wstunnel: %s\n", qPrintable(message));
-    Q_EMIT finished(1);
-}
-
 void HeadlessRunner::startStdio()
 {
     // A reader of standard output that went away is an error of the channel, not a signal.
@@ -95,16 +85,24 @@ void HeadlessRunner::startStdio()
     connect(m_client, &TunnelClient::stateChanged, this,
             [this](TunnelClient::State state, const TunnelError &error) {
                 if (state == TunnelClient::State::Retrying && !m_stdio->isOpen() && error.isError())
-                    fail(CommandLineErrors::describe(error));
+                    finish(CommandLineErrors::describe(error));
             });
     connect(m_stdio, &StdioForward::finished, this, [this](const QString &error) {
         if (error.isEmpty())
             Q_EMIT finished(0);
         else
-            fail(QStringLiteral("--stdio %1: %2")
-                     .arg(formatEndpoint(m_options.stdioHost, m_options.stdioPort), error));
+            finish(QStringLiteral("--stdio %1: %2")
+                       .arg(formatEndpoint(m_options.stdioHost, m_options.stdioPort), error));
     });
     m_client->start();
+}
+
+void HeadlessRunner::finish(const QString &reason)
+{
+    if (!m_failureReason.isEmpty())
+        return;
+    m_failureReason = reason;
+    Q_EMIT finished(1);
 }
 
 bool HeadlessRunner::start(QString *error)

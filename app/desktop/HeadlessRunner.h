@@ -22,6 +22,9 @@ public:
     // Returns false with error set when a forward cannot be bound.
     bool start(QString *error);
 
+    // Why the run ended with a non-zero exit code, for the last line on stderr.
+    QString failureReason() const { return m_failureReason; }
+
 Q_SIGNALS:
     void finished(int exitCode);
 
@@ -30,12 +33,14 @@ private:
     void followAgent(TunnelSession *session);
     // --stdio: standard input and output are the connection.
     void startStdio();
-    void fail(const QString &message);
+    // Ends the run with exit code 1; the first reason given is the one reported.
+    void finish(const QString &reason);
 
     HeadlessOptions m_options;
     TunnelClient *m_client;
     StdioForward *m_stdio = nullptr;
     QString m_agentAddress; // the instance serving --agent, as last printed
+    QString m_failureReason;
 };
 
 } // namespace wstunnel

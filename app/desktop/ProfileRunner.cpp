@@ -55,9 +55,11 @@ void ProfileRunner::onSnapshot(const EngineSnapshot &snapshot)
             continue;
         const MappingConfig &mapping = m_profile.mappings.at(index);
         if (stats.state == MappingState::Error) {
-            fprintf(stderr, "wstunnel: %s: %s\n", qPrintable(mapping.name),
-                    qPrintable(CommandLineErrors::describe(stats.error)));
-            Q_EMIT finished(1);
+            if (m_failureReason.isEmpty()) {
+                m_failureReason = QStringLiteral("%1: %2").arg(
+                    mapping.name, CommandLineErrors::describe(stats.error));
+                Q_EMIT finished(1);
+            }
             return;
         }
         if (m_reported.contains(stats.id))

@@ -25,6 +25,9 @@ public:
     // its remotes cannot be read from secrets.
     bool start(const QString &path, SecretStore &secrets, QString *error);
 
+    // Why the run ended with a non-zero exit code, for the last line on stderr.
+    QString failureReason() const { return m_failureReason; }
+
 Q_SIGNALS:
     void finished(int exitCode);
 
@@ -34,6 +37,7 @@ private:
     TunnelEngine *m_engine;
     Profile m_profile;
     QSet<QString> m_reported;
+    QString m_failureReason;
 };
 
 } // namespace wstunnel

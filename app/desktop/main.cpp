@@ -3,6 +3,7 @@
 #include "HeadlessRunner.h"
 #include "ProfileRunner.h"
 
+#include "common/HelpOptions.h"
 #include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -15,52 +16,65 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 using namespace wstunnel;
 
 namespace {
 
-int runHeadless(int argc, char *argv[])
+// Runs until the end of a headless run; on a non-zero exit code, reason says why. Everything the
+// run created is gone on return, so nothing it logs while being torn down follows the reason.
+int runHeadlessUntilDone(QCoreApplication &app, QString *reason)
 {
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("wstunnel"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
-    QString error;
-    const std::optional<HeadlessOptions> options = HeadlessOptions::parse(app.arguments(), &error);
+    const std::optional<HeadlessOptions> options = HeadlessOptions::parse(app.arguments(), reason);
     if (!options) {
-        fprintf(stderr, "wstunnel: %s\nTry 'wstunnel --help'.\n", qPrintable(error));
+        *reason = HelpOptions::usageError(*reason, QStringLiteral("wstunnel --help"));
         return 2;
     }
     if (!options->headless) {
-        fprintf(stderr, "wstunnel: this build has no desktop interface; use --headless\n");
+        *reason = QStringLiteral("this build has no desktop interface; use --headless");
         return 2;
     }
     configureLogging(options->verbosity);
     DescriptorLimit::raiseToHardLimit();
     std::unique_ptr<QObject> runner;
+    std::function<QString()> failureReason;
     if (!options->profilePath.isEmpty()) {
         auto *profileRunner = new ProfileRunner;
         runner.reset(profileRunner);
         const std::unique_ptr<SecretStore> secrets = createDesktopSecretStore();
-        if (!profileRunner->start(options->profilePath, *secrets, &error)) {
-            fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
+        if (!profileRunner->start(options->profilePath, *secrets, reason))
             return 2;
-        }
         QObject::connect(profileRunner, &ProfileRunner::finished, &app, &QCoreApplication::exit);
+        failureReason = [profileRunner] { return profileRunner->failureReason(); };
     } else {
         auto *headlessRunner = new HeadlessRunner(*options);
         runner.reset(headlessRunner);
-        if (!headlessRunner->start(&error)) {
-            fprintf(stderr, "wstunnel: %s\n", qPrintable(error));
+        if (!headlessRunner->start(reason))
             return 1;
-        }
         QObject::connect(headlessRunner, &HeadlessRunner::finished, &app, &QCoreApplication::exit);
+        failureReason = [headlessRunner] { return headlessRunner->failureReason(); };
     }
     UnixSignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &UnixSignalWatcher::terminationRequested, &app,
                      [&app] { QTimer::singleShot(0, &app, &QCoreApplication::quit); });
-    return app.exec();
+    const int exitCode = app.exec();
+    *reason = failureReason();
+    return exitCode;
+}
+
+int runHeadless(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("wstunnel"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
+    QString reason;
+    const int exitCode = runHeadlessUntilDone(app, &reason);
+    // README promises scripts that the last line on stderr of a failed run is its reason.
+    if (exitCode != 0)
+        fprintf(stderr, "wstunnel: %s\n", qPrintable(reason));
+    return exitCode;
 }
 
 #ifdef WSTUNNEL_WITH_GUI

@@ -1,6 +1,7 @@
 #include "AgentOptions.h"
 
 #include "common/ClientCommandLine.h"
+#include "common/HelpOptions.h"
 #include "hub/AgentName.h"
 
 #include <QCommandLineParser>
@@ -41,10 +42,7 @@ std::optional<AgentOptions> AgentOptions::parse(const QStringList &arguments, QS
         *error = parser.errorText();
         return std::nullopt;
     }
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
+    HelpOptions::handle(parser, arguments);
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || positional.first() != QLatin1String("agent")) {
         *error = QStringLiteral("unexpected argument '%1'").arg(positional.value(1));

@@ -1,5 +1,6 @@
 #include "RemoteOptions.h"
 
+#include "common/HelpOptions.h"
 #include "config/ForwardSpec.h"
 #include "config/NetworkOptionValues.h"
 #include "hub/AgentName.h"
@@ -245,10 +246,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         *error = parser.errorText();
         return std::nullopt;
     }
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
-    if (parser.isSet(QStringLiteral("version")))
-        parser.showVersion();
+    HelpOptions::handle(parser, arguments);
     const QStringList positional = parser.positionalArguments();
     const QString role = positional.value(0, QStringLiteral("serve"));
     if (positional.size() == 1 && role == QLatin1String("agent")) {

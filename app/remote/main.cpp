@@ -3,6 +3,7 @@
 
 #include "agent/AgentConnection.h"
 #include "common/CommandLineErrors.h"
+#include "common/HelpOptions.h"
 #include "forward/ForwardListener.h"
 #include "hub/HubServer.h"
 #include "server/TunnelServer.h"
@@ -19,13 +20,14 @@ using namespace wstunnel;
 
 namespace {
 
-// serve and hub: accept WebSockets on one port until a termination signal.
-int runServer(QCoreApplication &app)
+// serve and hub: accept WebSockets on one port until a termination signal. On a non-zero exit
+// code, reason says why; everything the run created is gone on return.
+int runServer(QCoreApplication &app, QString *reason)
 {
     QString error;
     std::optional<RemoteOptions> options = RemoteOptions::parse(app.arguments(), &error);
     if (!options) {
-        fprintf(stderr, "wstunnel-remote: %s\nTry 'wstunnel-remote --help'.\n", qPrintable(error));
+        *reason = HelpOptions::usageError(error, QStringLiteral("wstunnel-remote --help"));
         return 2;
     }
     configureLogging(options->verbosity);
@@ -43,13 +45,11 @@ int runServer(QCoreApplication &app)
         server =
             std::make_unique<TunnelServer>(options->server, options->tokens, options->allowList);
     }
-    if (!server->listen(&error)) {
-        fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(error));
+    if (!server->listen(reason))
         return 1;
-    }
     for (const HubServer::Publication &publication : std::as_const(options->publications)) {
         if (!hub->publish(publication, &error)) {
-            fprintf(stderr, "wstunnel-remote: --publish: %s\n", qPrintable(error));
+            *reason = QStringLiteral("--publish: %1").arg(error);
             return 1;
         }
     }
@@ -87,14 +87,13 @@ int runServer(QCoreApplication &app)
 }
 
 // agent: keep registered with every hub until a termination signal, or until every hub refused
-// the agent for good.
-int runAgent(QCoreApplication &app)
+// the agent for good. On a non-zero exit code, reason says why.
+int runAgent(QCoreApplication &app, QString *reason)
 {
     QString error;
     const std::optional<AgentOptions> options = AgentOptions::parse(app.arguments(), &error);
     if (!options) {
-        fprintf(stderr, "wstunnel-remote: %s\nTry 'wstunnel-remote agent --help'.\n",
-                qPrintable(error));
+        *reason = HelpOptions::usageError(error, QStringLiteral("wstunnel-remote agent --help"));
         return 2;
     }
     configureLogging(options->verbosity);
@@ -121,14 +120,18 @@ int runAgent(QCoreApplication &app)
             fflush(stdout);
         });
         QObject::connect(connection, &AgentConnection::failed, &app,
-                         [&app, &failed, &connections](const TunnelError &error) {
-                             fprintf(stderr, "wstunnel-remote: %s\n",
-                                     qPrintable(CommandLineErrors::describe(error)));
+                         [&app, &failed, &connections, reason](const TunnelError &error) {
+                             const QString message = CommandLineErrors::describe(error);
+                             if (++failed < connections.size()) {
+                                 fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(message));
+                                 return;
+                             }
+                             // The last refusal is the reason for the exit, reported last.
+                             *reason = message;
                              // Queued: a refusal may come while the event loop is not running
                              // yet.
-                             if (++failed == connections.size())
-                                 QMetaObject::invokeMethod(
-                                     &app, [&app] { app.exit(1); }, Qt::QueuedConnection);
+                             QMetaObject::invokeMethod(
+                                 &app, [&app] { app.exit(1); }, Qt::QueuedConnection);
                          });
     }
     for (AgentConnection *connection : std::as_const(connections))
@@ -141,7 +144,9 @@ int runAgent(QCoreApplication &app)
                              connection->stop();
                          QTimer::singleShot(200, &app, &QCoreApplication::quit);
                      });
-    return app.exec();
+    const int exitCode = app.exec();
+    qDeleteAll(connections);
+    return exitCode;
 }
 
 } // namespace
@@ -151,8 +156,13 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("wstunnel-remote"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));
+    QString reason;
     // The agent role has options of its own, so it is told apart before any parsing.
-    if (app.arguments().value(1) == QLatin1String("agent"))
-        return runAgent(app);
-    return runServer(app);
+    const int exitCode = app.arguments().value(1) == QLatin1String("agent")
+                             ? runAgent(app, &reason)
+                             : runServer(app, &reason);
+    // README promises scripts that the last line on stderr of a failed run is its reason.
+    if (exitCode != 0)
+        fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(reason));
+    return exitCode;
 }

@@ -2,8 +2,11 @@
 
 #include "ChannelEndpoint.h"
 #include "ChannelHost.h"
+#include "Logging.h"
 #include "protocol/MessageCodec.h"
 #include "session/TargetPolicy.h"
+
+#include <QStringList>
 
 #include <algorithm>
 #include <cstring>
@@ -37,6 +40,13 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
     connect(m_endpoint, &ChannelEndpoint::errorOccurred, this, [this](const QString &reason) {
         reset(FailureCode::IoError, QStringLiteral("writing to %1 failed: %2").arg(m_peer, reason));
     });
+    qCDebug(lcSession).noquote() << label() << QStringLiteral("opening");
+}
+
+// The per-channel debug lines (--verbose) start with what the info lines name the channel by.
+QString Channel::label() const
+{
+    return QStringLiteral("channel %1 %2 -> %3:").arg(m_id).arg(m_peer, m_target);
 }
 
 ChannelSummary Channel::summary() const
@@ -69,6 +79,10 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
     if (m_state != State::Opening)
         return;
     if (resolution.addresses.isEmpty()) {
+        qCDebug(lcSession).noquote()
+            << label()
+            << QStringLiteral("open refused here (%1): %2")
+                   .arg(failureCodeName(resolution.code), resolution.reason);
         m_host->sendMessage(MessageCodec::openFailed(m_id, resolution.code, resolution.reason));
         finish(QStringLiteral("%1: %2").arg(failureCodeName(resolution.code), resolution.reason));
         return;
@@ -77,6 +91,7 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
         if (m_state != State::Opening)
             return;
         m_state = State::Open;
+        qCDebug(lcSession).noquote() << label() << QStringLiteral("target connected, open-ok sent");
         m_host->sendMessage(MessageCodec::openOk(m_id, m_window.receiveWindow()));
         if (!m_earlyData.isEmpty() && !deliver(std::exchange(m_earlyData, QByteArray())).isEmpty())
             return;
@@ -94,9 +109,19 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
                 if (m_state != State::Opening)
                     return;
                 const QString text = QStringLiteral("%1: %2").arg(m_target, reason);
+                qCDebug(lcSession).noquote()
+                    << label()
+                    << QStringLiteral("open failed (%1): %2").arg(failureCodeName(code), reason);
                 m_host->sendMessage(MessageCodec::openFailed(m_id, code, text));
                 finish(text);
             });
+    QStringList addresses;
+    for (const QHostAddress &address : resolution.addresses)
+        addresses.append(address.toString());
+    qCDebug(lcSession).noquote() << label()
+                                 << QStringLiteral("connecting to %1 port %2")
+                                        .arg(addresses.join(QStringLiteral(", ")))
+                                        .arg(resolution.port);
     m_endpoint->connectToAddresses(resolution.addresses, resolution.port, timeoutMs);
 }
 
@@ -115,6 +140,8 @@ void Channel::handleOpenOk(quint32 window)
         return;
     m_window.setPeerWindow(window);
     m_state = State::Open;
+    qCDebug(lcSession).noquote()
+        << label() << QStringLiteral("open-ok from the peer, window %1 B").arg(window);
     if (m_datagram) {
         m_datagram->heldBytes = 0;
         for (const QByteArray &datagram : std::exchange(m_datagram->held, {}))
@@ -130,6 +157,9 @@ void Channel::handleOpenOk(quint32 window)
 
 void Channel::handleOpenFailed(FailureCode code, const QString &reason)
 {
+    qCDebug(lcSession).noquote()
+        << label()
+        << QStringLiteral("open failed at the peer (%1): %2").arg(failureCodeName(code), reason);
     Q_EMIT openFailed(code);
     m_endpoint->abort();
     finish(reason);
@@ -240,6 +270,8 @@ QString Channel::handleFin(quint64 finalOffset)
             .arg(finalOffset)
             .arg(m_window.receivedOffset());
     m_remoteFin = true;
+    qCDebug(lcSession).noquote() << label()
+                                 << QStringLiteral("fin from the peer after %1 B").arg(finalOffset);
     m_endpoint->shutdownWrite();
     maybeFinish();
     return QString();
@@ -247,6 +279,9 @@ QString Channel::handleFin(quint64 finalOffset)
 
 void Channel::handleReset(FailureCode code, const QString &reason)
 {
+    qCDebug(lcSession).noquote()
+        << label()
+        << QStringLiteral("reset by the peer (%1): %2").arg(failureCodeName(code), reason);
     m_endpoint->abort();
     // The peer's idle expiry is how flows normally end.
     if (m_datagram && code == FailureCode::TimedOut)
@@ -306,6 +341,9 @@ void Channel::readLocal()
         }
         if (n == 0) {
             m_localEof = true;
+            qCDebug(lcSession).noquote()
+                << label()
+                << QStringLiteral("fin from %1 after %2 B").arg(m_peer).arg(m_window.sentOffset());
             m_endpoint->setReadEnabled(false);
             if (m_state == State::Opening)
                 return;
@@ -395,6 +433,8 @@ void Channel::reset(FailureCode code, const QString &reason)
 {
     if (m_state == State::Closed)
         return;
+    qCDebug(lcSession).noquote()
+        << label() << QStringLiteral("resetting (%1): %2").arg(failureCodeName(code), reason);
     m_host->sendMessage(MessageCodec::reset(m_id, code, reason));
     m_endpoint->abort();
     finish(reason);

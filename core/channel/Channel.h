@@ -59,6 +59,13 @@ public:
     State state() const { return m_state; }
     QString peer() const { return m_peer; }
     QString target() const { return m_target; }
+    // For the log lines, once a policy has mapped the target the peer asked for to a real one:
+    // a reverse forward's peer asks for the port it listens on, which means a local target.
+    void setEndpoints(const QString &peer, const QString &target)
+    {
+        m_peer = peer;
+        m_target = target;
+    }
     quint64 bytesIn() const { return m_bytesIn; }
     quint64 bytesOut() const { return m_bytesOut; }
     qint64 ageMs() const { return m_age.elapsed(); }
@@ -69,6 +76,8 @@ public:
     quint64 droppedIn() const { return m_datagram ? m_datagram->droppedIn : 0; }
     quint64 droppedOut() const { return m_datagram ? m_datagram->droppedOut : 0; }
     ChannelSummary summary() const;
+    // "channel ID PEER -> TARGET:", how the debug lines begin.
+    QString label() const;
 
     // Closes the channel from this side, resetting both ends.
     void abortChannel(const QString &reason);

@@ -20,12 +20,21 @@ namespace wstunnel {
 
 namespace {
 
-// QWebSocket reports a refused upgrade only as text; the status code is all we need from it.
+// QWebSocket reports a refused upgrade only as text: "... status code: 503 (REASON PHRASE).".
 int httpStatusOf(const QString &errorString)
 {
     static const QRegularExpression pattern(QStringLiteral("status code: (\\d{3})"));
     const QRegularExpressionMatch match = pattern.match(errorString);
     return match.hasMatch() ? match.captured(1).toInt() : 0;
+}
+
+// A wstunnel-remote appends its reason to the standard phrase: "Service Unavailable: REASON".
+QString remoteReasonOf(const QString &errorString)
+{
+    static const QRegularExpression pattern(
+        QStringLiteral("status code: \\d{3} \\([^:()]*: (.+)\\)\\.?$"));
+    const QRegularExpressionMatch match = pattern.match(errorString);
+    return match.hasMatch() ? match.captured(1) : QString();
 }
 
 QString endpointOf(const QUrl &url)
@@ -60,7 +69,7 @@ TunnelClient::~TunnelClient()
 
 ForwardListener *TunnelClient::addLocalForward(const ForwardSpec &spec, TunnelError *error)
 {
-    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    const QHostAddress address = spec.bindAddress();
     if (address.isNull()) {
         *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
         error->forward = spec.toString();
@@ -99,7 +108,7 @@ void TunnelClient::removeLocalForward(ForwardListener *listener)
 
 DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, TunnelError *error)
 {
-    const QHostAddress address = HostResolver::parseLiteral(spec.bindHost);
+    const QHostAddress address = spec.bindAddress();
     if (address.isNull()) {
         *error = TunnelError(TunnelError::Kind::InvalidBindAddress, spec.bindHost);
         error->forward = spec.toString();
@@ -445,6 +454,7 @@ void TunnelClient::onSocketError()
     if (status) {
         TunnelError statusError(TunnelError::Kind::HttpStatus, url, error);
         statusError.httpStatus = status;
+        statusError.remoteReason = remoteReasonOf(error);
         connectionLost(statusError);
         return;
     }
@@ -663,9 +673,12 @@ void TunnelClient::resolve(const QString &host, quint16 port, ChannelTransport t
         if (forward->state() != ReverseForward::State::Listening || forward->remotePort() != port ||
             forward->spec().bindHost != host || forward->spec().transport != transport)
             continue;
-        if (auto *channel = qobject_cast<Channel *>(context))
-            forward->track(channel);
         const ForwardSpec spec = forward->spec();
+        if (auto *channel = qobject_cast<Channel *>(context)) {
+            forward->track(channel);
+            channel->setEndpoints(QStringLiteral("%1 on the remote").arg(channel->target()),
+                                  spec.targetEndpoint() + spec.transportSuffix());
+        }
         HostResolver::resolve(
             spec.targetHost, context,
             [done, spec](const QList<QHostAddress> &addresses, const QString &error) {

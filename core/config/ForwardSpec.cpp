@@ -1,5 +1,7 @@
 #include "ForwardSpec.h"
 
+#include "net/HostResolver.h"
+
 #include <QStringList>
 
 namespace wstunnel {
@@ -112,7 +114,7 @@ std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction dir
     if (offset == 1) {
         const QString bind = fields->at(0);
         if (bind.isEmpty() || bind == QLatin1String("*"))
-            spec.bindHost = QStringLiteral("0.0.0.0");
+            spec.bindHost = kAllInterfaces;
         else if (bind.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
             spec.bindHost = QStringLiteral("127.0.0.1");
         else
@@ -139,6 +141,13 @@ std::optional<ForwardSpec> ForwardSpec::parse(const QString &text, Direction dir
 QString ForwardSpec::bindEndpoint() const
 {
     return formatEndpoint(bindHost, bindPort);
+}
+
+QHostAddress ForwardSpec::bindAddress() const
+{
+    if (bindHost == kAllInterfaces)
+        return QHostAddress(QHostAddress::Any);
+    return HostResolver::parseLiteral(bindHost);
 }
 
 QString ForwardSpec::targetEndpoint() const

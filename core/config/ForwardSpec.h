@@ -2,6 +2,7 @@
 
 #include "protocol/Message.h"
 
+#include <QHostAddress>
 #include <QString>
 
 #include <optional>
@@ -16,15 +17,21 @@ struct ForwardSpec
     enum class Direction { Local, Reverse, Dynamic };
 
     Direction direction = Direction::Local;
+    // An address, or kAllInterfaces.
     QString bindHost = QStringLiteral("127.0.0.1");
     quint16 bindPort = 0;
     QString targetHost;
     quint16 targetPort = 0;
     ChannelTransport transport = ChannelTransport::Tcp;
 
+    // BIND '*' or empty: every interface, IPv4 and IPv6 (0.0.0.0 stays IPv4 only).
+    static inline const QString kAllInterfaces = QStringLiteral("*");
+
     static std::optional<ForwardSpec> parse(const QString &text, Direction direction,
                                             QString *error);
     QString bindEndpoint() const;
+    // The address to bind, dual-stack for kAllInterfaces; null when bindHost is no address.
+    QHostAddress bindAddress() const;
     QString targetEndpoint() const;
     // "/udp" for a UDP mapping, else empty: what readiness lines and logs append to endpoints.
     QString transportSuffix() const;

@@ -43,6 +43,11 @@ bool DatagramListener::start(const QHostAddress &address, quint16 port, QString 
 {
     const SocketAddress wanted = SocketAddress::from(address, port);
     const int fd = ::socket(wanted.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    m_allInterfaces = address.protocol() == QAbstractSocket::AnyIPProtocol;
+    // Whatever the system's default (net.ipv6.bindv6only), '*' takes IPv4 datagrams as well.
+    const int v6Only = m_allInterfaces ? 0 : 1;
+    if (fd >= 0 && wanted.family() == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6Only, sizeof v6Only);
     if (fd < 0 || ::bind(fd, wanted.data(), wanted.length) != 0) {
         m_addressInUse = errno == EADDRINUSE;
         m_errorString = QString::fromLocal8Bit(strerror(errno)).toLower();
@@ -64,6 +69,12 @@ bool DatagramListener::start(const QHostAddress &address, quint16 port, QString 
     m_notifier = new QSocketNotifier(fd, QSocketNotifier::Read, this);
     connect(m_notifier, &QSocketNotifier::activated, this, &DatagramListener::readDatagrams);
     return true;
+}
+
+QString DatagramListener::localEndpoint() const
+{
+    return m_allInterfaces ? formatEndpoint(ForwardSpec::kAllInterfaces, m_boundAddress.port())
+                           : m_boundAddress.toString();
 }
 
 void DatagramListener::close()

@@ -53,7 +53,7 @@ public:
     QString targetHost() const { return m_targetHost; }
     quint16 targetPort() const { return m_targetPort; }
     quint16 serverPort() const { return m_boundAddress.port(); }
-    QString localEndpoint() const { return m_boundAddress.toString(); }
+    QString localEndpoint() const;
     // HOST:PORT/udp.
     QString target() const;
     int flowCount() const { return int(m_flows.size()); }
@@ -84,6 +84,7 @@ private:
     bool m_addressInUse = false;
     QSocketNotifier *m_notifier = nullptr;
     SocketAddress m_boundAddress;
+    bool m_allInterfaces = false; // bound dual-stack
     QByteArray m_buffer;
     QHash<QByteArray, DatagramFlow *> m_flows; // by SocketAddress::key() of the source
     RecencyList<DatagramFlow *> m_recency;

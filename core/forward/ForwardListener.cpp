@@ -15,6 +15,9 @@ namespace {
 
 QString endpoint(const QHostAddress &address, quint16 port)
 {
+    // The dual-stack address prints as "::", which reads as IPv6 only.
+    if (address.protocol() == QAbstractSocket::AnyIPProtocol)
+        return formatEndpoint(ForwardSpec::kAllInterfaces, port);
     return formatEndpoint(address.toString(), port);
 }
 

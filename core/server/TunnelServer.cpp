@@ -285,8 +285,11 @@ void TunnelServer::inspectRequest(QTcpSocket *socket)
         return;
     }
     if (sessions().size() >= m_settings.maxSessions) {
-        refuse(socket, 503, "Service Unavailable",
-               QStringLiteral("session limit of %1 reached").arg(m_settings.maxSessions));
+        const QString reason =
+            QStringLiteral("session limit of %1 reached").arg(m_settings.maxSessions);
+        // Also in the status line: a WebSocket client sees neither the body nor the headers of a
+        // refused upgrade, only the status line.
+        refuse(socket, 503, "Service Unavailable: " + reason.toUtf8(), reason);
         return;
     }
     socket->disconnect(this);

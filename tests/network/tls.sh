@@ -71,6 +71,23 @@ else
     fail "expected exactly 2 sessions on the remote: $(grep -c "session from" "$WORK/tls.err" || true)"
 fi
 
+# --trust-fingerprint: the certificate the user checked, as openssl prints it or without colons
+# in lower case, is trusted without its CA; another fingerprint is refused naming the real one.
+expect_tunnel trusted-fingerprint --remote "$REMOTE_URL" --trust-fingerprint "$fingerprint"
+expect_tunnel trusted-fingerprint-plain --remote "$REMOTE_URL" \
+    --trust-fingerprint "$(printf '%s' "$fingerprint" | tr -d ':' | tr 'A-F' 'a-f')"
+expect_refusal wrong-fingerprint "not trusted: .*fingerprint $fingerprint.*--trust-fingerprint" \
+    --remote "$REMOTE_URL" --trust-fingerprint "$(cert_fingerprint "$WORK/client.pem")"
+if grep -q "^wstunnel: TLS: the certificate of 127.0.0.1:$REMOTE_PORT is not trusted" \
+    <(tail -n 1 "$WORK/wrong-fingerprint.err"); then
+    pass "wrong-fingerprint: the refusal is the last line on stderr"
+else
+    fail "wrong-fingerprint: last line on stderr: $(tail -n 1 "$WORK/wrong-fingerprint.err")"
+fi
+bad_client_option "--trust-fingerprint" --remote wss://127.0.0.1:1/ --trust-fingerprint AB:CD
+bad_client_option "--trust-fingerprint.*wss://" --remote ws://127.0.0.1:1/ \
+    --trust-fingerprint "$fingerprint"
+
 log "wrong host"
 start_remote wronghost --tls-cert "$WORK/wronghost.pem" --tls-key "$WORK/wronghost.key"
 expect_refusal wrong-host \

@@ -57,6 +57,14 @@ QList<Row> rows()
     TunnelError status(Kind::HttpStatus, kUrl, QStringLiteral("Unhandled http status code: 502"));
     status.httpStatus = 502;
     rows.append({"other HTTP status", status, QStringLiteral("HTTP 502 from ") + kUrl});
+    TunnelError limit(Kind::HttpStatus, kUrl,
+                      QStringLiteral("Unhandled http status code: 503 (Service Unavailable: "
+                                     "session limit of 64 reached)."));
+    limit.httpStatus = 503;
+    limit.remoteReason = QStringLiteral("session limit of 64 reached");
+    rows.append({"HTTP status with the remote's reason", limit,
+                 QStringLiteral("HTTP 503 from ") + kUrl +
+                     QStringLiteral(": session limit of 64 reached")});
 
     TunnelError untrusted(Kind::CertificateNotTrusted, kEndpoint,
                           QStringLiteral("The issuer certificate could not be found"));
@@ -68,7 +76,8 @@ QList<Row> rows()
                                 "issuer certificate could not be found (server certificate "
                                 "SHA-256 fingerprint AB:CD:EF:01); use a host name the "
                                 "certificate lists in the URL, give the CA that issued it with "
-                                "--ca-file, or trust this certificate explicitly")});
+                                "--ca-file, or, once you have checked the fingerprint, trust "
+                                "this certificate with --trust-fingerprint")});
     TunnelError expired(Kind::CertificateNotTrusted, kEndpoint,
                         QStringLiteral("The certificate has expired"));
     expired.certificateSha256 = kFingerprint;
@@ -77,8 +86,8 @@ QList<Row> rows()
                  QStringLiteral("TLS: the certificate of devbox.example:8443 is not trusted: The "
                                 "certificate has expired (server certificate SHA-256 fingerprint "
                                 "AB:CD:EF:01); the server's certificate must be renewed, or this "
-                                "computer's clock is wrong, or trust this certificate "
-                                "explicitly")});
+                                "computer's clock is wrong, or, once you have checked the "
+                                "fingerprint, trust this certificate with --trust-fingerprint")});
     TunnelError pin(Kind::PublicKeyPinMismatch, kEndpoint);
     pin.expectedPin = "EXPECTED=";
     pin.publicKeyPin = "ACTUAL=";

@@ -21,9 +21,11 @@ private Q_SLOTS:
         QTest::newRow("explicit bind") << "127.0.0.1:16379:127.0.0.1:6379"
                                        << "127.0.0.1" << 16379 << "127.0.0.1" << 6379;
         QTest::newRow("all interfaces") << "*:9000:127.0.0.1:8080"
-                                        << "0.0.0.0" << 9000 << "127.0.0.1" << 8080;
+                                        << "*" << 9000 << "127.0.0.1" << 8080;
         QTest::newRow("empty bind") << ":9000:h:1"
-                                    << "0.0.0.0" << 9000 << "h" << 1;
+                                    << "*" << 9000 << "h" << 1;
+        QTest::newRow("IPv4 any bind") << "0.0.0.0:9000:h:1"
+                                       << "0.0.0.0" << 9000 << "h" << 1;
         QTest::newRow("localhost bind") << "localhost:9000:h:1"
                                         << "127.0.0.1" << 9000 << "h" << 1;
         QTest::newRow("ipv6 bind and target") << "[::1]:8080:[fd00::5]:80"
@@ -42,6 +44,25 @@ private Q_SLOTS:
         QTEST(int(spec->bindPort), "bindPort");
         QTEST(spec->targetHost, "targetHost");
         QTEST(int(spec->targetPort), "targetPort");
+    }
+
+    // '*' binds every interface of both families; an explicit 0.0.0.0 stays IPv4.
+    void bindAddressOfAllInterfaces()
+    {
+        QString error;
+        const auto all =
+            ForwardSpec::parse(QStringLiteral("*:9000:h:1"), ForwardSpec::Direction::Local, &error);
+        QVERIFY2(all, qPrintable(error));
+        QCOMPARE(all->bindAddress().protocol(), QAbstractSocket::AnyIPProtocol);
+        QCOMPARE(all->bindEndpoint(), QStringLiteral("*:9000"));
+        const auto ipv4 = ForwardSpec::parse(QStringLiteral("0.0.0.0:9000:h:1"),
+                                             ForwardSpec::Direction::Local, &error);
+        QVERIFY2(ipv4, qPrintable(error));
+        QCOMPARE(ipv4->bindAddress(), QHostAddress(QHostAddress::AnyIPv4));
+        const auto ipv6 = ForwardSpec::parse(QStringLiteral("[::1]:9000:h:1"),
+                                             ForwardSpec::Direction::Local, &error);
+        QVERIFY2(ipv6, qPrintable(error));
+        QCOMPARE(ipv6->bindAddress(), QHostAddress(QHostAddress::LocalHostIPv6));
     }
 
     void rejects_data()
