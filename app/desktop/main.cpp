@@ -3,6 +3,8 @@
 #include "HeadlessRunner.h"
 #include "ProfileRunner.h"
 
+#include "common/CommandLineErrors.h"
+#include "hub/AgentDirectoryQuery.h"
 #include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -11,6 +13,7 @@
 #endif
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
 
 #include <cstdio>
@@ -20,6 +23,20 @@
 using namespace wstunnel;
 
 namespace {
+
+void printAgents(const QList<AgentListing> &agents)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const AgentListing &agent : agents) {
+        const QString since = now.addSecs(-qint64(agent.connectedSeconds)).toString(Qt::ISODate);
+        printf("%s %s %s since %s\n", qPrintable(agent.name),
+               agent.state == AgentState::Active ? "active" : "standby", qPrintable(agent.address),
+               qPrintable(since));
+    }
+    if (agents.isEmpty())
+        fprintf(stderr, "wstunnel: no agent this token may reach is connected to the hub\n");
+    fflush(stdout);
+}
 
 int runHeadless(int argc, char *argv[])
 {
@@ -39,7 +56,21 @@ int runHeadless(int argc, char *argv[])
     configureLogging(options->verbosity);
     DescriptorLimit::raiseToHardLimit();
     std::unique_ptr<QObject> runner;
-    if (!options->profilePath.isEmpty()) {
+    if (options->listAgents) {
+        auto *query = new AgentDirectoryQuery(options->client);
+        runner.reset(query);
+        QObject::connect(query, &AgentDirectoryQuery::listed, &app,
+                         [](const QList<AgentListing> &agents) {
+                             printAgents(agents);
+                             QCoreApplication::exit(0);
+                         });
+        QObject::connect(query, &AgentDirectoryQuery::failed, &app, [](const TunnelError &error) {
+            fprintf(stderr, "wstunnel: %s\n", qPrintable(CommandLineErrors::describe(error)));
+            QCoreApplication::exit(1);
+        });
+        // Once the loop runs, so that an answer at once still ends it.
+        QTimer::singleShot(0, query, &AgentDirectoryQuery::start);
+    } else if (!options->profilePath.isEmpty()) {
         auto *profileRunner = new ProfileRunner;
         runner.reset(profileRunner);
         const std::unique_ptr<SecretStore> secrets = createDesktopSecretStore();
@@ -68,8 +99,8 @@ int runHeadless(int argc, char *argv[])
 bool wantsConsole(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
-        for (const char *option :
-             {"--headless", "-headless", "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
+        for (const char *option : {"--headless", "-headless", "--list-agents", "-list-agents",
+                                   "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
             if (std::strcmp(argv[i], option) == 0)
                 return true;
         }

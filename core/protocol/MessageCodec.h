@@ -41,6 +41,8 @@ public:
     static QByteArray unlisten(quint32 requestId);
     static QByteArray capabilities(quint32 flags);
     static QByteArray agentStatus(AgentState state, const QString &name, const QString &address);
+    // As many of agents as fit into maxMessageSize bytes, in their order.
+    static QByteArray agentList(const QList<AgentListing> &agents, quint32 maxMessageSize);
 };
 
 } // namespace wstunnel

@@ -82,6 +82,8 @@ public:
     void cancelListen(quint32 requestId);
     // A hub tells an agent its standing, or a desktop who serves the agent it asked for.
     void sendAgentStatus(AgentState state, const QString &name, const QString &address);
+    // A hub answers a desktop that asked for its directory; as many as fit into one message.
+    void sendAgentList(const QList<AgentListing> &agents);
 
     Link *link() const { return m_link; }
     // Gives up the link without ending the session (the caller owns it now). Channels stay open,
@@ -105,6 +107,8 @@ Q_SIGNALS:
     // From a peer that announced relay (a hub) only.
     void agentStatusReceived(wstunnel::AgentState state, const QString &name,
                              const QString &address);
+    // From a peer that announced relay (a hub) only.
+    void agentListReceived(const QList<wstunnel::AgentListing> &agents);
 
 private:
     // ChannelHost
