@@ -32,6 +32,8 @@ need_cmd hyperfine hyperfine
 need_cmd node nodejs
 need_cmd npm npm
 need_cmd git git
+# profiling the tunnel processes (perf record -g -p PID), as docs/PERFORMANCE.md describes
+need_cmd perf linux-perf
 [ -x /usr/bin/python3 ] || missing+=(python3)
 
 # Qt and the rest of the Release build (the desktop app included: its responsiveness is measured)

@@ -130,6 +130,10 @@ QString TunnelError::toString() const
         return QStringLiteral("its remote no longer exists");
     case Kind::NotAHub:
         return QStringLiteral("%1 is not a hub (it does not relay to agents)").arg(subject);
+    case Kind::AgentListRefused:
+        return QStringLiteral("%1 refused to list its agents (HTTP 403): a hub older than this "
+                              "version, or a token that is not a desktop's")
+            .arg(subject);
     }
     return detail;
 }

@@ -64,6 +64,8 @@ public:
         RemoteMissing,       // a mapping whose remote is gone
         // An agent. Subject: the URL it was given as a hub.
         NotAHub, // the server does not relay to agents
+        // Asking a hub for its agents. Subject: its URL.
+        AgentListRefused, // HTTP 403: a hub older than the list, or not a desktop's token
     };
     Q_ENUM(Kind)
 

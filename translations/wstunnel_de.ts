@@ -341,6 +341,10 @@
         <source>%1 is not a hub (it does not relay to agents)</source>
         <translation>%1 ist kein Hub (er vermittelt nicht an Agenten)</translation>
     </message>
+    <message>
+        <source>%1 refused to list its agents (HTTP 403): the hub may be older than this version, or the token is not a desktop&apos;s; type the agent&apos;s name instead</source>
+        <translation>%1 hat es abgelehnt, seine Agenten aufzulisten (HTTP 403): Der Hub ist vielleicht älter als diese Version, oder das Token gehört keinem Desktop; geben Sie den Namen des Agenten selbst ein</translation>
+    </message>
 </context>
 <context>
     <name>wstunnel::FileSecretStore</name>
@@ -1462,6 +1466,61 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     <message>
         <source>Not reachable: %1</source>
         <translation>Nicht erreichbar: %1</translation>
+    </message>
+    <message>
+        <source>Find A&amp;gents</source>
+        <translation>A&amp;genten suchen</translation>
+    </message>
+    <message>
+        <source>Ask the hub which agents this token may reach</source>
+        <translation>Den Hub fragen, welche Agenten dieses Token erreichen darf</translation>
+    </message>
+    <message>
+        <source>Agents online</source>
+        <translation>Verbundene Agenten</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Served by</source>
+        <translation>Bedient von</translation>
+    </message>
+    <message>
+        <source>Connected for</source>
+        <translation>Verbunden seit</translation>
+    </message>
+    <message>
+        <source>Asking %1 for its agents…</source>
+        <translation>%1 wird nach seinen Agenten gefragt …</translation>
+    </message>
+    <message>
+        <source>standby</source>
+        <translation>in Bereitschaft</translation>
+    </message>
+    <message>
+        <source>active</source>
+        <translation>aktiv</translation>
+    </message>
+    <message>
+        <source>connected since %1</source>
+        <translation>verbunden seit %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>active, %n on standby</source>
+        <translation>
+            <numerusform>aktiv, %n in Bereitschaft</numerusform>
+            <numerusform>aktiv, %n in Bereitschaft</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No agent that this token may reach is connected to the hub.</source>
+        <translation>Kein Agent, den dieses Token erreichen darf, ist mit dem Hub verbunden.</translation>
+    </message>
+    <message>
+        <source>Agents online: %1. Pick one to reach it.</source>
+        <translation>Verbundene Agenten: %1. Wählen Sie einen aus, um ihn zu erreichen.</translation>
     </message>
 </context>
 <context>

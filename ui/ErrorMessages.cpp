@@ -118,6 +118,10 @@ QString ErrorMessages::describe(const TunnelError &error)
         return tr("its remote no longer exists");
     case TunnelError::Kind::NotAHub:
         return tr("%1 is not a hub (it does not relay to agents)").arg(error.subject);
+    case TunnelError::Kind::AgentListRefused:
+        return tr("%1 refused to list its agents (HTTP 403): the hub may be older than this "
+                  "version, or the token is not a desktop's; type the agent's name instead")
+            .arg(error.subject);
     }
     return error.toString();
 }

@@ -1,19 +1,25 @@
 #include "RemoteDialog.h"
 
 #include "ErrorMessages.h"
+#include "Formatting.h"
+#include "hub/AgentDirectoryQuery.h"
 #include "hub/AgentName.h"
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHash>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 namespace wstunnel {
@@ -25,6 +31,9 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     , m_urlEdit(new QLineEdit(remote.url.toString(), this))
     , m_tokenEdit(new QLineEdit(QString::fromUtf8(token), this))
     , m_agentEdit(new QLineEdit(remote.agent, this))
+    , m_findAgentsButton(new QPushButton(tr("Find A&gents"), this))
+    , m_agentList(new QTreeWidget(this))
+    , m_agentListStatus(new QLabel(this))
     , m_tlsGroup(new QGroupBox(tr("TLS"), this))
     , m_pinEdit(new QLineEdit(QString::fromLatin1(remote.pinSha256), this))
     , m_fingerprintEdit(new QLineEdit(QString::fromLatin1(remote.trustedCertificateSha256), this))
@@ -53,6 +62,16 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     m_agentEdit->setObjectName(QStringLiteral("agentEdit"));
     m_agentEdit->setAccessibleName(tr("Agent"));
     m_agentEdit->setPlaceholderText(tr("when the URL is a hub: the agent to reach through it"));
+    m_findAgentsButton->setObjectName(QStringLiteral("findAgentsButton"));
+    m_findAgentsButton->setToolTip(tr("Ask the hub which agents this token may reach"));
+    m_agentList->setObjectName(QStringLiteral("agentList"));
+    m_agentList->setAccessibleName(tr("Agents online"));
+    m_agentList->setHeaderLabels({tr("Agent"), tr("State"), tr("Served by"), tr("Connected for")});
+    m_agentList->setFixedHeight(m_agentList->fontMetrics().lineSpacing() * 7);
+    m_agentList->hide();
+    m_agentListStatus->setObjectName(QStringLiteral("agentListStatus"));
+    m_agentListStatus->setWordWrap(true);
+    m_agentListStatus->hide();
 
     QWidget *caRow = nullptr;
     QWidget *certRow = nullptr;
@@ -119,13 +138,19 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
         m_urlEdit->hide();
         m_tokenEdit->hide();
         m_agentEdit->hide();
+        m_findAgentsButton->hide();
         m_tlsGroup->hide();
         m_proxyGroup->hide();
         m_headersEdit->hide();
     } else {
         form->addRow(tr("&URL:"), m_urlEdit);
         form->addRow(tr("&Token:"), m_tokenEdit);
-        form->addRow(tr("&Agent:"), m_agentEdit);
+        auto *agentRow = new QHBoxLayout;
+        agentRow->addWidget(m_agentEdit, 1);
+        agentRow->addWidget(m_findAgentsButton);
+        form->addRow(tr("&Agent:"), agentRow);
+        form->addRow(QString(), m_agentListStatus);
+        form->addRow(QString(), m_agentList);
         layout->addWidget(m_tlsGroup);
         layout->addWidget(m_proxyGroup);
         auto *headersForm = new QFormLayout;
@@ -158,6 +183,11 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
                             m_proxyUrlEdit, m_caFileEdit, m_clientCertEdit, m_clientKeyEdit})
         connect(edit, &QLineEdit::textChanged, this, &RemoteDialog::validate);
     connect(m_headersEdit, &QPlainTextEdit::textChanged, this, &RemoteDialog::validate);
+    connect(m_findAgentsButton, &QPushButton::clicked, this, &RemoteDialog::findAgents);
+    connect(m_agentList, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem *item) {
+        if (item)
+            m_agentEdit->setText(item->data(0, Qt::UserRole).toString());
+    });
     connect(m_proxyModeCombo, &QComboBox::currentIndexChanged, this, &RemoteDialog::validate);
     validate();
     setMinimumWidth(560);
@@ -265,6 +295,77 @@ void RemoteDialog::showTestResult(const ConnectionProbe::Result &result)
         m_testResultLabel->setText(tr("Not reachable: %1").arg(why));
         return;
     }
+}
+
+void RemoteDialog::findAgents()
+{
+    RemoteConfig remote = m_original;
+    const QString problem = check(&remote);
+    if (!problem.isEmpty()) {
+        showAgentListProblem(problem);
+        return;
+    }
+    ClientSettings settings = remote.toClientSettings();
+    settings.token = token();
+    if (m_agentQuery)
+        m_agentQuery->deleteLater();
+    m_agentQuery = new AgentDirectoryQuery(settings, this);
+    connect(m_agentQuery, &AgentDirectoryQuery::listed, this, &RemoteDialog::showAgents);
+    connect(m_agentQuery, &AgentDirectoryQuery::failed, this, [this](const TunnelError &error) {
+        showAgentListProblem(ErrorMessages::describe(error));
+    });
+    m_findAgentsButton->setEnabled(false);
+    m_agentListStatus->setPalette(palette());
+    m_agentListStatus->setText(tr("Asking %1 for its agents…").arg(remote.url.toDisplayString()));
+    m_agentListStatus->show();
+    m_agentQuery->start();
+}
+
+void RemoteDialog::showAgents(const QList<AgentListing> &agents)
+{
+    m_findAgentsButton->setEnabled(true);
+    const QSignalBlocker blocker(m_agentList);
+    m_agentList->clear();
+    const QDateTime now = QDateTime::currentDateTime();
+    QHash<QString, QTreeWidgetItem *> byName;
+    for (const AgentListing &agent : agents) {
+        QTreeWidgetItem *active = byName.value(agent.name);
+        // The active instance of a name heads its row; its standbys are listed under it.
+        auto *item = active ? new QTreeWidgetItem(active) : new QTreeWidgetItem(m_agentList);
+        if (!active)
+            byName.insert(agent.name, item);
+        item->setData(0, Qt::UserRole, agent.name);
+        item->setText(0, agent.name);
+        item->setText(1, active ? tr("standby") : tr("active"));
+        item->setText(2, agent.address);
+        item->setText(3, Formatting::duration(qint64(agent.connectedSeconds) * 1000));
+        item->setToolTip(3,
+                         tr("connected since %1")
+                             .arg(QLocale().toString(now.addSecs(-qint64(agent.connectedSeconds)),
+                                                     QLocale::ShortFormat)));
+        if (active)
+            active->setText(1, tr("active, %n on standby", nullptr, active->childCount()));
+        if (agent.name == m_agentEdit->text().trimmed() && !active)
+            m_agentList->setCurrentItem(item);
+    }
+    m_agentList->expandAll();
+    for (int column = 0; column < m_agentList->columnCount(); ++column)
+        m_agentList->resizeColumnToContents(column);
+    m_agentList->setVisible(!agents.isEmpty());
+    m_agentListStatus->setPalette(palette());
+    m_agentListStatus->setText(
+        agents.isEmpty() ? tr("No agent that this token may reach is connected to the hub.")
+                         : tr("Agents online: %1. Pick one to reach it.").arg(byName.size()));
+}
+
+void RemoteDialog::showAgentListProblem(const QString &problem)
+{
+    m_findAgentsButton->setEnabled(true);
+    m_agentList->clear();
+    m_agentList->hide();
+    m_agentListStatus->setPalette(m_messageLabel->palette());
+    m_agentListStatus->setText(problem);
+    m_agentListStatus->show();
 }
 
 QString RemoteDialog::check(RemoteConfig *remote) const

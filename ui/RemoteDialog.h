@@ -1,7 +1,9 @@
 #pragma once
 
+#include "TunnelError.h"
 #include "engine/ConnectionProbe.h"
 #include "engine/RemoteConfig.h"
+#include "protocol/Message.h"
 
 #include <QDialog>
 
@@ -12,12 +14,15 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
+class QTreeWidget;
 
 namespace wstunnel {
 
-// Adds or edits a remote: its name, URL and token, the agent to reach when the URL is a hub, and
-// how to reach it (TLS trust, client
-// certificate, proxy, extra upgrade headers). The built-in remote only has a name to edit.
+class AgentDirectoryQuery;
+
+// Adds or edits a remote: its name, URL and token, the agent to reach when the URL is a hub (which
+// the hub can list), and how to reach it (TLS trust, client certificate, proxy, extra upgrade
+// headers). The built-in remote only has a name to edit.
 class RemoteDialog : public QDialog
 {
     Q_OBJECT
@@ -38,6 +43,10 @@ private:
     QLineEdit *fileEdit(const QString &objectName, const QString &text, const QString &title,
                         QWidget **row);
     void validate();
+    // Asks the hub of the settings as they stand which agents the token may reach.
+    void findAgents();
+    void showAgents(const QList<AgentListing> &agents);
+    void showAgentListProblem(const QString &problem);
     QString check(RemoteConfig *remote) const;
     void showTestResult(const ConnectionProbe::Result &result);
 
@@ -46,6 +55,10 @@ private:
     QLineEdit *m_urlEdit;
     QLineEdit *m_tokenEdit;
     QLineEdit *m_agentEdit;
+    QPushButton *m_findAgentsButton;
+    QTreeWidget *m_agentList;
+    QLabel *m_agentListStatus;
+    AgentDirectoryQuery *m_agentQuery = nullptr;
     QGroupBox *m_tlsGroup;
     QLineEdit *m_caFileEdit = nullptr;
     QLineEdit *m_pinEdit;

@@ -99,6 +99,8 @@ QString CommandLineErrors::describe(const TunnelError &error)
         return QStringLiteral("-R %1 refused by the remote: %2").arg(error.forward, error.detail);
     case TunnelError::Kind::NotAHub:
         return QStringLiteral("%1; give the URL of a wstunnel-remote hub").arg(error.toString());
+    case TunnelError::Kind::AgentListRefused:
+        return QStringLiteral("%1; give the agent's name with --agent").arg(error.toString());
     // Nothing on the command line changes these: the neutral words are the whole story.
     case TunnelError::Kind::None:
     case TunnelError::Kind::HttpStatus:

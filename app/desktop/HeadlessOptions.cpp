@@ -53,13 +53,18 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
                                    QStringLiteral("When --remote is a hub: the agent to reach "
                                                   "through it."),
                                    QStringLiteral("NAME"));
+    const QCommandLineOption listAgents(
+        QStringLiteral("list-agents"),
+        QStringLiteral("Print the agents the hub at --remote lets this token reach, one line per "
+                       "instance (NAME active|standby ADDRESS since TIME), and exit."));
     const QCommandLineOption profile(QStringLiteral("profile"),
                                      QStringLiteral("With --headless: run the mappings of a "
                                                     "profile saved by the desktop app."),
                                      QStringLiteral("FILE"));
     const QCommandLineOption minimized(QStringLiteral("minimized"),
                                        QStringLiteral("Start with the window hidden in the tray."));
-    parser.addOptions({headless, remote, tokenFile, local, reverse, dynamic, stdio, name, agent});
+    parser.addOptions(
+        {headless, remote, tokenFile, local, reverse, dynamic, stdio, name, agent, listAgents});
     addVerbosityOptions(parser);
     parser.addOptions({profile, minimized});
     ClientCommandLine::addNetworkOptions(parser);
@@ -75,7 +80,8 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     }
 
     HeadlessOptions options;
-    options.headless = parser.isSet(headless);
+    options.listAgents = parser.isSet(listAgents);
+    options.headless = parser.isSet(headless) || options.listAgents;
     options.verbosity = verbosityOf(parser);
     options.minimized = parser.isSet(minimized);
     if (!options.headless) {
@@ -94,13 +100,14 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
         }
         return options;
     }
-    if (parser.isSet(profile)) {
+    if (parser.isSet(profile) && !options.listAgents) {
         options.profilePath = parser.value(profile);
         return options;
     }
 
     if (!parser.isSet(remote)) {
-        *error = QStringLiteral("--headless needs --remote URL");
+        *error = options.listAgents ? QStringLiteral("--list-agents needs --remote URL")
+                                    : QStringLiteral("--headless needs --remote URL");
         return std::nullopt;
     }
     options.client.url = QUrl(parser.value(remote), QUrl::StrictMode);
@@ -139,6 +146,8 @@ std::optional<HeadlessOptions> HeadlessOptions::parse(const QStringList &argumen
     }
     if (!ClientCommandLine::applyNetworkOptions(parser, &options.client, error))
         return std::nullopt;
+    if (options.listAgents)
+        return options;
     for (const QString &text : parser.values(local)) {
         const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Local, error);
         if (!spec)

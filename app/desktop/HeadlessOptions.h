@@ -19,6 +19,8 @@ struct HeadlessOptions
     QString profilePath;
     // GUI: start with the window hidden in the tray.
     bool minimized = false;
+    // --list-agents: print the agents the hub at --remote lets this token reach, then exit.
+    bool listAgents = false;
     ClientSettings client;
     // --agent: the agent a hub relays to, when --remote is a hub.
     QString agent;

@@ -3,7 +3,9 @@
 #include "HeadlessRunner.h"
 #include "ProfileRunner.h"
 
+#include "common/CommandLineErrors.h"
 #include "common/HelpOptions.h"
+#include "hub/AgentDirectoryQuery.h"
 #include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -12,6 +14,7 @@
 #endif
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
 
 #include <cstdio>
@@ -22,6 +25,20 @@
 using namespace wstunnel;
 
 namespace {
+
+void printAgents(const QList<AgentListing> &agents)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const AgentListing &agent : agents) {
+        const QString since = now.addSecs(-qint64(agent.connectedSeconds)).toString(Qt::ISODate);
+        printf("%s %s %s since %s\n", qPrintable(agent.name),
+               agent.state == AgentState::Active ? "active" : "standby", qPrintable(agent.address),
+               qPrintable(since));
+    }
+    if (agents.isEmpty())
+        fprintf(stderr, "wstunnel: no agent this token may reach is connected to the hub\n");
+    fflush(stdout);
+}
 
 // Runs until the end of a headless run; on a non-zero exit code, reason says why. Everything the
 // run created is gone on return, so nothing it logs while being torn down follows the reason.
@@ -40,7 +57,24 @@ int runHeadlessUntilDone(QCoreApplication &app, QString *reason)
     DescriptorLimit::raiseToHardLimit();
     std::unique_ptr<QObject> runner;
     std::function<QString()> failureReason;
-    if (!options->profilePath.isEmpty()) {
+    if (options->listAgents) {
+        auto *query = new AgentDirectoryQuery(options->client);
+        runner.reset(query);
+        auto queryError = std::make_shared<QString>();
+        QObject::connect(query, &AgentDirectoryQuery::listed, &app,
+                         [](const QList<AgentListing> &agents) {
+                             printAgents(agents);
+                             QCoreApplication::exit(0);
+                         });
+        QObject::connect(query, &AgentDirectoryQuery::failed, &app,
+                         [queryError](const TunnelError &error) {
+                             *queryError = CommandLineErrors::describe(error);
+                             QCoreApplication::exit(1);
+                         });
+        failureReason = [queryError] { return *queryError; };
+        // Once the loop runs, so that an answer at once still ends it.
+        QTimer::singleShot(0, query, &AgentDirectoryQuery::start);
+    } else if (!options->profilePath.isEmpty()) {
         auto *profileRunner = new ProfileRunner;
         runner.reset(profileRunner);
         const std::unique_ptr<SecretStore> secrets = createDesktopSecretStore();
@@ -82,8 +116,8 @@ int runHeadless(int argc, char *argv[])
 bool wantsConsole(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
-        for (const char *option :
-             {"--headless", "-headless", "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
+        for (const char *option : {"--headless", "-headless", "--list-agents", "-list-agents",
+                                   "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
             if (std::strcmp(argv[i], option) == 0)
                 return true;
         }

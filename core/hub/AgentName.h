@@ -15,6 +15,10 @@ public:
     static constexpr const char *kReachHeader = "WSTunnel-Agent";
     // The upgrade request header with which an agent registers its name with a hub.
     static constexpr const char *kRegisterHeader = "WSTunnel-Register";
+    // The upgrade request header (value kListValue) with which a desktop asks a hub for the
+    // agents it may reach, instead of naming one.
+    static constexpr const char *kListHeader = "WSTunnel-List-Agents";
+    static constexpr const char *kListValue = "1";
     static constexpr int kMaxLength = 63;
 
     static bool isValid(const QString &name);

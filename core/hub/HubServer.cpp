@@ -9,6 +9,8 @@
 #include "server/UpgradeRequest.h"
 #include "session/TunnelSession.h"
 
+#include <algorithm>
+
 namespace wstunnel {
 
 namespace {
@@ -38,6 +40,11 @@ std::optional<TunnelServer::Refusal> HubServer::admit(Identity &identity,
     const QString registering =
         QString::fromUtf8(request.header(headerName(AgentName::kRegisterHeader)));
     const bool agent = identity.kind == Identity::Kind::Agent;
+    if (!agent && reach.isEmpty() && registering.isEmpty() &&
+        request.header(headerName(AgentName::kListHeader)) == AgentName::kListValue) {
+        identity.listsAgents = true;
+        return std::nullopt;
+    }
     const QString name = agent ? registering : reach;
     if (agent && registering.isEmpty())
         return Refusal{403, "Forbidden",
@@ -73,6 +80,10 @@ void HubServer::adoptSession(TunnelSession *session, const Identity &identity)
         adoptAgent(session, name);
         return;
     }
+    if (identity.listsAgents) {
+        adoptListing(session, identity.agents);
+        return;
+    }
     session->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay);
     auto *relay = new DesktopRelay(session, name, &m_registry);
     session->setTargetPolicy(relay->policy());
@@ -105,6 +116,47 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name)
                                           .arg(name, session->peerAddress(), reason);
         m_registry.remove(session);
     });
+}
+
+void HubServer::adoptListing(TunnelSession *session, const QStringList &patterns)
+{
+    // Announcing relay is what tells the desktop this is a hub; it may open no channels here.
+    session->setLocalCapabilities(Capability::Relay);
+    session->setTargetPolicy(nullptr);
+    connect(session, &TunnelSession::ready, this, [this, session, patterns] {
+        if (session->version() < protocol::kCapabilitiesVersion) {
+            session->close(QStringLiteral("listing agents needs protocol version %1 or later")
+                               .arg(protocol::kCapabilitiesVersion));
+            return;
+        }
+        const QList<AgentListing> agents = listing(patterns);
+        session->sendAgentList(agents);
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("desktop at %1 listed the agents (%2 instances)")
+                   .arg(session->peerAddress())
+                   .arg(agents.size());
+        session->close(QStringLiteral("agent list sent"));
+    });
+}
+
+QList<AgentListing> HubServer::listing(const QStringList &patterns) const
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QList<AgentListing> agents;
+    QString previousName;
+    for (const AgentRegistry::Agent &agent : m_registry.agents()) {
+        if (!AgentName::matchesAny(patterns, agent.name))
+            continue;
+        // agents() lists each name's instances together, the active one first.
+        const AgentState state =
+            agent.name == previousName ? AgentState::Standby : AgentState::Active;
+        previousName = agent.name;
+        agents.append(AgentListing{agent.name, state, agent.address,
+                                   quint32(qMax<qint64>(0, agent.since.secsTo(now)))});
+    }
+    std::stable_sort(agents.begin(), agents.end(),
+                     [](const AgentListing &a, const AgentListing &b) { return a.name < b.name; });
+    return agents;
 }
 
 void HubServer::onActiveChanged(const QString &name, const QString &previousAddress)

@@ -46,6 +46,10 @@ protected:
 
 private:
     void adoptAgent(TunnelSession *session, const QString &name);
+    // A desktop that asked for the directory gets it and the session ends.
+    void adoptListing(TunnelSession *session, const QStringList &patterns);
+    // The registered agent instances whose names match patterns, active ones first per name.
+    QList<AgentListing> listing(const QStringList &patterns) const;
     void onActiveChanged(const QString &name, const QString &previousAddress);
 
     AgentRegistry m_registry;

@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QFlags>
+#include <QList>
 #include <QString>
 #include <QtGlobal>
 
@@ -55,6 +56,7 @@ enum class MessageType : quint8 {
     Resumed = 0x12,
     ResumeFailed = 0x13,
     Ack = 0x14,
+    AgentList = 0x15,
 };
 
 enum class ChannelTransport : quint8 { Tcp = 1, Udp = 2 };
@@ -76,6 +78,23 @@ enum class AgentState : quint8 {
     Absent = 0,  // no agent of that name is connected
     Active = 1,  // the instance that gets the name's channels
     Standby = 2, // registered, takes over when the active one is gone
+};
+
+// One connected agent instance in a hub's agent-list.
+struct AgentListing
+{
+    QString name;
+    AgentState state = AgentState::Active;
+    QString address;
+    // How long it has been registered: a duration, so that the clocks of hub and desktop need not
+    // agree.
+    quint32 connectedSeconds = 0;
+
+    bool operator==(const AgentListing &other) const
+    {
+        return name == other.name && state == other.state && address == other.address &&
+               connectedSeconds == other.connectedSeconds;
+    }
 };
 
 // Why a channel could not be opened or was reset, or why a session ends.
@@ -121,6 +140,7 @@ struct Message
 
     // AgentStatus, with the agent's name in host and the serving instance's address in text.
     AgentState agentState = AgentState::Absent;
+    QList<AgentListing> agents; // AgentList
 };
 
 } // namespace wstunnel

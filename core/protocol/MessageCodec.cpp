@@ -3,6 +3,8 @@
 #include <QStringDecoder>
 #include <QtEndian>
 
+#include <limits>
+
 namespace wstunnel {
 
 namespace {
@@ -44,6 +46,8 @@ public:
         return *this;
     }
     QByteArray take() { return std::move(m_bytes); }
+    qsizetype size() const { return m_bytes.size(); }
+    void truncate(qsizetype size) { m_bytes.truncate(size); }
 
 private:
     template <typename T> Writer &raw(T v)
@@ -163,6 +167,8 @@ QString typeName(MessageType type)
         return QStringLiteral("resume-failed");
     case MessageType::Ack:
         return QStringLiteral("ack");
+    case MessageType::AgentList:
+        return QStringLiteral("agent-list");
     }
     return QStringLiteral("unknown");
 }
@@ -217,7 +223,7 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     quint8 rawType = 0;
     in.u8(rawType);
     if (rawType < static_cast<quint8>(MessageType::Hello) ||
-        rawType > static_cast<quint8>(MessageType::Ack)) {
+        rawType > static_cast<quint8>(MessageType::AgentList)) {
         result.error =
             QStringLiteral("unknown message type 0x%1").arg(rawType, 2, 16, QLatin1Char('0'));
         return result;
@@ -324,6 +330,27 @@ MessageCodec::DecodeResult MessageCodec::decode(QByteArrayView bytes, quint32 ma
     case MessageType::ResumeFailed:
         ok = in.u8(code) && in.str(m.text, protocol::kMaxReasonLength, error, "reason");
         break;
+    case MessageType::AgentList: {
+        quint16 count = 0;
+        ok = in.u16(count);
+        for (quint16 i = 0; ok && error.isEmpty() && i < count; ++i) {
+            AgentListing agent;
+            quint8 state = 0;
+            ok = in.str(agent.name, protocol::kMaxNameLength, error, "agent name") &&
+                 in.u8(state) &&
+                 in.str(agent.address, protocol::kMaxHostLength, error, "agent address") &&
+                 in.u32(agent.connectedSeconds);
+            if (ok && state != static_cast<quint8>(AgentState::Active) &&
+                state != static_cast<quint8>(AgentState::Standby))
+                error =
+                    QStringLiteral("agent-list state %1 is neither active nor standby").arg(state);
+            if (ok && error.isEmpty() && agent.name.isEmpty())
+                error = QStringLiteral("agent-list entry without a name");
+            agent.state = static_cast<AgentState>(state);
+            m.agents.append(agent);
+        }
+        break;
+    }
     }
     if (m.type == MessageType::OpenFailed || m.type == MessageType::Reset ||
         m.type == MessageType::GoAway || m.type == MessageType::ListenFailed ||
@@ -523,6 +550,30 @@ bool MessageCodec::isReplayable(MessageType type)
     default:
         return true;
     }
+}
+
+QByteArray MessageCodec::agentList(const QList<AgentListing> &agents, quint32 maxMessageSize)
+{
+    Writer writer(MessageType::AgentList, 64 * (agents.size() + 1));
+    writer.u16(0);
+    quint16 count = 0;
+    for (const AgentListing &agent : agents) {
+        if (count == std::numeric_limits<quint16>::max())
+            break;
+        const qsizetype before = writer.size();
+        writer.str(agent.name, protocol::kMaxNameLength)
+            .u8(static_cast<quint8>(agent.state))
+            .str(agent.address, protocol::kMaxHostLength)
+            .u32(agent.connectedSeconds);
+        if (quint64(writer.size()) > maxMessageSize) {
+            writer.truncate(before);
+            break;
+        }
+        ++count;
+    }
+    QByteArray bytes = writer.take();
+    qToBigEndian(count, bytes.data() + 1);
+    return bytes;
 }
 
 } // namespace wstunnel

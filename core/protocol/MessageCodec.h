@@ -49,6 +49,8 @@ public:
     // Whether a message of this type counts in the sequence a resume replays (docs/PROTOCOL.md,
     // "Resuming a session"): everything but what belongs to one WebSocket or to resume itself.
     static bool isReplayable(MessageType type);
+    // As many of agents as fit into maxMessageSize bytes, in their order.
+    static QByteArray agentList(const QList<AgentListing> &agents, quint32 maxMessageSize);
 };
 
 } // namespace wstunnel

@@ -19,6 +19,8 @@ struct Identity
     Kind kind = Kind::Desktop;
     // For a hub: the agent names this identity may reach (patterns); empty means all.
     QStringList agents;
+    // For a hub: a desktop that asked for the list of agents it may reach, not for one of them.
+    bool listsAgents = false;
 };
 
 } // namespace wstunnel

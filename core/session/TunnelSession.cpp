@@ -428,6 +428,11 @@ void TunnelSession::sendAgentStatus(AgentState state, const QString &name, const
     send(MessageCodec::agentStatus(state, name, address));
 }
 
+void TunnelSession::sendAgentList(const QList<AgentListing> &agents)
+{
+    send(MessageCodec::agentList(agents, m_peerMaxMessageSize));
+}
+
 void TunnelSession::refuseListen(quint32 requestId, FailureCode code, const QString &reason)
 {
     send(MessageCodec::listenFailed(requestId, code, reason));
@@ -675,6 +680,12 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
     case MessageType::ResumeFailed:
         fail(FailureCode::ProtocolError,
              QStringLiteral("unexpected resume message in a running session"));
+    case MessageType::AgentList:
+        if (!m_peerCapabilities.testFlag(Capability::Relay))
+            fail(FailureCode::ProtocolError,
+                 QStringLiteral("agent list from a peer that is not a hub"));
+        else
+            Q_EMIT agentListReceived(m.agents);
         return;
     default:
         break;

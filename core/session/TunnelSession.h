@@ -91,6 +91,8 @@ public:
     void cancelListen(quint32 requestId);
     // A hub tells an agent its standing, or a desktop who serves the agent it asked for.
     void sendAgentStatus(AgentState state, const QString &name, const QString &address);
+    // A hub answers a desktop that asked for its directory; as many as fit into one message.
+    void sendAgentList(const QList<AgentListing> &agents);
 
     Link *link() const { return m_link; }
     // Gives up the link without ending the session (the caller owns it now). Channels stay open,
@@ -140,6 +142,8 @@ Q_SIGNALS:
     // Acceptor, before ready: the peer asks to resume another session. A receiver hands the link
     // over (resumeFrom) or refuses (refuseResume); unanswered, the request is refused.
     void resumeRequested(const QByteArray &sessionId, const QByteArray &secret, quint64 received);
+    // From a peer that announced relay (a hub) only.
+    void agentListReceived(const QList<wstunnel::AgentListing> &agents);
 
 private:
     // ChannelHost

@@ -434,6 +434,39 @@ private Q_SLOTS:
                  hub.transcript().constData());
     }
 
+    void listAgentsPrintsTheInstancesTheTokenMayReach()
+    {
+        Peer hub(QStringLiteral("wstunnel-remote"));
+        QString url;
+        QVERIFY(startHub(hub, &url));
+        Peer active(QStringLiteral("wstunnel-remote"));
+        QCOMPARE(startAgent(active, url), QStringLiteral("active"));
+        Peer standby(QStringLiteral("wstunnel-remote"));
+        QCOMPARE(startAgent(standby, url), QStringLiteral("standby"));
+
+        Peer all(QStringLiteral("wstunnel"));
+        all.start({QStringLiteral("--remote"), url, QStringLiteral("--list-agents")},
+                  kDesktopToken);
+        QCOMPARE(all.waitForExit(), 0);
+        const QStringList lines = all.stdoutText().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 2);
+        const QRegularExpression line(QStringLiteral(
+            R"(^devbox (active|standby) 127\.0\.0\.1:\d+ since \d{4}-\d\d-\d\dT[\d:]+Z$)"));
+        QVERIFY2(line.match(lines.at(0)).captured(1) == QStringLiteral("active"),
+                 all.transcript().constData());
+        QVERIFY2(line.match(lines.at(1)).captured(1) == QStringLiteral("standby"),
+                 all.transcript().constData());
+
+        // A token scoped to ci-* sees none of them.
+        Peer scoped(QStringLiteral("wstunnel"));
+        scoped.start({QStringLiteral("--remote"), url, QStringLiteral("--list-agents")},
+                     kScopedToken);
+        QCOMPARE(scoped.waitForExit(), 0);
+        QVERIFY2(scoped.stdoutText().isEmpty(), scoped.transcript().constData());
+        QVERIFY2(scoped.stderrText().contains(QStringLiteral("no agent")),
+                 scoped.transcript().constData());
+    }
+
     void theAgentEnforcesItsAllowList()
     {
         EchoServer allowed;
@@ -538,6 +571,13 @@ private Q_SLOTS:
         QVERIFY2(agent.stderrText().contains(QStringLiteral("is not a hub")),
                  agent.transcript().constData());
         QVERIFY(agent.stdoutText().isEmpty());
+
+        Peer lister(QStringLiteral("wstunnel"));
+        lister.start({QStringLiteral("--remote"), url, QStringLiteral("--list-agents")},
+                     kDesktopToken);
+        QCOMPARE(lister.waitForExit(), 1);
+        QVERIFY2(lister.stderrText().contains(QStringLiteral("is not a hub")),
+                 lister.transcript().constData());
     }
 
     void agentCommandLineErrors_data()

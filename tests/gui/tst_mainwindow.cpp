@@ -8,6 +8,7 @@
 #include "server/AllowList.h"
 #include "server/TokenStore.h"
 #include "server/TunnelServer.h"
+#include "session/TunnelSession.h"
 #include "ui/AppController.h"
 #include "ui/Autostart.h"
 #include "ui/ChannelTableModel.h"
@@ -42,9 +43,11 @@
 #include <QTest>
 #include <QToolButton>
 #include <QTranslator>
+#include <QTreeWidget>
 #include <QUdpSocket>
 
 #include <memory>
+#include <vector>
 
 using namespace wstunnel;
 
@@ -77,6 +80,7 @@ private Q_SLOTS:
     void editorValidatesReverseMappings();
     void remoteEditorStoresSettingsAndTokenApart();
     void mappingThroughHubReachesItsAgent();
+    void remoteEditorListsTheAgentsTheHubReports();
     void rejectedCertificateIsTrustedOnlyWhenConfirmed();
     void profileRoundTripsThroughSaveLoadImportExport();
     void invalidImportChangesNothing();
@@ -1135,6 +1139,81 @@ void TestMainWindow::mappingThroughHubReachesItsAgent()
     // The agent survives a restart of the app with the rest of the remote.
     createWindow();
     QCOMPARE(m_controller->profile().remotes.at(1), remote);
+}
+
+void TestMainWindow::remoteEditorListsTheAgentsTheHubReports()
+{
+    TokenStore tokens;
+    tokens.add(
+        "dev-token",
+        Identity{QStringLiteral("dev token"), Identity::Kind::Desktop, {QStringLiteral("dev*")}});
+    tokens.add(
+        "agent-token",
+        Identity{QStringLiteral("agent token"), Identity::Kind::Agent, {QStringLiteral("*")}});
+    HubServer hub(ServerSettings(), tokens);
+    QString error;
+    QVERIFY2(hub.listen(&error), qPrintable(error));
+    ClientSettings agentSettings;
+    agentSettings.url = QUrl(hub.url());
+    agentSettings.token = "agent-token";
+    agentSettings.proxyMode = ClientSettings::ProxyMode::None;
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    std::vector<std::unique_ptr<AgentConnection>> agents;
+    for (const QString &name :
+         {QStringLiteral("devbox"), QStringLiteral("devbox"), QStringLiteral("payroll")}) {
+        agents.push_back(std::make_unique<AgentConnection>(agentSettings, name, allowList));
+        QSignalSpy registered(agents.back().get(), &AgentConnection::registered);
+        agents.back()->start();
+        QVERIFY(registered.wait(10000));
+    }
+
+    m_window->addRemote();
+    auto *dialog = m_window->findChild<RemoteDialog *>();
+    QVERIFY(dialog);
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("nameEdit")),
+                     QStringLiteral("Hub"));
+    QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("urlEdit")), hub.url());
+    auto *tokenEdit = dialog->findChild<QLineEdit *>(QStringLiteral("tokenEdit"));
+    QTest::keyClicks(tokenEdit, QStringLiteral("a-wrong-token"));
+    dialog->findChild<QComboBox *>(QStringLiteral("proxyModeCombo"))->setCurrentIndex(1);
+    auto *find = dialog->findChild<QPushButton *>(QStringLiteral("findAgentsButton"));
+    auto *list = dialog->findChild<QTreeWidget *>(QStringLiteral("agentList"));
+    auto *status = dialog->findChild<QLabel *>(QStringLiteral("agentListStatus"));
+    auto *agentEdit = dialog->findChild<QLineEdit *>(QStringLiteral("agentEdit"));
+    QVERIFY(find && list && status && agentEdit);
+    QVERIFY(!list->isVisible());
+
+    // A refusal is shown in the dialog, in the app's words.
+    QTest::mouseClick(find, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(find->isEnabled(), 10000);
+    QVERIFY2(status->text().contains(QStringLiteral("refused the token")),
+             qPrintable(status->text()));
+    QVERIFY(!list->isVisible());
+
+    tokenEdit->setText(QStringLiteral("dev-token"));
+    QTest::mouseClick(find, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(list->isVisible(), 10000);
+    // Only the name the token may reach, its active instance heading its standby.
+    QCOMPARE(list->topLevelItemCount(), 1);
+    QTreeWidgetItem *devbox = list->topLevelItem(0);
+    QCOMPARE(devbox->text(0), QStringLiteral("devbox"));
+    QCOMPARE(devbox->text(1), QStringLiteral("active, 1 on standby"));
+    QCOMPARE(devbox->text(2), hub.registry().active(QStringLiteral("devbox"))->peerAddress());
+    QVERIFY2(devbox->text(3).endsWith(QStringLiteral(" s")), qPrintable(devbox->text(3)));
+    QCOMPARE(devbox->childCount(), 1);
+    QCOMPARE(devbox->child(0)->text(1), QStringLiteral("standby"));
+    QVERIFY(devbox->child(0)->text(2) != devbox->text(2));
+    QCOMPARE(status->text(), QStringLiteral("Agents online: 1. Pick one to reach it."));
+    QVERIFY(agentEdit->text().isEmpty());
+
+    // Picking a row fills in the agent; the remote is saved with it.
+    list->setCurrentItem(devbox);
+    QCOMPARE(agentEdit->text(), QStringLiteral("devbox"));
+    QVERIFY2(dialog->isValid(), qPrintable(dialog->problem()));
+    QTest::mouseClick(okButton(dialog), Qt::LeftButton);
+    QCOMPARE(m_controller->profile().remotes.at(1).agent, QStringLiteral("devbox"));
 }
 
 void TestMainWindow::rejectedCertificateIsTrustedOnlyWhenConfirmed()

@@ -235,6 +235,11 @@ QList<Row> rows()
     rows.append({"not a hub", TunnelError(Kind::NotAHub, QStringLiteral("ws://127.0.0.1:8080/")),
                  QStringLiteral("ws://127.0.0.1:8080/ is not a hub (it does not relay to agents); "
                                 "give the URL of a wstunnel-remote hub")});
+    rows.append({"agent list refused",
+                 TunnelError(Kind::AgentListRefused, QStringLiteral("ws://127.0.0.1:8080/")),
+                 QStringLiteral("ws://127.0.0.1:8080/ refused to list its agents (HTTP 403): a "
+                                "hub older than this version, or a token that is not a desktop's; "
+                                "give the agent's name with --agent")});
     return rows;
 }
 
