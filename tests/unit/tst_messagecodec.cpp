@@ -312,68 +312,68 @@ private Q_SLOTS:
                                  MessageType::SessionTicket, MessageType::Resume,
                                  MessageType::Resumed, MessageType::ResumeFailed, MessageType::Ack})
             QVERIFY(!MessageCodec::isReplayable(type));
-        void agentListRoundTrip()
-        {
-            const QList<AgentListing> agents{
-                {QStringLiteral("devbox"), AgentState::Active, QStringLiteral("10.0.0.5:41712"),
-                 3600},
-                {QStringLiteral("devbox"), AgentState::Standby, QStringLiteral("[::1]:5000"), 12},
-                {QStringLiteral("ci-runner"), AgentState::Active, QString(), 0},
-            };
-            const Message m = roundTrip(MessageCodec::agentList(agents, kMax));
-            QCOMPARE(m.type, MessageType::AgentList);
-            QCOMPARE(m.agents, agents);
-            QVERIFY(roundTrip(MessageCodec::agentList({}, kMax)).agents.isEmpty());
-        }
+    }
 
-        void agentListKeepsToTheMessageSize()
-        {
-            QList<AgentListing> agents;
-            for (int i = 0; i < 1000; ++i)
-                agents.append({QStringLiteral("agent-%1").arg(i), AgentState::Active,
-                               QStringLiteral("10.0.%1.%2:40000").arg(i / 256).arg(i % 256), 1});
-            const QByteArray bytes = MessageCodec::agentList(agents, 16 * 1024);
-            QVERIFY(bytes.size() <= 16 * 1024);
-            const Message m = roundTrip(bytes);
-            QVERIFY(m.agents.size() > 100 && m.agents.size() < agents.size());
-            QCOMPARE(m.agents, agents.first(m.agents.size()));
-        }
+    void agentListRoundTrip()
+    {
+        const QList<AgentListing> agents{
+            {QStringLiteral("devbox"), AgentState::Active, QStringLiteral("10.0.0.5:41712"), 3600},
+            {QStringLiteral("devbox"), AgentState::Standby, QStringLiteral("[::1]:5000"), 12},
+            {QStringLiteral("ci-runner"), AgentState::Active, QString(), 0},
+        };
+        const Message m = roundTrip(MessageCodec::agentList(agents, kMax));
+        QCOMPARE(m.type, MessageType::AgentList);
+        QCOMPARE(m.agents, agents);
+        QVERIFY(roundTrip(MessageCodec::agentList({}, kMax)).agents.isEmpty());
+    }
 
-        void malformedAgentList()
-        {
-            const QList<AgentListing> one{{QStringLiteral("d"), AgentState::Active, {}, 5}};
-            QByteArray absent = MessageCodec::agentList(one, kMax);
-            absent[3 + 1 + 2] = char(AgentState::Absent);
-            QCOMPARE(errorOf(absent),
-                     QStringLiteral("agent-list state 0 is neither active nor standby"));
-            QCOMPARE(
-                errorOf(MessageCodec::agentList({{QString(), AgentState::Active, {}, 0}}, kMax)),
-                QStringLiteral("agent-list entry without a name"));
-            const QByteArray message = MessageCodec::agentList(one, kMax);
-            for (qsizetype length = 1; length < message.size(); ++length)
-                QVERIFY(!errorOf(message.left(length)).isEmpty());
-            QByteArray more = message;
-            more[2] = char(2); // a second entry that is not there
-            QVERIFY(!errorOf(more).isEmpty());
-        }
+    void agentListKeepsToTheMessageSize()
+    {
+        QList<AgentListing> agents;
+        for (int i = 0; i < 1000; ++i)
+            agents.append({QStringLiteral("agent-%1").arg(i), AgentState::Active,
+                           QStringLiteral("10.0.%1.%2:40000").arg(i / 256).arg(i % 256), 1});
+        const QByteArray bytes = MessageCodec::agentList(agents, 16 * 1024);
+        QVERIFY(bytes.size() <= 16 * 1024);
+        const Message m = roundTrip(bytes);
+        QVERIFY(m.agents.size() > 100 && m.agents.size() < agents.size());
+        QCOMPARE(m.agents, agents.first(m.agents.size()));
+    }
 
-        void randomInputNeverCrashes()
-        {
-            // Bounded fuzz: every outcome must be a message or an error, never a crash.
-            quint32 state = 12345;
-            for (int i = 0; i < 20000; ++i) {
-                QByteArray bytes(int(state % 64), Qt::Uninitialized);
-                for (char &c : bytes) {
-                    state = state * 1664525u + 1013904223u;
-                    c = char(state >> 24);
-                }
-                if (!bytes.isEmpty())
-                    bytes[0] = char(1 + state % 13);
-                const MessageCodec::DecodeResult result = MessageCodec::decode(bytes, kMax);
-                QVERIFY(result.message.has_value() != !result.error.isEmpty());
+    void malformedAgentList()
+    {
+        const QList<AgentListing> one{{QStringLiteral("d"), AgentState::Active, {}, 5}};
+        QByteArray absent = MessageCodec::agentList(one, kMax);
+        absent[3 + 1 + 2] = char(AgentState::Absent);
+        QCOMPARE(errorOf(absent),
+                 QStringLiteral("agent-list state 0 is neither active nor standby"));
+        QCOMPARE(errorOf(MessageCodec::agentList({{QString(), AgentState::Active, {}, 0}}, kMax)),
+                 QStringLiteral("agent-list entry without a name"));
+        const QByteArray message = MessageCodec::agentList(one, kMax);
+        for (qsizetype length = 1; length < message.size(); ++length)
+            QVERIFY(!errorOf(message.left(length)).isEmpty());
+        QByteArray more = message;
+        more[2] = char(2); // a second entry that is not there
+        QVERIFY(!errorOf(more).isEmpty());
+    }
+
+    void randomInputNeverCrashes()
+    {
+        // Bounded fuzz: every outcome must be a message or an error, never a crash.
+        quint32 state = 12345;
+        for (int i = 0; i < 20000; ++i) {
+            QByteArray bytes(int(state % 64), Qt::Uninitialized);
+            for (char &c : bytes) {
+                state = state * 1664525u + 1013904223u;
+                c = char(state >> 24);
             }
+            if (!bytes.isEmpty())
+                bytes[0] = char(1 + state % 13);
+            const MessageCodec::DecodeResult result = MessageCodec::decode(bytes, kMax);
+            QVERIFY(result.message.has_value() != !result.error.isEmpty());
         }
-    };
+    }
+};
 
-    QTEST_APPLESS_MAIN(MessageCodecTest)
+QTEST_APPLESS_MAIN(MessageCodecTest)
 #include "tst_messagecodec.moc"
