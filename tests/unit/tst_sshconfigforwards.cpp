@@ -76,7 +76,8 @@ void TestSshConfigForwards::bindAddressesFollowOpenSsh()
         QStringLiteral("LocalForward *:8080 web:80\nLocalForward localhost:8081 web:81\n"
                        "LocalForward 0.0.0.0:8082 web:82\n"));
     QCOMPARE(parsed.forwards.size(), 3);
-    QCOMPARE(parsed.forwards.at(0).spec.bindHost, QStringLiteral("0.0.0.0"));
+    // As in OpenSSH, `*` is every interface of both families (ForwardSpec keeps it as `*`).
+    QCOMPARE(parsed.forwards.at(0).spec.bindHost, QStringLiteral("*"));
     QCOMPARE(parsed.forwards.at(1).spec.bindHost, QStringLiteral("127.0.0.1"));
     QCOMPARE(parsed.forwards.at(2).spec.bindHost, QStringLiteral("0.0.0.0"));
 }
