@@ -2,10 +2,14 @@
 #include "RemoteOptions.h"
 
 #include "agent/AgentConnection.h"
+#include "client/TunnelClient.h"
 #include "common/CommandLineErrors.h"
 #include "forward/ForwardListener.h"
 #include "hub/HubServer.h"
+#include "metrics/MetricsServer.h"
+#include "metrics/TunnelMetrics.h"
 #include "server/TunnelServer.h"
+#include "session/TunnelSession.h"
 #include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -18,6 +22,23 @@
 using namespace wstunnel;
 
 namespace {
+
+// --metrics: serves what metrics renders; false with error set when the port cannot be bound.
+bool serveMetrics(const std::optional<MetricsServer::Endpoint> &endpoint,
+                  const TunnelMetrics &metrics, std::unique_ptr<MetricsServer> &server,
+                  QString *error)
+{
+    if (!endpoint)
+        return true;
+    server = std::make_unique<MetricsServer>([&metrics] { return metrics.render(); });
+    return server->start(endpoint->address, endpoint->port, error);
+}
+
+void printMetricsLine(const std::unique_ptr<MetricsServer> &server)
+{
+    if (server)
+        printf("metrics on %s\n", qPrintable(server->url()));
+}
 
 // serve and hub: accept WebSockets on one port until a termination signal.
 int runServer(QCoreApplication &app)
@@ -47,6 +68,16 @@ int runServer(QCoreApplication &app)
         fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(error));
         return 1;
     }
+    TunnelMetrics metrics;
+    QObject::connect(server.get(), &TunnelServer::sessionStarted, &metrics,
+                     [&metrics](TunnelSession *session) { metrics.watchSession(session); });
+    if (hub)
+        metrics.watchAgents(&hub->registry());
+    std::unique_ptr<MetricsServer> metricsServer;
+    if (!serveMetrics(options->metrics, metrics, metricsServer, &error)) {
+        fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(error));
+        return 1;
+    }
     for (const HubServer::Publication &publication : std::as_const(options->publications)) {
         if (!hub->publish(publication, &error)) {
             fprintf(stderr, "wstunnel-remote: --publish: %s\n", qPrintable(error));
@@ -62,6 +93,7 @@ int runServer(QCoreApplication &app)
                    qPrintable(published.at(i)->target()),
                    qPrintable(options->publications.at(i).agent));
     }
+    printMetricsLine(metricsServer);
     fflush(stdout);
 
     UnixSignalWatcher signalWatcher;
@@ -103,11 +135,21 @@ int runAgent(QCoreApplication &app)
         fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
                         "only (127.0.0.0/8, [::1], localhost)\n");
 
+    TunnelMetrics metrics;
+    std::unique_ptr<MetricsServer> metricsServer;
+    if (!serveMetrics(options->metrics, metrics, metricsServer, &error)) {
+        fprintf(stderr, "wstunnel-remote: %s\n", qPrintable(error));
+        return 1;
+    }
+    printMetricsLine(metricsServer);
+    fflush(stdout);
     QList<AgentConnection *> connections;
     int failed = 0;
     for (const ClientSettings &hub : options->hubs) {
         auto *connection = new AgentConnection(hub, options->name, options->allowList, &app);
         connections.append(connection);
+        QObject::connect(connection->client(), &TunnelClient::sessionReady, &metrics,
+                         [&metrics](TunnelSession *session) { metrics.watchSession(session); });
         const QString url = hub.url.toDisplayString();
         QObject::connect(connection, &AgentConnection::registered, &app,
                          [url, name = options->name](AgentState state) {

@@ -70,6 +70,7 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
         return;
     if (resolution.addresses.isEmpty()) {
         m_host->sendMessage(MessageCodec::openFailed(m_id, resolution.code, resolution.reason));
+        Q_EMIT openFailed(resolution.code);
         finish(QStringLiteral("%1: %2").arg(failureCodeName(resolution.code), resolution.reason));
         return;
     }
@@ -95,6 +96,7 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
                     return;
                 const QString text = QStringLiteral("%1: %2").arg(m_target, reason);
                 m_host->sendMessage(MessageCodec::openFailed(m_id, code, text));
+                Q_EMIT openFailed(code);
                 finish(text);
             });
     m_endpoint->connectToAddresses(resolution.addresses, resolution.port, timeoutMs);
