@@ -49,6 +49,11 @@ void TunnelMetrics::watchSession(TunnelSession *session)
     });
 }
 
+void TunnelMetrics::watchAgents(const AgentRegistry *registry)
+{
+    m_agents = registry;
+}
+
 QByteArray TunnelMetrics::render() const
 {
     int opening = 0;

@@ -26,7 +26,7 @@ public:
     // Counts the session and its channels until it closes.
     void watchSession(TunnelSession *session);
     // A hub: its agents by name and standing.
-    void watchAgents(const AgentRegistry *registry) { m_agents = registry; }
+    void watchAgents(const AgentRegistry *registry);
 
     QByteArray render() const;
 
