@@ -79,11 +79,14 @@ void MetricsServer::incomingConnection(qintptr descriptor)
     timeout->start(kRequestTimeoutMs);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     connect(socket, &QTcpSocket::readyRead, socket, [this, socket] {
-        if (!socket->canReadLine() && socket->bytesAvailable() < kMaxRequestSize)
+        // Answer once the whole head is read: closing with unread input would reset the
+        // connection and could cut the answer short.
+        const bool complete = socket->peek(kMaxRequestSize).contains("\r\n\r\n");
+        if (!complete && socket->bytesAvailable() < kMaxRequestSize)
             return;
-        // The request line decides; headers and body are not needed.
-        const QList<QByteArray> requestLine =
-            socket->readLine(kMaxRequestSize).trimmed().split(' ');
+        // The request line decides; the headers are not needed.
+        const QByteArray head = socket->readAll();
+        const QList<QByteArray> requestLine = head.left(head.indexOf("\r\n")).split(' ');
         QByteArray answer;
         if (requestLine.size() != 3 || !requestLine.at(2).startsWith("HTTP/")) {
             answer = response("400 Bad Request", "text/plain", "bad request\n");
