@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test test-nogui bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui package bench bench-smoke format clean
 
 all: build
 
@@ -32,6 +32,10 @@ test-nogui: build
 	bash scripts/check-server-deps.sh $(NOGUI_BUILD_DIR)/bin/wstunnel \
 		$(NOGUI_BUILD_DIR)/bin/wstunnel-remote $(BUILD_DIR)/bin/wstunnel-remote
 	cd $(NOGUI_BUILD_DIR) && ctest --output-on-failure --timeout 600 --parallel $(JOBS)
+
+# The two Debian packages, wstunnel and wstunnel-remote, into $(BUILD_DIR)/packages.
+package: build
+	bash packaging/debian/build-debs.sh $(BUILD_DIR) $(BUILD_DIR)/packages
 
 bench:
 	bash bench/run.sh

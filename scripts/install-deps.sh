@@ -16,7 +16,7 @@ test_packages=(
     dnsmasq-base bind9-dnsutils
     squid nginx apache2-utils haproxy
     nghttp2-client nghttp2-server
-    curl openssh-server openssh-client prometheus lintian
+    curl python3 openssh-server openssh-client prometheus lintian
 )
 
 case "${1:-all}" in

@@ -35,7 +35,12 @@ std::optional<AgentOptions> AgentOptions::parse(const QStringList &arguments, QS
         QStringLiteral("Target desktops may reach through this agent: HOST:PORT, PORT may be "
                        "'*', HOST may be a CIDR block. Repeatable. Default: loopback only."),
         QStringLiteral("HOST:PORT"));
-    parser.addOptions({hub, name, tokenFile, allow});
+    const QCommandLineOption metrics(
+        QStringLiteral("metrics"),
+        QStringLiteral("Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to "
+                       "127.0.0.1)."),
+        QStringLiteral("[ADDR:]PORT"));
+    parser.addOptions({hub, name, tokenFile, allow, metrics});
     addVerbosityOptions(parser);
     ClientCommandLine::addNetworkOptions(parser);
     if (!parser.parse(arguments)) {
@@ -101,6 +106,11 @@ std::optional<AgentOptions> AgentOptions::parse(const QStringList &arguments, QS
     if (options.allowList.isEmpty()) {
         options.allowList.addLoopbackDefaults();
         options.allowListDefaulted = true;
+    }
+    if (parser.isSet(metrics)) {
+        options.metrics = MetricsServer::parseEndpoint(parser.value(metrics), error);
+        if (!options.metrics)
+            return std::nullopt;
     }
     options.verbosity = verbosityOf(parser);
     return options;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/ClientSettings.h"
+#include "metrics/MetricsServer.h"
 #include "server/AllowList.h"
 #include "util/LogSetup.h"
 
@@ -19,6 +20,8 @@ struct AgentOptions
     QList<ClientSettings> hubs;
     AllowList allowList;
     bool allowListDefaulted = false;
+    // --metrics: where to serve Prometheus metrics; none without it.
+    std::optional<MetricsServer::Endpoint> metrics;
     Verbosity verbosity = Verbosity::Normal;
 
     // arguments start with the program and the role. Exits the process for --help and --version;

@@ -111,6 +111,7 @@ std::optional<QJsonObject> readConfig(const QString &path, QString *error)
         {QStringLiteral("keepalive"), Kind::Seconds},
         {QStringLiteral("udpTimeout"), Kind::Seconds},
         {QStringLiteral("resumeTimeout"), Kind::Seconds},
+        {QStringLiteral("metrics"), Kind::Text},
     };
     for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
         const auto setting = std::find_if(settings.cbegin(), settings.cend(),
@@ -234,13 +235,19 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
                        "agent NAME only ('*': any name). A --token-file line of a hub may add "
                        "the agent names (patterns with '*') its desktops may reach."),
         QStringLiteral("FILE"));
+    const QCommandLineOption metrics(
+        QStringLiteral("metrics"),
+        QStringLiteral("Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to "
+                       "127.0.0.1; never the tunnel's port)."),
+        QStringLiteral("[ADDR:]PORT"));
     const QCommandLineOption publish(
         QStringLiteral("publish"),
         QStringLiteral("hub: TCP clients of [BIND:]PORT on the hub reach HOST:HOSTPORT through "
                        "the active agent AGENT; BIND defaults to 127.0.0.1. Repeatable."),
         QStringLiteral("[BIND:]PORT:AGENT:HOST:HOSTPORT"));
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
-                       clientCa, keepAlive, udpTimeout, resumeTimeout, agentTokenFile, publish});
+                       clientCa, keepAlive, udpTimeout, resumeTimeout, agentTokenFile, publish,
+                       metrics});
     addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
@@ -404,6 +411,19 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         if (!timeout)
             return std::nullopt;
         options.server.limits.resumeTimeoutMs = *timeout;
+    }
+    const QString metricsText = setting(metrics, QStringLiteral("metrics"));
+    if (!metricsText.isEmpty()) {
+        options.metrics = MetricsServer::parseEndpoint(metricsText, error);
+        if (!options.metrics)
+            return std::nullopt;
+        // The tunnel's port is for desktops and agents; scrapers never share it.
+        if (options.metrics->port != 0 && options.metrics->port == options.server.port) {
+            *error = QStringLiteral("--metrics %1: port %2 is the tunnel's own (--listen)")
+                         .arg(metricsText)
+                         .arg(options.metrics->port);
+            return std::nullopt;
+        }
     }
     options.verbosity = verbosityOf(parser);
     return options;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "hub/HubServer.h"
+#include "metrics/MetricsServer.h"
 #include "server/AllowList.h"
 #include "server/ServerSettings.h"
 #include "server/TokenStore.h"
@@ -25,6 +26,8 @@ struct RemoteOptions
     bool allowListDefaulted = false;
     // Hub: --publish.
     QList<HubServer::Publication> publications;
+    // --metrics: where to serve Prometheus metrics; none without it.
+    std::optional<MetricsServer::Endpoint> metrics;
     Verbosity verbosity = Verbosity::Normal;
 
     // Exits the process for --help and --version; returns nullopt with error set otherwise.

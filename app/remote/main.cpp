@@ -2,11 +2,15 @@
 #include "RemoteOptions.h"
 
 #include "agent/AgentConnection.h"
+#include "client/TunnelClient.h"
 #include "common/CommandLineErrors.h"
 #include "common/HelpOptions.h"
 #include "forward/ForwardListener.h"
 #include "hub/HubServer.h"
+#include "metrics/MetricsServer.h"
+#include "metrics/TunnelMetrics.h"
 #include "server/TunnelServer.h"
+#include "session/TunnelSession.h"
 #include "util/DescriptorLimit.h"
 #include "util/UnixSignalWatcher.h"
 
@@ -19,6 +23,23 @@
 using namespace wstunnel;
 
 namespace {
+
+// --metrics: serves what metrics renders; false with error set when the port cannot be bound.
+bool serveMetrics(const std::optional<MetricsServer::Endpoint> &endpoint,
+                  const TunnelMetrics &metrics, std::unique_ptr<MetricsServer> &server,
+                  QString *error)
+{
+    if (!endpoint)
+        return true;
+    server = std::make_unique<MetricsServer>([&metrics] { return metrics.render(); });
+    return server->start(endpoint->address, endpoint->port, error);
+}
+
+void printMetricsLine(const std::unique_ptr<MetricsServer> &server)
+{
+    if (server)
+        printf("metrics on %s\n", qPrintable(server->url()));
+}
 
 // serve and hub: accept WebSockets on one port until a termination signal. On a non-zero exit
 // code, reason says why; everything the run created is gone on return.
@@ -47,6 +68,14 @@ int runServer(QCoreApplication &app, QString *reason)
     }
     if (!server->listen(reason))
         return 1;
+    TunnelMetrics metrics;
+    QObject::connect(server.get(), &TunnelServer::sessionStarted, &metrics,
+                     [&metrics](TunnelSession *session) { metrics.watchSession(session); });
+    if (hub)
+        metrics.watchAgents(&hub->registry());
+    std::unique_ptr<MetricsServer> metricsServer;
+    if (!serveMetrics(options->metrics, metrics, metricsServer, reason))
+        return 1;
     for (const HubServer::Publication &publication : std::as_const(options->publications)) {
         if (!hub->publish(publication, &error)) {
             *reason = QStringLiteral("--publish: %1").arg(error);
@@ -62,6 +91,7 @@ int runServer(QCoreApplication &app, QString *reason)
                    qPrintable(published.at(i)->target()),
                    qPrintable(options->publications.at(i).agent));
     }
+    printMetricsLine(metricsServer);
     fflush(stdout);
 
     UnixSignalWatcher signalWatcher;
@@ -102,11 +132,19 @@ int runAgent(QCoreApplication &app, QString *reason)
         fprintf(stderr, "wstunnel-remote: no --allow given: desktops may reach loopback targets "
                         "only (127.0.0.0/8, [::1], localhost)\n");
 
+    TunnelMetrics metrics;
+    std::unique_ptr<MetricsServer> metricsServer;
+    if (!serveMetrics(options->metrics, metrics, metricsServer, reason))
+        return 1;
+    printMetricsLine(metricsServer);
+    fflush(stdout);
     QList<AgentConnection *> connections;
     int failed = 0;
     for (const ClientSettings &hub : options->hubs) {
         auto *connection = new AgentConnection(hub, options->name, options->allowList, &app);
         connections.append(connection);
+        QObject::connect(connection->client(), &TunnelClient::sessionReady, &metrics,
+                         [&metrics](TunnelSession *session) { metrics.watchSession(session); });
         const QString url = hub.url.toDisplayString();
         QObject::connect(connection, &AgentConnection::registered, &app,
                          [url, name = options->name](AgentState state) {

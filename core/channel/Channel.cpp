@@ -84,6 +84,7 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
             << QStringLiteral("open refused here (%1): %2")
                    .arg(failureCodeName(resolution.code), resolution.reason);
         m_host->sendMessage(MessageCodec::openFailed(m_id, resolution.code, resolution.reason));
+        Q_EMIT openFailed(resolution.code);
         finish(QStringLiteral("%1: %2").arg(failureCodeName(resolution.code), resolution.reason));
         return;
     }
@@ -113,6 +114,7 @@ void Channel::connectTarget(const TargetResolution &resolution, int timeoutMs)
                     << label()
                     << QStringLiteral("open failed (%1): %2").arg(failureCodeName(code), reason);
                 m_host->sendMessage(MessageCodec::openFailed(m_id, code, text));
+                Q_EMIT openFailed(code);
                 finish(text);
             });
     QStringList addresses;

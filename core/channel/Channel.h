@@ -104,8 +104,9 @@ public:
 
 Q_SIGNALS:
     void opened();
-    // The far side could not open the channel; emitted before the endpoint is aborted, so that
-    // it can still tell its client why (a SOCKS reply).
+    // The channel could not be opened: its target failed here, or the far side said open-failed.
+    // In the latter case it comes before the endpoint is aborted, so that the endpoint can still
+    // tell its client why (a SOCKS reply).
     void openFailed(wstunnel::FailureCode code);
     void finished(const wstunnel::ChannelSummary &summary);
 

@@ -3,6 +3,8 @@
 #include "channel/ChannelEndpoint.h"
 #include "session/TunnelSession.h"
 
+#include <utility>
+
 namespace wstunnel {
 
 StdioForward::StdioForward(ChannelEndpoint *endpoint, const QString &host, quint16 port,
@@ -27,10 +29,7 @@ void StdioForward::setSession(TunnelSession *session)
         Q_EMIT finished(QStringLiteral("the remote takes no more channels"));
         return;
     }
-    connect(m_channel, &Channel::opened, this, [this] {
-        m_open = true;
-        Q_EMIT opened();
-    });
+    connect(m_channel, &Channel::opened, this, [this] { m_open = true; });
     connect(m_channel, &Channel::finished, this,
             [this](const ChannelSummary &summary) { Q_EMIT finished(summary.error); });
 }

@@ -26,7 +26,6 @@ public:
     bool isOpen() const { return m_open; }
 
 Q_SIGNALS:
-    void opened();
     // error is empty when both directions ended in order.
     void finished(const QString &error);
 

@@ -389,6 +389,7 @@ Channel *TunnelSession::openChannel(ChannelEndpoint *local, const QString &host,
     m_channels.insert(id, channel);
     if (channel->isDatagram())
         datagramActivity(channel);
+    connect(channel, &Channel::openFailed, this, &TunnelSession::channelOpenFailed);
     send(MessageCodec::open(id, transport, m_limits.receiveWindow, host, port));
     if (allowsEarlyData())
         channel->sendEarly(protocol::kEarlyWindow);
@@ -885,6 +886,7 @@ void TunnelSession::handleOpen(const Message &m)
                                               .arg(m.channel)
                                               .arg(m_peerAddress, target, reason);
         send(MessageCodec::openFailed(m.channel, code, reason));
+        Q_EMIT channelOpenFailed(code);
     };
     if (m.transport == ChannelTransport::Udp &&
         !m_localCapabilities.testFlag(Capability::DatagramChannels)) {
@@ -924,6 +926,7 @@ void TunnelSession::handleOpen(const Message &m)
     if (allowsEarlyData())
         channel->acceptEarly(protocol::kEarlyWindow);
     m_channels.insert(m.channel, channel);
+    connect(channel, &Channel::openFailed, this, &TunnelSession::channelOpenFailed);
     connect(channel, &Channel::opened, this, [this, channel] {
         if (m_opening.remove(channel->id()))
             scheduleQueuedOpens();

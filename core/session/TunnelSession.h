@@ -129,6 +129,8 @@ Q_SIGNALS:
     void closed(const QString &reason);
     void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
+    // A channel either end opened could not be opened (refused here, or by the peer).
+    void channelOpenFailed(wstunnel::FailureCode code);
     void listenRequested(quint32 requestId, const QString &bindHost, quint16 port,
                          wstunnel::ChannelTransport transport);
     void unlistenRequested(quint32 requestId);
