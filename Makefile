@@ -5,8 +5,11 @@ NOGUI_BUILD_DIR ?= build-nogui
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++
 
-.PHONY: all deps build run test test-nogui bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui fuzz bench bench-smoke format clean
 
 all: build
 
@@ -33,6 +36,13 @@ test-nogui: build
 		$(NOGUI_BUILD_DIR)/bin/wstunnel-remote $(BUILD_DIR)/bin/wstunnel-remote
 	cd $(NOGUI_BUILD_DIR) && ctest --output-on-failure --timeout 600 --parallel $(JOBS)
 
+# libFuzzer targets (fuzz/) in a clang build of their own, each run FUZZ_SECONDS from its corpus.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DWSTUNNEL_FUZZ=ON -DWSTUNNEL_GUI=OFF -DWSTUNNEL_TESTS=OFF
+	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
+	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
 bench:
 	bash bench/run.sh
 
@@ -43,4 +53,4 @@ format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR) $(FUZZ_BUILD_DIR)
