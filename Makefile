@@ -8,8 +8,9 @@ JOBS ?= $(shell nproc)
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
+SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run test test-nogui fuzz bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui fuzz soak bench bench-smoke format clean
 
 all: build
 
@@ -42,6 +43,10 @@ fuzz: deps
 		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DWSTUNNEL_FUZZ=ON -DWSTUNNEL_GUI=OFF -DWSTUNNEL_TESTS=OFF
 	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+# Not in CI: the real binaries under transfers, bursts, cuts and bad input for SOAK_SECONDS.
+soak: build
+	python3 tests/soak/soak.py --bin-dir $(BUILD_DIR)/bin --seconds $(SOAK_SECONDS)
 
 bench:
 	bash bench/run.sh
