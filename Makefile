@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
 SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run test test-nogui fuzz soak bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui fuzz sanitize soak bench bench-smoke format clean
 
 all: build
 
@@ -44,6 +44,10 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
+# ASan+UBSan over the unit, integration and e2e tests, TSan over the engine's thread (no GUI).
+sanitize: deps
+	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) bash scripts/sanitize.sh
+
 # Not in CI: the real binaries under transfers, bursts, cuts and bad input for SOAK_SECONDS.
 soak: build
 	python3 tests/soak/soak.py --bin-dir $(BUILD_DIR)/bin --seconds $(SOAK_SECONDS)
@@ -58,4 +62,4 @@ format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR) $(FUZZ_BUILD_DIR) build-asan build-tsan

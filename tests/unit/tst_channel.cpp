@@ -224,14 +224,19 @@ private Q_SLOTS:
         QTRY_COMPARE(first->written(), QByteArray("reply after the fin"));
         QCOMPARE(dialerClosed.size() + acceptorClosed.size(), 0);
 
+        // Both fins end the channel, which deletes its endpoints: reading them afterwards read
+        // freed memory (found by AddressSanitizer).
+        const QPointer<MemoryEndpoint> firstAlive = first;
+        const QPointer<MemoryEndpoint> localAlive = local;
+        const QPointer<MemoryEndpoint> targetAlive = target;
         second->finishInput();
-        QTRY_VERIFY(first->isWriteShut());
+        QTRY_VERIFY(firstAlive.isNull() || firstAlive->isWriteShut());
         QTRY_COMPARE(dialerClosed.size(), 1);
         QTRY_COMPARE(acceptorClosed.size(), 1);
         QCOMPARE(dialerClosed.first().first().value<ChannelSummary>().error, QString());
         QCOMPARE(acceptorClosed.first().first().value<ChannelSummary>().error, QString());
-        QVERIFY(!local->isAborted());
-        QVERIFY(!target->isAborted());
+        QVERIFY(localAlive.isNull() || !localAlive->isAborted());
+        QVERIFY(targetAlive.isNull() || !targetAlive->isAborted());
     }
 
     void resetAbortsTheOtherEnd()
