@@ -5,8 +5,13 @@ NOGUI_BUILD_DIR ?= build-nogui
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++
+SOAK_SECONDS ?= 600
 
-.PHONY: all deps build run test test-nogui package bench bench-smoke format clean
+.PHONY: all deps build run test test-nogui package fuzz sanitize soak bench bench-smoke format \
+	clean
 
 all: build
 
@@ -37,6 +42,21 @@ test-nogui: build
 package: build
 	bash packaging/debian/build-debs.sh $(BUILD_DIR) $(BUILD_DIR)/packages
 
+# libFuzzer targets (fuzz/) in a clang build of their own, each run FUZZ_SECONDS from its corpus.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DWSTUNNEL_FUZZ=ON -DWSTUNNEL_GUI=OFF -DWSTUNNEL_TESTS=OFF
+	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
+	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+# ASan+UBSan over the unit, integration and e2e tests, TSan over the engine's thread (no GUI).
+sanitize: deps
+	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) bash scripts/sanitize.sh
+
+# Not in CI: the real binaries under transfers, bursts, cuts and bad input for SOAK_SECONDS.
+soak: build
+	python3 tests/soak/soak.py --bin-dir $(BUILD_DIR)/bin --seconds $(SOAK_SECONDS)
+
 bench:
 	bash bench/run.sh
 
@@ -47,4 +67,4 @@ format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(NOGUI_BUILD_DIR) $(FUZZ_BUILD_DIR) build-asan build-tsan

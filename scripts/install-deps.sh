@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages WSTunnel needs to build, run and test, only those missing.
-# Usage: scripts/install-deps.sh [build|test|all]   (default: all)
+# Usage: scripts/install-deps.sh [build|test|fuzz|all]   (default: all)
 set -euo pipefail
 
 build_packages=(
@@ -8,6 +8,8 @@ build_packages=(
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
     libqt6svg6 qtkeychain-qt6-dev libssl-dev ccache
 )
+# libFuzzer and the sanitizer runtimes of clang for `make fuzz`.
+fuzz_packages=(clang libclang-rt-dev)
 # Real peers the tests start on loopback, and the X server for GUI tests.
 test_packages=(
     postgresql postgresql-client
@@ -21,9 +23,11 @@ test_packages=(
 
 case "${1:-all}" in
 build) wanted=("${build_packages[@]}") ;;
-test | all) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+fuzz) wanted=("${build_packages[@]}" "${fuzz_packages[@]}") ;;
+all) wanted=("${build_packages[@]}" "${test_packages[@]}" "${fuzz_packages[@]}") ;;
 *)
-    echo "usage: $0 [build|test|all]" >&2
+    echo "usage: $0 [build|test|fuzz|all]" >&2
     exit 2
     ;;
 esac

@@ -1205,6 +1205,10 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <translation>Gegenstelle „%1“ hat keine ws://- oder wss://-URL</translation>
     </message>
     <message>
+        <source>remote &quot;%1&quot; has an invalid proxy URL</source>
+        <translation>Gegenstelle „%1“ hat eine ungültige Proxy-URL</translation>
+    </message>
+    <message>
         <source>remote &quot;%1&quot; has an unknown proxy mode &quot;%2&quot;</source>
         <translation>Gegenstelle „%1“ hat eine unbekannte Proxy-Art „%2“</translation>
     </message>

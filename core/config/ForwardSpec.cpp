@@ -50,9 +50,11 @@ bool parsePort(const QString &text, bool allowZero, quint16 *port)
 
 QString formatEndpoint(const QString &host, quint16 port)
 {
+    // One arg() call: chained ones would read a '%2' in the host (an IPv6 zone) as a placeholder.
+    const QString portText = QString::number(port);
     if (host.contains(QLatin1Char(':')))
-        return QStringLiteral("[%1]:%2").arg(host).arg(port);
-    return QStringLiteral("%1:%2").arg(host).arg(port);
+        return QStringLiteral("[%1]:%2").arg(host, portText);
+    return QStringLiteral("%1:%2").arg(host, portText);
 }
 
 bool parseEndpoint(const QString &text, QString *host, quint16 *port, QString *error)

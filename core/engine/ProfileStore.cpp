@@ -204,7 +204,9 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
         remote.id = object.value(QStringLiteral("id")).toString();
         remote.name = object.value(QStringLiteral("name")).toString();
         remote.builtIn = object.value(QStringLiteral("builtIn")).toBool(false);
-        remote.url = QUrl(object.value(QStringLiteral("url")).toString(), QUrl::StrictMode);
+        // The built-in remote has no URL, and toJson() writes none for it.
+        if (!remote.builtIn)
+            remote.url = QUrl(object.value(QStringLiteral("url")).toString(), QUrl::StrictMode);
         if (remote.id.isEmpty() || remoteIds.contains(remote.id)) {
             *error = tr("remote %1 has a missing or duplicate id").arg(i + 1);
             return std::nullopt;
@@ -242,6 +244,11 @@ std::optional<Profile> ProfileStore::fromJson(const QByteArray &json, QString *e
             return std::nullopt;
         }
         remote.proxyUrl = QUrl(proxy.value(QStringLiteral("url")).toString());
+        // An invalid URL would be saved as an empty one: refused, like every other misreading.
+        if (!remote.proxyUrl.isEmpty() && !remote.proxyUrl.isValid()) {
+            *error = tr("remote \"%1\" has an invalid proxy URL").arg(remote.name);
+            return std::nullopt;
+        }
         const QJsonArray headers = object.value(QStringLiteral("headers")).toArray();
         for (const QJsonValue &header : headers) {
             const QJsonObject pair = header.toObject();

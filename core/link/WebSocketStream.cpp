@@ -67,12 +67,15 @@ WebSocketStream::WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transpo
     connect(&m_reader, &FrameReader::pingReceived, this,
             [this](const QByteArray &payload) { writeFrame(WebSocketFrame::Pong, payload); });
     connect(&m_reader, &FrameReader::closeReceived, this,
-            [this](QWebSocketProtocol::CloseCode code, const QString &reason) {
-                // Answers the close and records the peer's code and reason, as QWebSocket would
-                // have; 1005 only says that the peer gave no code and may not be sent back.
-                if (code == QWebSocketProtocol::CloseCodeMissingStatusCode)
-                    code = QWebSocketProtocol::CloseCodeNormal;
-                m_webSocket->close(code, reason);
+            [this](quint16 code, const QString &reason) {
+                // Answers the close with the peer's code and reason, as QWebSocket would have;
+                // 1005 only says that the peer gave no code and may not be sent back, and
+                // QWebSocket's CloseCode cannot hold the application codes 3000-4999.
+                const bool echoable = code <= QWebSocketProtocol::CloseCodeTlsHandshakeFailed &&
+                                      code != QWebSocketProtocol::CloseCodeMissingStatusCode;
+                m_webSocket->close(echoable ? QWebSocketProtocol::CloseCode(code)
+                                            : QWebSocketProtocol::CloseCodeNormal,
+                                   reason);
             });
 }
 

@@ -192,7 +192,7 @@ void FrameReader::deliverClose(QByteArrayView payload)
              QStringLiteral("close reason is not valid UTF-8"));
         return;
     }
-    Q_EMIT closeReceived(QWebSocketProtocol::CloseCode(code), reason);
+    Q_EMIT closeReceived(code, reason);
 }
 
 void FrameReader::fail(QWebSocketProtocol::CloseCode code, const QString &reason)

@@ -56,8 +56,9 @@ Q_SIGNALS:
     void textMessageReceived();
     void pingReceived(const QByteArray &payload);
     void pongReceived();
-    // CloseCodeMissingStatusCode when the frame carries no code.
-    void closeReceived(QWebSocketProtocol::CloseCode code, const QString &reason);
+    // The code as sent, CloseCodeMissingStatusCode when the frame carries none. Not a CloseCode:
+    // the application codes 3000-4999 lie outside that enum's range.
+    void closeReceived(quint16 code, const QString &reason);
     void failed(QWebSocketProtocol::CloseCode code, const QString &reason);
 
 private:

@@ -87,7 +87,10 @@ public:
             return false;
         const QByteArrayView utf8 = m_bytes.sliced(m_pos, length);
         m_pos += length;
-        QStringDecoder decoder(QStringDecoder::Utf8);
+        // Stateless, so that a sequence cut off at the end is an error instead of being dropped;
+        // a leading BOM is kept, so that the string encodes back to the bytes it came from.
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless |
+                                                         QStringDecoder::Flag::ConvertInitialBom);
         s = decoder.decode(utf8);
         if (decoder.hasError()) {
             error = QStringLiteral("%1 is not valid UTF-8").arg(QLatin1String(what));

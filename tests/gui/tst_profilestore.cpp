@@ -21,6 +21,7 @@ private Q_SLOTS:
     void roundTripKeepsEveryField();
     void agentReachesTheClientAsWstunnelAgentDoes();
     void profileWithoutAgentLoadsAndIsWrittenAsBefore();
+    void builtInRemoteReadsBackUnchanged();
     void refusesNewerVersion();
     void refusesInvalidFiles_data();
     void refusesInvalidFiles();
@@ -121,6 +122,22 @@ void TestProfileStore::profileWithoutAgentLoadsAndIsWrittenAsBefore()
     QVERIFY(!ProfileStore::toJson(*read).contains("\"agent\""));
 }
 
+// Found by fuzz/profile: the built-in remote kept a URL from the file that saving dropped, so a
+// profile changed when the app saved it unchanged.
+void TestProfileStore::builtInRemoteReadsBackUnchanged()
+{
+    const QByteArray json = R"({"format":"wstunnel-profile","version":1,
+        "remotes":[{"id":"r","name":"This computer","builtIn":true,"url":"ws://elsewhere/"}]})";
+    QString error;
+    const std::optional<Profile> read = ProfileStore::fromJson(json, &error);
+    QVERIFY2(read, qPrintable(error));
+    QVERIFY(read->remotes.first().url.isEmpty());
+    const std::optional<Profile> again =
+        ProfileStore::fromJson(ProfileStore::toJson(*read), &error);
+    QVERIFY2(again, qPrintable(error));
+    QVERIFY(*again == *read);
+}
+
 void TestProfileStore::refusesNewerVersion()
 {
     QJsonObject root = QJsonDocument::fromJson(ProfileStore::toJson(sampleProfile())).object();
@@ -142,6 +159,11 @@ void TestProfileStore::refusesInvalidFiles_data()
     QTest::newRow("bad url") << QByteArray(R"({"format":"wstunnel-profile","version":1,
         "remotes":[{"id":"a","name":"A","url":"http://x"}]})")
                              << QStringLiteral("ws://");
+    // Found by fuzz/profile: an invalid proxy URL was loaded and then saved as an empty one.
+    QTest::newRow("bad proxy url") << QByteArray(R"({"format":"wstunnel-profile","version":1,
+        "remotes":[{"id":"a","name":"A","url":"ws://x/","proxy":{"mode":"manual",
+        "url":"htt0,\n   oxy.corp:3128"}}]})")
+                                   << QStringLiteral("invalid proxy URL");
     QTest::newRow("bad agent") << QByteArray(R"({"format":"wstunnel-profile","version":1,
         "remotes":[{"id":"a","name":"A","url":"ws://x/","agent":"dev box"}]})")
                                << QStringLiteral("no agent name");

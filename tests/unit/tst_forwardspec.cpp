@@ -104,6 +104,19 @@ private Q_SLOTS:
         QCOMPARE(spec->direction, ForwardSpec::Direction::Reverse);
     }
 
+    // Found by fuzz/forwardspec: a zone such as %2 in an IPv6 bind address was taken for a
+    // placeholder, so "[fe80::1%2]:8080:db:5432" was printed as "[fe80::18080]:8080:db:5432".
+    void formatsIpv6Zones()
+    {
+        QString error;
+        const QString text = QStringLiteral("[fe80::1%2]:8080:db:5432");
+        const auto spec = ForwardSpec::parse(text, ForwardSpec::Direction::Local, &error);
+        QVERIFY2(spec, qPrintable(error));
+        QCOMPARE(spec->bindHost, QStringLiteral("fe80::1%2"));
+        QCOMPARE(spec->toString(), text);
+        QCOMPARE(formatEndpoint(QStringLiteral("fe80::1%1"), 80), QStringLiteral("[fe80::1%1]:80"));
+    }
+
     void udpSuffix_data()
     {
         QTest::addColumn<QString>("text");

@@ -260,8 +260,7 @@ Outcome run(Masking incoming, quint32 limit, const QByteArray &input, const QLis
     outcome.pongs = int(pongSpy.size());
     outcome.texts = int(textSpy.size());
     for (const QList<QVariant> &close : std::as_const(closeSpy))
-        outcome.closes.append(
-            {close.at(0).value<QWebSocketProtocol::CloseCode>(), close.at(1).toString()});
+        outcome.closes.append({close.at(0).value<quint16>(), close.at(1).toString()});
     for (const QList<QVariant> &failure : std::as_const(failedSpy)) {
         outcome.failures.append(failure.at(0).value<QWebSocketProtocol::CloseCode>());
         outcome.failureReasons.append(failure.at(1).toString());

@@ -176,6 +176,13 @@ private Q_SLOTS:
 
         QByteArray badUtf8 = QByteArray("\x08\0\0\0\x01\x01\0\x02\xc3\x28", 10);
         QTest::newRow("invalid utf-8") << badUtf8 << QStringLiteral("reason is not valid UTF-8");
+        // Found by fuzz/messagecodec: a sequence cut off at the end of a string was dropped, so
+        // "0.0.00\xe4" was read as the bind host "0.0.00".
+        QTest::newRow("utf-8 cut off at the end of a string")
+            << QByteArray("\x0a\0\0\0\x01\0\x07"
+                          "0.0.00\xe4\x1f\x90",
+                          16)
+            << QStringLiteral("bind host is not valid UTF-8");
 
         QTest::newRow("empty version range") << MessageCodec::hello(3, 2, 65536, {})
                                              << QStringLiteral("version range 3..2 is empty");
@@ -240,6 +247,17 @@ private Q_SLOTS:
                     qPrintable(
                         QStringLiteral("type %1 cut at %2").arg(int(message.at(0))).arg(length)));
         }
+    }
+
+    // Found by fuzz/messagecodec: a leading BOM was dropped, so two byte strings decoded to one
+    // name and the name no longer encoded back to its bytes.
+    void leadingBomIsKept()
+    {
+        const QString name = QStringLiteral("\uFEFFdevbox");
+        const QByteArray bytes = MessageCodec::hello(1, 3, 65536, name);
+        const auto result = MessageCodec::decode(bytes, 65536);
+        QVERIFY2(result.message, qPrintable(result.error));
+        QCOMPARE(result.message->text, name);
     }
 
     void agentStatusRoundTrip()

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make sanitize`: the unit, integration and end-to-end tests in a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the tests that run the engine on its own thread in a build with
+# ThreadSanitizer. Both builds leave the GUI out: its widget tests would take longer than the rest
+# together, and the engine's thread runs the same without them (`wstunnel --headless --profile`).
+# Reports of the test binaries and of every binary they start go to log files, so a report in a
+# child process fails the run even when its test would not notice.
+# Usage: scripts/sanitize.sh [address|thread]...   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-$(nproc)}
+build_type=${BUILD_TYPE:-RelWithDebInfo}
+asan_dir=${ASAN_BUILD_DIR:-build-asan}
+tsan_dir=${TSAN_BUILD_DIR:-build-tsan}
+suppressions=$PWD/tests/sanitizers
+kinds=("$@")
+[ ${#kinds[@]} -eq 0 ] && kinds=(address thread)
+
+step_start=0
+step() {
+    step_start=$SECONDS
+    echo "== $*"
+}
+step_done() {
+    echo "-- $1: $(((SECONDS - step_start) / 60)) min $(((SECONDS - step_start) % 60)) s"
+}
+
+# Fails when any sanitizer wrote a report into the log directory $1.
+check_reports() {
+    local reports
+    reports=$(find "$1" -type f 2>/dev/null)
+    if [ -n "$reports" ]; then
+        for report in $reports; do
+            echo "---- $report"
+            head -n 80 "$report"
+        done
+        echo "sanitizer reports in $1" >&2
+        return 1
+    fi
+}
+
+configure() {
+    cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DWSTUNNEL_GUI=OFF \
+        -DWSTUNNEL_SANITIZE="$2"
+}
+
+for kind in "${kinds[@]}"; do
+    case "$kind" in
+    address)
+        step "AddressSanitizer + UndefinedBehaviorSanitizer: build ($asan_dir)"
+        configure "$asan_dir" address
+        cmake --build "$asan_dir" --parallel "$jobs"
+        step_done "ASan build"
+        step "AddressSanitizer + UndefinedBehaviorSanitizer: unit, integration and e2e tests"
+        logs=$PWD/$asan_dir/sanitizer-reports
+        rm -rf "$logs" && mkdir -p "$logs"
+        (cd "$asan_dir" &&
+            ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1" \
+                LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0" \
+                UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1:suppressions=$suppressions/ubsan.supp" \
+                ctest -L 'unit|integration|e2e' --output-on-failure --timeout 900 --parallel "$jobs")
+        check_reports "$logs"
+        step_done "ASan tests"
+        ;;
+    thread)
+        step "ThreadSanitizer: build ($tsan_dir)"
+        configure "$tsan_dir" thread
+        cmake --build "$tsan_dir" --parallel "$jobs" --target wstunnel wstunnel-remote \
+            tst_headlessprofile
+        step_done "TSan build"
+        step "ThreadSanitizer: the engine on its own thread (tst_headlessprofile)"
+        logs=$PWD/$tsan_dir/sanitizer-reports
+        rm -rf "$logs" && mkdir -p "$logs"
+        (cd "$tsan_dir" &&
+            TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$suppressions/tsan.supp" \
+                ctest -R '^tst_headlessprofile$' --output-on-failure --timeout 900)
+        check_reports "$logs"
+        step_done "TSan tests"
+        ;;
+    *)
+        echo "usage: $0 [address|thread]..." >&2
+        exit 2
+        ;;
+    esac
+done
