@@ -1,15 +1,18 @@
 // Resumable sessions with the real binaries: a TCP relay of the test's own sits between
 // wstunnel --headless and wstunnel-remote and cuts the WebSocket (both sides closed abruptly) in
 // the middle of transfers, as a proxy or a roaming network would.
+#include "EchoServer.h"
 #include "Peer.h"
 #include "StreamPump.h"
 
+#include <QElapsedTimer>
 #include <QList>
 #include <QPointer>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 
 #include <memory>
 
@@ -37,6 +40,24 @@ public:
     }
 
     quint16 port() const { return m_server.serverPort(); }
+
+    // Cuts every connection after this long without a byte either way, as a proxy's idle
+    // timeout (proxy_read_timeout) does.
+    void setIdleTimeout(int ms)
+    {
+        m_idleTimeoutMs = ms;
+        m_lastTraffic.start();
+        m_idleCheck.setInterval(100);
+        connect(&m_idleCheck, &QTimer::timeout, this, [this] {
+            if (m_lastTraffic.elapsed() >= m_idleTimeoutMs) {
+                ++m_idleCuts;
+                cut();
+                m_lastTraffic.start();
+            }
+        });
+        m_idleCheck.start();
+    }
+    int idleCuts() const { return m_idleCuts; }
 
     void cut()
     {
@@ -85,13 +106,19 @@ private:
     void pass(QTcpSocket *from, QTcpSocket *to)
     {
         const bool closing = from->state() != QAbstractSocket::ConnectedState;
-        while (from->bytesAvailable() > 0 && (closing || to->bytesToWrite() < kBuffer))
+        while (from->bytesAvailable() > 0 && (closing || to->bytesToWrite() < kBuffer)) {
             to->write(from->read(256 * 1024));
+            m_lastTraffic.start();
+        }
     }
 
     QTcpServer m_server;
     quint16 m_targetPort;
     QList<QPointer<QTcpSocket>> m_sockets;
+    QTimer m_idleCheck;
+    QElapsedTimer m_lastTraffic;
+    int m_idleTimeoutMs = 0;
+    int m_idleCuts = 0;
 };
 
 // The target of the forward: every connection sends its own stream back and hashes what comes.
@@ -139,11 +166,14 @@ private:
         return true;
     }
 
-    bool startClient(Peer &client, quint16 relayPort, quint16 targetPort, quint16 *localPort)
+    bool startClient(Peer &client, quint16 relayPort, quint16 targetPort, quint16 *localPort,
+                     const QStringList &extra = {})
     {
-        client.start({QStringLiteral("--headless"), QStringLiteral("--remote"),
-                      QStringLiteral("ws://127.0.0.1:%1/").arg(relayPort), QStringLiteral("-L"),
-                      QStringLiteral("0:127.0.0.1:%1").arg(targetPort)});
+        client.start(QStringList{QStringLiteral("--headless"), QStringLiteral("--remote"),
+                                 QStringLiteral("ws://127.0.0.1:%1/").arg(relayPort),
+                                 QStringLiteral("-L"),
+                                 QStringLiteral("0:127.0.0.1:%1").arg(targetPort)} +
+                     extra);
         const QRegularExpressionMatch ready = client.waitForLine(kForwarding);
         if (!ready.hasMatch() || !client.waitForStderr(QStringLiteral("connected to "))) {
             qWarning("%s", client.transcript().constData());
@@ -196,6 +226,52 @@ private Q_SLOTS:
         QVERIFY2(!client.stderrText().contains(QLatin1String("reset")),
                  client.transcript().constData());
         QVERIFY(remote.stderrText().count(QLatin1String("session resumed after")) >= kCuts);
+    }
+
+    // A proxy that cuts WebSockets idle for 2.5 s, and a client pinging every 8 s: each cut is
+    // resumed, and the client halves its keepalive until the cuts stop.
+    void idleCutsShortenTheKeepalive()
+    {
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        quint16 remotePort = 0;
+        QVERIFY(startRemote(remote, &remotePort, QStringLiteral("127.0.0.1:0")));
+        CuttableRelay relay(remotePort);
+        relay.setIdleTimeout(2500);
+        EchoServer echo;
+        Peer client(QStringLiteral("wstunnel"));
+        quint16 localPort = 0;
+        QVERIFY(startClient(client, relay.port(), echo.serverPort(), &localPort,
+                            {QStringLiteral("--keepalive"), QStringLiteral("8")}));
+        QTcpSocket connection;
+        connection.connectToHost(QHostAddress::LocalHost, localPort);
+        QVERIFY(connection.waitForConnected(5000));
+        const auto echoes = [&connection](const QByteArray &text) {
+            connection.write(text);
+            QByteArray received;
+            return QTest::qWaitFor(
+                [&] {
+                    received += connection.readAll();
+                    return received == text;
+                },
+                10000);
+        };
+        const bool before = echoes("before");
+        if (!before)
+            qWarning("%s", client.transcript().constData());
+        QVERIFY(before);
+
+        const bool adapted = client.waitForStderr(QStringLiteral("pinging every 2 s"), 30000);
+        if (!adapted)
+            qWarning("%s", client.transcript().constData());
+        QVERIFY(adapted);
+        QVERIFY(client.stderrText().contains(QLatin1String("pinging every 4 s")));
+        const int cuts = relay.idleCuts();
+        QVERIFY(cuts >= 2);
+        // Idle for more than twice the proxy's timeout: the idle period is what is tested.
+        QTest::qWait(6000);
+        QCOMPARE(relay.idleCuts(), cuts);
+        QVERIFY(echoes("after"));
+        QCOMPARE(connection.state(), QAbstractSocket::ConnectedState);
     }
 
     // A remote that restarted knows no such session: the client resets its connections at once,
