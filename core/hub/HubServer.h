@@ -45,7 +45,7 @@ protected:
     void adoptSession(TunnelSession *session, const Identity &identity) override;
 
 private:
-    void adoptAgent(TunnelSession *session, const QString &name);
+    void adoptAgent(TunnelSession *session, const QString &name, Capabilities resume);
     void onActiveChanged(const QString &name, const QString &previousAddress);
 
     AgentRegistry m_registry;

@@ -6,11 +6,13 @@
 #include "StreamPump.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QList>
 #include <QPointer>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 
@@ -23,6 +25,17 @@ constexpr qint64 kMiB = 1024 * 1024;
 const QRegularExpression
     kListening(QStringLiteral(R"(^listening on (ws://127\.0\.0\.1:(\d+)/\S*)$)"));
 const QRegularExpression kForwarding(QStringLiteral(R"(^forwarding 127\.0\.0\.1:(\d+) -> (\S+)$)"));
+
+const QRegularExpression
+    kRegistered(QStringLiteral(R"(^registered with (\S+) as (\S+) \((\w+)\)$)"));
+const QRegularExpression kServedBy(QStringLiteral(R"(^agent (\S+) is (now )?served by (\S+)$)"));
+
+bool writeFile(const QString &path, const QByteArray &content)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) &&
+           file.write(content) == content.size();
+}
 
 // Passes TCP connections on to a port, both ways, with bounded buffers; cut() aborts every
 // connection on both sides at once.
@@ -226,6 +239,86 @@ private Q_SLOTS:
         QVERIFY2(!client.stderrText().contains(QLatin1String("reset")),
                  client.transcript().constData());
         QVERIFY(remote.stderrText().count(QLatin1String("session resumed after")) >= kCuts);
+    }
+
+    // desktop -> relay -> hub <- relay <- agent: the desktop's hop is cut, then the agent's,
+    // during a transfer each way. Each hop resumes on its own; the agent stays the active one.
+    void bothHubHopsResumeDuringATransfer()
+    {
+        constexpr qint64 kSize = 128 * kMiB;
+        const QByteArray desktopToken = "resume-hub-desktop-token-71e0";
+        const QByteArray agentToken = "resume-hub-agent-token-c4a8";
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString desktopTokens = dir.filePath(QStringLiteral("desktops.tokens"));
+        const QString agentTokens = dir.filePath(QStringLiteral("agents.tokens"));
+        QVERIFY(writeFile(desktopTokens, desktopToken + "\n"));
+        QVERIFY(writeFile(agentTokens, agentToken + " devbox\n"));
+
+        Peer hub(QStringLiteral("wstunnel-remote"));
+        hub.start({QStringLiteral("hub"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                   QStringLiteral("--token-file"), desktopTokens,
+                   QStringLiteral("--agent-token-file"), agentTokens},
+                  QByteArray());
+        const QRegularExpressionMatch listening = hub.waitForLine(kListening);
+        QVERIFY2(listening.hasMatch(), hub.transcript().constData());
+        const quint16 hubPort = quint16(listening.captured(2).toUInt());
+        CuttableRelay agentHop(hubPort);
+        CuttableRelay desktopHop(hubPort);
+
+        Peer agent(QStringLiteral("wstunnel-remote"));
+        agent.start({QStringLiteral("agent"), QStringLiteral("--hub"),
+                     QStringLiteral("ws://127.0.0.1:%1/").arg(agentHop.port()),
+                     QStringLiteral("--name"), QStringLiteral("devbox")},
+                    agentToken);
+        const QRegularExpressionMatch registered = agent.waitForLine(kRegistered);
+        QVERIFY2(registered.hasMatch() && registered.captured(3) == QLatin1String("active"),
+                 agent.transcript().constData());
+
+        PumpServer target(kSize, 2);
+        Peer desktop(QStringLiteral("wstunnel"));
+        desktop.start({QStringLiteral("--headless"), QStringLiteral("--remote"),
+                       QStringLiteral("ws://127.0.0.1:%1/").arg(desktopHop.port()),
+                       QStringLiteral("--agent"), QStringLiteral("devbox"), QStringLiteral("-L"),
+                       QStringLiteral("0:127.0.0.1:%1").arg(target.serverPort())},
+                      desktopToken);
+        const QRegularExpressionMatch forwarding = desktop.waitForLine(kForwarding);
+        QVERIFY2(forwarding.hasMatch() && desktop.waitForLine(kServedBy).hasMatch(),
+                 desktop.transcript().constData());
+
+        StreamPump local(quint16(forwarding.captured(1).toUInt()), kSize, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(target.pump, 10000);
+        StreamPump &far = *target.pump;
+        const auto cutAt = [&](qint64 mark, CuttableRelay &hop, Peer &dialer) {
+            const bool reached = QTest::qWaitFor(
+                [&] { return far.bytesReceived() >= mark && local.bytesReceived() >= mark; },
+                60000);
+            if (!reached)
+                return false;
+            hop.cut();
+            const bool resumed =
+                dialer.waitForStderr(QStringLiteral("session resumed after"), 20000);
+            if (!resumed)
+                qWarning("%s\n%s", dialer.transcript().constData(), hub.transcript().constData());
+            return resumed;
+        };
+        QVERIFY(cutAt(kSize / 3, desktopHop, desktop));
+        QVERIFY(cutAt(kSize * 2 / 3, agentHop, agent));
+        QTRY_VERIFY_WITH_TIMEOUT(far.bytesReceived() == kSize && local.bytesReceived() == kSize,
+                                 120000);
+        QVERIFY(!local.disconnected());
+        QVERIFY(!far.disconnected());
+        QCOMPARE(far.receivedDigest(), StreamPump::expectedDigest(kSize, 1));
+        QCOMPARE(local.receivedDigest(), StreamPump::expectedDigest(kSize, 2));
+        QCOMPARE(target.connections, 1);
+        for (Peer *peer : {&desktop, &agent, &hub})
+            QVERIFY2(!peer->stderrText().contains(QLatin1String("reset")),
+                     peer->transcript().constData());
+        QVERIFY2(hub.stderrText().count(QLatin1String("session resumed after")) == 2,
+                 hub.transcript().constData());
+        // The held agent stayed the active instance: it was never registered anew.
+        QCOMPARE(agent.stdoutText().count(QLatin1String("registered with")), 1);
+        QVERIFY(!hub.stderrText().contains(QLatin1String("is now active")));
     }
 
     // A proxy that cuts WebSockets idle for 2.5 s, and a client pinging every 8 s: each cut is
