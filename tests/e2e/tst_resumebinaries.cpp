@@ -1,6 +1,7 @@
 // Resumable sessions with the real binaries: a TCP relay of the test's own sits between
 // wstunnel --headless and wstunnel-remote and cuts the WebSocket (both sides closed abruptly) in
 // the middle of transfers, as a proxy or a roaming network would.
+#include "CuttableRelay.h"
 #include "EchoServer.h"
 #include "Peer.h"
 #include "StreamPump.h"
@@ -26,6 +27,20 @@ const QRegularExpression
     kListening(QStringLiteral(R"(^listening on (ws://127\.0\.0\.1:(\d+)/\S*)$)"));
 const QRegularExpression kForwarding(QStringLiteral(R"(^forwarding 127\.0\.0\.1:(\d+) -> (\S+)$)"));
 
+// The resident set size of a process in KiB, from /proc/PID/status; -1 when unreadable.
+qint64 residentKiB(qint64 pid)
+{
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray text = status.readAll();
+    const qsizetype at = text.indexOf("VmRSS:");
+    if (at < 0)
+        return -1;
+    const qsizetype end = text.indexOf('\n', at);
+    return text.mid(at + 6, end - at - 6).replace("kB", "").trimmed().toLongLong();
+}
+
 const QRegularExpression
     kRegistered(QStringLiteral(R"(^registered with (\S+) as (\S+) \((\w+)\)$)"));
 const QRegularExpression kServedBy(QStringLiteral(R"(^agent (\S+) is (now )?served by (\S+)$)"));
@@ -36,103 +51,6 @@ bool writeFile(const QString &path, const QByteArray &content)
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) &&
            file.write(content) == content.size();
 }
-
-// Passes TCP connections on to a port, both ways, with bounded buffers; cut() aborts every
-// connection on both sides at once.
-class CuttableRelay : public QObject
-{
-public:
-    explicit CuttableRelay(quint16 targetPort)
-        : m_targetPort(targetPort)
-    {
-        m_server.listen(QHostAddress::LocalHost, 0);
-        connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *accepted = m_server.nextPendingConnection())
-                relay(accepted);
-        });
-    }
-
-    quint16 port() const { return m_server.serverPort(); }
-
-    // Cuts every connection after this long without a byte either way, as a proxy's idle
-    // timeout (proxy_read_timeout) does.
-    void setIdleTimeout(int ms)
-    {
-        m_idleTimeoutMs = ms;
-        m_lastTraffic.start();
-        m_idleCheck.setInterval(100);
-        connect(&m_idleCheck, &QTimer::timeout, this, [this] {
-            if (m_lastTraffic.elapsed() >= m_idleTimeoutMs) {
-                ++m_idleCuts;
-                cut();
-                m_lastTraffic.start();
-            }
-        });
-        m_idleCheck.start();
-    }
-    int idleCuts() const { return m_idleCuts; }
-
-    void cut()
-    {
-        for (const QPointer<QTcpSocket> &socket : std::exchange(m_sockets, {})) {
-            if (socket) {
-                socket->disconnect(this);
-                socket->abort();
-                socket->deleteLater();
-            }
-        }
-    }
-
-private:
-    static constexpr qint64 kBuffer = 1024 * 1024;
-
-    void relay(QTcpSocket *accepted)
-    {
-        accepted->setParent(this);
-        accepted->setReadBufferSize(kBuffer);
-        auto *upstream = new QTcpSocket(this);
-        upstream->setReadBufferSize(kBuffer);
-        m_sockets << accepted << upstream;
-        connect(upstream, &QTcpSocket::connected, this, [this, accepted, upstream] {
-            join(accepted, upstream);
-            join(upstream, accepted);
-            pass(accepted, upstream);
-        });
-        // One side closing closes the other once what it sent has been passed on.
-        connect(accepted, &QTcpSocket::disconnected, this, [this, accepted, upstream] {
-            pass(accepted, upstream);
-            upstream->disconnectFromHost();
-        });
-        connect(upstream, &QTcpSocket::disconnected, this, [this, accepted, upstream] {
-            pass(upstream, accepted);
-            accepted->disconnectFromHost();
-        });
-        upstream->connectToHost(QHostAddress::LocalHost, m_targetPort);
-    }
-
-    void join(QTcpSocket *from, QTcpSocket *to)
-    {
-        connect(from, &QTcpSocket::readyRead, this, [this, from, to] { pass(from, to); });
-        connect(to, &QTcpSocket::bytesWritten, this, [this, from, to] { pass(from, to); });
-    }
-
-    void pass(QTcpSocket *from, QTcpSocket *to)
-    {
-        const bool closing = from->state() != QAbstractSocket::ConnectedState;
-        while (from->bytesAvailable() > 0 && (closing || to->bytesToWrite() < kBuffer)) {
-            to->write(from->read(256 * 1024));
-            m_lastTraffic.start();
-        }
-    }
-
-    QTcpServer m_server;
-    quint16 m_targetPort;
-    QList<QPointer<QTcpSocket>> m_sockets;
-    QTimer m_idleCheck;
-    QElapsedTimer m_lastTraffic;
-    int m_idleTimeoutMs = 0;
-    int m_idleCuts = 0;
-};
 
 // The target of the forward: every connection sends its own stream back and hashes what comes.
 class PumpServer : public QTcpServer
@@ -319,6 +237,65 @@ private Q_SLOTS:
         // The held agent stayed the active instance: it was never registered anew.
         QCOMPARE(agent.stdoutText().count(QLatin1String("registered with")), 1);
         QVERIFY(!hub.stderrText().contains(QLatin1String("is now active")));
+    }
+
+    // A 60 s outage (nothing gets through, redials are refused) while the local writers on both
+    // sides keep pushing: neither process grows beyond 64 MiB, as held channels read nothing,
+    // and once the relay is back the transfer finishes whole.
+    void memoryStaysBoundedDuringALongOutage()
+    {
+        constexpr qint64 kSize = 256 * kMiB;
+        constexpr qint64 kMaxResidentKiB = 64 * 1024;
+        constexpr int kOutageMs = 60000;
+        Peer remote(QStringLiteral("wstunnel-remote"));
+        quint16 remotePort = 0;
+        QVERIFY(startRemote(remote, &remotePort, QStringLiteral("127.0.0.1:0")));
+        CuttableRelay relay(remotePort);
+        PumpServer target(kSize, 2);
+        Peer client(QStringLiteral("wstunnel"));
+        quint16 localPort = 0;
+        QVERIFY(startClient(client, relay.port(), target.serverPort(), &localPort));
+        StreamPump local(localPort, kSize, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(target.pump, 10000);
+        StreamPump &far = *target.pump;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            far.bytesReceived() >= 16 * kMiB && local.bytesReceived() >= 16 * kMiB, 30000);
+
+        relay.goDown();
+        QVERIFY2(client.waitForStderr(QStringLiteral("connections held"), 10000),
+                 client.transcript().constData());
+        qint64 peakClient = 0;
+        qint64 peakRemote = 0;
+        int samples = 0;
+        QTimer sampler;
+        connect(&sampler, &QTimer::timeout, this, [&] {
+            peakClient = qMax(peakClient, residentKiB(client.processId()));
+            peakRemote = qMax(peakRemote, residentKiB(remote.processId()));
+            ++samples;
+        });
+        sampler.start(250);
+        // The outage itself is what is tested: it lasts its full length.
+        QTest::qWait(kOutageMs);
+        sampler.stop();
+        QVERIFY(samples >= 100);
+        QVERIFY2(peakClient > 0 && peakClient < kMaxResidentKiB,
+                 qPrintable(QStringLiteral("client peaked at %1 KiB").arg(peakClient)));
+        QVERIFY2(peakRemote > 0 && peakRemote < kMaxResidentKiB,
+                 qPrintable(QStringLiteral("remote peaked at %1 KiB").arg(peakRemote)));
+        QVERIFY(!local.disconnected());
+        QVERIFY(!far.disconnected());
+        qInfo("resident during the outage: client at most %lld KiB, remote at most %lld KiB",
+              peakClient, peakRemote);
+
+        QVERIFY(relay.restore());
+        const bool resumed = client.waitForStderr(QStringLiteral("session resumed after"), 30000);
+        if (!resumed)
+            qWarning("%s\n%s", client.transcript().constData(), remote.transcript().constData());
+        QVERIFY(resumed);
+        QTRY_VERIFY_WITH_TIMEOUT(far.bytesReceived() == kSize && local.bytesReceived() == kSize,
+                                 60000);
+        QCOMPARE(far.receivedDigest(), StreamPump::expectedDigest(kSize, 1));
+        QCOMPARE(local.receivedDigest(), StreamPump::expectedDigest(kSize, 2));
     }
 
     // A proxy that cuts WebSockets idle for 2.5 s, and a client pinging every 8 s: each cut is
