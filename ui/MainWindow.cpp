@@ -762,7 +762,8 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         QString where = remote && remote->builtIn
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
-        QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
+        QString tip = tr("%1\n%2").arg(
+            where, Formatting::remoteState(state, stats ? stats->heldConnections : 0));
         if (remote && !remote->agent.isEmpty() && state == RemoteState::Connected)
             tip +=
                 QLatin1Char('\n') +
