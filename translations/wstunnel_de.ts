@@ -394,6 +394,13 @@
         <source>Connecting</source>
         <translation>Verbindet</translation>
     </message>
+    <message numerus="yes">
+        <source>Reconnecting (%n connections held)</source>
+        <translation>
+            <numerusform>Verbindet erneut (%n Verbindung gehalten)</numerusform>
+            <numerusform>Verbindet erneut (%n Verbindungen gehalten)</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Listening</source>
         <translation>Lauscht</translation>

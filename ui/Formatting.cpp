@@ -113,13 +113,15 @@ QString Formatting::failure(const ChannelFailure &failure)
              failure.reason);
 }
 
-QString Formatting::remoteState(RemoteState state)
+QString Formatting::remoteState(RemoteState state, int heldConnections)
 {
     switch (state) {
     case RemoteState::Idle:
         return tr("Not in use");
     case RemoteState::Connecting:
         return tr("Connecting");
+    case RemoteState::Reconnecting:
+        return tr("Reconnecting (%n connections held)", nullptr, heldConnections);
     case RemoteState::Connected:
         return tr("Connected");
     case RemoteState::Failed:
@@ -153,6 +155,7 @@ QIcon Formatting::remoteStateIcon(RemoteState state)
     case RemoteState::Idle:
         return stateIcon(MappingState::Off);
     case RemoteState::Connecting:
+    case RemoteState::Reconnecting:
         return stateIcon(MappingState::Connecting);
     case RemoteState::Connected:
         return stateIcon(MappingState::Active);

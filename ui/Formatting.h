@@ -28,7 +28,7 @@ public:
     // What to say about a switched-on mapping besides its state: where a reverse mapping listens
     // on its remote once it does, else what went wrong or what it waits for (may be empty).
     static QString mappingDetail(const MappingConfig &mapping, const MappingStats &stats);
-    static QString remoteState(RemoteState state);
+    static QString remoteState(RemoteState state, int heldConnections = 0);
     static QIcon stateIcon(MappingState state);
     static QIcon remoteStateIcon(RemoteState state);
 };

@@ -913,7 +913,8 @@ void MainWindow::onSnapshot(const EngineSnapshot &snapshot)
         QString where = remote && remote->builtIn
                             ? tr("Runs inside WSTunnel on loopback")
                             : (remote ? remote->url.toDisplayString() : QString());
-        QString tip = tr("%1\n%2").arg(where, Formatting::remoteState(state));
+        QString tip = tr("%1\n%2").arg(
+            where, Formatting::remoteState(state, stats ? stats->heldConnections : 0));
         if (stats && state == RemoteState::Connected)
             tip += QLatin1Char('\n') +
                    tr("In %1, out %2 (averaged over the last %n s)", nullptr, kRateWindowMs / 1000)

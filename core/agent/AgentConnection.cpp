@@ -24,7 +24,9 @@ AgentConnection::AgentConnection(ClientSettings settings, const QString &name,
     connect(m_client, &TunnelClient::sessionReady, this, &AgentConnection::onSessionReady);
     connect(m_client, &TunnelClient::stateChanged, this,
             [this](TunnelClient::State state, const TunnelError &error) {
-                if (state == TunnelClient::State::Connected)
+                // A held session keeps its standing at the hub: the hub holds it too.
+                const TunnelSession *session = m_client->session();
+                if (state == TunnelClient::State::Connected || (session && session->isHeld()))
                     return;
                 m_state = AgentState::Absent;
                 if (state == TunnelClient::State::Failed)

@@ -345,8 +345,10 @@ void TunnelClient::onLinkLost(const QString &reason)
     if (m_state == State::Stopped || m_state == State::Failed)
         return;
     const bool firstAttempt = m_state == State::Connected;
-    if (firstAttempt)
+    if (firstAttempt) {
         m_backoffMs = m_settings.initialBackoffMs;
+        adaptKeepAlive(m_session->idleMs());
+    }
     m_error =
         TunnelError(TunnelError::Kind::ConnectionLost, m_settings.url.toDisplayString(), reason);
     const int delayMs = firstAttempt ? 0 : m_backoffMs;
@@ -358,6 +360,25 @@ void TunnelClient::onLinkLost(const QString &reason)
     m_retryTimer.start(delayMs);
     if (!firstAttempt)
         m_backoffMs = qMin(m_backoffMs * 2, m_settings.maxBackoffMs);
+}
+
+// A WebSocket cut while nothing moved was most likely cut by a proxy's idle timeout: ping more
+// often from now on, so that it does not happen again.
+void TunnelClient::adaptKeepAlive(qint64 idleMs)
+{
+    constexpr qint64 kIdleCutMs = 1000;
+    constexpr int kMinKeepAliveMs = 1000;
+    const int current = m_settings.limits.keepAliveMs;
+    if (idleMs < kIdleCutMs || current <= kMinKeepAliveMs)
+        return;
+    m_settings.limits.keepAliveMs = qMax(kMinKeepAliveMs, current / 2);
+    qCInfo(lcClient).noquote()
+        << QStringLiteral("the WebSocket to %1 was cut after %2 s without traffic (a proxy's idle "
+                          "timeout?); pinging every %3 s from now on instead of every %4 s")
+               .arg(m_settings.url.toDisplayString())
+               .arg(double(idleMs) / 1000.0, 0, 'f', 1)
+               .arg(double(m_settings.limits.keepAliveMs) / 1000.0, 0, 'g', 4)
+               .arg(double(current) / 1000.0, 0, 'g', 4);
 }
 
 void TunnelClient::onSessionResumed()

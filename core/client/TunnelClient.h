@@ -90,6 +90,7 @@ private:
     void onSessionReady();
     void onLinkLost(const QString &reason);
     void onSessionResumed();
+    void adaptKeepAlive(qint64 idleMs);
     // A local connection waits for the remote: do not wait for the backoff timer.
     void redialNow();
     void askToListen(ReverseForward *forward);

@@ -81,12 +81,16 @@ struct MappingStats
     QList<ChannelStats> channels;
 };
 
-enum class RemoteState { Idle, Connecting, Connected, Failed };
+// Reconnecting: the WebSocket dropped and the session is held while the client resumes it; its
+// connections and mappings stay as they were.
+enum class RemoteState { Idle, Connecting, Reconnecting, Connected, Failed };
 
 struct RemoteStats
 {
     QString id;
     RemoteState state = RemoteState::Idle;
+    // While reconnecting: the connections the held session keeps.
+    int heldConnections = 0;
     // Why the remote failed, or why the last attempt to connect did; empty while none did.
     TunnelError error;
     // Set while the remote is refused because of its certificate, so that the user can check

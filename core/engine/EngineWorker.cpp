@@ -13,6 +13,17 @@
 
 namespace wstunnel {
 
+namespace {
+
+// The client's session while it is held for a resume, or nullptr.
+const TunnelSession *heldSession(const TunnelClient *client)
+{
+    const TunnelSession *session = client ? client->session() : nullptr;
+    return session && session->isHeld() ? session : nullptr;
+}
+
+} // namespace
+
 EngineWorker::EngineWorker(int snapshotIntervalMs, QObject *parent)
     : QObject(parent)
     , m_snapshotIntervalMs(snapshotIntervalMs)
@@ -469,6 +480,12 @@ void EngineWorker::publishSnapshot()
                 stats.state = RemoteState::Failed;
                 break;
             }
+            // A drop that the session resumes is no error: the remote is reconnecting.
+            if (const TunnelSession *held = heldSession(remote.client)) {
+                stats.state = RemoteState::Reconnecting;
+                stats.heldConnections = int(held->channels().size());
+                stats.error = TunnelError();
+            }
             if (remote.client->state() == TunnelClient::State::Connected)
                 stats.agentAddress = remote.agentAddress;
             if (stats.error.kind == TunnelError::Kind::CertificateNotTrusted) {
@@ -575,7 +592,7 @@ MappingStats EngineWorker::statsOf(MappingRuntime &mapping, qint64 nowMs)
         stats.state = MappingState::Error;
         stats.error = client->error();
         stats.reason = client->statusText();
-    } else if (remoteState != TunnelClient::State::Connected) {
+    } else if (remoteState != TunnelClient::State::Connected && !heldSession(client)) {
         stats.state = MappingState::Connecting;
         stats.error = client ? client->error() : TunnelError();
         stats.reason = client ? client->statusText() : QString();

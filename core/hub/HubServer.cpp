@@ -76,24 +76,27 @@ std::optional<TunnelServer::Refusal> HubServer::admit(Identity &identity,
 void HubServer::adoptSession(TunnelSession *session, const Identity &identity)
 {
     const QString name = identity.agents.value(0);
+    // Each hop resumes on its own: a held session keeps its relayed channels, and an agent its
+    // standing, until it resumes or its hold ends.
+    const Capabilities resume = session->localCapabilities() & Capability::Resume;
     if (identity.kind == Identity::Kind::Agent) {
-        adoptAgent(session, name);
+        adoptAgent(session, name, resume);
         return;
     }
     if (identity.listsAgents) {
         adoptListing(session, identity.agents);
         return;
     }
-    session->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay);
+    session->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay | resume);
     auto *relay = new DesktopRelay(session, name, &m_registry);
     session->setTargetPolicy(relay->policy());
     qCInfo(lcServer).noquote()
         << QStringLiteral("desktop at %1 asks for agent %2").arg(session->peerAddress(), name);
 }
 
-void HubServer::adoptAgent(TunnelSession *session, const QString &name)
+void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabilities resume)
 {
-    session->setLocalCapabilities(Capability::Relay);
+    session->setLocalCapabilities(Capability::Relay | resume);
     session->setTargetPolicy(std::make_shared<ReverseRoutePolicy>(&m_registry, session, name));
     connect(session, &TunnelSession::ready, this, [this, session, name] {
         if (session->version() < protocol::kCapabilitiesVersion) {
@@ -108,6 +111,15 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name)
                                           .arg(name, session->peerAddress(), stateName(state));
         m_registry.add(name, session);
         Q_EMIT agentStateChanged(name, session->peerAddress(), state);
+    });
+    // A held agent keeps its standing, so a standby is promoted only once the hold ends.
+    connect(session, &TunnelSession::linkLost, this, [this, session, name](const QString &reason) {
+        if (m_registry.nameOf(session).isEmpty())
+            return;
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("agent %1 at %2 lost its link (%3); held for %4 s for a resume")
+                   .arg(name, session->peerAddress(), reason)
+                   .arg(double(session->limits().resumeTimeoutMs) / 1000.0, 0, 'g', 4);
     });
     connect(session, &TunnelSession::closed, this, [this, session, name](const QString &reason) {
         if (m_registry.nameOf(session).isEmpty())

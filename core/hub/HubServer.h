@@ -45,7 +45,7 @@ protected:
     void adoptSession(TunnelSession *session, const Identity &identity) override;
 
 private:
-    void adoptAgent(TunnelSession *session, const QString &name);
+    void adoptAgent(TunnelSession *session, const QString &name, Capabilities resume);
     // A desktop that asked for the directory gets it and the session ends.
     void adoptListing(TunnelSession *session, const QStringList &patterns);
     // The registered agent instances whose names match patterns, active ones first per name.

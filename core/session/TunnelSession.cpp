@@ -454,6 +454,7 @@ void TunnelSession::send(QByteArray message)
 {
     if (m_ended)
         return;
+    m_lastActivityMs = m_age.elapsed();
     if (m_resumable && MessageCodec::isReplayable(MessageType(quint8(message.at(0))))) {
         // Kept (sharing the bytes) until the peer acknowledges it; without a live link it waits
         // here for the resume.
@@ -582,6 +583,7 @@ void TunnelSession::handleMessage(QByteArrayView bytes)
 {
     if (m_ended)
         return;
+    m_lastActivityMs = m_age.elapsed();
     const MessageCodec::DecodeResult decoded = MessageCodec::decode(bytes, m_limits.maxMessageSize);
     if (!decoded.message) {
         fail(FailureCode::ProtocolError,

@@ -110,6 +110,9 @@ public:
     bool isHeld() const { return m_resumeTimer.isActive(); }
     bool isEnded() const { return m_ended; }
     qint64 heldMs() const { return isHeld() ? m_heldSince.elapsed() : 0; }
+    // How long no message went either way: at linkLost(), how long the session had been idle
+    // when its WebSocket was cut.
+    qint64 idleMs() const { return m_age.elapsed() - m_lastActivityMs; }
     // Not secret: names the session in a resume request and in logs.
     QByteArray sessionId() const { return m_sessionId; }
     // Compares in constant time, so the time taken tells nothing about the secret.
@@ -254,6 +257,7 @@ private:
     QTimer m_ackTimer;
     QTimer m_resumeTimer;
     QElapsedTimer m_heldSince;
+    qint64 m_lastActivityMs = 0; // on m_age's clock
 };
 
 } // namespace wstunnel

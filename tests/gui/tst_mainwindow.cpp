@@ -1,3 +1,4 @@
+#include "CuttableRelay.h"
 #include "EchoServer.h"
 #include "GuiTestEnvironment.h"
 #include "UdpEchoServer.h"
@@ -88,6 +89,7 @@ private Q_SLOTS:
     void followsGermanLocale();
     void refusedTokenIsWordedInGerman();
     void startAtLoginWritesAutostartEntry();
+    void droppedWebSocketShowsReconnectingAndKeepsMappings();
 
 private:
     void createWindow();
@@ -1516,6 +1518,67 @@ void TestMainWindow::startAtLoginWritesAutostartEntry()
     QVERIFY(text.contains("--minimized"));
     action->trigger();
     QVERIFY(!Autostart::isEnabled());
+}
+
+// A WebSocket that drops while a connection is open: the remote shows as reconnecting with the
+// connection held, the mapping stays active, the tray shows no error, and once the remote is
+// reachable again the same connection carries on.
+void TestMainWindow::droppedWebSocketShowsReconnectingAndKeepsMappings()
+{
+    TokenStore tokens;
+    tokens.add("resume-token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    TunnelServer server(ServerSettings(), tokens, allowList);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+    CuttableRelay relay(server.serverPort());
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Behind a proxy");
+    remote.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relay.port()));
+    m_controller->setRemote(remote, QByteArray("resume-token"));
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = echoMapping(port);
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    QCOMPARE(echoThrough(client, "before the drop"), QByteArray("before the drop"));
+    QTcpSocket idle;
+    idle.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(idle.waitForConnected(5000));
+    QCOMPARE(echoThrough(idle, "idle"), QByteArray("idle"));
+    QTRY_COMPARE(stateOf(mapping.id), MappingState::Active);
+
+    const auto remoteStats = [this, &remote] {
+        const EngineSnapshot snapshot = m_controller->snapshot();
+        const RemoteStats *stats = snapshot.remote(remote.id);
+        return stats ? *stats : RemoteStats();
+    };
+    relay.goDown();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Reconnecting, 10000);
+    QCOMPARE(remoteStats().heldConnections, 2);
+    QVERIFY(!remoteStats().error.isError());
+    QCOMPARE(stateOf(mapping.id), MappingState::Active);
+    auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QListWidgetItem *remoteItem = remoteList->item(1);
+    QCOMPARE(remoteItem->text(), remote.name);
+    QTRY_VERIFY2(
+        remoteItem->toolTip().contains(QStringLiteral("Reconnecting (2 connections held)")),
+        qPrintable(remoteItem->toolTip()));
+    QVERIFY(m_tray->state() != TrayController::TrayState::Error);
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(idle.state(), QAbstractSocket::ConnectedState);
+
+    QVERIFY(relay.restore());
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Connected, 20000);
+    QCOMPARE(echoThrough(client, "after the resume"), QByteArray("after the resume"));
+    QCOMPARE(echoThrough(idle, "idle after"), QByteArray("idle after"));
+    QCOMPARE(stateOf(mapping.id), MappingState::Active);
+    QVERIFY(m_tray->state() != TrayController::TrayState::Error);
 }
 
 QTEST_MAIN(TestMainWindow)

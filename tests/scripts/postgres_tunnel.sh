@@ -1,30 +1,42 @@
 #!/usr/bin/env bash
 # The flagship case: a developer reaches PostgreSQL on the dev side through the tunnel.
 #
-#   postgres_tunnel.sh BIN_DIR [--through-hub]
+#   postgres_tunnel.sh BIN_DIR [--through-hub | --with-cuts]
 #
 # Starts a private PostgreSQL (Debian server binaries, initdb --auth=trust, own data directory,
 # own port, own socket directory) on 127.0.0.1, then wstunnel-remote and
 # `wstunnel --headless -L 0:127.0.0.1:PGPORT`, and through the tunnel runs psql, pgbench -i and
 # pgbench -c 8 -T 10, which must finish with zero failed transactions. With --through-hub the
 # desktop goes through a hub (`wstunnel-remote hub`) to an agent (`wstunnel-remote agent`) that
-# reaches PostgreSQL instead. Everything stays on 127.0.0.1, every wait is bounded, and
+# reaches PostgreSQL instead. With --with-cuts the desktop dials through a socat relay whose
+# connections the script kills three times during pgbench -c 8 -T 30 (a proxy cutting the
+# WebSocket): the session resumes each time, no transaction fails, and a psql session left idle
+# across the cuts still answers. Everything stays on 127.0.0.1, every wait is bounded, and
 # everything started is stopped on exit.
 set -euo pipefail
 
 BIN_DIR="${1:-${WSTUNNEL_BIN_DIR:-}}"
 THROUGH_HUB=0
-if [ -z "$BIN_DIR" ] || { [ -n "${2:-}" ] && [ "$2" != "--through-hub" ]; }; then
-    echo "usage: $0 BIN_DIR [--through-hub] (BIN_DIR holds wstunnel and wstunnel-remote)" >&2
+WITH_CUTS=0
+case "${2:-}" in
+'') ;;
+--through-hub) THROUGH_HUB=1 ;;
+--with-cuts) WITH_CUTS=1 ;;
+*) BIN_DIR="" ;;
+esac
+if [ -z "$BIN_DIR" ]; then
+    echo "usage: $0 BIN_DIR [--through-hub | --with-cuts] (BIN_DIR holds wstunnel and" \
+        "wstunnel-remote)" >&2
     exit 2
-fi
-if [ "${2:-}" = "--through-hub" ]; then
-    THROUGH_HUB=1
 fi
 REMOTE_BIN="$BIN_DIR/wstunnel-remote"
 CLIENT_BIN="$BIN_DIR/wstunnel"
 CLIENTS=8
 DURATION=10
+CUTS=3
+if [ "$WITH_CUTS" -eq 1 ]; then
+    DURATION=30
+fi
 
 # Loopback traffic must not be sent to a proxy of the environment this runs in.
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
@@ -41,6 +53,8 @@ PG_BIN=""
 REMOTE_PID=""
 AGENT_PID=""
 CLIENT_PID=""
+RELAY_PID=""
+IDLE_PID=""
 PG_STARTED=0
 RESULT=1
 
@@ -57,12 +71,12 @@ as_pg() {
 cleanup() {
     local status=$?
     set +e
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID"; do
+    for pid in "$IDLE_PID" "$CLIENT_PID" "$RELAY_PID" "$AGENT_PID" "$REMOTE_PID"; do
         if [ -n "$pid" ]; then
             kill -TERM "$pid" 2>/dev/null
         fi
     done
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID"; do
+    for pid in "$IDLE_PID" "$CLIENT_PID" "$RELAY_PID" "$AGENT_PID" "$REMOTE_PID"; do
         if [ -n "$pid" ]; then
             # Bounded: a process that ignores SIGTERM for 5 s is killed.
             for _ in $(seq 1 50); do
@@ -106,7 +120,7 @@ PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/postgres" ]; then
     die "no PostgreSQL server in /usr/lib/postgresql/*/bin: run scripts/install-deps.sh"
 fi
-for tool in psql pgbench pg_isready ss; do
+for tool in psql pgbench pg_isready ss socat stdbuf; do
     command -v "$tool" >/dev/null || die "missing $tool: run scripts/install-deps.sh"
 done
 if [ "$(id -u)" -eq 0 ]; then
@@ -188,8 +202,30 @@ else
     echo "== wstunnel-remote: $line"
 fi
 
+DIAL_URL="$REMOTE_URL"
+if [ "$WITH_CUTS" -eq 1 ]; then
+    STEP="starting the relay that cuts the WebSocket"
+    RELAY_PORT=$(free_port) || die "no free port for the relay"
+    REMOTE_HOST_PORT=$(sed -E 's#^ws://([^/]+)/.*#\1#' <<<"$REMOTE_URL")
+    # One child per connection: killing the children cuts every WebSocket through the relay
+    # without a close frame, as a proxy or a roaming network would.
+    socat "TCP-LISTEN:$RELAY_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:$REMOTE_HOST_PORT" \
+        2>"$WORK/relay.err" &
+    RELAY_PID=$!
+    listening=0
+    for _ in $(seq 1 50); do
+        if [ -n "$(ss -Htln "sport = :$RELAY_PORT")" ]; then
+            listening=1
+            break
+        fi
+        sleep 0.1
+    done
+    [ "$listening" -eq 1 ] || die "socat did not listen on 127.0.0.1:$RELAY_PORT within 5 s"
+    DIAL_URL="ws://127.0.0.1:$RELAY_PORT/${REMOTE_URL#ws://*/}"
+fi
+
 STEP="starting wstunnel --headless"
-"$CLIENT_BIN" --headless --remote "$REMOTE_URL" "${CLIENT_ARGS[@]}" -L "0:127.0.0.1:$PGPORT" \
+"$CLIENT_BIN" --headless --remote "$DIAL_URL" "${CLIENT_ARGS[@]}" -L "0:127.0.0.1:$PGPORT" \
     >"$WORK/client.out" 2>"$WORK/client.err" &
 CLIENT_PID=$!
 line=$(wait_for_line "$WORK/client.out" "^forwarding 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$PGPORT\$" \
@@ -230,10 +266,55 @@ rows=$(timeout 30 "${PSQL[@]}" -Atc 'select count(*) from pgbench_accounts' 2>&1
 [ "$rows" = "100000" ] || die "pgbench_accounts holds '$rows' rows instead of 100000"
 echo "== pgbench -i: pgbench_accounts holds $rows rows"
 
+# cut_websockets N: kills the relay's children (every connection through it), then waits until
+# the client has logged its Nth resume.
+cut_websockets() {
+    local n=$1 child resumed=0
+    for child in $(ps -o pid= --ppid "$RELAY_PID"); do
+        kill -KILL "$child" 2>/dev/null || true
+    done
+    for _ in $(seq 1 200); do
+        if [ "$(grep -c 'session resumed after' "$WORK/client.err")" -ge "$n" ]; then
+            resumed=1
+            break
+        fi
+        sleep 0.1
+    done
+    [ "$resumed" -eq 1 ] || die "the session did not resume within 20 s of cut $n"
+    echo "== cut $n: $(grep 'session resumed after' "$WORK/client.err" | tail -n 1)"
+}
+
+# idle_query TEXT: sends a query to the idle psql session and prints its answer.
+idle_query() {
+    local answer
+    echo "select '$1';" >&"${IDLE[1]}"
+    read -r -t 30 answer <&"${IDLE[0]}" || return 1
+    echo "$answer"
+}
+
+if [ "$WITH_CUTS" -eq 1 ]; then
+    STEP="opening an idle psql session through the tunnel"
+    # Line-buffered, so each answer comes out as soon as it is there.
+    coproc IDLE { stdbuf -oL "${PSQL[@]}" -At 2>&1; }
+    answer=$(idle_query before) || die "the idle psql session did not answer"
+    [ "$answer" = "before" ] || die "the idle psql session answered '$answer'"
+fi
+
 STEP="running pgbench -c $CLIENTS -T $DURATION through the tunnel"
 bench_status=0
 timeout $((DURATION + 60)) pgbench -c "$CLIENTS" -j 2 -T "$DURATION" -h 127.0.0.1 \
-    -p "$LOCAL_PORT" -U postgres postgres >"$WORK/pgbench.log" 2>&1 || bench_status=$?
+    -p "$LOCAL_PORT" -U postgres postgres >"$WORK/pgbench.log" 2>&1 &
+BENCH_PID=$!
+if [ "$WITH_CUTS" -eq 1 ]; then
+    # Evenly spread over the run: pgbench is in full swing at each cut.
+    for cut in $(seq 1 "$CUTS"); do
+        sleep $((DURATION / (CUTS + 1)))
+        STEP="cutting the WebSocket ($cut of $CUTS) during pgbench"
+        cut_websockets "$cut"
+    done
+fi
+wait "$BENCH_PID" || bench_status=$?
+STEP="running pgbench -c $CLIENTS -T $DURATION through the tunnel"
 cat "$WORK/pgbench.log"
 [ "$bench_status" -eq 0 ] || die "pgbench exited with $bench_status"
 processed=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
@@ -254,11 +335,20 @@ if [ -n "$AGENT_PID" ]; then
 fi
 answer=$(timeout 30 "${PSQL[@]}" -Atc 'select 2' 2>&1) || die "psql after pgbench failed: $answer"
 [ "$answer" = "2" ] || die "psql after pgbench answered '$answer'"
+if [ "$WITH_CUTS" -eq 1 ]; then
+    STEP="using the psql session left idle across the cuts"
+    answer=$(idle_query after) || die "the idle psql session did not answer after the cuts"
+    [ "$answer" = "after" ] || die "the idle psql session answered '$answer' after the cuts"
+    ! grep -q 'reset' "$WORK/client.err" || die "the client reset connections during the cuts"
+fi
 
 RESULT=0
 VIA="$REMOTE_URL"
 if [ "$THROUGH_HUB" -eq 1 ]; then
     VIA="hub $REMOTE_URL and agent devbox"
+fi
+if [ "$WITH_CUTS" -eq 1 ]; then
+    VIA="$VIA, the WebSocket cut $CUTS times and resumed, an idle psql session kept"
 fi
 summary "PostgreSQL $PG_VERSION through $VIA: psql ok, pgbench -i ok," \
     "pgbench -c $CLIENTS -T $DURATION processed $processed transactions (tps ${tps:-?}), 0 failed"

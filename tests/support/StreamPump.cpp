@@ -13,6 +13,22 @@ StreamPump::StreamPump(quint16 port, qint64 bytesToSend, quint32 seed, QObject *
     , m_toSend(bytesToSend)
     , m_seed(seed)
 {
+    watchSocket();
+    m_socket.connectToHost(QHostAddress::LocalHost, port);
+}
+
+StreamPump::StreamPump(qintptr descriptor, qint64 bytesToSend, quint32 seed, QObject *parent)
+    : QObject(parent)
+    , m_toSend(bytesToSend)
+    , m_seed(seed)
+{
+    watchSocket();
+    m_socket.setSocketDescriptor(descriptor);
+    QMetaObject::invokeMethod(this, &StreamPump::pump, Qt::QueuedConnection);
+}
+
+void StreamPump::watchSocket()
+{
     connect(&m_socket, &QTcpSocket::connected, this, &StreamPump::pump);
     connect(&m_socket, &QTcpSocket::bytesWritten, this, &StreamPump::pump);
     connect(&m_socket, &QTcpSocket::readyRead, this, [this] {
@@ -23,7 +39,6 @@ StreamPump::StreamPump(quint16 port, qint64 bytesToSend, quint32 seed, QObject *
         m_receivedHash.addData(data);
     });
     connect(&m_socket, &QTcpSocket::disconnected, this, [this] { m_disconnected = true; });
-    m_socket.connectToHost(QHostAddress::LocalHost, port);
 }
 
 void StreamPump::setReading(bool reading)

@@ -13,6 +13,8 @@ class StreamPump : public QObject
 
 public:
     StreamPump(quint16 port, qint64 bytesToSend, quint32 seed, QObject *parent = nullptr);
+    // The same on a connection a test server accepted.
+    StreamPump(qintptr descriptor, qint64 bytesToSend, quint32 seed, QObject *parent = nullptr);
 
     // Half-closes the write side once everything was sent.
     void setShutdownWhenSent(bool shutdown) { m_shutdownWhenSent = shutdown; }
@@ -31,6 +33,7 @@ public:
     static QByteArray streamChunk(qint64 offset, qint64 length, quint32 seed);
 
 private:
+    void watchSocket();
     void pump();
 
     QTcpSocket m_socket;
