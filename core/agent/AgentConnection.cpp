@@ -71,6 +71,11 @@ void AgentConnection::onStatus(AgentState state, const QString &name)
         Q_EMIT registered(state);
     else if (before == AgentState::Standby && state == AgentState::Active)
         Q_EMIT promoted();
+    else if (before == AgentState::Active && state == AgentState::Standby)
+        qCInfo(lcClient).noquote()
+            << QStringLiteral("%1 is a standby now: another instance took over while this one's "
+                              "connection to %2 was down")
+                   .arg(m_name, m_hubUrl.toDisplayString());
 }
 
 } // namespace wstunnel

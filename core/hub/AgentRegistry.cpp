@@ -34,6 +34,20 @@ void AgentRegistry::remove(TunnelSession *session)
     }
 }
 
+bool AgentRegistry::demote(TunnelSession *session)
+{
+    for (auto it = m_agents.begin(); it != m_agents.end(); ++it) {
+        QList<Agent> &agents = it.value();
+        if (agents.size() < 2 || agents.constFirst().session != session)
+            continue;
+        const QString address = agents.constFirst().address;
+        agents.append(agents.takeFirst());
+        Q_EMIT activeChanged(it.key(), address);
+        return true;
+    }
+    return false;
+}
+
 TunnelSession *AgentRegistry::active(const QString &name) const
 {
     const auto it = m_agents.constFind(name);

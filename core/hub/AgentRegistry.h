@@ -42,6 +42,9 @@ public:
     AgentState add(const QString &name, TunnelSession *session);
     // Removes an agent session; when it was active, the next of its name is now.
     void remove(TunnelSession *session);
+    // Moves the active session of its name behind the standbys, so the first standby becomes
+    // active; false (nothing changed) when session is not active or has no standby.
+    bool demote(TunnelSession *session);
     TunnelSession *active(const QString &name) const;
     // The agents of every name, active ones first within a name.
     QList<Agent> agents() const;

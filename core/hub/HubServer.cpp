@@ -112,14 +112,25 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
         m_registry.add(name, session);
         Q_EMIT agentStateChanged(name, session->peerAddress(), state);
     });
-    // A held agent keeps its standing, so a standby is promoted only once the hold ends.
+    // A held agent keeps its channels for a resume. Without a standby it also keeps its standing;
+    // with one, the standby takes new channels at once and the held agent, should it come back,
+    // serves on as a standby (the status waits in its session until the resume).
     connect(session, &TunnelSession::linkLost, this, [this, session, name](const QString &reason) {
         if (m_registry.nameOf(session).isEmpty())
             return;
-        qCInfo(lcServer).noquote()
-            << QStringLiteral("agent %1 at %2 lost its link (%3); held for %4 s for a resume")
-                   .arg(name, session->peerAddress(), reason)
-                   .arg(double(session->limits().resumeTimeoutMs) / 1000.0, 0, 'g', 4);
+        const QString held =
+            QStringLiteral("held for %1 s for a resume")
+                .arg(double(session->limits().resumeTimeoutMs) / 1000.0, 0, 'g', 4);
+        if (m_registry.demote(session)) {
+            session->sendAgentStatus(AgentState::Standby, name, session->peerAddress());
+            qCInfo(lcServer).noquote()
+                << QStringLiteral("agent %1 at %2 lost its link (%3); its connections are %4, "
+                                  "new ones go to the standby")
+                       .arg(name, session->peerAddress(), reason, held);
+            return;
+        }
+        qCInfo(lcServer).noquote() << QStringLiteral("agent %1 at %2 lost its link (%3); %4")
+                                          .arg(name, session->peerAddress(), reason, held);
     });
     connect(session, &TunnelSession::closed, this, [this, session, name](const QString &reason) {
         if (m_registry.nameOf(session).isEmpty())

@@ -223,16 +223,14 @@ private Q_SLOTS:
     }
 
     // kill -9 of the active agent while short connections keep coming: every connection started
-    // two seconds after the kill or later goes through the standby, and everybody says so. The
-    // hub holds the lost agent for a resume first (one second here), as it cannot tell a killed
-    // agent from a cut WebSocket.
+    // two seconds after the kill or later goes through the standby, and everybody says so.
     void killedActiveAgentFailsOverToTheStandby()
     {
         EchoServer echo;
         EchoServer desktopService;
         Peer hub(QStringLiteral("wstunnel-remote"));
         QString url;
-        QVERIFY(startHub(hub, &url, {QStringLiteral("--resume-timeout"), QStringLiteral("1")}));
+        QVERIFY(startHub(hub, &url));
         Peer active(QStringLiteral("wstunnel-remote"));
         QCOMPARE(startAgent(active, url), QStringLiteral("active"));
         Peer standby(QStringLiteral("wstunnel-remote"));
@@ -294,16 +292,13 @@ private Q_SLOTS:
     }
 
     // An agent that stops answering without closing (a frozen process, a dead route) is taken
-    // for gone after three keepalive intervals, and the standby is promoted once the hold for a
-    // resume ends.
+    // for gone after three keepalive intervals, and the standby is promoted.
     void silentActiveAgentIsReplaced()
     {
         EchoServer echo;
         Peer hub(QStringLiteral("wstunnel-remote"));
         QString url;
-        QVERIFY(startHub(hub, &url,
-                         {QStringLiteral("--keepalive"), QStringLiteral("0.3"),
-                          QStringLiteral("--resume-timeout"), QStringLiteral("1")}));
+        QVERIFY(startHub(hub, &url, {QStringLiteral("--keepalive"), QStringLiteral("0.3")}));
         Peer active(QStringLiteral("wstunnel-remote"));
         QCOMPARE(startAgent(active, url), QStringLiteral("active"));
         Peer standby(QStringLiteral("wstunnel-remote"));
@@ -514,9 +509,7 @@ private Q_SLOTS:
         EchoServer echo;
         Peer hub(QStringLiteral("wstunnel-remote"));
         QString url;
-        QVERIFY(startHub(hub, &url,
-                         {QStringLiteral("--verbose"), QStringLiteral("--resume-timeout"),
-                          QStringLiteral("1")}));
+        QVERIFY(startHub(hub, &url, {QStringLiteral("--verbose")}));
         Peer first(QStringLiteral("wstunnel-remote"));
         QCOMPARE(startAgent(first, url, {QStringLiteral("--verbose")}), QStringLiteral("active"));
         Peer second(QStringLiteral("wstunnel-remote"));

@@ -32,7 +32,7 @@ const QString kAgent = QStringLiteral("devbox");
 class Hub
 {
 public:
-    explicit Hub(const ServerSettings &settings = ServerSettings())
+    Hub()
     {
         TokenStore tokens;
         tokens.add(kDesktopToken,
@@ -45,7 +45,7 @@ public:
         tokens.add(kAnyAgentToken, Identity{QStringLiteral("any agent token"),
                                             Identity::Kind::Agent,
                                             {QStringLiteral("*")}});
-        server = std::make_unique<HubServer>(settings, tokens);
+        server = std::make_unique<HubServer>(ServerSettings(), tokens);
         QString error;
         listening = server->listen(&error);
     }
@@ -241,13 +241,9 @@ private Q_SLOTS:
         QCOMPARE(echo.connectionsAccepted(), 2);
     }
 
-    // The hub holds a lost agent for a resume first, as it cannot tell a killed agent from a cut
-    // WebSocket; the standby is promoted when the hold ends (half a second here).
     void theStandbyIsPromotedWhenTheActiveAgentIsGone()
     {
-        ServerSettings settings;
-        settings.limits.resumeTimeoutMs = 500;
-        Hub hub(settings);
+        Hub hub;
         QVERIFY(hub.listening);
         EchoServer echo;
         auto first = hub.agent();
