@@ -4,6 +4,7 @@
 #include "DesktopRelay.h"
 #include "Logging.h"
 #include "ReverseRoutePolicy.h"
+#include "channel/Channel.h"
 #include "config/ForwardSpec.h"
 #include "forward/ForwardListener.h"
 #include "server/UpgradeRequest.h"
@@ -123,6 +124,16 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
                 .arg(double(session->limits().resumeTimeoutMs) / 1000.0, 0, 'g', 4);
         if (m_registry.demote(session)) {
             session->sendAgentStatus(AgentState::Standby, name, session->peerAddress());
+            // Opens the lost agent has not answered fail now: their clients retry on the
+            // standby at once instead of waiting for a resume that may never come.
+            const QString unanswered =
+                QStringLiteral("agent %1 at %2 lost its link before it answered; new connections "
+                               "go to the standby")
+                    .arg(name, session->peerAddress());
+            for (Channel *channel : session->channels()) {
+                if (channel->state() == Channel::State::Opening)
+                    channel->abortChannel(unanswered);
+            }
             qCInfo(lcServer).noquote()
                 << QStringLiteral("agent %1 at %2 lost its link (%3); its connections are %4, "
                                   "new ones go to the standby")

@@ -276,7 +276,11 @@ private Q_SLOTS:
         QCOMPARE(second->state(), AgentState::Active);
         QTRY_COMPARE(hubSaid.size(), 1);
         QCOMPARE(hubSaid.first().at(2).value<AgentState>(), AgentState::Active);
-        QCOMPARE(hub.server->registry().agents().size(), qsizetype(1));
+        // The lost agent stays registered behind the new active one, held for a resume.
+        const QList<AgentRegistry::Agent> agents = hub.server->registry().agents();
+        QCOMPARE(agents.size(), qsizetype(2));
+        QVERIFY(!agents.first().session->isHeld());
+        QVERIFY(agents.last().session->isHeld());
 
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
         // The reverse forward listens again, on the same port, on the new active agent.
