@@ -13,6 +13,9 @@
 #include <QTableView>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QUrl>
+
+#include <memory>
 
 using namespace wstunnel;
 
@@ -30,6 +33,7 @@ private Q_SLOTS:
     void disallowedTargetShowsReasonOnMappingAndInActivity();
     void refusedTokenClosesTheMappingsPort();
     void busyPortIsRetriedUntilItFrees();
+    void firstConnectionAfterARemoteRestartSucceeds();
 
 private:
     // A remote of its own in the profile, for the server given.
@@ -211,6 +215,54 @@ void TestFailures::busyPortIsRetriedUntilItFrees()
     client.connectToHost(QHostAddress::LocalHost, port);
     QVERIFY(client.waitForConnected(5000));
     QCOMPARE(echoThrough(client, "freed"), QByteArray("freed"));
+}
+
+// The remote goes away (a restart: it forgets the session) while the mapping stays on. A
+// connection made while it is away waits, and the first one made once it is back is served.
+void TestFailures::firstConnectionAfterARemoteRestartSucceeds()
+{
+    TokenStore tokens;
+    tokens.add("token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    auto server = std::make_unique<TunnelServer>(ServerSettings(), tokens, allowList);
+    QString error;
+    QVERIFY2(server->listen(&error), qPrintable(error));
+    ServerSettings samePort;
+    samePort.port = quint16(QUrl(server->url()).port());
+    const RemoteConfig remote = addRemote(*server, "token");
+
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = m_fixture.echoMapping(port);
+    mapping.remoteId = remote.id;
+    m_fixture.controller()->setMapping(mapping);
+    m_fixture.window()->selectMapping(mapping.id);
+    QTRY_COMPARE_WITH_TIMEOUT(m_fixture.stateOf(mapping.id), MappingState::Listening, 10000);
+    {
+        QTcpSocket before;
+        before.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(before.waitForConnected(5000));
+        QCOMPARE(echoThrough(before, "before"), QByteArray("before"));
+    }
+
+    server.reset();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !activityRows(QStringLiteral("Connection to the remote lost")).isEmpty(), 10000);
+    QTcpSocket during;
+    during.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(during.waitForConnected(5000));
+    during.write("made while the remote was away");
+
+    server = std::make_unique<TunnelServer>(samePort, tokens, allowList);
+    QVERIFY2(server->listen(&error), qPrintable(error));
+    QTcpSocket first;
+    first.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(first.waitForConnected(5000));
+    QCOMPARE(echoThrough(first, "first after the restart"), QByteArray("first after the restart"));
+    QTRY_COMPARE_WITH_TIMEOUT(during.peek(64), QByteArray("made while the remote was away"), 10000);
+    // Both connections are open through the mapping, which never showed a failure.
+    QTRY_COMPARE(m_fixture.stateOf(mapping.id), MappingState::Active);
+    QVERIFY(activityRows(QStringLiteral("Connection failed")).isEmpty());
 }
 
 QTEST_MAIN(TestFailures)
