@@ -43,7 +43,18 @@ void TunnelMetrics::watchSession(TunnelSession *session)
         m_finishedBytesReceived += summary.bytesIn;
         m_finishedBytesSent += summary.bytesOut;
     });
+    connect(session, &TunnelSession::linkLost, this, [this, session] {
+        if (!m_held.contains(session))
+            m_held.append(session);
+    });
+    connect(session, &TunnelSession::resumed, this, [this, session] {
+        m_held.removeOne(session);
+        ++m_sessionsResumed;
+    });
     connect(session, &TunnelSession::closed, this, [this, session] {
+        // Ended while held: the hold expired, or the peer started over instead.
+        if (m_held.removeOne(session))
+            ++m_sessionsLost;
         m_sessions.removeIf(
             [session](const QPointer<TunnelSession> &s) { return s.isNull() || s == session; });
     });
@@ -82,14 +93,13 @@ QByteArray TunnelMetrics::render() const
     out.family(QStringLiteral("wstunnel_sessions_started_total"), QStringLiteral("counter"),
                QStringLiteral("Sessions started since the process started."));
     out.sample(m_sessionsStarted);
-    // Session resume does not exist yet: a dropped WebSocket ends its session, so both stay 0.
     out.family(QStringLiteral("wstunnel_sessions_resumed_total"), QStringLiteral("counter"),
                QStringLiteral("Sessions carried on over a new WebSocket after theirs dropped."));
-    out.sample(0);
+    out.sample(m_sessionsResumed);
     out.family(QStringLiteral("wstunnel_sessions_lost_total"), QStringLiteral("counter"),
                QStringLiteral("Sessions whose WebSocket dropped and that were not resumed in "
                               "time."));
-    out.sample(0);
+    out.sample(m_sessionsLost);
     out.family(QStringLiteral("wstunnel_channels"), QStringLiteral("gauge"),
                QStringLiteral("Channels (TCP connections, UDP flows) by state."));
     out.sample(quint64(opening), {{QStringLiteral("state"), QStringLiteral("opening")}});

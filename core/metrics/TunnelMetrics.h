@@ -37,6 +37,10 @@ private:
     QList<QPointer<TunnelSession>> m_sessions;
     QPointer<const AgentRegistry> m_agents;
     quint64 m_sessionsStarted = 0;
+    quint64 m_sessionsResumed = 0;
+    quint64 m_sessionsLost = 0;
+    // Sessions whose link dropped and that have not resumed yet.
+    QList<const TunnelSession *> m_held;
     quint64 m_channelsOpened = 0;
     QMap<QString, quint64> m_openFailures;
     // Payload of channels already finished; live channels add theirs when rendered.

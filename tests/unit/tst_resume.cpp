@@ -3,6 +3,7 @@
 #include "MemoryEndpoint.h"
 #include "MemoryTargetPolicy.h"
 #include "link/PipeLink.h"
+#include "metrics/TunnelMetrics.h"
 #include "protocol/MessageCodec.h"
 #include "session/ResumableSessions.h"
 #include "session/TunnelSession.h"
@@ -372,6 +373,27 @@ private Q_SLOTS:
         QVERIFY(local->isAborted());
         QVERIFY(target->isAborted());
         QCOMPARE(rig.sessions->heldCount(), 0);
+    }
+
+    // What an operator's monitoring reads: a resume counts as resumed, an expired hold as lost.
+    void metricsCountResumedAndLostSessions()
+    {
+        SessionLimits limits = resumeLimits();
+        limits.resumeTimeoutMs = 300;
+        ResumeRig rig(limits);
+        TunnelMetrics metrics;
+        metrics.watchSession(rig.acceptor.get());
+        QVERIFY(rig.start());
+        rig.cut();
+        QVERIFY(rig.reconnect());
+        QVERIFY(metrics.render().contains("\nwstunnel_sessions_resumed_total 1\n"));
+        QVERIFY(metrics.render().contains("\nwstunnel_sessions_lost_total 0\n"));
+
+        rig.cut();
+        QTRY_VERIFY(rig.acceptor->isEnded());
+        const QByteArray after = metrics.render();
+        QVERIFY2(after.contains("\nwstunnel_sessions_lost_total 1\n"), after.constData());
+        QVERIFY(after.contains("\nwstunnel_sessions_resumed_total 1\n"));
     }
 
     // The far end restarted: it knows no such session, and the dialer resets at once.
