@@ -41,6 +41,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace wstunnel {
 
 namespace {
@@ -391,6 +393,14 @@ QWidget *MainWindow::createMappingsPane()
     m_mappingView->setColumnWidth(MappingTableModel::TotalColumn, 120);
     m_mappingView->setColumnWidth(MappingTableModel::ConnectionsColumn, 80);
     m_mappingView->horizontalHeader()->setMinimumSectionSize(28);
+    // The widths above fit English; a longer translation widens a column rather than cutting its
+    // title off.
+    for (int column = 0; column < m_mappingModel->columnCount(); ++column) {
+        if (column != MappingTableModel::TargetColumn)
+            m_mappingView->setColumnWidth(
+                column, std::max(m_mappingView->columnWidth(column),
+                                 m_mappingView->horizontalHeader()->sectionSizeHint(column)));
+    }
     m_mappingView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_mappingView->addActions({m_editMappingAction, m_duplicateMappingAction, m_deleteMappingAction,
                                m_toggleMappingAction, m_copyCommandLineAction,
