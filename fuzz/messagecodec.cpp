@@ -42,6 +42,18 @@ QByteArray encode(const Message &m)
         return MessageCodec::capabilities(m.capabilities);
     case MessageType::AgentStatus:
         return MessageCodec::agentStatus(m.agentState, m.host, m.text);
+    case MessageType::SessionTicket:
+        return MessageCodec::sessionTicket(m.sessionId, m.secret);
+    case MessageType::Resume:
+        return MessageCodec::resume(m.sessionId, m.secret, m.offset);
+    case MessageType::Resumed:
+        return MessageCodec::resumed(m.offset);
+    case MessageType::ResumeFailed:
+        return MessageCodec::resumeFailed(m.code, m.text);
+    case MessageType::Ack:
+        return MessageCodec::ack(m.offset);
+    case MessageType::AgentList:
+        return MessageCodec::agentList(m.agents, protocol::kMinMessageSize);
     }
     return QByteArray();
 }

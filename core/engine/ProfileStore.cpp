@@ -101,7 +101,8 @@ bool readPort(const QJsonValue &value, bool allowZero, quint16 *port)
     if (!value.isDouble())
         return false;
     const double number = value.toDouble();
-    if (number != double(int(number)) || number < (allowZero ? 0 : 1) || number > 65535)
+    // The range first: converting a double beyond int's range is undefined.
+    if (!(number >= (allowZero ? 0 : 1) && number <= 65535) || number != double(int(number)))
         return false;
     *port = quint16(number);
     return true;

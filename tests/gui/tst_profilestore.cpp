@@ -176,6 +176,12 @@ void TestProfileStore::refusesInvalidFiles_data()
         "mappings":[{"id":"m","name":"M","remote":"r","direction":"local","protocol":"tcp",
         "bindHost":"127.0.0.1","bindPort":70000,"targetHost":"h","targetPort":2}]})")
                               << QStringLiteral("invalid address or port");
+    // Found by fuzz/profile: a port beyond int's range was converted to int (undefined).
+    QTest::newRow("huge port") << QByteArray(R"({"format":"wstunnel-profile","version":1,
+        "remotes":[{"id":"r","name":"R","builtIn":true}],
+        "mappings":[{"id":"m","name":"M","remote":"r","direction":"local","protocol":"tcp",
+        "bindHost":"127.0.0.1","bindPort":5.4e21,"targetHost":"h","targetPort":2}]})")
+                               << QStringLiteral("invalid address or port");
 }
 
 void TestProfileStore::refusesInvalidFiles()
