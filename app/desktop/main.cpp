@@ -7,6 +7,7 @@
 #include "common/HelpOptions.h"
 #include "hub/AgentDirectoryQuery.h"
 #include "util/DescriptorLimit.h"
+#include "util/HeapTuning.h"
 #include "util/UnixSignalWatcher.h"
 
 #ifdef WSTUNNEL_WITH_GUI
@@ -130,6 +131,7 @@ bool wantsConsole(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+    HeapTuning::forBulkTransfers();
 #ifdef WSTUNNEL_WITH_GUI
     if (!wantsConsole(argc, argv))
         return runGui(argc, argv);

@@ -12,6 +12,7 @@
 #include "server/TunnelServer.h"
 #include "session/TunnelSession.h"
 #include "util/DescriptorLimit.h"
+#include "util/HeapTuning.h"
 #include "util/UnixSignalWatcher.h"
 
 #include <QCoreApplication>
@@ -191,6 +192,7 @@ int runAgent(QCoreApplication &app, QString *reason)
 
 int main(int argc, char *argv[])
 {
+    HeapTuning::forBulkTransfers();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("wstunnel-remote"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSTUNNEL_VERSION));

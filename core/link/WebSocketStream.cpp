@@ -96,10 +96,19 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
     char header[WebSocketFrame::kMaxHeaderSize];
     const int headerSize =
         WebSocketFrame::writeHeader(header, opCode, true, quint64(payload.size()), m_mask, key);
-    if (m_mask)
-        WebSocketFrame::mask(payload.data(), payload.size(), key);
+    // A resumable session's replay log shares payload: writing to it (masking in place, or even
+    // non-const data()) would copy it into a fresh allocation on every frame, page faults and all.
+    // Masking into one reused buffer is a single pass over memory that stays warm.
+    const char *body = payload.constData();
+    const qsizetype bodySize = payload.size();
+    if (m_mask) {
+        if (m_maskBuffer.size() < bodySize)
+            m_maskBuffer.resize(bodySize);
+        WebSocketFrame::mask(body, m_maskBuffer.data(), bodySize, key);
+        body = m_maskBuffer.constData();
+    }
     qsizetype written = 0;
-    const qsizetype total = headerSize + payload.size();
+    const qsizetype total = headerSize + bodySize;
     // Straight to the kernel only behind everything Qt still holds, so frames stay in order.
     if (directIo() && m_transport->bytesToWrite() == 0) {
         while (written < total) {
@@ -107,8 +116,8 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
             int count = 0;
             if (written < headerSize)
                 parts[count++] = {header + written, size_t(headerSize - written)};
-            const qsizetype payloadDone = std::max<qsizetype>(0, written - headerSize);
-            parts[count++] = {payload.data() + payloadDone, size_t(payload.size() - payloadDone)};
+            const qsizetype bodyDone = std::max<qsizetype>(0, written - headerSize);
+            parts[count++] = {const_cast<char *>(body) + bodyDone, size_t(bodySize - bodyDone)};
             msghdr message{};
             message.msg_iov = parts;
             message.msg_iovlen = size_t(count);
@@ -123,11 +132,12 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
     }
     if (written < headerSize)
         m_transport->write(header + written, headerSize - written);
-    const qsizetype payloadDone = std::max<qsizetype>(0, written - headerSize);
-    if (payloadDone == 0)
+    const qsizetype bodyDone = std::max<qsizetype>(0, written - headerSize);
+    // Qt keeps an unmasked payload by reference; anything else it copies.
+    if (bodyDone == 0 && !m_mask)
         m_transport->write(payload);
-    else if (payloadDone < payload.size())
-        m_transport->write(payload.constData() + payloadDone, payload.size() - payloadDone);
+    else if (bodyDone < bodySize)
+        m_transport->write(body + bodyDone, bodySize - bodyDone);
 }
 
 bool WebSocketStream::directIo() const

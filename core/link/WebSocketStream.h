@@ -54,6 +54,7 @@ private:
     // buffers are empty: that saves copying every byte through them. -1 for TLS or a proxy.
     int m_descriptor = -1;
     bool m_mask;
+    QByteArray m_maskBuffer; // masked payloads are written from here
     bool m_reading = false;
     FrameReader m_reader; // a child, so that it follows this object to another thread
 };

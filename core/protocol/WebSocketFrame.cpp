@@ -97,8 +97,14 @@ WebSocketFrame::Parse WebSocketFrame::parseHeader(QByteArrayView bytes, Header &
 
 void WebSocketFrame::mask(char *data, qsizetype size, quint32 maskKey, int position)
 {
+    mask(data, data, size, maskKey, position);
+}
+
+void WebSocketFrame::mask(const char *in, char *out, qsizetype size, quint32 maskKey, int position)
+{
     const auto *key = reinterpret_cast<const uchar *>(&maskKey);
-    auto *p = reinterpret_cast<uchar *>(data);
+    const auto *src = reinterpret_cast<const uchar *>(in);
+    auto *dst = reinterpret_cast<uchar *>(out);
     // Eight bytes per step with the key repeated twice, rotated to the starting position; memcpy
     // keeps it free of alignment and aliasing assumptions and compiles to plain loads and stores.
     uchar repeated[8];
@@ -109,12 +115,12 @@ void WebSocketFrame::mask(char *data, qsizetype size, quint32 maskKey, int posit
     qsizetype i = 0;
     for (; i + 8 <= size; i += 8) {
         quint64 v;
-        std::memcpy(&v, p + i, 8);
+        std::memcpy(&v, src + i, 8);
         v ^= word;
-        std::memcpy(p + i, &v, 8);
+        std::memcpy(dst + i, &v, 8);
     }
     for (; i < size; ++i)
-        p[i] ^= key[(position + i) & 3];
+        dst[i] = src[i] ^ key[(position + i) & 3];
 }
 
 } // namespace wstunnel

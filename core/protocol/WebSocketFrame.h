@@ -48,6 +48,9 @@ public:
     // XORs data with the key as RFC 6455 section 5.3 defines it, where data starts at byte
     // position (0-3) of the key; masking twice restores the input.
     static void mask(char *data, qsizetype size, quint32 maskKey, int position = 0);
+    // The same into out, which may be in itself: the input stays untouched, e.g. while it is
+    // shared with a replay log.
+    static void mask(const char *in, char *out, qsizetype size, quint32 maskKey, int position = 0);
 };
 
 } // namespace wstunnel
