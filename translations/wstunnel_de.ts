@@ -814,8 +814,8 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <translation>%1 %2</translation>
     </message>
     <message>
-        <source>SOCKS forwards are not imported</source>
-        <translation>SOCKS-Weiterleitungen werden nicht importiert</translation>
+        <source>a SOCKS proxy on the remote side is not supported</source>
+        <translation>ein SOCKS-Proxy auf der Gegenseite wird nicht unterstützt</translation>
     </message>
     <message>
         <source>WSTunnel forwards TCP ports, not Unix sockets</source>
@@ -830,8 +830,8 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <translation>Zeile %1 (%2): %3</translation>
     </message>
     <message>
-        <source>%1 has no LocalForward or RemoteForward lines.</source>
-        <translation>%1 enthält keine LocalForward- oder RemoteForward-Zeilen.</translation>
+        <source>%1 has no LocalForward, RemoteForward or DynamicForward lines.</source>
+        <translation>%1 enthält keine LocalForward-, RemoteForward- oder DynamicForward-Zeilen.</translation>
     </message>
     <message>
         <source>Nothing was imported from %1: %2</source>
@@ -1328,7 +1328,7 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
     </message>
     <message>
         <source>Client &amp;key:</source>
-        <translation>Client-Sc&amp;hlüssel:</translation>
+        <translation>Client-Schlüsse&amp;l:</translation>
     </message>
     <message>
         <source>Proxy mode</source>
@@ -1439,8 +1439,8 @@ Wählen Sie nach der Prüfung „Diesem Zertifikat vertrauen …“ im Kontextme
         <translation>Ein Agentenname besteht aus bis zu %1 Buchstaben, Ziffern, „.“, „_“ und „-“.</translation>
     </message>
     <message>
-        <source>Test &amp;Connection</source>
-        <translation>Verbindung &amp;testen</translation>
+        <source>Te&amp;st Connection</source>
+        <translation>&amp;Verbindung testen</translation>
     </message>
     <message>
         <source>Connects once with these settings and reports whether the remote is reachable, its TLS and the token are accepted, and who answered</source>

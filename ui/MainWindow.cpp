@@ -791,8 +791,8 @@ int MainWindow::importSshForwards(const QString &path)
     for (const SshConfigForwards::Skipped &line : parsed.skipped) {
         QString why;
         switch (line.reason) {
-        case SshConfigForwards::SkipReason::DynamicForward:
-            why = tr("SOCKS forwards are not imported");
+        case SshConfigForwards::SkipReason::ReverseSocks:
+            why = tr("a SOCKS proxy on the remote side is not supported");
             break;
         case SshConfigForwards::SkipReason::UnixSocket:
             why = tr("WSTunnel forwards TCP ports, not Unix sockets");
@@ -805,7 +805,7 @@ int MainWindow::importSshForwards(const QString &path)
     }
     if (mappings.isEmpty()) {
         showProblem(skipped.isEmpty()
-                        ? tr("%1 has no LocalForward or RemoteForward lines.")
+                        ? tr("%1 has no LocalForward, RemoteForward or DynamicForward lines.")
                               .arg(QDir::toNativeSeparators(path))
                         : tr("Nothing was imported from %1: %2")
                               .arg(QDir::toNativeSeparators(path), skipped.join(tr("; "))));

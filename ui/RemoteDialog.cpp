@@ -42,7 +42,7 @@ RemoteDialog::RemoteDialog(const RemoteConfig &remote, const QByteArray &token, 
     , m_proxyUrlEdit(new QLineEdit(remote.proxyUrl.toString(), this))
     , m_headersEdit(new QPlainTextEdit(this))
     , m_messageLabel(new QLabel(this))
-    , m_testButton(new QPushButton(tr("Test &Connection"), this))
+    , m_testButton(new QPushButton(tr("Te&st Connection"), this))
     , m_testResultLabel(new QLabel(this))
     , m_probe(new ConnectionProbe(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))

@@ -2,6 +2,8 @@
 
 #include <QStringList>
 
+#include <algorithm>
+
 namespace wstunnel {
 
 namespace {
@@ -72,24 +74,28 @@ SshConfigForwards SshConfigForwards::parse(const QString &text)
         }
         const bool local = keyword == QLatin1String("localforward");
         const bool reverse = keyword == QLatin1String("remoteforward");
-        if (keyword == QLatin1String("dynamicforward") || (reverse && arguments.size() == 1)) {
-            result.skipped.append(Skipped{lineNumber, line, SkipReason::DynamicForward});
+        const bool dynamic = keyword == QLatin1String("dynamicforward");
+        if (reverse && arguments.size() == 1) {
+            result.skipped.append(Skipped{lineNumber, line, SkipReason::ReverseSocks});
             continue;
         }
-        if (!local && !reverse)
+        if (!local && !reverse && !dynamic)
             continue;
-        if (arguments.size() != 2) {
+        if (arguments.size() != (dynamic ? 1 : 2)) {
             result.skipped.append(Skipped{lineNumber, line, SkipReason::Malformed});
             continue;
         }
-        if (isSocketPath(arguments.at(0)) || isSocketPath(arguments.at(1))) {
+        if (std::any_of(arguments.cbegin(), arguments.cend(), isSocketPath)) {
             result.skipped.append(Skipped{lineNumber, line, SkipReason::UnixSocket});
             continue;
         }
         QString error;
-        const std::optional<ForwardSpec> spec = ForwardSpec::parse(
-            arguments.at(0) + QLatin1Char(':') + arguments.at(1),
-            local ? ForwardSpec::Direction::Local : ForwardSpec::Direction::Reverse, &error);
+        const std::optional<ForwardSpec> spec =
+            dynamic ? ForwardSpec::parse(arguments.at(0), ForwardSpec::Direction::Dynamic, &error)
+                    : ForwardSpec::parse(arguments.at(0) + QLatin1Char(':') + arguments.at(1),
+                                         local ? ForwardSpec::Direction::Local
+                                               : ForwardSpec::Direction::Reverse,
+                                         &error);
         if (!spec) {
             result.skipped.append(Skipped{lineNumber, line, SkipReason::Malformed});
             continue;

@@ -7,7 +7,8 @@
 
 namespace wstunnel {
 
-// The LocalForward and RemoteForward lines of an OpenSSH client configuration (ssh_config(5)),
+// The LocalForward, RemoteForward and DynamicForward lines of an OpenSSH client configuration
+// (ssh_config(5)),
 // read so that they can become mappings. Each forward keeps the Host (or Match) block it is in;
 // lines WSTunnel cannot carry are listed with why, never silently dropped.
 struct SshConfigForwards
@@ -20,9 +21,9 @@ struct SshConfigForwards
     };
 
     enum class SkipReason {
-        DynamicForward, // DynamicForward, or RemoteForward with one argument: a SOCKS proxy
-        UnixSocket,     // a forward to or from a Unix domain socket path
-        Malformed,      // not [BIND:]PORT HOST:HOSTPORT
+        ReverseSocks, // RemoteForward with one argument: a SOCKS proxy on the far side
+        UnixSocket,   // a forward to or from a Unix domain socket path
+        Malformed,    // not [BIND:]PORT HOST:HOSTPORT, nor [BIND:]PORT for DynamicForward
     };
 
     struct Skipped

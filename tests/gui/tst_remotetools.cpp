@@ -174,16 +174,17 @@ void TestRemoteTools::openSshForwardsBecomeMappings()
                  "    HostName devbox.internal\n"
                  "    LocalForward 15432 db.internal:5432\n"
                  "    RemoteForward 9000 localhost:8080\n"
-                 "    DynamicForward 1080\n");
+                 "    DynamicForward 1080\n"
+                 "    RemoteForward 1081\n");
     config.close();
     // Into the remote selected in the list, whatever is first.
     auto *remotes = m_fixture.find<QListWidget>(QStringLiteral("remoteList"));
     remotes->setCurrentRow(1);
     QCOMPARE(m_fixture.window()->selectedRemoteId(), remote.id);
 
-    QCOMPARE(m_fixture.window()->importSshForwards(config.fileName()), 2);
+    QCOMPARE(m_fixture.window()->importSshForwards(config.fileName()), 3);
     const QList<MappingConfig> mappings = m_fixture.controller()->profile().mappings;
-    QCOMPARE(mappings.size(), 2);
+    QCOMPARE(mappings.size(), 3);
     const MappingConfig &local = mappings.at(0);
     QCOMPARE(local.name, QStringLiteral("devbox 127.0.0.1:15432"));
     QCOMPARE(local.direction, ForwardSpec::Direction::Local);
@@ -196,11 +197,15 @@ void TestRemoteTools::openSshForwardsBecomeMappings()
     QCOMPARE(reverse.bindPort, quint16(9000));
     QCOMPARE(reverse.targetEndpoint(), QStringLiteral("localhost:8080"));
     QVERIFY(!reverse.enabled);
+    const MappingConfig &socks = mappings.at(2);
+    QCOMPARE(socks.direction, ForwardSpec::Direction::Dynamic);
+    QCOMPARE(socks.bindPort, quint16(1080));
+    QVERIFY(!socks.enabled);
     const QString message = m_fixture.window()->statusBar()->currentMessage();
-    QVERIFY2(message.contains(QStringLiteral("Imported 2 mapping(s) into the remote \"Devbox\"")),
+    QVERIFY2(message.contains(QStringLiteral("Imported 3 mapping(s) into the remote \"Devbox\"")),
              qPrintable(message));
-    QVERIFY2(message.contains(QStringLiteral("line 5 (DynamicForward 1080): SOCKS forwards are not "
-                                             "imported")),
+    QVERIFY2(message.contains(QStringLiteral("line 6 (RemoteForward 1081): a SOCKS proxy on the "
+                                             "remote side is not supported")),
              qPrintable(message));
 }
 

@@ -13,6 +13,7 @@ private Q_SLOTS:
     void keywordsAreCaseInsensitiveAndTakeEqualsSign();
     void bindAddressesFollowOpenSsh();
     void unsupportedLinesAreListedWithTheirReason();
+    void dynamicForwardsBecomeSocksMappings();
     void commentsAndOtherKeywordsAreIgnored();
 };
 
@@ -86,28 +87,45 @@ void TestSshConfigForwards::unsupportedLinesAreListedWithTheirReason()
 {
     const SshConfigForwards parsed =
         SshConfigForwards::parse(QStringLiteral("Host x\n"
-                                                "DynamicForward 1080\n"
+                                                "DynamicForward 1080 extra\n"
                                                 "RemoteForward 1081\n"
                                                 "LocalForward /tmp/app.sock db:5432\n"
                                                 "RemoteForward 9000 /run/agent.sock\n"
                                                 "LocalForward 70000 db:5432\n"
                                                 "LocalForward 5432\n"
+                                                "DynamicForward /tmp/socks.sock\n"
+                                                "DynamicForward 70000\n"
                                                 "LocalForward 5433 db:5432\n"));
     QCOMPARE(parsed.forwards.size(), 1);
-    QCOMPARE(parsed.forwards.first().line, 8);
-    QCOMPARE(parsed.skipped.size(), 6);
+    QCOMPARE(parsed.forwards.first().line, 10);
+    QCOMPARE(parsed.skipped.size(), 8);
     const QList<SshConfigForwards::SkipReason> reasons = {
-        SshConfigForwards::SkipReason::DynamicForward,
-        SshConfigForwards::SkipReason::DynamicForward,
-        SshConfigForwards::SkipReason::UnixSocket,
-        SshConfigForwards::SkipReason::UnixSocket,
-        SshConfigForwards::SkipReason::Malformed,
-        SshConfigForwards::SkipReason::Malformed};
+        SshConfigForwards::SkipReason::Malformed,  SshConfigForwards::SkipReason::ReverseSocks,
+        SshConfigForwards::SkipReason::UnixSocket, SshConfigForwards::SkipReason::UnixSocket,
+        SshConfigForwards::SkipReason::Malformed,  SshConfigForwards::SkipReason::Malformed,
+        SshConfigForwards::SkipReason::UnixSocket, SshConfigForwards::SkipReason::Malformed};
     for (int i = 0; i < reasons.size(); ++i) {
         QCOMPARE(parsed.skipped.at(i).reason, reasons.at(i));
         QCOMPARE(parsed.skipped.at(i).line, i + 2);
     }
-    QCOMPARE(parsed.skipped.at(0).text, QStringLiteral("DynamicForward 1080"));
+    QCOMPARE(parsed.skipped.at(1).text, QStringLiteral("RemoteForward 1081"));
+}
+
+void TestSshConfigForwards::dynamicForwardsBecomeSocksMappings()
+{
+    const SshConfigForwards parsed = SshConfigForwards::parse(
+        QStringLiteral("Host jump\n  DynamicForward 1080\n  DynamicForward=127.0.0.2:1081\n"));
+    QCOMPARE(parsed.skipped.size(), 0);
+    QCOMPARE(parsed.forwards.size(), 2);
+    for (const SshConfigForwards::Forward &forward : parsed.forwards) {
+        QCOMPARE(forward.host, QStringLiteral("jump"));
+        QCOMPARE(forward.spec.direction, ForwardSpec::Direction::Dynamic);
+        QVERIFY(forward.spec.targetHost.isEmpty());
+    }
+    QCOMPARE(parsed.forwards.at(0).spec.bindPort, quint16(1080));
+    QCOMPARE(parsed.forwards.at(0).spec.bindHost, QStringLiteral("127.0.0.1"));
+    QCOMPARE(parsed.forwards.at(1).spec.bindHost, QStringLiteral("127.0.0.2"));
+    QCOMPARE(parsed.forwards.at(1).spec.bindPort, quint16(1081));
 }
 
 void TestSshConfigForwards::commentsAndOtherKeywordsAreIgnored()
