@@ -11,6 +11,8 @@
 #include <QDateTime>
 #include <QTimer>
 
+#include <utility>
+
 namespace wstunnel {
 
 namespace {
@@ -322,11 +324,14 @@ void EngineWorker::onRemoteStateChanged(const QString &remoteId)
         if (remote->connected)
             return;
         remote->connected = true;
+        remote->outageRecorded = false;
         event.kind = EngineEvent::Kind::SessionUp;
         record(event);
         return;
     case TunnelClient::State::Retrying:
         remote->connected = false;
+        if (std::exchange(remote->outageRecorded, true))
+            return;
         event.kind = EngineEvent::Kind::SessionDown;
         record(event);
         return;

@@ -63,6 +63,9 @@ private:
         TunnelClient *client = nullptr;
         QString agentAddress;
         bool connected = false;
+        // The activity log has its entry for the current outage; the retries that follow show
+        // in the remote's status, not as more entries.
+        bool outageRecorded = false;
     };
     struct MappingRuntime
     {

@@ -263,6 +263,10 @@ void TestFailures::firstConnectionAfterARemoteRestartSucceeds()
     // Both connections are open through the mapping, which never showed a failure.
     QTRY_COMPARE(m_fixture.stateOf(mapping.id), MappingState::Active);
     QVERIFY(activityRows(QStringLiteral("Connection failed")).isEmpty());
+    // One entry for the outage, however often the client tried in between (the waiting
+    // connection made it try at once), and one for its end.
+    QTRY_COMPARE(activityRows(QStringLiteral("Connected to the remote")).size(), 2);
+    QCOMPARE(activityRows(QStringLiteral("Connection to the remote lost")).size(), 1);
 }
 
 QTEST_MAIN(TestFailures)
