@@ -2,6 +2,7 @@
 
 #include "ErrorMessages.h"
 #include "Formatting.h"
+#include "config/ForwardSpec.h"
 #include "hub/AgentDirectoryQuery.h"
 #include "hub/AgentName.h"
 
@@ -245,7 +246,7 @@ void RemoteDialog::testConnection()
         return;
     const RemoteConfig tested = remote();
     const int port = tested.url.port(tested.url.scheme() == QLatin1String("wss") ? 443 : 80);
-    m_testedEndpoint = QStringLiteral("%1:%2").arg(tested.url.host()).arg(port);
+    m_testedEndpoint = formatEndpoint(tested.url.host(), quint16(port));
     m_testButton->setEnabled(false);
     m_testResultLabel->setText(tr("Connecting to %1…").arg(m_testedEndpoint));
     m_probe->start(tested, token());

@@ -1,6 +1,7 @@
 #include "ProxyResolver.h"
 
 #include "Logging.h"
+#include "config/ForwardSpec.h"
 
 #include <QNetworkProxyFactory>
 #include <QNetworkProxyQuery>
@@ -77,7 +78,7 @@ QNetworkProxy ProxyResolver::proxyFor(const ClientSettings &settings)
 
 QString ProxyResolver::describe(const QNetworkProxy &proxy)
 {
-    return QStringLiteral("http://%1:%2").arg(proxy.hostName()).arg(proxy.port());
+    return QStringLiteral("http://") + formatEndpoint(proxy.hostName(), proxy.port());
 }
 
 bool ProxyResolver::bypasses(const QString &host, const QString &noProxy)

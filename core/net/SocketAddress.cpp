@@ -44,8 +44,8 @@ QString SocketAddress::toString() const
     if (isV4)
         address = v4;
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
-        return QStringLiteral("[%1]:%2").arg(address.toString()).arg(port());
-    return QStringLiteral("%1:%2").arg(address.toString()).arg(port());
+        return QStringLiteral("[%1]:%2").arg(address.toString(), QString::number(port()));
+    return QStringLiteral("%1:%2").arg(address.toString(), QString::number(port()));
 }
 
 QByteArray SocketAddress::key() const

@@ -44,10 +44,10 @@ QString addressText(const sockaddr_storage &storage)
         bool isV4 = false;
         const QHostAddress v4(address.toIPv4Address(&isV4));
         if (isV4)
-            return QStringLiteral("%1:%2").arg(v4.toString()).arg(port);
-        return QStringLiteral("[%1]:%2").arg(address.toString()).arg(port);
+            return QStringLiteral("%1:%2").arg(v4.toString(), QString::number(port));
+        return QStringLiteral("[%1]:%2").arg(address.toString(), QString::number(port));
     }
-    return QStringLiteral("%1:%2").arg(address.toString()).arg(port);
+    return QStringLiteral("%1:%2").arg(address.toString(), QString::number(port));
 }
 
 FailureCode codeForErrno(int error)
