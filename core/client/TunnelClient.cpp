@@ -286,7 +286,11 @@ void TunnelClient::onConnected()
         if (m_session != session)
             return;
         const bool wasHeld = m_state != State::Connected;
-        connectionLost(reason);
+        // What a held session's end costs the user, said once: its connections are reset now.
+        const int ended = session->channelsEndedWithSession();
+        connectionLost(wasHeld && ended > 0
+                           ? QStringLiteral("%1; %2 connections ended").arg(reason).arg(ended)
+                           : reason);
         // A held session ends when the remote answers that it cannot resume it (or the resume
         // timeout expires): a new session at once, for the connections waiting for one.
         if (wasHeld && m_state == State::Retrying) {
