@@ -115,6 +115,7 @@ DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, Tunn
         return nullptr;
     }
     auto *listener = new DatagramListener(spec.targetHost, spec.targetPort, this);
+    connect(listener, &DatagramListener::sessionWanted, this, &TunnelClient::redialNow);
     QString message;
     if (!listener->start(address, spec.bindPort, &message)) {
         *error =
