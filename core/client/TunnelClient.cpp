@@ -115,6 +115,7 @@ DatagramListener *TunnelClient::addDatagramForward(const ForwardSpec &spec, Tunn
         return nullptr;
     }
     auto *listener = new DatagramListener(spec.targetHost, spec.targetPort, this);
+    connect(listener, &DatagramListener::sessionWanted, this, &TunnelClient::redialNow);
     QString message;
     if (!listener->start(address, spec.bindPort, &message)) {
         *error =
@@ -286,7 +287,11 @@ void TunnelClient::onConnected()
         if (m_session != session)
             return;
         const bool wasHeld = m_state != State::Connected;
-        connectionLost(reason);
+        // What a held session's end costs the user, said once: its connections are reset now.
+        const int ended = session->channelsEndedWithSession();
+        connectionLost(wasHeld && ended > 0
+                           ? QStringLiteral("%1; %2 connections ended").arg(reason).arg(ended)
+                           : reason);
         // A held session ends when the remote answers that it cannot resume it (or the resume
         // timeout expires): a new session at once, for the connections waiting for one.
         if (wasHeld && m_state == State::Retrying) {

@@ -118,6 +118,9 @@ quint64 DatagramListener::datagramsDropped() const
 
 void DatagramListener::readDatagrams()
 {
+    // Like a connection to a TCP forward, a datagram says the session is wanted now: the client
+    // need not wait for its backoff to redial.
+    bool redialWanted = false;
     for (int i = 0; i < kDatagramsPerWakeup && m_fd >= 0; ++i) {
         SocketAddress source;
         iovec data{m_buffer.data(), size_t(m_buffer.size())};
@@ -138,7 +141,7 @@ void DatagramListener::readDatagrams()
                 qCWarning(lcSession).noquote()
                     << QStringLiteral("reading %1/udp failed: %2")
                            .arg(localEndpoint(), QString::fromLocal8Bit(strerror(errno)));
-            return;
+            break;
         }
         source.length = header.msg_namelen;
         for (cmsghdr *c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
@@ -148,6 +151,7 @@ void DatagramListener::readDatagrams()
                 m_kernelDropped = kernelDropped;
             }
         }
+        redialWanted = redialWanted || !m_session || !m_session->isReady() || m_session->isHeld();
         // Empty datagrams are not carried; larger ones than 65,507 bytes (IPv6) cannot be.
         if (n == 0 || n > m_buffer.size() || !m_session || !m_session->isReady() ||
             !m_peerTakesDatagrams) {
@@ -166,6 +170,8 @@ void DatagramListener::readDatagrams()
         if (!flow->receive(QByteArrayView(m_buffer.constData(), n)))
             ++m_dropped;
     }
+    if (redialWanted)
+        Q_EMIT sessionWanted();
 }
 
 DatagramFlow *DatagramListener::openFlow(const SocketAddress &source, const QByteArray &key)

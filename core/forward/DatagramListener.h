@@ -69,6 +69,8 @@ public:
 Q_SIGNALS:
     void channelOpened(wstunnel::Channel *channel);
     void channelClosed(const wstunnel::ChannelSummary &summary);
+    // A datagram arrived while there is no session, or it is held.
+    void sessionWanted();
 
 private:
     void readDatagrams();

@@ -4,11 +4,26 @@
 
 namespace wstunnel {
 
+namespace {
+
+// Where an instance that is not demoted goes: behind the others that are not.
+qsizetype placeFor(const QList<AgentRegistry::Agent> &agents)
+{
+    qsizetype place = 0;
+    while (place < agents.size() && !agents.at(place).demoted)
+        ++place;
+    return place;
+}
+
+} // namespace
+
 AgentState AgentRegistry::add(const QString &name, TunnelSession *session)
 {
     QList<Agent> &agents = m_agents[name];
-    agents.append(Agent{name, session, session->peerAddress(), QDateTime::currentDateTimeUtc()});
-    if (agents.size() > 1)
+    const qsizetype place = placeFor(agents);
+    agents.insert(place,
+                  Agent{name, session, session->peerAddress(), QDateTime::currentDateTimeUtc()});
+    if (place > 0)
         return AgentState::Standby;
     Q_EMIT activeChanged(name, QString());
     return AgentState::Active;
@@ -24,10 +39,11 @@ void AgentRegistry::remove(TunnelSession *session)
                 continue;
             const QString name = it.key();
             const QString address = agents.at(i).address;
+            const bool wasActive = i == 0 && !agents.at(i).demoted;
             agents.removeAt(i);
             if (agents.isEmpty())
                 m_agents.erase(it);
-            if (i == 0)
+            if (wasActive)
                 Q_EMIT activeChanged(name, address);
             return;
         }
@@ -38,12 +54,47 @@ bool AgentRegistry::demote(TunnelSession *session)
 {
     for (auto it = m_agents.begin(); it != m_agents.end(); ++it) {
         QList<Agent> &agents = it.value();
-        if (agents.size() < 2 || agents.constFirst().session != session)
+        if (agents.size() < 2 || agents.constFirst().session != session ||
+            agents.constFirst().demoted || agents.at(1).demoted)
             continue;
         const QString address = agents.constFirst().address;
         agents.append(agents.takeFirst());
+        agents.last().demoted = true;
         Q_EMIT activeChanged(it.key(), address);
         return true;
+    }
+    return false;
+}
+
+bool AgentRegistry::resumed(TunnelSession *session)
+{
+    for (auto it = m_agents.begin(); it != m_agents.end(); ++it) {
+        QList<Agent> &agents = it.value();
+        for (qsizetype i = 0; i < agents.size(); ++i) {
+            if (agents.at(i).session != session)
+                continue;
+            if (!agents.at(i).demoted)
+                return false;
+            Agent agent = agents.takeAt(i);
+            agent.demoted = false;
+            const qsizetype place = placeFor(agents);
+            agents.insert(place, agent);
+            if (place > 0)
+                return false;
+            Q_EMIT activeChanged(it.key(), QString());
+            return true;
+        }
+    }
+    return false;
+}
+
+bool AgentRegistry::isDemoted(const TunnelSession *session) const
+{
+    for (const QList<Agent> &agents : m_agents) {
+        for (const Agent &agent : agents) {
+            if (agent.session == session)
+                return agent.demoted;
+        }
     }
     return false;
 }
@@ -51,7 +102,8 @@ bool AgentRegistry::demote(TunnelSession *session)
 TunnelSession *AgentRegistry::active(const QString &name) const
 {
     const auto it = m_agents.constFind(name);
-    return it == m_agents.cend() ? nullptr : it->constFirst().session.data();
+    return it == m_agents.cend() || it->constFirst().demoted ? nullptr
+                                                             : it->constFirst().session.data();
 }
 
 QList<AgentRegistry::Agent> AgentRegistry::agents() const

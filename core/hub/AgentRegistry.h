@@ -13,7 +13,9 @@ namespace wstunnel {
 class TunnelSession;
 
 // The agents connected to one hub, by name, in the order they registered: the first of a name is
-// active and gets its channels, the others are standby. Besides, the routes of the reverse
+// active and gets its channels, the others are standby. An active agent that lost its link while
+// a standby was there was demoted: it stays behind the others and is never picked as active while
+// it is held; once it resumes it is a standby like the others. Besides, the routes of the reverse
 // forwards agents listen for on behalf of desktops. A hub shares none of this with other hubs;
 // agents register with each.
 class AgentRegistry : public QObject
@@ -27,6 +29,7 @@ public:
         QPointer<TunnelSession> session;
         QString address;
         QDateTime since;
+        bool demoted = false; // held, and behind the others until it resumes
     };
     // Where a channel an agent opens for a reverse forward goes: to this desktop session, as a
     // channel to the bind host and the port the desktop was told.
@@ -45,8 +48,13 @@ public:
     // Moves the active session of its name behind the standbys, so the first standby becomes
     // active; false (nothing changed) when session is not active or has no standby.
     bool demote(TunnelSession *session);
+    // A demoted session resumed: it is a standby again, or the active one when no other is
+    // (returns true then).
+    bool resumed(TunnelSession *session);
+    bool isDemoted(const TunnelSession *session) const;
+    // The active session of name: none while every instance is demoted.
     TunnelSession *active(const QString &name) const;
-    // The agents of every name, active ones first within a name.
+    // The agents of every name, the active one (if any) first within a name, demoted ones last.
     QList<Agent> agents() const;
     // The name a registered session serves, or an empty string.
     QString nameOf(const TunnelSession *session) const;

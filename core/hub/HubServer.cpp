@@ -26,6 +26,15 @@ QString stateName(AgentState state)
     return state == AgentState::Active ? QStringLiteral("active") : QStringLiteral("standby");
 }
 
+// The host of a session's peer address (HOST:PORT).
+QString hostOf(const QString &peerAddress)
+{
+    QString host;
+    quint16 port = 0;
+    QString error;
+    return parseEndpoint(peerAddress, &host, &port, &error) ? host : peerAddress;
+}
+
 } // namespace
 
 HubServer::HubServer(const ServerSettings &settings, const TokenStore &tokens, QObject *parent)
@@ -105,6 +114,7 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
                                .arg(protocol::kCapabilitiesVersion));
             return;
         }
+        endRestartedAgent(session, name);
         // The agent hears its standing before any desktop's listen request reaches it.
         const AgentState state = m_registry.active(name) ? AgentState::Standby : AgentState::Active;
         session->sendAgentStatus(state, name, session->peerAddress());
@@ -122,18 +132,7 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
         const QString held =
             QStringLiteral("held for %1 s for a resume")
                 .arg(double(session->limits().resumeTimeoutMs) / 1000.0, 0, 'g', 4);
-        if (m_registry.demote(session)) {
-            session->sendAgentStatus(AgentState::Standby, name, session->peerAddress());
-            // Opens the lost agent has not answered fail now: their clients retry on the
-            // standby at once instead of waiting for a resume that may never come.
-            const QString unanswered =
-                QStringLiteral("agent %1 at %2 lost its link before it answered; new connections "
-                               "go to the standby")
-                    .arg(name, session->peerAddress());
-            for (Channel *channel : session->channels()) {
-                if (channel->state() == Channel::State::Opening)
-                    channel->abortChannel(unanswered);
-            }
+        if (failOver(session, name)) {
             qCInfo(lcServer).noquote()
                 << QStringLiteral("agent %1 at %2 lost its link (%3); its connections are %4, "
                                   "new ones go to the standby")
@@ -143,6 +142,23 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
         qCInfo(lcServer).noquote() << QStringLiteral("agent %1 at %2 lost its link (%3); %4")
                                           .arg(name, session->peerAddress(), reason, held);
     });
+    // A demoted agent comes back as a standby, or as the active one if no other instance is left.
+    connect(session, &TunnelSession::resumed, this, [this, session, name] {
+        if (!m_registry.isDemoted(session))
+            return;
+        const bool alone = !m_registry.active(name);
+        // The agent hears its standing before any desktop's listen request reaches it.
+        if (alone)
+            session->sendAgentStatus(AgentState::Active, name, session->peerAddress());
+        m_registry.resumed(session);
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("agent %1 at %2 resumed %3")
+                   .arg(name, session->peerAddress(),
+                        alone ? QStringLiteral("and is active again (no other instance is left)")
+                              : QStringLiteral("as a standby"));
+        if (alone)
+            Q_EMIT agentStateChanged(name, session->peerAddress(), AgentState::Active);
+    });
     connect(session, &TunnelSession::closed, this, [this, session, name](const QString &reason) {
         if (m_registry.nameOf(session).isEmpty())
             return;
@@ -150,6 +166,46 @@ void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabili
                                           .arg(name, session->peerAddress(), reason);
         m_registry.remove(session);
     });
+}
+
+bool HubServer::failOver(TunnelSession *held, const QString &name)
+{
+    if (!m_registry.demote(held))
+        return false;
+    held->sendAgentStatus(AgentState::Standby, name, held->peerAddress());
+    // Opens the held agent has not answered fail now: their clients retry on the standby at once
+    // instead of waiting for a resume that may never come.
+    const QString unanswered =
+        QStringLiteral("agent %1 at %2 lost its link before it answered; new connections go to "
+                       "the standby")
+            .arg(name, held->peerAddress());
+    for (Channel *channel : held->channels()) {
+        if (channel->state() == Channel::State::Opening)
+            channel->abortChannel(unanswered);
+    }
+    return true;
+}
+
+void HubServer::endRestartedAgent(TunnelSession *session, const QString &name)
+{
+    // An agent that kept running resumes its held session; one that restarted knows no ticket
+    // and registers anew. A held session of its name from the same host is taken for its former
+    // self: its connections cannot come back, so they end now, saying why, instead of waiting
+    // for the hold to expire.
+    const QString host = hostOf(session->peerAddress());
+    for (const AgentRegistry::Agent &agent : m_registry.agents()) {
+        TunnelSession *held = agent.session;
+        if (agent.name != name || !held || held == session || !held->isHeld() ||
+            hostOf(agent.address) != host)
+            continue;
+        qCInfo(lcServer).noquote()
+            << QStringLiteral("agent %1 at %2 restarted: its new session from %3 replaces the one "
+                              "held for a resume, whose %4 connections end")
+                   .arg(name, agent.address, session->peerAddress())
+                   .arg(held->channels().size());
+        held->close(QStringLiteral("agent %1 restarted (a new session from %2 replaced this one)")
+                        .arg(name, host));
+    }
 }
 
 void HubServer::adoptListing(TunnelSession *session, const QStringList &patterns)
@@ -177,14 +233,12 @@ QList<AgentListing> HubServer::listing(const QStringList &patterns) const
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     QList<AgentListing> agents;
-    QString previousName;
     for (const AgentRegistry::Agent &agent : m_registry.agents()) {
         if (!AgentName::matchesAny(patterns, agent.name))
             continue;
-        // agents() lists each name's instances together, the active one first.
-        const AgentState state =
-            agent.name == previousName ? AgentState::Standby : AgentState::Active;
-        previousName = agent.name;
+        const AgentState state = m_registry.active(agent.name) == agent.session
+                                     ? AgentState::Active
+                                     : AgentState::Standby;
         agents.append(AgentListing{agent.name, state, agent.address,
                                    quint32(qMax<qint64>(0, agent.since.secsTo(now)))});
     }

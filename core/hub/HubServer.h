@@ -46,6 +46,11 @@ protected:
 
 private:
     void adoptAgent(TunnelSession *session, const QString &name, Capabilities resume);
+    // Moves a held active agent behind its standbys, which take new channels at once; false when
+    // it has none (or is not active).
+    bool failOver(TunnelSession *held, const QString &name);
+    // Ends the held sessions a newly registered agent session replaces.
+    void endRestartedAgent(TunnelSession *session, const QString &name);
     // A desktop that asked for the directory gets it and the session ends.
     void adoptListing(TunnelSession *session, const QStringList &patterns);
     // The registered agent instances whose names match patterns, active ones first per name.

@@ -2,6 +2,8 @@
 
 #include <QHash>
 
+#include <algorithm>
+
 namespace wstunnel {
 
 HalfOpenRequests::HalfOpenRequests(int maxPerSource, int maxTotal)
@@ -14,6 +16,9 @@ QList<QTcpSocket *> HalfOpenRequests::add(QTcpSocket *socket)
 {
     dropGone();
     QList<QTcpSocket *> evicted;
+    // A TLS connection is recorded when its handshake starts, and stays recorded as it was.
+    if (contains(socket))
+        return evicted;
     const QHostAddress source = socket->peerAddress();
     while (countFrom(source) >= m_maxPerSource) {
         const qsizetype oldest = oldestFrom(source);
@@ -34,6 +39,12 @@ QList<QTcpSocket *> HalfOpenRequests::add(QTcpSocket *socket)
     }
     m_requests.append(Request{socket, source});
     return evicted;
+}
+
+bool HalfOpenRequests::contains(const QTcpSocket *socket) const
+{
+    return std::any_of(m_requests.cbegin(), m_requests.cend(),
+                       [socket](const Request &request) { return request.socket == socket; });
 }
 
 void HalfOpenRequests::remove(QTcpSocket *socket)

@@ -15,8 +15,10 @@ class HalfOpenRequests
 public:
     HalfOpenRequests(int maxPerSource, int maxTotal);
 
-    // Records socket and returns the requests to close to make room for it (never socket).
+    // Records socket and returns the requests to close to make room for it (never socket). A
+    // socket already recorded keeps its place, and nothing is closed.
     QList<QTcpSocket *> add(QTcpSocket *socket);
+    bool contains(const QTcpSocket *socket) const;
     void remove(QTcpSocket *socket);
     // Every request still undecided, which a server closes first when descriptors run out.
     QList<QTcpSocket *> takeAll();

@@ -12,9 +12,12 @@
 #include "session/ResumableSessions.h"
 #include "session/TunnelSession.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 #include <QWebSocket>
+
+#include <limits>
 
 namespace wstunnel {
 
@@ -44,6 +47,13 @@ TunnelServer::TunnelServer(const ServerSettings &settings, const TokenStore &tok
     if (settings.tls.isEnabled()) {
         auto *sslServer = new QSslServer(this);
         sslServer->setHandshakeTimeout(settings.upgradeTimeoutMs);
+        // A connection in its TLS handshake is a half-open request from its first moment, so a
+        // flood of handshakes that never finish ages out under the same caps as one of upgrade
+        // requests. QSslServer counts handshakes as pending connections and stops accepting at
+        // its maximum (30 by default) until one times out: the caps bound them instead.
+        sslServer->setMaxPendingConnections(std::numeric_limits<int>::max());
+        connect(sslServer, &QTcpServer::newConnection, this,
+                [this, sslServer] { onHandshakeStarting(sslServer); });
         logHandshakeFailures(sslServer);
         m_tcpServer = sslServer;
     } else {
@@ -189,25 +199,43 @@ void TunnelServer::onNewConnection()
             socket->deleteLater();
         });
         timer->start(m_settings.upgradeTimeoutMs);
-        if (m_halfOpen.size() == 0)
-            m_crowdingSources.clear();
-        const QList<QTcpSocket *> evicted = m_halfOpen.add(socket);
-        if (!evicted.isEmpty() && !m_crowdingSources.contains(socket->peerAddress())) {
-            m_crowdingSources.insert(socket->peerAddress());
-            qCWarning(lcServer).noquote()
-                << QStringLiteral("%1 keeps more than %2 upgrade requests open (or all sources "
-                                  "together more than %3): closing the oldest")
-                       .arg(socket->peerAddress().toString())
-                       .arg(m_settings.maxHalfOpenPerSource)
-                       .arg(m_settings.maxHalfOpen);
-        }
-        for (QTcpSocket *stale : evicted)
-            closeHalfOpen(stale);
+        addHalfOpen(socket);
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspectRequest(socket); });
         connect(socket, &QTcpSocket::disconnected, this, [socket] { socket->deleteLater(); });
         // A TLS client may send its request with its last handshake message.
         if (socket->bytesAvailable() > 0)
             inspectRequest(socket);
+    }
+}
+
+void TunnelServer::addHalfOpen(QTcpSocket *socket)
+{
+    if (m_halfOpen.size() == 0)
+        m_crowdingSources.clear();
+    const QList<QTcpSocket *> evicted = m_halfOpen.add(socket);
+    if (!evicted.isEmpty() && !m_crowdingSources.contains(socket->peerAddress())) {
+        m_crowdingSources.insert(socket->peerAddress());
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("%1 keeps more than %2 upgrade requests open (or all sources "
+                              "together more than %3): closing the oldest")
+                   .arg(socket->peerAddress().toString())
+                   .arg(m_settings.maxHalfOpenPerSource)
+                   .arg(m_settings.maxHalfOpen);
+    }
+    for (QTcpSocket *stale : evicted)
+        closeHalfOpen(stale);
+}
+
+void TunnelServer::onHandshakeStarting(QSslServer *server)
+{
+    // QSslServer has just made the connection's socket, its newest child; it hands it over only
+    // once the handshake is done.
+    const QObjectList &children = server->children();
+    for (auto it = children.crbegin(); it != children.crend(); ++it) {
+        if (auto *socket = qobject_cast<QSslSocket *>(*it)) {
+            addHalfOpen(socket);
+            return;
+        }
     }
 }
 

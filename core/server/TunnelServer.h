@@ -72,6 +72,10 @@ private:
     void onNewConnection();
     void logHandshakeFailures(QSslServer *server);
     void inspectRequest(QTcpSocket *socket);
+    // Counts socket among the half-open requests, closing the oldest beyond the caps.
+    void addHalfOpen(QTcpSocket *socket);
+    // A TLS connection was accepted and its handshake is about to start.
+    void onHandshakeStarting(QSslServer *server);
     void closeHalfOpen(QTcpSocket *socket);
     void refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                 const QString &message, const QByteArray &extraHeaders = QByteArray());

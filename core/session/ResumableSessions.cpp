@@ -36,8 +36,8 @@ void ResumableSessions::resume(TunnelSession *fresh, const QString &identity,
         qCWarning(lcSession).noquote()
             << QStringLiteral("%1 asked to resume a session not known here").arg(identity);
         fresh->refuseResume(FailureCode::NotAllowed,
-                            QStringLiteral("no such session (the remote restarted or gave up "
-                                           "waiting for the connection to come back)"));
+                            QStringLiteral("no such session (it restarted, or gave up waiting "
+                                           "for the connection to come back)"));
         return;
     }
     if (problem.isEmpty())

@@ -842,7 +842,12 @@ void TunnelSession::handleResumeHandshake(const Message &m)
         finishResume();
         return;
     case MessageType::ResumeFailed:
-        m_endReason = QStringLiteral("resume refused by the remote: %1").arg(m.text);
+        // A hub is named as such: behind it, a restarted agent is another story.
+        m_endReason =
+            QStringLiteral("resume refused by the %1: %2")
+                .arg(m_peerCapabilities.testFlag(Capability::Relay) ? QStringLiteral("hub")
+                                                                    : QStringLiteral("remote"),
+                     m.text);
         qCWarning(lcSession).noquote() << m_endReason;
         m_link->close(LinkEnding::Orderly, m_endReason);
         teardown(m_endReason);
@@ -1000,6 +1005,7 @@ void TunnelSession::teardown(const QString &reason)
     m_replayLog.clear();
     m_replayBytes = 0;
     const auto channels = m_channels.values();
+    m_channelsEndedWithSession = int(channels.size());
     for (Channel *channel : channels)
         channel->drop(QStringLiteral("session ended: %1").arg(reason));
     qCInfo(lcSession).noquote()

@@ -109,6 +109,8 @@ public:
     // Held: the link was lost and the session waits for a resume.
     bool isHeld() const { return m_resumeTimer.isActive(); }
     bool isEnded() const { return m_ended; }
+    // Once ended: how many channels were still open and ended with the session.
+    int channelsEndedWithSession() const { return m_channelsEndedWithSession; }
     qint64 heldMs() const { return isHeld() ? m_heldSince.elapsed() : 0; }
     // How long no message went either way: at linkLost(), how long the session had been idle
     // when its WebSocket was cut.
@@ -237,6 +239,7 @@ private:
     RecencyList<Channel *> m_datagramRecency;
     QTimer m_idleTimer; // due when the least recently used datagram channel would expire
     int m_channelsFinished = 0;
+    int m_channelsEndedWithSession = 0;
     quint64 m_finishedBytesIn = 0;
     quint64 m_finishedBytesOut = 0;
 

@@ -9,7 +9,10 @@
 
 #include <QElapsedTimer>
 #include <QFile>
+#include <QProcess>
+#include <QSslCertificate>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
@@ -23,7 +26,7 @@ using namespace wstunnel;
 namespace {
 
 const QRegularExpression
-    kListening(QStringLiteral(R"(^listening on (ws://127\.0\.0\.1:(\d+)/\S*)$)"));
+    kListening(QStringLiteral(R"(^listening on (wss?://127\.0\.0\.1:(\d+)/\S*)$)"));
 const QRegularExpression kForwarding(QStringLiteral(R"(^forwarding 127\.0\.0\.1:(\d+) -> (\S+)$)"));
 
 // CPU time (user and system) a process has used so far, in milliseconds, from /proc/PID/stat.
@@ -90,9 +93,10 @@ class DescriptorLimitTest : public QObject
     Q_OBJECT
 
 private:
-    bool startRemote(Peer &remote, QString *url, quint16 *port)
+    bool startRemote(Peer &remote, QString *url, quint16 *port, const QStringList &extra = {})
     {
-        remote.start({QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")});
+        remote.start(QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")} +
+                     extra);
         const QRegularExpressionMatch ready = remote.waitForLine(kListening);
         if (!ready.hasMatch()) {
             qWarning("%s", remote.transcript().constData());
@@ -167,20 +171,58 @@ private Q_SLOTS:
         QVERIFY2(client.isRunning(), client.transcript().constData());
     }
 
+    void halfOpenFloodDoesNotKeepADesktopOut_data()
+    {
+        QTest::addColumn<bool>("tls");
+        QTest::newRow("ws") << false;
+        QTest::newRow("wss") << true;
+    }
+
     // wstunnel-remote under `ulimit -n 1024`, 1,100 connections from one address that never send
-    // their upgrade request: a desktop from the same address still connects within a second.
+    // their upgrade request (over TLS: that never finish their handshake): a desktop from the same
+    // address still connects within a second.
     void halfOpenFloodDoesNotKeepADesktopOut()
     {
+        QFETCH(bool, tls);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QStringList tlsOptions;
+        QByteArray fingerprint;
+        if (tls) {
+            const QString certFile = dir.filePath(QStringLiteral("server.pem"));
+            const QString keyFile = dir.filePath(QStringLiteral("server.key"));
+            QProcess openssl;
+            openssl.start(QStringLiteral("openssl"),
+                          {QStringLiteral("req"), QStringLiteral("-x509"),
+                           QStringLiteral("-newkey"), QStringLiteral("ec"),
+                           QStringLiteral("-pkeyopt"),
+                           QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                           QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"),
+                           QStringLiteral("/CN=wstunnel flood test"), QStringLiteral("-keyout"),
+                           keyFile, QStringLiteral("-out"), certFile});
+            QVERIFY2(openssl.waitForFinished(30000) && openssl.exitCode() == 0,
+                     openssl.readAllStandardError().constData());
+            const QList<QSslCertificate> certificates = QSslCertificate::fromPath(certFile);
+            QCOMPARE(certificates.size(), 1);
+            fingerprint = certificates.first().digest(QCryptographicHash::Sha256).toHex();
+            tlsOptions = {QStringLiteral("--tls-cert"), certFile, QStringLiteral("--tls-key"),
+                          keyFile};
+        }
         Peer remote(QStringLiteral("wstunnel-remote"));
         remote.setDescriptorLimit(1024);
         QString url;
         quint16 remotePort = 0;
-        QVERIFY(startRemote(remote, &url, &remotePort));
+        QVERIFY(startRemote(remote, &url, &remotePort, tlsOptions));
 
         std::vector<std::unique_ptr<QTcpSocket>> flood;
         for (int i = 0; i < 1100; ++i) {
             flood.push_back(std::make_unique<QTcpSocket>());
-            flood.back()->connectToHost(QHostAddress::LocalHost, remotePort);
+            QTcpSocket *socket = flood.back().get();
+            // The first bytes of a TLS record, and nothing more: a handshake under way.
+            if (tls)
+                QObject::connect(socket, &QTcpSocket::connected, socket,
+                                 [socket] { socket->write("\x16\x03\x01"); });
+            socket->connectToHost(QHostAddress::LocalHost, remotePort);
         }
         QTRY_VERIFY_WITH_TIMEOUT(
             std::all_of(flood.begin(), flood.end(),
@@ -193,6 +235,7 @@ private Q_SLOTS:
         ClientSettings settings;
         settings.url = QUrl(url);
         settings.token = kToken;
+        settings.trustedCertificateSha256 = fingerprint;
         TunnelClient desktop(settings);
         QElapsedTimer elapsed;
         elapsed.start();

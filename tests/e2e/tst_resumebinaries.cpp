@@ -114,6 +114,70 @@ private:
         return true;
     }
 
+    // A hub with one desktop token and an agent token for devbox, written into dir.
+    struct HubTokens
+    {
+        QByteArray desktop = "restart-hub-desktop-token-5b2e";
+        QByteArray agent = "restart-hub-agent-token-93fd";
+        QString desktopFile;
+        QString agentFile;
+    };
+
+    bool writeHubTokens(const QTemporaryDir &dir, HubTokens *tokens)
+    {
+        tokens->desktopFile = dir.filePath(QStringLiteral("desktops.tokens"));
+        tokens->agentFile = dir.filePath(QStringLiteral("agents.tokens"));
+        return writeFile(tokens->desktopFile, tokens->desktop + "\n") &&
+               writeFile(tokens->agentFile, tokens->agent + " devbox\n");
+    }
+
+    bool startHub(Peer &hub, const HubTokens &tokens, const QString &listen, quint16 *port)
+    {
+        hub.start({QStringLiteral("hub"), QStringLiteral("--listen"), listen,
+                   QStringLiteral("--token-file"), tokens.desktopFile,
+                   QStringLiteral("--agent-token-file"), tokens.agentFile},
+                  QByteArray());
+        const QRegularExpressionMatch listening = hub.waitForLine(kListening);
+        if (!listening.hasMatch()) {
+            qWarning("%s", hub.transcript().constData());
+            return false;
+        }
+        *port = quint16(listening.captured(2).toUInt());
+        return true;
+    }
+
+    bool startAgent(Peer &agent, const HubTokens &tokens, quint16 hubPort)
+    {
+        agent.start({QStringLiteral("agent"), QStringLiteral("--hub"),
+                     QStringLiteral("ws://127.0.0.1:%1/").arg(hubPort), QStringLiteral("--name"),
+                     QStringLiteral("devbox")},
+                    tokens.agent);
+        const QRegularExpressionMatch registered = agent.waitForLine(kRegistered);
+        if (!registered.hasMatch() || registered.captured(3) != QLatin1String("active")) {
+            qWarning("%s", agent.transcript().constData());
+            return false;
+        }
+        return true;
+    }
+
+    // A desktop forwarding to targetPort through the agent devbox; waits until it is served.
+    bool startDesktop(Peer &desktop, const HubTokens &tokens, quint16 hubPort, quint16 targetPort,
+                      quint16 *localPort)
+    {
+        desktop.start({QStringLiteral("--headless"), QStringLiteral("--remote"),
+                       QStringLiteral("ws://127.0.0.1:%1/").arg(hubPort), QStringLiteral("--agent"),
+                       QStringLiteral("devbox"), QStringLiteral("-L"),
+                       QStringLiteral("0:127.0.0.1:%1").arg(targetPort)},
+                      tokens.desktop);
+        const QRegularExpressionMatch forwarding = desktop.waitForLine(kForwarding);
+        if (!forwarding.hasMatch() || !desktop.waitForLine(kServedBy).hasMatch()) {
+            qWarning("%s", desktop.transcript().constData());
+            return false;
+        }
+        *localPort = quint16(forwarding.captured(1).toUInt());
+        return true;
+    }
+
 private Q_SLOTS:
     // Five cuts during a gigabyte each way at once: both streams arrive whole, and neither local
     // connection ever sees a reset.
@@ -376,6 +440,122 @@ private Q_SLOTS:
         // A new session follows, and new connections work.
         QTRY_VERIFY_WITH_TIMEOUT(client.stderrText().count(QLatin1String("connected to ")) >= 2,
                                  20000);
+        StreamPump again(localPort, kMiB, 3);
+        QTRY_VERIFY_WITH_TIMEOUT(target.connections == 2 && target.pump->bytesReceived() == kMiB,
+                                 20000);
+        QCOMPARE(target.pump->receivedDigest(), StreamPump::expectedDigest(kMiB, 3));
+    }
+
+    // desktop -> hub <- agent with a connection open: the hub is killed and started again on
+    // its port. It knows no session, so the desktop resets the connection as soon as it is back,
+    // long before the resume timeout, and says why and how many connections ended.
+    void restartedHubEndsTheConnectionsAtOnce()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        HubTokens tokens;
+        QVERIFY(writeHubTokens(dir, &tokens));
+        Peer hub(QStringLiteral("wstunnel-remote"));
+        quint16 hubPort = 0;
+        QVERIFY(startHub(hub, tokens, QStringLiteral("127.0.0.1:0"), &hubPort));
+        Peer agent(QStringLiteral("wstunnel-remote"));
+        QVERIFY(startAgent(agent, tokens, hubPort));
+        PumpServer target(kMiB, 2);
+        Peer desktop(QStringLiteral("wstunnel"));
+        quint16 localPort = 0;
+        QVERIFY(startDesktop(desktop, tokens, hubPort, target.serverPort(), &localPort));
+        StreamPump local(localPort, kMiB, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(target.pump && target.pump->bytesReceived() == kMiB &&
+                                     local.bytesReceived() == kMiB,
+                                 20000);
+
+        hub.kill();
+        QCOMPARE(hub.waitForExit(), -1);
+        QVERIFY2(desktop.waitForStderr(QStringLiteral("connections held"), 10000),
+                 desktop.transcript().constData());
+        QVERIFY(!local.disconnected());
+        Peer restarted(QStringLiteral("wstunnel-remote"));
+        quint16 samePort = 0;
+        QElapsedTimer sinceRestart;
+        sinceRestart.start();
+        QVERIFY(
+            startHub(restarted, tokens, QStringLiteral("127.0.0.1:%1").arg(hubPort), &samePort));
+        const bool told = desktop.waitForStderr(
+            QStringLiteral("resume refused by the hub: no such session (it restarted"), 30000);
+        if (!told)
+            qWarning("%s\n%s", desktop.transcript().constData(),
+                     restarted.transcript().constData());
+        QVERIFY(told);
+        QTRY_VERIFY_WITH_TIMEOUT(local.disconnected(), 5000);
+        // Well before the resume timeout (120 s): the desktop redials within its backoff.
+        QVERIFY2(sinceRestart.elapsed() < 30000,
+                 qPrintable(QString::number(sinceRestart.elapsed())));
+        QVERIFY2(desktop.stderrText().contains(QLatin1String("; 1 connections ended")),
+                 desktop.transcript().constData());
+        // The agent's side of the connection ends too, for the same reason.
+        QVERIFY2(agent.waitForStderr(QStringLiteral("resume refused by the hub: no such session"),
+                                     30000),
+                 agent.transcript().constData());
+        QTRY_VERIFY_WITH_TIMEOUT(target.pump->disconnected(), 5000);
+        // A new session through the restarted hub serves new connections.
+        QTRY_VERIFY2_WITH_TIMEOUT(agent.stdoutText().count(QLatin1String("registered with")) == 2,
+                                  agent.transcript().constData(), 30000);
+        QVERIFY2(
+            desktop
+                .waitForLine(QRegularExpression(QStringLiteral("^agent devbox is now served by ")),
+                             30000)
+                .hasMatch(),
+            desktop.transcript().constData());
+        StreamPump again(localPort, kMiB, 3);
+        QTRY_VERIFY_WITH_TIMEOUT(target.connections == 2 && target.pump->bytesReceived() == kMiB,
+                                 20000);
+        QCOMPARE(target.pump->receivedDigest(), StreamPump::expectedDigest(kMiB, 3));
+    }
+
+    // desktop -> hub <- agent with a connection open: the agent is killed and started again. Its
+    // new session replaces the held one at once, whose connections end with a reason naming the
+    // agent, long before the resume timeout; the restarted agent serves new connections.
+    void restartedAgentEndsItsConnectionsAtOnce()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        HubTokens tokens;
+        QVERIFY(writeHubTokens(dir, &tokens));
+        Peer hub(QStringLiteral("wstunnel-remote"));
+        quint16 hubPort = 0;
+        QVERIFY(startHub(hub, tokens, QStringLiteral("127.0.0.1:0"), &hubPort));
+        Peer agent(QStringLiteral("wstunnel-remote"));
+        QVERIFY(startAgent(agent, tokens, hubPort));
+        PumpServer target(kMiB, 2);
+        Peer desktop(QStringLiteral("wstunnel"));
+        quint16 localPort = 0;
+        QVERIFY(startDesktop(desktop, tokens, hubPort, target.serverPort(), &localPort));
+        StreamPump local(localPort, kMiB, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(target.pump && target.pump->bytesReceived() == kMiB &&
+                                     local.bytesReceived() == kMiB,
+                                 20000);
+
+        agent.kill();
+        QCOMPARE(agent.waitForExit(), -1);
+        QVERIFY2(hub.waitForStderr(QStringLiteral("held for 120 s for a resume"), 10000),
+                 hub.transcript().constData());
+        QVERIFY(!local.disconnected());
+        Peer restarted(QStringLiteral("wstunnel-remote"));
+        QElapsedTimer sinceRestart;
+        sinceRestart.start();
+        QVERIFY(startAgent(restarted, tokens, hubPort));
+        QTRY_VERIFY_WITH_TIMEOUT(local.disconnected(), 10000);
+        QVERIFY2(sinceRestart.elapsed() < 30000,
+                 qPrintable(QString::number(sinceRestart.elapsed())));
+        // The desktop's log says which agent restarted.
+        const bool named = desktop.waitForStderr(
+            QStringLiteral("session ended: agent devbox restarted (a new session from 127.0.0.1 "
+                           "replaced this one)"),
+            5000);
+        if (!named)
+            qWarning("%s\n%s", desktop.transcript().constData(), hub.transcript().constData());
+        QVERIFY(named);
+        // The restarted agent is the active one and serves new connections.
         StreamPump again(localPort, kMiB, 3);
         QTRY_VERIFY_WITH_TIMEOUT(target.connections == 2 && target.pump->bytesReceived() == kMiB,
                                  20000);

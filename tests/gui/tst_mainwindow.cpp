@@ -90,6 +90,7 @@ private Q_SLOTS:
     void refusedTokenIsWordedInGerman();
     void startAtLoginWritesAutostartEntry();
     void droppedWebSocketShowsReconnectingAndKeepsMappings();
+    void resumeHandshakeInFlightStillShowsReconnecting();
 
 private:
     void createWindow();
@@ -1579,6 +1580,64 @@ void TestMainWindow::droppedWebSocketShowsReconnectingAndKeepsMappings()
     QCOMPARE(echoThrough(idle, "idle after"), QByteArray("idle after"));
     QCOMPARE(stateOf(mapping.id), MappingState::Active);
     QVERIFY(m_tray->state() != TrayController::TrayState::Error);
+}
+
+// The client has dialed again and its resume request is on its way, but the answer is slow to
+// come: the remote still shows as reconnecting with its connection held, not as connecting.
+void TestMainWindow::resumeHandshakeInFlightStillShowsReconnecting()
+{
+    TokenStore tokens;
+    tokens.add("resume-token");
+    AllowList allowList;
+    allowList.addLoopbackDefaults();
+    TunnelServer server(ServerSettings(), tokens, allowList);
+    QString error;
+    QVERIFY2(server.listen(&error), qPrintable(error));
+    CuttableRelay relay(server.serverPort());
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Slow path");
+    remote.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relay.port()));
+    m_controller->setRemote(remote, QByteArray("resume-token"));
+    const quint16 port = unusedLoopbackPort();
+    MappingConfig mapping = echoMapping(port);
+    mapping.remoteId = remote.id;
+    m_controller->setMapping(mapping);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(client.waitForConnected(5000));
+    QCOMPARE(echoThrough(client, "before the drop"), QByteArray("before the drop"));
+    QTcpSocket idle;
+    idle.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(idle.waitForConnected(5000));
+    QCOMPARE(echoThrough(idle, "idle"), QByteArray("idle"));
+
+    const auto remoteStats = [this, &remote] {
+        const EngineSnapshot snapshot = m_controller->snapshot();
+        const RemoteStats *stats = snapshot.remote(remote.id);
+        return stats ? *stats : RemoteStats();
+    };
+    relay.stallAfterUpgrade();
+    relay.cut();
+    // The client dialed again and sent its hello and its resume request, which wait in the relay.
+    QTRY_VERIFY_WITH_TIMEOUT(relay.heldMessages() >= 2, 10000);
+    const qint64 sequence = m_controller->snapshot().sequence;
+    QTRY_VERIFY(m_controller->snapshot().sequence >= sequence + 2);
+    QCOMPARE(remoteStats().state, RemoteState::Reconnecting);
+    QCOMPARE(remoteStats().heldConnections, 2);
+    QCOMPARE(stateOf(mapping.id), MappingState::Active);
+    auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
+    QListWidgetItem *remoteItem = remoteList->item(1);
+    QCOMPARE(remoteItem->text(), remote.name);
+    QTRY_VERIFY2(
+        remoteItem->toolTip().contains(QStringLiteral("Reconnecting (2 connections held)")),
+        qPrintable(remoteItem->toolTip()));
+
+    relay.release();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Connected, 20000);
+    QCOMPARE(echoThrough(client, "after the resume"), QByteArray("after the resume"));
+    QCOMPARE(echoThrough(idle, "idle after"), QByteArray("idle after"));
 }
 
 QTEST_MAIN(TestMainWindow)

@@ -1,5 +1,6 @@
 // A hub, agents and desktops in this process, over real WebSockets on loopback: what the hub
 // admits (tokens, agent names, scopes), registration and standing, the relay, and failover.
+#include "CuttableRelay.h"
 #include "EchoServer.h"
 #include "Exchange.h"
 
@@ -65,6 +66,16 @@ public:
         AllowList allowList;
         allowList.addLoopbackDefaults();
         return std::make_unique<AgentConnection>(clientSettings(token), name, allowList);
+    }
+
+    // An agent of kAgent whose WebSocket goes through relay, which can cut it.
+    std::unique_ptr<AgentConnection> agentThrough(const CuttableRelay &relay) const
+    {
+        ClientSettings settings = clientSettings(kAgentToken);
+        settings.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relay.port()));
+        AllowList allowList;
+        allowList.addLoopbackDefaults();
+        return std::make_unique<AgentConnection>(settings, kAgent, allowList);
     }
 
     std::unique_ptr<TunnelClient> desktop(const QString &agentName,
@@ -285,6 +296,86 @@ private Q_SLOTS:
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
         // The reverse forward listens again, on the same port, on the new active agent.
         QTRY_VERIFY_WITH_TIMEOUT(exchange(reversePort, "reverse after") == "reverse after", 10000);
+    }
+
+    // The active agent loses its link while a standby is there: the standby takes over, and the
+    // held agent, once it resumes, serves on as a standby.
+    void aDemotedAgentResumesAsAStandby()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        CuttableRelay relay(hub.server->serverPort());
+        auto first = hub.agentThrough(relay);
+        QSignalSpy firstRegistered(first.get(), &AgentConnection::registered);
+        first->start();
+        QVERIFY(firstRegistered.wait(10000));
+        TunnelSession *firstSession = hub.server->registry().active(kAgent);
+        QVERIFY(firstSession);
+        auto second = hub.agent();
+        QSignalSpy secondRegistered(second.get(), &AgentConnection::registered);
+        QSignalSpy promoted(second.get(), &AgentConnection::promoted);
+        second->start();
+        QVERIFY(secondRegistered.wait(10000));
+        TunnelSession *secondSession = hub.server->registry().agents().last().session;
+
+        relay.goDown();
+        QVERIFY(promoted.wait(10000));
+        QTRY_VERIFY(firstSession->isHeld());
+        QCOMPARE(hub.server->registry().active(kAgent), secondSession);
+
+        QVERIFY(relay.restore());
+        QTRY_VERIFY_WITH_TIMEOUT(!firstSession->isHeld(), 20000);
+        QTRY_COMPARE(first->state(), AgentState::Standby);
+        QCOMPARE(hub.server->registry().active(kAgent), secondSession);
+        const QList<AgentRegistry::Agent> agents = hub.server->registry().agents();
+        QCOMPARE(agents.size(), qsizetype(2));
+        QCOMPARE(agents.last().session.data(), firstSession);
+        QVERIFY(!hub.server->registry().isDemoted(firstSession));
+    }
+
+    // The active agent loses its link while a standby is there, and then the standby goes too:
+    // the held agent is not made active again while it is held (connections would only wait for
+    // it), but it is once it resumes, as no other instance is left.
+    void aDemotedAgentIsNotActiveAgainWhileHeld()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        EchoServer echo;
+        CuttableRelay relay(hub.server->serverPort());
+        auto first = hub.agentThrough(relay);
+        QSignalSpy firstRegistered(first.get(), &AgentConnection::registered);
+        QSignalSpy firstPromoted(first.get(), &AgentConnection::promoted);
+        first->start();
+        QVERIFY(firstRegistered.wait(10000));
+        TunnelSession *firstSession = hub.server->registry().active(kAgent);
+        auto second = hub.agent();
+        QSignalSpy secondRegistered(second.get(), &AgentConnection::registered);
+        QSignalSpy secondPromoted(second.get(), &AgentConnection::promoted);
+        second->start();
+        QVERIFY(secondRegistered.wait(10000));
+        auto desktop = hub.desktop(kAgent);
+        const quint16 port = forwardTo(*desktop, echo.serverPort());
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+
+        relay.goDown();
+        QVERIFY(secondPromoted.wait(10000));
+        QTRY_VERIFY(firstSession->isHeld());
+        // The standby leaves for good (a clean stop, not a drop).
+        second->stop();
+        QTRY_COMPARE(hub.server->registry().agents().size(), qsizetype(1));
+        QVERIFY(firstSession->isHeld());
+        QCOMPARE(hub.server->registry().active(kAgent), nullptr);
+        QTcpSocket refused;
+        refused.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(refused.waitForConnected(5000));
+        QTRY_COMPARE_WITH_TIMEOUT(refused.state(), QAbstractSocket::UnconnectedState, 10000);
+
+        QVERIFY(relay.restore());
+        QVERIFY(firstPromoted.wait(20000));
+        QCOMPARE(first->state(), AgentState::Active);
+        QCOMPARE(hub.server->registry().active(kAgent), firstSession);
+        QCOMPARE(exchange(port, "after the resume"), QByteArray("after the resume"));
     }
 };
 

@@ -144,6 +144,39 @@ private Q_SLOTS:
         QCOMPARE(listener->datagramsDropped(), quint64(0));
     }
 
+    // A datagram sent to a UDP mapping while the remote is away and the client waits out its
+    // backoff makes the client dial again at once, as a TCP connection to a mapping does.
+    void aDatagramWhileDisconnectedRedialsAtOnce()
+    {
+        UdpEchoServer echo;
+        TunnelFixture fixture;
+        QVERIFY(fixture.start());
+        DatagramListener *listener = fixture.forwardDatagramsTo(echo.port());
+        QVERIFY(listener);
+        QUdpSocket client;
+        QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+        QCOMPARE(exchange(client, QHostAddress::LocalHost, listener->serverPort(), "before"),
+                 QByteArray("before"));
+
+        fixture.server().shutdown(QStringLiteral("restart"));
+        // Refused attempts double the backoff: 0.5 s, 1 s, 2 s, then 4 s.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            fixture.client().statusText().contains(QLatin1String("retrying in 4.0 s")), 15000);
+        QString error;
+        QVERIFY2(fixture.server().listen(&error), qPrintable(error));
+        QElapsedTimer sinceDatagram;
+        sinceDatagram.start();
+        // Dropped, as there is no session to carry it, but the client redials for it.
+        client.writeDatagram("wake up", QHostAddress::LocalHost, listener->serverPort());
+        QTRY_COMPARE_WITH_TIMEOUT(fixture.client().state(), TunnelClient::State::Connected, 10000);
+        QVERIFY2(
+            sinceDatagram.elapsed() < 3000,
+            qPrintable(
+                QStringLiteral("connected %1 ms after the datagram").arg(sinceDatagram.elapsed())));
+        QCOMPARE(exchange(client, QHostAddress::LocalHost, listener->serverPort(), "after"),
+                 QByteArray("after"));
+    }
+
     void fiveHundredFlowsEachGetTheirOwnReplies()
     {
         UdpEchoServer echo(QHostAddress(QHostAddress::LocalHost), "reply to ");

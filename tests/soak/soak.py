@@ -9,7 +9,8 @@ be cut; behind the client's forward an echo server. For SOAK_SECONDS it runs, al
 - bad input at the remote's own port from other loopback addresses: random bytes, malformed
   frames after a valid upgrade, wrong tokens.
 Then it prints what moved, what failed and the peak RSS of each process, and exits 1 on a failure.
-A transfer a cut ended is counted apart: it is no failure unless its bytes came back wrong.
+Sessions resume after a cut, so a transfer or a burst connection that a cut ended is a failure like
+any other; the report counts them apart as well.
 """
 
 import argparse
@@ -44,6 +45,7 @@ class Stats:
         self.transfers_ok = 0
         self.bytes_moved = 0
         self.transfers_cut = 0
+        self.burst_connections_cut = 0
         self.failures = []
         self.bursts = 0
         self.burst_connections_ok = 0
@@ -200,19 +202,23 @@ class Soak:
             await asyncio.wait_for(asyncio.gather(send(), receive()), timeout=600)
             writer.close()
         except (OSError, asyncio.TimeoutError) as error:
-            if self.cut_during(started, time.monotonic()):
-                self.stats.transfers_cut += 1
-            else:
-                self.stats.fail(f"transfer {number} of {size} bytes: {error!r}")
+            self.stats.fail(f"transfer {number} of {size} bytes{self.across_cut(started)}: "
+                            f"{error!r}")
             return
         if received == size and received_digest.digest() == sent_digest.digest():
             self.stats.transfers_ok += 1
             self.stats.bytes_moved += 2 * size
-        elif received < size and self.cut_during(started, time.monotonic()):
-            self.stats.transfers_cut += 1
         else:
-            self.stats.fail(f"transfer {number}: sent {size} bytes, {received} came back"
+            self.stats.fail(f"transfer {number}{self.across_cut(started)}: sent {size} bytes, "
+                            f"{received} came back"
                             f"{'' if received != size else ' with another SHA-256'}")
+
+    def across_cut(self, started):
+        """Counts a transfer that failed while the WebSocket was cut, and says so."""
+        if not self.cut_during(started, time.monotonic()):
+            return ""
+        self.stats.transfers_cut += 1
+        return " across a cut"
 
     async def transfers(self, lane):
         rng = random.Random(self.args.seed * 1000 + lane)
@@ -240,9 +246,13 @@ class Soak:
         ok = sum(results)
         self.stats.bursts += 1
         self.stats.burst_connections_ok += ok
-        if ok < BURST_SIZE and not self.cut_during(started, time.monotonic()):
+        if ok < BURST_SIZE:
             self.stats.burst_connections_failed += BURST_SIZE - ok
-            self.stats.fail(f"burst: {BURST_SIZE - ok} of {BURST_SIZE} connections failed")
+            cut = self.cut_during(started, time.monotonic())
+            if cut:
+                self.stats.burst_connections_cut += BURST_SIZE - ok
+            self.stats.fail(f"burst: {BURST_SIZE - ok} of {BURST_SIZE} connections failed"
+                            f"{' across a cut' if cut else ''}")
 
     async def bursts(self):
         while time.monotonic() < self.deadline:
@@ -400,9 +410,10 @@ class Soak:
         print(f"ran {elapsed:.0f} s")
         print(f"transfers intact: {s.transfers_ok}, {mib:.0f} MiB through the tunnel "
               f"({mib / max(elapsed, 1):.0f} MiB/s, both ways)")
-        print(f"transfers ended by a cut: {s.transfers_cut} (cuts: {s.cuts})")
+        print(f"cuts: {s.cuts}; failed across a cut (sessions resume, so these are failures "
+              f"too): {s.transfers_cut} transfers, {s.burst_connections_cut} burst connections")
         print(f"bursts: {s.bursts} of {BURST_SIZE}, connections served {s.burst_connections_ok}, "
-              f"failed outside cuts {s.burst_connections_failed}")
+              f"failed {s.burst_connections_failed}")
         tokens = ", ".join(f"HTTP {k}: {v}" for k, v in sorted(s.wrong_tokens.items())) or "none"
         print(f"bad input: {s.garbage_sent} random, {s.bad_frames_sent} malformed frames, "
               f"wrong tokens {tokens}")

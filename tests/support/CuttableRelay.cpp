@@ -51,6 +51,55 @@ void CuttableRelay::cut()
     }
 }
 
+void CuttableRelay::stallAfterUpgrade()
+{
+    m_stallAfterUpgrade = true;
+}
+
+void CuttableRelay::release()
+{
+    m_stallAfterUpgrade = false;
+    m_stalling.clear();
+    m_stalled.clear();
+    for (qsizetype i = 0; i + 1 < m_sockets.size(); i += 2) {
+        if (m_sockets.at(i) && m_sockets.at(i + 1))
+            pass(m_sockets.at(i), m_sockets.at(i + 1));
+    }
+}
+
+int CuttableRelay::heldMessages() const
+{
+    int messages = 0;
+    for (const QPointer<QTcpSocket> &socket : m_stalled) {
+        if (!socket)
+            continue;
+        // Client frames are masked; a short one has its length in the second byte.
+        const QByteArray held = socket->peek(64 * 1024);
+        qsizetype at = 0;
+        while (at + 2 <= held.size()) {
+            const int length = quint8(held.at(at + 1)) & 0x7f;
+            const qsizetype frame = 2 + 4 + length;
+            if (length >= 126 || at + frame > held.size())
+                break;
+            ++messages;
+            at += frame;
+        }
+    }
+    return messages;
+}
+
+qint64 CuttableRelay::passable(QTcpSocket *from) const
+{
+    if (m_stalled.contains(from))
+        return 0;
+    if (!m_stalling.contains(from))
+        return from->bytesAvailable();
+    // Up to the end of the request's head, and no further.
+    const QByteArray head = from->peek(64 * 1024);
+    const qsizetype end = head.indexOf("\r\n\r\n");
+    return end < 0 ? 0 : end + 4;
+}
+
 void CuttableRelay::relay(QTcpSocket *accepted)
 {
     accepted->setParent(this);
@@ -58,6 +107,8 @@ void CuttableRelay::relay(QTcpSocket *accepted)
     auto *upstream = new QTcpSocket(this);
     upstream->setReadBufferSize(kBuffer);
     m_sockets << accepted << upstream;
+    if (m_stallAfterUpgrade)
+        m_stalling << accepted;
     connect(upstream, &QTcpSocket::connected, this, [this, accepted, upstream] {
         join(accepted, upstream);
         join(upstream, accepted);
@@ -85,7 +136,12 @@ void CuttableRelay::pass(QTcpSocket *from, QTcpSocket *to)
 {
     const bool closing = from->state() != QAbstractSocket::ConnectedState;
     while (from->bytesAvailable() > 0 && (closing || to->bytesToWrite() < kBuffer)) {
-        to->write(from->read(256 * 1024));
+        const qint64 allowed = passable(from);
+        if (allowed == 0)
+            return;
+        to->write(from->read(qMin<qint64>(allowed, 256 * 1024)));
         m_lastTraffic.start();
+        if (m_stalling.removeAll(from) > 0)
+            m_stalled << from;
     }
 }

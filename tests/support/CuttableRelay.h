@@ -29,12 +29,21 @@ public:
 
     void cut();
 
+    // For connections from now on: the client's upgrade request gets through, and then nothing
+    // more from the client until release(), as on a congested path.
+    void stallAfterUpgrade();
+    void release();
+    // The WebSocket messages (short ones, in single frames) held back so far.
+    int heldMessages() const;
+
 private:
     static constexpr qint64 kBuffer = 1024 * 1024;
 
     void relay(QTcpSocket *accepted);
     void join(QTcpSocket *from, QTcpSocket *to);
     void pass(QTcpSocket *from, QTcpSocket *to);
+    // How many bytes may be passed on from this socket now.
+    qint64 passable(QTcpSocket *from) const;
 
     QTcpServer m_server;
     quint16 m_targetPort;
@@ -44,4 +53,8 @@ private:
     QElapsedTimer m_lastTraffic;
     int m_idleTimeoutMs = 0;
     int m_idleCuts = 0;
+    bool m_stallAfterUpgrade = false;
+    // Client connections made while stalling, before and after their upgrade request passed.
+    QList<QPointer<QTcpSocket>> m_stalling;
+    QList<QPointer<QTcpSocket>> m_stalled;
 };
