@@ -115,7 +115,8 @@ QString TunnelError::toString() const
     case Kind::ConnectionLost:
         return detail;
     case Kind::TimedOut:
-        return QStringLiteral("no answer from %1 within %2 s").arg(subject).arg(timeoutSeconds);
+        return QStringLiteral("no answer from %1 within %2 s")
+            .arg(subject, QString::number(timeoutSeconds));
     case Kind::LocalPortInUse:
     case Kind::CannotListen:
         return QStringLiteral("cannot listen on %1: %2").arg(subject, detail);

@@ -345,7 +345,8 @@ void Channel::readLocal()
             m_localEof = true;
             qCDebug(lcSession).noquote()
                 << label()
-                << QStringLiteral("fin from %1 after %2 B").arg(m_peer).arg(m_window.sentOffset());
+                << QStringLiteral("fin from %1 after %2 B")
+                       .arg(m_peer, QString::number(m_window.sentOffset()));
             m_endpoint->setReadEnabled(false);
             if (m_state == State::Opening)
                 return;

@@ -289,9 +289,10 @@ void TunnelClient::onConnected()
         const bool wasHeld = m_state != State::Connected;
         // What a held session's end costs the user, said once: its connections are reset now.
         const int ended = session->channelsEndedWithSession();
-        connectionLost(wasHeld && ended > 0
-                           ? QStringLiteral("%1; %2 connections ended").arg(reason).arg(ended)
-                           : reason);
+        connectionLost(
+            wasHeld && ended > 0
+                ? QStringLiteral("%1; %2 connections ended").arg(reason, QString::number(ended))
+                : reason);
         // A held session ends when the remote answers that it cannot resume it (or the resume
         // timeout expires): a new session at once, for the connections waiting for one.
         if (wasHeld && m_state == State::Retrying) {

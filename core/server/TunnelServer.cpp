@@ -338,8 +338,8 @@ void TunnelServer::closeHalfOpen(QTcpSocket *socket)
 void TunnelServer::refuse(QTcpSocket *socket, int status, const QByteArray &statusText,
                           const QString &message, const QByteArray &extraHeaders)
 {
-    qCWarning(lcServer).noquote()
-        << QStringLiteral("refused %1: HTTP %2, %3").arg(peerOf(socket)).arg(status).arg(message);
+    qCWarning(lcServer).noquote() << QStringLiteral("refused %1: HTTP %2, %3")
+                                         .arg(peerOf(socket), QString::number(status), message);
     answerRefusal(socket, status, statusText, message, extraHeaders);
 }
 
