@@ -92,9 +92,12 @@ void preferAes128Gcm(QSslConfiguration &configuration)
         return;
 #endif
     QList<QSslCipher> ciphers = configuration.ciphers();
+    // Only suites with forward secrecy move ahead; the rest keep their place behind them.
     std::stable_partition(ciphers.begin(), ciphers.end(), [](const QSslCipher &cipher) {
-        return cipher.name().contains(QLatin1String("AES128-GCM")) ||
-               cipher.name().contains(QLatin1String("AES_128_GCM"));
+        const QString name = cipher.name();
+        return name == QLatin1String("TLS_AES_128_GCM_SHA256") ||
+               (name.startsWith(QLatin1String("ECDHE-")) &&
+                name.contains(QLatin1String("-AES128-GCM-")));
     });
     configuration.setCiphers(ciphers);
 }
