@@ -13,6 +13,7 @@
 
 #include <QNetworkRequest>
 #include <QRegularExpression>
+#include <QSslCipher>
 #include <QSslSocket>
 #include <QWebSocket>
 
@@ -561,9 +562,11 @@ void TunnelClient::onSslErrors(const QList<QSslError> &errors)
 void TunnelClient::onEncrypted()
 {
     m_encrypted = true;
+    auto *sslSocket = qobject_cast<QSslSocket *>(sender());
+    qCDebug(lcClient).noquote()
+        << QStringLiteral("TLS session: %1").arg(sslSocket->sessionCipher().name());
     if (m_settings.pinSha256.isEmpty() || !m_socket)
         return;
-    auto *sslSocket = qobject_cast<QSslSocket *>(sender());
     const QList<QSslCertificate> chain = sslSocket->peerCertificateChain();
     for (const QSslCertificate &certificate : chain) {
         if (TlsConfig::publicKeyPin(certificate) == m_settings.pinSha256)

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -23,6 +24,11 @@ namespace {
 constexpr qint64 kQtReadBufferSize = 16 * 1024;
 // Reads per readiness notification, so a busy session cannot monopolise the event loop.
 constexpr int kReadsPerWakeup = 16;
+// Over TLS, frames go into QSslSocket in pieces of this size, each encrypted and sent at once, and
+// its read buffers are capped at the same: Qt copies every byte three or four times between its
+// buffers and OpenSSL's, and with whole 512 KiB messages those copies ran through fresh, cold
+// memory (page faults included) instead of the cache (docs/PERFORMANCE.md, "TLS profile").
+constexpr qsizetype kTlsChunkSize = 64 * 1024;
 
 // The socket's own descriptor when its bytes pass through Qt unchanged: not TLS, and not a proxy's
 // socket engine (whose descriptor leads to the proxy and may have bytes buffered elsewhere).
@@ -54,6 +60,7 @@ WebSocketStream::WebSocketStream(QWebSocket *webSocket, QAbstractSocket *transpo
     , m_webSocket(webSocket)
     , m_transport(transport)
     , m_descriptor(directDescriptor(transport))
+    , m_tls(transport && transport->inherits("QSslSocket"))
     , m_mask(mask)
     , m_reader(maxMessageSize, mask ? FrameReader::Masking::Unmasked : FrameReader::Masking::Masked,
                this)
@@ -93,6 +100,17 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
     if (m_transport->state() != QAbstractSocket::ConnectedState)
         return;
     const quint32 key = m_mask ? QRandomGenerator::global()->generate() : 0;
+    // Only after takeOverReading(): a flush also decrypts incoming bytes, and QWebSocket's reader,
+    // run from there, could stop in the middle of a frame when the session takes over.
+    if (m_tls && m_reading) {
+        OutgoingFrame frame;
+        frame.headerSize = WebSocketFrame::writeHeader(frame.header, opCode, true,
+                                                       quint64(payload.size()), m_mask, key);
+        frame.payload = std::move(payload);
+        frame.maskKey = key;
+        writeBuffered(std::move(frame));
+        return;
+    }
     char header[WebSocketFrame::kMaxHeaderSize];
     const int headerSize =
         WebSocketFrame::writeHeader(header, opCode, true, quint64(payload.size()), m_mask, key);
@@ -140,6 +158,46 @@ void WebSocketStream::writeFrame(quint8 opCode, QByteArray payload)
         m_transport->write(body + bodyDone, bodySize - bodyDone);
 }
 
+void WebSocketStream::writeBuffered(OutgoingFrame frame)
+{
+    m_outgoing.push_back(std::move(frame));
+    if (m_flushing)
+        return;
+    QPointer<WebSocketStream> guard(this);
+    m_flushing = true;
+    while (!m_outgoing.empty()) {
+        if (!m_transport || m_transport->state() != QAbstractSocket::ConnectedState) {
+            m_outgoing.clear();
+            break;
+        }
+        OutgoingFrame &next = m_outgoing.front();
+        const int headerSize = next.written == 0 ? next.headerSize : 0;
+        const qsizetype payloadSize = std::min(kTlsChunkSize, next.payload.size() - next.written);
+        // Copying into the piece also spares the payload, which the session may still share
+        // (kept for resuming), a detaching copy for masking.
+        QByteArray piece(headerSize + payloadSize, Qt::Uninitialized);
+        std::memcpy(piece.data(), next.header, size_t(headerSize));
+        const char *source = next.payload.constData() + next.written;
+        if (m_mask)
+            WebSocketFrame::mask(source, piece.data() + headerSize, payloadSize, next.maskKey,
+                                 int(next.written & 3));
+        else
+            std::memcpy(piece.data() + headerSize, source, size_t(payloadSize));
+        next.written += payloadSize;
+        if (next.written == next.payload.size())
+            m_outgoing.pop_front();
+        m_transport->write(piece);
+        // Emits bytesWritten and may decrypt incoming bytes (readyRead), whose handlers may send
+        // or delete this stream.
+        m_transport->flush();
+        if (!guard)
+            return;
+    }
+    m_flushing = false;
+    if (m_readPending && !m_inRead)
+        readTransport();
+}
+
 bool WebSocketStream::directIo() const
 {
     // The descriptor is closed, and its number may be reused, once the transport disconnects.
@@ -172,13 +230,25 @@ void WebSocketStream::takeOverReading()
     connect(m_transport, &QIODevice::readyRead, this, &WebSocketStream::readTransport);
     if (directIo())
         m_transport->setReadBufferSize(kQtReadBufferSize);
+    else if (m_tls)
+        m_transport->setReadBufferSize(kTlsChunkSize);
     readTransport();
 }
 
 void WebSocketStream::readTransport()
 {
+    // Not while a frame is flushed through TLS: a frame handled now could make QWebSocket write
+    // its close frame at once, into the middle of it (sends are queued behind it, QWebSocket's own
+    // writes are not). Nor from within the reader's delivery, when a handler's send flushes TLS
+    // and that decrypts more: the reader is not reentrant.
+    if (m_flushing || m_inRead) {
+        m_readPending = true;
+        return;
+    }
+    m_readPending = false;
+    m_inRead = true;
     QPointer<WebSocketStream> guard(this);
-    for (int i = 0; i < kReadsPerWakeup && guard && !m_reader.isStopped() && m_transport &&
+    for (int i = 0; i < kReadsPerWakeup && !m_reader.isStopped() && m_transport &&
                     (directIo() || m_transport->bytesAvailable() > 0);
          ++i) {
         // Draining Qt's buffer completely makes it call readData(), which re-enables its read
@@ -188,9 +258,15 @@ void WebSocketStream::readTransport()
         const FrameReader::ReadSpace space = m_reader.prepareRead(room);
         const qint64 n = readSome(space.data, space.size);
         if (n <= 0)
-            return;
+            break;
         m_reader.commit(n);
+        if (!guard)
+            return;
     }
+    m_inRead = false;
+    // Bytes that arrived during the delivery announced themselves only once.
+    if (m_readPending)
+        QMetaObject::invokeMethod(this, &WebSocketStream::readTransport, Qt::QueuedConnection);
 }
 
 } // namespace wstunnel

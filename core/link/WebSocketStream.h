@@ -1,11 +1,14 @@
 #pragma once
 
 #include "protocol/FrameReader.h"
+#include "protocol/WebSocketFrame.h"
 
 #include <QByteArray>
 #include <QObject>
 #include <QPointer>
 #include <QWebSocketProtocol>
+
+#include <deque>
 
 class QAbstractSocket;
 class QWebSocket;
@@ -43,8 +46,18 @@ Q_SIGNALS:
     void failed(QWebSocketProtocol::CloseCode code, const QString &reason);
 
 private:
+    struct OutgoingFrame
+    {
+        char header[WebSocketFrame::kMaxHeaderSize];
+        int headerSize = 0;
+        QByteArray payload; // unmasked
+        quint32 maskKey = 0;
+        qsizetype written = 0; // of the payload
+    };
+
     void readTransport();
     void writeFrame(quint8 opCode, QByteArray payload);
+    void writeBuffered(OutgoingFrame frame);
     bool directIo() const;
     qint64 readSome(char *buffer, qint64 maxSize);
 
@@ -53,10 +66,17 @@ private:
     // Descriptor of a plain, unproxied TCP transport, read and written directly whenever Qt's
     // buffers are empty: that saves copying every byte through them. -1 for TLS or a proxy.
     int m_descriptor = -1;
+    bool m_tls;
     bool m_mask;
     QByteArray m_maskBuffer; // masked payloads are written from here
     bool m_reading = false;
-    FrameReader m_reader; // a child, so that it follows this object to another thread
+    // Frames waiting for writeBuffered() further up the stack, which is flushing a frame through
+    // TLS: a frame sent from a signal emitted meanwhile must not land inside that frame.
+    std::deque<OutgoingFrame> m_outgoing;
+    bool m_flushing = false;
+    bool m_inRead = false;
+    bool m_readPending = false; // readyRead arrived while flushing or reading
+    FrameReader m_reader;       // a child, so that it follows this object to another thread
 };
 
 } // namespace wstunnel

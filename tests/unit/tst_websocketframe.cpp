@@ -3,6 +3,11 @@
 
 #include <QRandomGenerator>
 #include <QSignalSpy>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -51,6 +56,59 @@ struct SocketPair
         QObject::connect(&wsServer, &QWebSocketServer::newConnection,
                          [this] { server.reset(wsServer.nextPendingConnection()); });
         client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(tcpServer.serverPort())));
+        return QTest::qWaitFor(
+            [this] { return server && client.state() == QAbstractSocket::ConnectedState; });
+    }
+};
+
+// A self-signed certificate for 127.0.0.1, valid until 2126, and its key.
+constexpr char kCertificate[] = R"(-----BEGIN CERTIFICATE-----
+MIIBkTCCATagAwIBAgIUcICKOkH0T9iQLfoVkwfJiTmSM2IwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwMjA1NTM1OFoYDzIxMjYxMTA4
+MDU1MzU4WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARt6lcPAsncUP8uZJcGQOfXAZH5iYLj8PQ7q7oAnIsaNKH939sIKc7l
+a6LO9aovjVbkHLXHZCea8YHRLHsYB/oIo2QwYjAdBgNVHQ4EFgQU3NGYttMU+Rex
+1Hk4vahf5362M9owHwYDVR0jBBgwFoAU3NGYttMU+Rex1Hk4vahf5362M9owDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC
+IQDix3bA0MdFJcoBvbvvuUHFszfPAPnDX4SP/HCkhZcx1QIhAK8nAAqBPtSCA1aD
+djFOQurpRM8jcUCFECxsxKT+2I/U
+-----END CERTIFICATE-----
+)";
+constexpr char kPrivateKey[] = R"(-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIO/4ZDjvBCWhH1T0Vwl6E+Is/tWMGTbRF2b+RzaClkNMoAoGCCqGSM49
+AwEHoUQDQgAEbepXDwLJ3FD/LmSXBkDn1wGR+YmC4/D0O6u6AJyLGjSh/d/bCCnO
+5WuizvWqL41W5By1x2QnmvGB0Sx7GAf6CA==
+-----END EC PRIVATE KEY-----
+)";
+
+// The same over TLS: QSslServer's sockets handed to the WebSocket server, as TunnelServer does.
+struct TlsSocketPair
+{
+    QSslServer sslServer;
+    QWebSocketServer wsServer{QStringLiteral("test"), QWebSocketServer::NonSecureMode};
+    QPointer<QSslSocket> serverTransport;
+    std::unique_ptr<QWebSocket> server;
+    QWebSocket client;
+
+    bool open()
+    {
+        const QSslCertificate certificate(QByteArray(kCertificate), QSsl::Pem);
+        QSslConfiguration serverConfiguration = QSslConfiguration::defaultConfiguration();
+        serverConfiguration.setLocalCertificate(certificate);
+        serverConfiguration.setPrivateKey(QSslKey(QByteArray(kPrivateKey), QSsl::Ec));
+        sslServer.setSslConfiguration(serverConfiguration);
+        if (!sslServer.listen(QHostAddress::LocalHost))
+            return false;
+        QObject::connect(&sslServer, &QTcpServer::pendingConnectionAvailable, &sslServer, [this] {
+            serverTransport = qobject_cast<QSslSocket *>(sslServer.nextPendingConnection());
+            wsServer.handleConnection(serverTransport);
+        });
+        QObject::connect(&wsServer, &QWebSocketServer::newConnection, &wsServer,
+                         [this] { server.reset(wsServer.nextPendingConnection()); });
+        QSslConfiguration clientConfiguration = QSslConfiguration::defaultConfiguration();
+        clientConfiguration.setCaCertificates({certificate});
+        client.setSslConfiguration(clientConfiguration);
+        client.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/").arg(sslServer.serverPort())));
         return QTest::qWaitFor(
             [this] { return server && client.state() == QAbstractSocket::ConnectedState; });
     }
@@ -244,7 +302,67 @@ private Q_SLOTS:
         QCOMPARE(pongs.at(0).at(1).toByteArray(), QByteArray("queued by QWebSocket"));
     }
 
+    // Over TLS our frames go through QSslSocket in pieces; both roles still talk to stock peers.
+    void clientAgainstStockServerOverTls()
+    {
+        TlsSocketPair pair;
+        QVERIFY(pair.open());
+        auto *transport = qobject_cast<QSslSocket *>(pair.client.findChild<QAbstractSocket *>());
+        QVERIFY(transport);
+        QVERIFY(transport->isEncrypted());
+        WebSocketStream stream(&pair.client, transport, true, 4 * 1024 * 1024);
+        QVERIFY(takeOver(pair.client, stream, *pair.server));
+        exchange(pair.client, stream, *pair.server);
+    }
+
+    void serverAgainstStockClientOverTls()
+    {
+        TlsSocketPair pair;
+        QVERIFY(pair.open());
+        QVERIFY(pair.serverTransport);
+        QVERIFY(pair.serverTransport->isEncrypted());
+        WebSocketStream stream(pair.server.get(), pair.serverTransport, false, 4 * 1024 * 1024);
+        QVERIFY(takeOver(*pair.server, stream, pair.client));
+        exchange(*pair.server, stream, pair.client);
+    }
+
+    // Flushing a piece of a large frame through TLS emits bytesWritten, whose handlers send (the
+    // session resumes its channels there): what they send must follow the frame, not split it.
+    void sendsDuringATlsWriteFollowTheFrame()
+    {
+        TlsSocketPair pair;
+        QVERIFY(pair.open());
+        auto *transport = pair.client.findChild<QAbstractSocket *>();
+        WebSocketStream stream(&pair.client, transport, true, 4 * 1024 * 1024);
+        QVERIFY(takeOver(pair.client, stream, *pair.server));
+        const QByteArray large = randomBytes(1024 * 1024 + 3);
+        const QByteArray nested = randomBytes(300);
+        int sentNested = 0;
+        connect(transport, &QIODevice::bytesWritten, &stream, [&] {
+            if (sentNested++ == 0)
+                stream.sendBinary(nested);
+        });
+        QList<QByteArray> atPeer;
+        connect(pair.server.get(), &QWebSocket::binaryMessageReceived, pair.server.get(),
+                [&atPeer](const QByteArray &m) { atPeer.append(m); });
+        stream.sendBinary(large);
+        QVERIFY(sentNested > 0); // a piece was written before sendBinary() returned
+        QTRY_COMPARE(atPeer.size(), 2);
+        QCOMPARE(atPeer.at(0), large);
+        QCOMPARE(atPeer.at(1), nested);
+        QCOMPARE(pair.server->state(), QAbstractSocket::ConnectedState);
+    }
+
 private:
+    // From now on our stream reads the frames itself, as after the peer's hello in a session.
+    static bool takeOver(QWebSocket &ours, WebSocketStream &stream, QWebSocket &peer)
+    {
+        connect(&ours, &QWebSocket::binaryMessageReceived, &stream,
+                &WebSocketStream::takeOverReading);
+        peer.sendBinaryMessage("hello");
+        return QTest::qWaitFor([&stream] { return stream.readsFrames(); });
+    }
+
     static void exchange(QWebSocket &ours, WebSocketStream &stream, QWebSocket &peer)
     {
         const QList<QByteArray> messages = {QByteArray(),        randomBytes(1),
