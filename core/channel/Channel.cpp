@@ -33,12 +33,6 @@ Channel::Channel(ChannelHost *host, quint32 id, ChannelEndpoint *endpoint, const
     , m_datagram(endpoint->transport() == ChannelTransport::Udp ? new DatagramState : nullptr)
 {
     m_age.start();
-    // Datagram channels drop what does not fit rather than wait for credit: a larger window
-    // would not make them faster.
-    if (!m_datagram) {
-        if (ReceiveWindowTuner::Context *tuning = host->receiveWindowTuning())
-            m_tuner = std::make_unique<ReceiveWindowTuner>(*tuning, receiveWindow);
-    }
     m_endpoint->setParent(this);
     m_endpoint->setReadEnabled(false);
     connect(m_endpoint, &ChannelEndpoint::readyRead, this, &Channel::readLocal);
@@ -432,6 +426,13 @@ void Channel::consumed(qint64 bytes)
         return;
     if (bytes > 0) {
         m_window.recordConsumed(quint64(bytes));
+        // Datagram channels drop what does not fit rather than wait for credit: a larger window
+        // would not make them faster.
+        if (!m_tuner && !m_datagram && m_state == State::Open &&
+            m_window.consumedOffset() >= ReceiveWindowTuner::kLocalBufferAllowance) {
+            if (ReceiveWindowTuner::Context *tuning = m_host->receiveWindowTuning())
+                m_tuner = std::make_unique<ReceiveWindowTuner>(*tuning, m_window.receiveWindow());
+        }
         const bool grew =
             m_tuner && m_tuner->consumed(m_window.consumedOffset(), m_window.buffered());
         if (!m_remoteFin && (grew || m_window.creditDue()))

@@ -133,7 +133,9 @@ private:
     QString m_peer;
     QString m_target;
     ChannelWindow m_window;
-    std::unique_ptr<ReceiveWindowTuner> m_tuner; // stream channels of a tuning host only
+    // Stream channels of a tuning host, once they have taken
+    // ReceiveWindowTuner::kLocalBufferAllowance.
+    std::unique_ptr<ReceiveWindowTuner> m_tuner;
     State m_state = State::Opening;
     bool m_sendsEarly = false;
     quint32 m_earlyReceiveLimit = 0;

@@ -4,13 +4,6 @@
 
 namespace wstunnel {
 
-namespace {
-// The first bytes of a transfer go into the kernel's socket buffers between the endpoint and its
-// reader (Linux grows a send buffer to 4 MiB by default), however slowly the reader reads: only
-// what a channel takes beyond them says how fast its reader is.
-constexpr quint64 kLocalBufferAllowance = 8 * 1024 * 1024;
-} // namespace
-
 ReceiveWindowTuner::ReceiveWindowTuner(Context &context, quint32 initialWindow)
     : m_context(context)
     , m_initialWindow(initialWindow)

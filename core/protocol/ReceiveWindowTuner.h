@@ -51,6 +51,12 @@ public:
         }
     };
 
+    // The first bytes of a transfer go into the kernel's socket buffers between the endpoint and
+    // its reader (Linux grows a send buffer to 4 MiB by default), however slowly the reader
+    // reads: only what a channel takes beyond them says how fast its reader is. A channel needs
+    // no tuner before it has taken this much, so idle connections pay nothing for one.
+    static constexpr quint64 kLocalBufferAllowance = 8 * 1024 * 1024;
+
     ReceiveWindowTuner(Context &context, quint32 initialWindow);
     ~ReceiveWindowTuner();
     ReceiveWindowTuner(const ReceiveWindowTuner &) = delete;
