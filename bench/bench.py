@@ -789,6 +789,28 @@ def group_udp(cfg, res, rnd, path, iperf):
         t.stop()
 
 
+def group_setup(cfg, res, rnd, path, echo_port):
+    """Time to first byte of new connections: `benchtool firstbyte`, sequential connections,
+    each timed from connect() to the first byte of its echoed 64-byte request."""
+    t = start_path(cfg, path, echo_port, f"setup-r{rnd}")
+    try:
+        tool = cfg.benchtool
+        # Warms the path up (e.g. our session handshake), so only per-connection set-up is timed.
+        run_tool([tool, "connrate", str(t.port), "--count", "5", "--seconds", "10"], 30,
+                 f"{path} probe")
+        out = run_tool([tool, "firstbyte", str(t.port), "--count", str(cfg.setup_count),
+                        "--seconds", str(cfg.setup_seconds), "--size", "64"],
+                       cfg.setup_seconds + 30, f"{path} firstbyte")
+        d = json.loads(out.strip().splitlines()[-1])
+        res.add("ttfb_p50", path, d["p50_us"])
+        res.add("ttfb_p95", path, d["p95_us"])
+        t.check_alive()
+        log(f"  {path:6s} time to first byte: p50 {d['p50_us']:.0f} us, p95 {d['p95_us']:.0f} us "
+            f"({d['samples']} connections)")
+    finally:
+        t.stop()
+
+
 def group_echo(cfg, res, rnd, path, echo_port):
     t = start_path(cfg, path, echo_port, f"echo-r{rnd}")
     try:
@@ -1067,6 +1089,8 @@ ROWS = [
     ("udp1000_rate", "UDP `iperf3 -u -b 1G`, client→server: delivered (Mbit/s)", 0, True),
     ("udp1000_loss", "UDP `iperf3 -u -b 1G`: datagrams lost (%)", 2, False),
     ("conn_rate", "connection setup: connect → 64 B echo → close (conn/s)", 0, True),
+    ("ttfb_p50", "time to first byte of a new connection, p50 (µs)", 0, False),
+    ("ttfb_p95", "time to first byte of a new connection, p95 (µs)", 0, False),
     ("lat_p50", "latency 500 B ping-pong, p50 (µs)", 1, False),
     ("lat_p99", "latency 500 B ping-pong, p99 (µs)", 1, False),
     ("lat_p50_added", "latency p50 added over direct (µs)", 1, False),
@@ -1142,7 +1166,8 @@ HUB_TARGETS = {
     "peak_up_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
     "peak_down_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
 }
-HUB_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "conn_rate", "lat_p50", "lat_p99",
+HUB_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "conn_rate", "ttfb_p50", "ttfb_p95",
+            "lat_p50", "lat_p99",
             "cpu_entry", "cpu_hub", "cpu_exit", "peak_up_entry", "peak_up_hub", "peak_up_exit",
             "peak_down_entry", "peak_down_hub", "peak_down_exit"]
 
@@ -1470,6 +1495,10 @@ VmHWM seen.
   tunnel process over the two 1-stream iperf3 runs, divided by the bytes moved.
 - **Connection setup**: `benchtool connrate` — sequential connect → 64-byte echo →
   close against an echo server, for {cfg.conn_seconds} s (≤ {cfg.conn_count} connections).
+- **Time to first byte**: `benchtool firstbyte` — sequential new connections, each timed
+  from `connect()` until the first byte of its echoed 64-byte request arrives (so per-connection
+  set-up such as a TLS handshake counts), {cfg.setup_seconds} s (≤ {cfg.setup_count} connections) after a
+  5-connection warm-up; median and 95th percentile.
 - **Latency**: `benchtool pingpong` — 500-byte write, wait for the 500-byte echo, on
   one connection with TCP_NODELAY, {cfg.ping_seconds} s (≤ {cfg.ping_count} round trips) after 200 warm-up
   round trips; "added" is the path's median minus direct's median.
@@ -1513,7 +1542,7 @@ def parse_args():
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--paths", default=",".join(PATHS + [HUB]),
                     help="comma list of " + ",".join(PATHS + [HUB]))
-    ap.add_argument("--groups", default="throughput,udp,echo,slow,idle,gui,startup")
+    ap.add_argument("--groups", default="throughput,udp,echo,setup,slow,idle,gui,startup")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     ap.add_argument("--budget", type=float, default=720.0,
                     help="seconds for measurements; later rounds are skipped past it")
@@ -1552,6 +1581,7 @@ def parse_args():
         cfg.udp_seconds = 1
         cfg.conn_count, cfg.conn_seconds = 200, 1
         cfg.ping_count, cfg.ping_seconds = 500, 1
+        cfg.setup_count, cfg.setup_seconds = 50, 2
         cfg.slow_bytes = 64 * MIB
         cfg.idle_count = 100
         cfg.groups = [g for g in cfg.groups if g != "startup"]
@@ -1563,6 +1593,7 @@ def parse_args():
         cfg.udp_seconds = 3
         cfg.conn_count, cfg.conn_seconds = 20000, 2
         cfg.ping_count, cfg.ping_seconds = 100000, 2
+        cfg.setup_count, cfg.setup_seconds = 200, 5
         cfg.slow_bytes = GIB
         cfg.idle_count = 1000
     cfg.slow_chunk = 4 * MIB
@@ -1648,6 +1679,7 @@ def main():
             "udp": ([p for p in cfg.paths if p in UDP_STARTERS],
                     lambda r, p: group_udp(cfg, res, r, p, iperf)),
             "echo": (cfg.paths, lambda r, p: group_echo(cfg, res, r, p, echo_port)),
+            "setup": (cfg.paths, lambda r, p: group_setup(cfg, res, r, p, echo_port)),
             "slow": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
             "idle": ([p for p in cfg.paths if p in TUNNELS and p != HUB],
@@ -1668,7 +1700,7 @@ def main():
             note = "udp: node wstunnel 1.4.0 not measured: it does not carry UDP"
             res.notes.append(note)
             log(note)
-        for gname in ("throughput", "udp", "echo", "slow", "idle", "gui"):
+        for gname in ("throughput", "udp", "echo", "setup", "slow", "idle", "gui"):
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]
