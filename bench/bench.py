@@ -17,10 +17,10 @@ table ("Over TLS"). Every address used is 127.0.0.1; every wait is bounded.
 
 import argparse
 import datetime
-import getpass
 import json
 import os
 import platform
+import pwd
 import re
 import shutil
 import signal
@@ -602,6 +602,11 @@ def ssh_options():
             "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no"]
 
 
+def login_name():
+    """Who ssh logs in as: whoever runs the benchmark (sshd, started by them, allows only them)."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 def start_sshd(tag):
     """Debian's OpenSSH sshd on a free loopback port with its own configuration, host key and
     authorized key; ready once it prints that it listens."""
@@ -613,7 +618,7 @@ Port {port}
 HostKey {os.path.join(SSH_DIR, 'host_ed25519')}
 PidFile {os.path.join(SSH_DIR, 'sshd.pid')}
 AuthorizedKeysFile {os.path.join(SSH_DIR, 'authorized_keys')}
-AllowUsers {getpass.getuser()}
+AllowUsers {login_name()}
 UsePAM no
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -630,13 +635,13 @@ StrictModes no
     return proc, port
 
 
-def probe_ssh_cipher(cfg, sshd_port):
+def probe_ssh_cipher(sshd_port):
     """The cipher OpenSSH negotiates by default, from one `ssh -v … true` (once per run)."""
     logpath = os.path.join(SSH_DIR, "cipher-probe.log")
     if os.path.exists(logpath):
         os.unlink(logpath)
     run_tool(["ssh"] + ssh_options() + ["-v", "-E", logpath, "-p", str(sshd_port),
-                                        f"{getpass.getuser()}@127.0.0.1", "true"],
+                                        f"{login_name()}@127.0.0.1", "true"],
              30, "ssh cipher probe")
     with open(logpath, encoding="utf-8", errors="replace") as f:
         m = re.search(r"kex: client->server cipher: (\S+)", f.read())
@@ -649,7 +654,7 @@ def start_ssh(cfg, tport, tag):
     try:
         procs["exit"], sport = start_sshd(tag)
         if not cfg.ssh_cipher:
-            cfg.ssh_cipher = probe_ssh_cipher(cfg, sport)
+            cfg.ssh_cipher = probe_ssh_cipher(sport)
             log(f"  ssh: cipher negotiated by default: {cfg.ssh_cipher}")
         lport = free_port()
         argv = ["ssh"] + ssh_options() + [
@@ -659,7 +664,7 @@ def start_ssh(cfg, tport, tag):
         if tport != cfg.echo_port:
             pport = free_port()
             argv += ["-L", f"127.0.0.1:{pport}:127.0.0.1:{cfg.echo_port}"]
-        argv.append(f"{getpass.getuser()}@127.0.0.1")
+        argv.append(f"{login_name()}@127.0.0.1")
         procs["entry"] = Proc(f"ssh-{tag}", argv)
         # ssh listens for its forwards once logged in.
         wait_listening(procs["entry"], lport, 20)
@@ -2004,8 +2009,7 @@ def main():
             "throughput": (cfg.paths, lambda r, p: group_throughput(cfg, res, r, p, iperf)),
             "udp": ([p for p in cfg.paths if p in UDP_STARTERS],
                     lambda r, p: group_udp(cfg, res, r, p, iperf)),
-            "echo": ([p for p in cfg.paths if p not in TLS_PATHS],
-                     lambda r, p: group_echo(cfg, res, r, p, echo_port)),
+            "echo": (cfg.paths, lambda r, p: group_echo(cfg, res, r, p, echo_port)),
             "setup": (cfg.paths, lambda r, p: group_setup(cfg, res, r, p, echo_port)),
             "slow": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
@@ -2031,6 +2035,7 @@ def main():
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]
+            paths = [p for p in paths if p not in TLS_PATHS or gname in TLS_GROUPS]
             if gname in ("throughput", "udp"):
                 iperf = IperfServer()
             for rnd in range(1, cfg.rounds + 1):
