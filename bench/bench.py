@@ -1812,8 +1812,9 @@ VmHWM seen.
   {cfg.udp_seconds} s; the server's count of what arrived (Mbit/s) and of datagrams lost (%). Ours
   carries iperf3's control connection over a TCP mapping and its datagrams over a `/udp`
   mapping on the same port; node wstunnel 1.4.0 does not carry UDP, and a socat chain is not run.
-- **CPU**: utime+stime (+ reaped children for socat) from `/proc/PID/stat` of each
-  tunnel process over the two 1-stream iperf3 runs, divided by the bytes moved.
+- **CPU**: utime+stime (+ reaped children for socat, + the session processes for sshd) from
+  `/proc/PID/stat` of each tunnel process over the two 1-stream iperf3 runs, divided by the
+  bytes moved; "all tunnel processes together" is their sum.
 - **Connection setup**: `benchtool connrate` — sequential connect → 64-byte echo →
   close against an echo server, for {cfg.conn_seconds} s (≤ {cfg.conn_count} connections).
 - **Time to first byte**: `benchtool firstbyte` — sequential new connections, each timed
