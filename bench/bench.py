@@ -9,8 +9,10 @@ Paths: direct (client -> target), socat (two socat relays in series), node
 (npm wstunnel 1.4.0 server + client), ours (wstunnel-remote + wstunnel
 --headless) and hub (wstunnel --agent -> wstunnel-remote hub -> wstunnel-remote
 agent), reported beside ours; with --baseline-bin also ours-before (the same,
-run with an older build's binaries) and a before/after comparison. Every address used is
-127.0.0.1; every wait is bounded.
+run with an older build's binaries) and a before/after comparison. Over TLS: ours-wss
+(ours over wss:// with a private CA), socat-tls (two socat relays speaking TLS to each
+other) and ssh (`ssh -L` through an OpenSSH sshd the harness starts), reported in their own
+table ("Over TLS"). Every address used is 127.0.0.1; every wait is bounded.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import pwd
 import re
 import shutil
 import signal
@@ -36,6 +39,12 @@ PIDFILE = os.path.join(WORK, "pids")
 NODE_DIR = os.path.join(WORK, "node")
 NODE_WSTT = os.path.join(NODE_DIR, "node_modules", "wstunnel", "bin", "wstt.js")
 DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+# Generated once per run: the private CA and server certificate of the TLS paths, and the SSH
+# host key, client key, authorized_keys and known_hosts of the ssh path.
+TLS_DIR = os.path.join(WORK, "tls")
+SSH_DIR = os.path.join(WORK, "ssh")
+SSHD = "/usr/sbin/sshd"  # sshd re-executes itself, so it must be started by absolute path
+SSH_HOST_ALIAS = "wstunnel-bench-sshd"  # the known_hosts name, whatever port sshd listens on
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
@@ -50,6 +59,12 @@ BASELINE = "ours-before"
 HUB = "hub"
 PEERS = ["direct", "socat", "node"]
 TUNNELS = ["socat", "node", "ours", BASELINE, HUB]  # paths that have processes to measure
+# Over TLS, each in the throughput and setup groups only, reported in their own table ("Over
+# TLS"), never in the main table.
+OURS_WSS, SOCAT_TLS, SSH = "ours-wss", "socat-tls", "ssh"
+TLS_PATHS = [OURS_WSS, SOCAT_TLS, SSH]
+TLS_GROUPS = ("throughput", "setup")
+ALL_PATHS = PATHS + [BASELINE, HUB] + TLS_PATHS
 LABEL = {
     "direct": "direct",
     "socat": "socat chain",
@@ -57,6 +72,9 @@ LABEL = {
     "ours": "ours",
     BASELINE: "ours before",
     HUB: "ours through hub",
+    OURS_WSS: "ours over wss",
+    SOCAT_TLS: "socat TLS pair",
+    SSH: "ssh -L",
 }
 # Which process plays the client-side ("entry") and server-side ("exit") role.
 ROLE_NAMES = {
@@ -66,6 +84,9 @@ ROLE_NAMES = {
     BASELINE: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
     HUB: {"entry": "wstunnel --headless --agent", "hub": "wstunnel-remote hub",
           "exit": "wstunnel-remote agent"},
+    OURS_WSS: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
+    SOCAT_TLS: {"entry": "socat relay 1 (TLS client)", "exit": "socat relay 2 (TLS server)"},
+    SSH: {"entry": "ssh", "exit": "sshd with its session processes"},
 }
 
 UDP_RATES = (100, 1000)  # offered Mbit/s
@@ -331,12 +352,13 @@ def tree_cpu(pid):
     return total
 
 
-def wait_children_reaped(pid, timeout=3.0):
+def wait_children_reaped(pid, timeout=3.0, settled=1):
     """socat forks per connection; wait until finished children are reaped so
-    their CPU time is in the parent's cutime/cstime."""
+    their CPU time is in the parent's cutime/cstime. settled: how many processes the tree
+    holds between connections (sshd keeps its session's processes for as long as ssh runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if len(tree_pids(pid)) <= 1:
+        if len(tree_pids(pid)) <= settled:
             return
         time.sleep(0.02)
 
@@ -461,18 +483,27 @@ def start_node(cfg, tport, tag):
 
 
 def start_ours(cfg, tport, tag, path="ours"):
-    """Ours with the binaries of cfg.bins[path] (BASELINE: the older build)."""
-    bins = cfg.bins[path]
+    """Ours with the binaries of cfg.bins[path] (BASELINE: the older build); OURS_WSS: the
+    current build over wss://, with the server certificate of the private CA, which the
+    client trusts through --ca-file."""
+    bins = cfg.bins[BASELINE if path == BASELINE else "ours"]
     procs = {}
     env = {"WSTUNNEL_TOKEN": "bench"}
+    remote_tls, client_tls, scheme = [], [], "ws"
+    if path == OURS_WSS:
+        remote_tls = ["--tls-cert", os.path.join(TLS_DIR, "server.pem"),
+                      "--tls-key", os.path.join(TLS_DIR, "server.key")]
+        client_tls = ["--ca-file", os.path.join(TLS_DIR, "ca.pem")]
+        scheme = "wss"
     try:
         procs["exit"] = Proc(f"{path}-remote-{tag}", [
-            bins["remote"], "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:*"], env=env)
-        m = procs["exit"].wait_line(r"listening on ws://127\.0\.0\.1:(\d+)/", 20)
+            bins["remote"], "--listen", "127.0.0.1:0", "--allow", "127.0.0.1:*"] + remote_tls,
+            env=env)
+        m = procs["exit"].wait_line(r"listening on %s://127\.0\.0\.1:(\d+)/" % scheme, 20)
         wsport = int(m.group(1))
         lport = free_port()
-        argv = [bins["client"], "--headless", "--remote", f"ws://127.0.0.1:{wsport}",
-                "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
+        argv = [bins["client"], "--headless", "--remote", f"{scheme}://127.0.0.1:{wsport}"] \
+            + client_tls + ["-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
         # A second forward to the echo server lets us see when the session is up
         # without sending anything to the measured target (e.g. iperf3).
         pport = None
@@ -533,6 +564,175 @@ def start_hub(cfg, tport, tag):
         raise
 
 
+def start_socat_tls(cfg, tport, tag):
+    """Two socat relays speaking TLS to each other, as the TLS relay reference: the second
+    presents the private CA's server certificate, the first verifies it against that CA."""
+    procs = {}
+    try:
+        p2 = free_port()
+        procs["exit"] = Proc(f"socat-tls2-{tag}", [
+            "socat", "-b", "262144",
+            f"OPENSSL-LISTEN:{p2},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay,"
+            f"cert={os.path.join(TLS_DIR, 'server.pem')},key={os.path.join(TLS_DIR, 'server.key')},"
+            "verify=0",
+            f"TCP4:127.0.0.1:{tport},nodelay"])
+        wait_listening(procs["exit"], p2, 10)
+        p1 = free_port()
+        # -d -d: a notice per connection naming the TLS version and cipher negotiated (reported).
+        procs["entry"] = Proc(f"socat-tls1-{tag}", [
+            "socat", "-d", "-d", "-b", "262144",
+            f"TCP4-LISTEN:{p1},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
+            f"OPENSSL:127.0.0.1:{p2},cafile={os.path.join(TLS_DIR, 'ca.pem')},verify=1,nodelay"])
+        wait_listening(procs["entry"], p1, 10)
+        return Tunnel(SOCAT_TLS, p1, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
+def ssh_options():
+    """Client options that keep ssh to the generated files: no ssh_config (-F /dev/null), no
+    agent, no default identities, host key checked against the generated known_hosts only."""
+    return ["-F", "/dev/null", "-i", os.path.join(SSH_DIR, "client_ed25519"),
+            "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={os.path.join(SSH_DIR, 'known_hosts')}",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"HostKeyAlias={SSH_HOST_ALIAS}",
+            "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no"]
+
+
+def login_name():
+    """Who ssh logs in as: whoever runs the benchmark (sshd, started by them, allows only them)."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def start_sshd(tag):
+    """Debian's OpenSSH sshd on a free loopback port with its own configuration, host key and
+    authorized key; ready once it prints that it listens."""
+    port = free_port()
+    conf = os.path.join(SSH_DIR, "sshd_config")
+    with open(conf, "w") as f:
+        f.write(f"""ListenAddress 127.0.0.1
+Port {port}
+HostKey {os.path.join(SSH_DIR, 'host_ed25519')}
+PidFile {os.path.join(SSH_DIR, 'sshd.pid')}
+AuthorizedKeysFile {os.path.join(SSH_DIR, 'authorized_keys')}
+AllowUsers {login_name()}
+UsePAM no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding local
+X11Forwarding no
+PrintMotd no
+UseDNS no
+StrictModes no
+""")
+    proc = Proc(f"sshd-{tag}", [SSHD, "-D", "-e", "-f", conf])
+    proc.wait_line(r"Server listening on 127\.0\.0\.1 port %d" % port, 20)
+    return proc, port
+
+
+def probe_ssh_cipher(sshd_port):
+    """The cipher OpenSSH negotiates by default, from one `ssh -v … true` (once per run)."""
+    logpath = os.path.join(SSH_DIR, "cipher-probe.log")
+    if os.path.exists(logpath):
+        os.unlink(logpath)
+    run_tool(["ssh"] + ssh_options() + ["-v", "-E", logpath, "-p", str(sshd_port),
+                                        f"{login_name()}@127.0.0.1", "true"],
+             30, "ssh cipher probe")
+    with open(logpath, encoding="utf-8", errors="replace") as f:
+        m = re.search(r"kex: client->server cipher: (\S+)", f.read())
+    return m.group(1) if m else "unknown"
+
+
+def start_ssh(cfg, tport, tag):
+    """`ssh -N -L` through our own sshd, logged in with the generated key."""
+    procs = {}
+    try:
+        procs["exit"], sport = start_sshd(tag)
+        if not cfg.ssh_cipher:
+            cfg.ssh_cipher = probe_ssh_cipher(sport)
+            log(f"  ssh: cipher negotiated by default: {cfg.ssh_cipher}")
+        lport = free_port()
+        argv = ["ssh"] + ssh_options() + [
+            "-N", "-T", "-o", "ExitOnForwardFailure=yes", "-p", str(sport),
+            "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
+        pport = None
+        if tport != cfg.echo_port:
+            pport = free_port()
+            argv += ["-L", f"127.0.0.1:{pport}:127.0.0.1:{cfg.echo_port}"]
+        argv.append(f"{login_name()}@127.0.0.1")
+        procs["entry"] = Proc(f"ssh-{tag}", argv)
+        # ssh listens for its forwards once logged in.
+        wait_listening(procs["entry"], lport, 20)
+        wait_session_up(cfg, procs["entry"], pport if pport is not None else lport, 20)
+        return Tunnel(SSH, lport, procs)
+    except BaseException:
+        for p in procs.values():
+            p.stop()
+        raise
+
+
+def prepare_tls_material(cfg):
+    """Generates, fresh for this run, a private CA with a server certificate for 127.0.0.1 (ours
+    over wss, the socat TLS pair) and the ssh path's host key, client key, authorized_keys and
+    known_hosts, all in bench/.work: the user's ~/.ssh is neither read nor written."""
+    cfg.ssh_cipher = None
+    cfg.socat_tls_cipher = None
+    if any(p in cfg.paths for p in (OURS_WSS, SOCAT_TLS)):
+        shutil.rmtree(TLS_DIR, ignore_errors=True)
+        os.makedirs(TLS_DIR)
+
+        def tls(name):
+            return os.path.join(TLS_DIR, name)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        run_tool(["openssl", "req", "-x509"] + ec + [
+            "-days", "30", "-subj", "/CN=WSTunnel bench CA",
+            "-keyout", tls("ca.key"), "-out", tls("ca.pem")], 30, "openssl (CA)")
+        run_tool(["openssl", "req"] + ec + [
+            "-subj", "/CN=127.0.0.1", "-keyout", tls("server.key"), "-out", tls("server.csr")],
+            30, "openssl (server key)")
+        with open(tls("server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        run_tool(["openssl", "x509", "-req", "-in", tls("server.csr"), "-CA", tls("ca.pem"),
+                  "-CAkey", tls("ca.key"), "-CAcreateserial", "-days", "30",
+                  "-extfile", tls("server.ext"), "-out", tls("server.pem")],
+                 30, "openssl (server certificate)")
+    if SSH in cfg.paths:
+        shutil.rmtree(SSH_DIR, ignore_errors=True)
+        os.makedirs(SSH_DIR, mode=0o700)
+        for key, comment in (("host_ed25519", "bench sshd host"),
+                             ("client_ed25519", "bench ssh client")):
+            run_tool(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
+                      "-f", os.path.join(SSH_DIR, key)], 30, "ssh-keygen")
+        with open(os.path.join(SSH_DIR, "client_ed25519.pub")) as f:
+            client_pub = f.read().strip()
+        with open(os.path.join(SSH_DIR, "host_ed25519.pub")) as f:
+            host_type, host_key = f.read().split()[:2]
+        with open(os.path.join(SSH_DIR, "authorized_keys"), "w") as f:
+            f.write(client_pub + "\n")
+        with open(os.path.join(SSH_DIR, "known_hosts"), "w") as f:
+            f.write(f"{SSH_HOST_ALIAS} {host_type} {host_key}\n")
+        # sshd started as root needs its privilege separation directory (Debian creates it in
+        # the service's start-up, which we do not run).
+        if os.getuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+
+
+def note_socat_tls_cipher(cfg, tunnel):
+    """Keeps the cipher the socat TLS pair negotiated, from its first relay's notices."""
+    if tunnel.path != SOCAT_TLS:
+        return
+    for line in reversed(tunnel.procs["entry"].tail(200)):
+        m = re.search(r"SSL connection using (\S+)", line)
+        if m:
+            cfg.socat_tls_cipher = m.group(1)
+            return
+
+
 def wait_session_up(cfg, proc, echo_port, timeout):
     """`forwarding` is printed when the local listener is ready, which can be
     before the WebSocket session is; a connection made in between is refused.
@@ -562,6 +762,9 @@ STARTERS = {
     "ours": start_ours,
     BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE),
     HUB: start_hub,
+    OURS_WSS: lambda cfg, tport, tag: start_ours(cfg, tport, tag, OURS_WSS),
+    SOCAT_TLS: start_socat_tls,
+    SSH: start_ssh,
 }
 
 
@@ -735,6 +938,7 @@ def group_throughput(cfg, res, rnd, path, iperf):
             for reverse in (False, True):
                 metric = f"thr{streams}_{'down' if reverse else 'up'}"
                 iperf.wait_idle()
+                settled = {role: len(tree_pids(p.pid)) for role, p in t.procs.items()}
                 before = cpu_snapshot(t)
                 try:
                     gbps, moved = iperf_run(cfg, t.port, reverse, streams)
@@ -743,7 +947,7 @@ def group_throughput(cfg, res, rnd, path, iperf):
                     raise BenchError(f"{metric}: {e}")
                 t.check_alive()
                 for role, p in t.procs.items():
-                    wait_children_reaped(p.pid)
+                    wait_children_reaped(p.pid, settled=settled[role])
                 after = cpu_snapshot(t)
                 res.add(metric, path, gbps)
                 if streams == 1:
@@ -753,6 +957,9 @@ def group_throughput(cfg, res, rnd, path, iperf):
                 log(f"  {path:6s} {metric}: {gbps:.2f} Gbit/s")
         for role, secs in cpu_used.items():
             res.add(f"cpu_{role}", path, secs / (cpu_bytes / GIB))
+        if cpu_used:
+            res.add("cpu_total", path, sum(cpu_used.values()) / (cpu_bytes / GIB))
+        note_socat_tls_cipher(cfg, t)
     finally:
         t.stop()
 
@@ -785,6 +992,29 @@ def group_udp(cfg, res, rnd, path, iperf):
             res.add(f"udp{mbps}_loss", path, lost)
             log(f"  {path:6s} udp {mbps} Mbit/s offered: {delivered:.0f} Mbit/s delivered, "
                 f"{lost:.2f} % lost")
+    finally:
+        t.stop()
+
+
+def group_setup(cfg, res, rnd, path, echo_port):
+    """Time to first byte of new connections: `benchtool firstbyte`, sequential connections,
+    each timed from connect() to the first byte of its echoed 64-byte request."""
+    t = start_path(cfg, path, echo_port, f"setup-r{rnd}")
+    try:
+        tool = cfg.benchtool
+        # Warms the path up (e.g. our session handshake), so only per-connection set-up is timed.
+        run_tool([tool, "connrate", str(t.port), "--count", "5", "--seconds", "10"], 30,
+                 f"{path} probe")
+        out = run_tool([tool, "firstbyte", str(t.port), "--count", str(cfg.setup_count),
+                        "--seconds", str(cfg.setup_seconds), "--size", "64"],
+                       cfg.setup_seconds + 30, f"{path} firstbyte")
+        d = json.loads(out.strip().splitlines()[-1])
+        res.add("ttfb_p50", path, d["p50_us"])
+        res.add("ttfb_p95", path, d["p95_us"])
+        t.check_alive()
+        log(f"  {path:6s} time to first byte: p50 {d['p50_us']:.0f} us, p95 {d['p95_us']:.0f} us "
+            f"({d['samples']} connections)")
+        note_socat_tls_cipher(cfg, t)
     finally:
         t.stop()
 
@@ -1053,6 +1283,7 @@ def machine_info(cfg):
         "node": sh("node --version"),
         "iperf3": sh("iperf3 --version | head -n1"),
         "socat": sh("socat -V | sed -n 2p"),
+        "openssh": sh("ssh -V 2>&1"),
     }
 
 
@@ -1067,6 +1298,8 @@ ROWS = [
     ("udp1000_rate", "UDP `iperf3 -u -b 1G`, client→server: delivered (Mbit/s)", 0, True),
     ("udp1000_loss", "UDP `iperf3 -u -b 1G`: datagrams lost (%)", 2, False),
     ("conn_rate", "connection setup: connect → 64 B echo → close (conn/s)", 0, True),
+    ("ttfb_p50", "time to first byte of a new connection, p50 (µs)", 0, False),
+    ("ttfb_p95", "time to first byte of a new connection, p95 (µs)", 0, False),
     ("lat_p50", "latency 500 B ping-pong, p50 (µs)", 1, False),
     ("lat_p99", "latency 500 B ping-pong, p99 (µs)", 1, False),
     ("lat_p50_added", "latency p50 added over direct (µs)", 1, False),
@@ -1074,6 +1307,8 @@ ROWS = [
     ("cpu_entry", "CPU s/GiB, client-side process (iperf3 1 stream, both directions)", 2, False),
     ("cpu_exit", "CPU s/GiB, server-side process (iperf3 1 stream, both directions)", 2, False),
     ("cpu_hub", "CPU s/GiB, hub process (iperf3 1 stream, both directions)", 2, False),
+    ("cpu_total", "CPU s/GiB, all tunnel processes together (iperf3 1 stream, both directions)",
+     2, False),
     ("peak_up_entry", "peak RSS, slow reader at target, client-side process (MiB)", 1, False),
     ("peak_up_exit", "peak RSS, slow reader at target, server-side process (MiB)", 1, False),
     ("peak_down_entry", "peak RSS, slow reader at client, client-side process (MiB)", 1, False),
@@ -1142,7 +1377,8 @@ HUB_TARGETS = {
     "peak_up_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
     "peak_down_hub": ("≤ 64 MiB", lambda _o, h: h <= 64),
 }
-HUB_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "conn_rate", "lat_p50", "lat_p99",
+HUB_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "conn_rate", "ttfb_p50", "ttfb_p95",
+            "lat_p50", "lat_p99",
             "cpu_entry", "cpu_hub", "cpu_exit", "peak_up_entry", "peak_up_hub", "peak_up_exit",
             "peak_down_entry", "peak_down_hub", "peak_down_exit"]
 
@@ -1187,6 +1423,77 @@ def render_hub_targets(res):
     return "\n".join(out)
 
 
+# The issue's targets over TLS, ours over wss against each peer: (row key, peer, factor,
+# higher is better): ours ≥ factor × peer, or ≤ for CPU.
+TLS_TARGETS = [
+    ("thr1_up", SOCAT_TLS, 1.2, True),
+    ("thr1_up", SSH, 1.5, True),
+    ("thr1_down", SOCAT_TLS, 1.2, True),
+    ("thr1_down", SSH, 1.5, True),
+    ("cpu_total", SOCAT_TLS, 1.0, False),
+]
+TLS_ROWS = ["thr1_up", "thr1_down", "thr8_up", "thr8_down", "cpu_entry", "cpu_exit", "cpu_total",
+            "ttfb_p50", "ttfb_p95"]
+VERDICT_SHOWN = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}
+
+
+def tls_verdict(res, key, peer, factor, higher):
+    w, p = res.median(key, OURS_WSS), res.median(key, peer)
+    if w is None or p is None:
+        return "n/a"
+    return "PASS" if (w >= factor * p if higher else w <= factor * p) else "FAIL"
+
+
+def tls_target_text(peer, factor, higher):
+    return f"{'≥' if higher else '≤'} {'' if factor == 1 else f'{factor:g}× '}{LABEL[peer]}"
+
+
+def render_tls(res):
+    """Ours over wss beside the socat TLS pair and ssh -L (and ours over ws for reference), ""
+    when no TLS path was measured."""
+    rows = {k: (label, digits) for k, label, digits, _h in ROWS}
+    lines = [f"| metric | {LABEL['ours']} (ws) | {LABEL[OURS_WSS]} | {LABEL[SOCAT_TLS]} | "
+             f"{LABEL[SSH]} | wss/socat TLS | wss/ssh | target | result |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for key in TLS_ROWS:
+        vals = {p: res.median(key, p) for p in ["ours"] + TLS_PATHS}
+        if all(vals[p] is None for p in TLS_PATHS):
+            continue
+        label, digits = rows[key]
+        rats = [ratio(vals[OURS_WSS], vals[peer]) for peer in (SOCAT_TLS, SSH)]
+        goals = [t[1:] for t in TLS_TARGETS if t[0] == key]
+        target = "; ".join(tls_target_text(*g) for g in goals)
+        result = "; ".join(
+            (f"{LABEL[g[0]]}: " if len(goals) > 1 else "")
+            + VERDICT_SHOWN.get(tls_verdict(res, key, *g), "n/a") for g in goals)
+        lines.append(f"| {label} | " + " | ".join(fmt(vals[p], digits) for p in ["ours"] + TLS_PATHS)
+                     + " | " + " | ".join("—" if r is None else f"{r:.2f}×" for r in rats)
+                     + f" | {target} | {result} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def render_tls_targets(res):
+    labels = {k: l for k, l, _d, _h in ROWS}
+    out = []
+    for key, peer, factor, higher in TLS_TARGETS:
+        w, p = res.median(key, OURS_WSS), res.median(key, peer)
+        out.append(f"- {tls_verdict(res, key, peer, factor, higher)}: {labels[key]}: "
+                   f"{LABEL[OURS_WSS]} {fmt(w)}, {LABEL[peer]} {fmt(p)}"
+                   + (f" ({fmt(ratio(w, p))}×)" if ratio(w, p) is not None else "")
+                   + f", target {tls_target_text(peer, factor, higher)}")
+    return "\n".join(out)
+
+
+def tls_ciphers(cfg):
+    """What the TLS paths negotiated, as far as the run saw it."""
+    out = []
+    if getattr(cfg, "ssh_cipher", None):
+        out.append(f"ssh -L: {cfg.ssh_cipher} (OpenSSH's default)")
+    if getattr(cfg, "socat_tls_cipher", None):
+        out.append(f"socat TLS pair: {cfg.socat_tls_cipher}")
+    return "; ".join(out)
+
+
 def render_table(res, cfg):
     tg = targets(res)
     head = ("| metric | direct | socat chain | node wstunnel | ours | ours/direct | ours/socat "
@@ -1226,7 +1533,8 @@ def render_targets(res):
 
 def measured_paths(res):
     """The paths a report lists: ours-before only when it was measured."""
-    return PATHS + [p for p in (BASELINE, HUB) if any(p in per for per in res.samples.values())]
+    return PATHS + [p for p in [BASELINE, HUB] + TLS_PATHS
+                    if any(p in per for per in res.samples.values())]
 
 
 def render_per_round(res):
@@ -1253,7 +1561,7 @@ def render_rounds(res):
             n.setdefault(path, set()).add(len(vals))
     return ", ".join(f"{LABEL[p]}: {'/'.join(str(x) for x in sorted(s))}"
                      for p, s in sorted(n.items(),
-                                        key=lambda kv: (PATHS + [BASELINE, HUB]).index(kv[0])))
+                                        key=lambda kv: ALL_PATHS.index(kv[0])))
 
 
 # Below 3 values per build the spread says too little: comparing a build with itself, the
@@ -1420,6 +1728,43 @@ with a slow reader behind the agent ("up") or behind the desktop ("down").
 """
 
 
+def tls_section(cfg, res):
+    """The doc's "Over TLS" section (ending in a newline), "" without a TLS path."""
+    table = render_tls(res)
+    if not table:
+        return ""
+    ciphers = tls_ciphers(cfg)
+    return f"""
+## Over TLS
+
+Ours over `wss://` beside the two TLS references, measured in the same rounds
+(throughput and time to first byte), with ours over plain `ws://` for reference:
+
+- **ours over wss**: `wstunnel-remote --tls-cert server.pem --tls-key server.key` and
+  `wstunnel --headless --remote wss://127.0.0.1:P --ca-file ca.pem`; one TLS connection
+  carries every tunnelled connection.
+- **socat TLS pair**: `socat -b 262144 TCP4-LISTEN:… OPENSSL:…,cafile=ca.pem,verify=1` →
+  `socat -b 262144 OPENSSL-LISTEN:…,cert=server.pem,key=server.key TCP4:target`: a forked
+  process pair and a TLS handshake per connection.
+- **ssh -L**: `ssh -N -L …` through Debian's OpenSSH `sshd`, started by the harness on a
+  loopback port with its own configuration, host key and authorized key (`UsePAM no`); one
+  SSH connection carries every forwarded connection as a channel.
+
+The CA and the server certificate (EC P-256, for IP 127.0.0.1) and the SSH keys are
+generated for each run in `bench/.work`.
+Negotiated: {ciphers or "not seen"}.
+
+CPU is the client-side process (wstunnel / the first socat / ssh), the server-side process
+(wstunnel-remote / the second socat / sshd with its session processes) and both together.
+The issue's targets: one stream each way ≥ 1.2× the socat TLS pair and ≥ 1.5× ssh -L, and
+CPU per GiB (both processes) no higher than the socat TLS pair's.
+
+{table}
+
+{render_tls_targets(res)}
+"""
+
+
 def write_doc(cfg, res, info, table, started, elapsed):
     profile = existing_profile_section() or PROFILE_PLACEHOLDER
     others, capacity = cfg.other_load
@@ -1428,6 +1773,7 @@ def write_doc(cfg, res, info, table, started, elapsed):
     notes = "\n".join(f"- {n}" for n in res.notes)
     before_after = before_after_section(cfg, res, info)
     hub = hub_section(res)
+    tls = tls_section(cfg, res)
     doc = f"""# Performance
 
 Measured by the benchmark harness (`make bench`, i.e. `bash bench/run.sh`; see
@@ -1439,7 +1785,7 @@ Regenerate with `make bench`; the section "Profile findings" is kept across runs
 - machine: {info['nproc']} cores ({info['cpu']}), {info['memory']} RAM, {info['os']}, kernel {info['kernel']}
 - Qt {info['qt']}, {info['compiler']}
 - ours: `{info['ours_version']}` at commit {info['commit'] or 'n/a'}, Release build
-- peers: node {info['node']} with npm `wstunnel@1.4.0`; {info['socat']} (`-b 262144`); {info['iperf3']}
+- peers: node {info['node']} with npm `wstunnel@1.4.0`; {info['socat']} (`-b 262144`); {info['openssh']}; {info['iperf3']}
 - rounds per path: {render_rounds(res)}; load average at start {cfg.load_start}, at end {info['loadavg']}; CPU used by other processes during the run: {others:.0f} s of {capacity:.0f} s
 {warning}
 ## Results
@@ -1457,7 +1803,7 @@ VmHWM seen.
 ## Targets
 
 {render_targets(res)}
-{hub}{before_after}
+{hub}{tls}{before_after}
 ## How it is measured
 
 - **Throughput**: `iperf3 -t {cfg.iperf_seconds} -O {cfg.iperf_omit}` through each path, 1 and 8 (`-P 8`)
@@ -1466,10 +1812,15 @@ VmHWM seen.
   {cfg.udp_seconds} s; the server's count of what arrived (Mbit/s) and of datagrams lost (%). Ours
   carries iperf3's control connection over a TCP mapping and its datagrams over a `/udp`
   mapping on the same port; node wstunnel 1.4.0 does not carry UDP, and a socat chain is not run.
-- **CPU**: utime+stime (+ reaped children for socat) from `/proc/PID/stat` of each
-  tunnel process over the two 1-stream iperf3 runs, divided by the bytes moved.
+- **CPU**: utime+stime (+ reaped children for socat, + the session processes for sshd) from
+  `/proc/PID/stat` of each tunnel process over the two 1-stream iperf3 runs, divided by the
+  bytes moved; "all tunnel processes together" is their sum.
 - **Connection setup**: `benchtool connrate` — sequential connect → 64-byte echo →
   close against an echo server, for {cfg.conn_seconds} s (≤ {cfg.conn_count} connections).
+- **Time to first byte**: `benchtool firstbyte` — sequential new connections, each timed
+  from `connect()` until the first byte of its echoed 64-byte request arrives (so per-connection
+  set-up such as a TLS handshake counts), {cfg.setup_seconds} s (≤ {cfg.setup_count} connections) after a
+  5-connection warm-up; median and 95th percentile.
 - **Latency**: `benchtool pingpong` — 500-byte write, wait for the 500-byte echo, on
   one connection with TCP_NODELAY, {cfg.ping_seconds} s (≤ {cfg.ping_count} round trips) after 200 warm-up
   round trips; "added" is the path's median minus direct's median.
@@ -1511,11 +1862,11 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no docs")
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--paths", default=",".join(PATHS + [HUB]),
-                    help="comma list of " + ",".join(PATHS + [HUB]))
-    ap.add_argument("--groups", default="throughput,udp,echo,slow,idle,gui,startup")
+    ap.add_argument("--paths", default=",".join(PATHS + [HUB] + TLS_PATHS),
+                    help="comma list of " + ",".join(PATHS + [HUB] + TLS_PATHS))
+    ap.add_argument("--groups", default="throughput,udp,echo,setup,slow,idle,gui,startup")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
-    ap.add_argument("--budget", type=float, default=720.0,
+    ap.add_argument("--budget", type=float, default=900.0,
                     help="seconds for measurements; later rounds are skipped past it")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build-release", "bin"))
     ap.add_argument("--benchtool",
@@ -1531,7 +1882,7 @@ def parse_args():
     for p in cfg.paths:
         if p == BASELINE and not cfg.baseline_bin:
             ap.error(f"path {BASELINE} needs --baseline-bin")
-        if p not in PATHS + [BASELINE, HUB]:
+        if p not in ALL_PATHS:
             ap.error(f"unknown path {p}")
     if cfg.baseline_bin and "ours" in cfg.paths and BASELINE not in cfg.paths:
         cfg.paths.insert(cfg.paths.index("ours") + 1, BASELINE)
@@ -1552,6 +1903,7 @@ def parse_args():
         cfg.udp_seconds = 1
         cfg.conn_count, cfg.conn_seconds = 200, 1
         cfg.ping_count, cfg.ping_seconds = 500, 1
+        cfg.setup_count, cfg.setup_seconds = 50, 2
         cfg.slow_bytes = 64 * MIB
         cfg.idle_count = 100
         cfg.groups = [g for g in cfg.groups if g != "startup"]
@@ -1563,6 +1915,7 @@ def parse_args():
         cfg.udp_seconds = 3
         cfg.conn_count, cfg.conn_seconds = 20000, 2
         cfg.ping_count, cfg.ping_seconds = 100000, 2
+        cfg.setup_count, cfg.setup_seconds = 200, 5
         cfg.slow_bytes = GIB
         cfg.idle_count = 1000
     cfg.slow_chunk = 4 * MIB
@@ -1575,7 +1928,7 @@ def check_prereqs(cfg):
     missing = []
     if not os.access(cfg.benchtool, os.X_OK):
         missing.append(cfg.benchtool)
-    if "ours" in cfg.paths or HUB in cfg.paths:
+    if any(p in cfg.paths for p in ("ours", HUB, OURS_WSS)):
         bins = cfg.bins["ours"]
         for b in (bins["remote"], bins["client"]) + ((bins["gui"],) if "gui" in cfg.groups else ()):
             if not os.access(b, os.X_OK):
@@ -1587,6 +1940,15 @@ def check_prereqs(cfg):
                 missing.append(b)
     if "node" in cfg.paths and not os.path.exists(NODE_WSTT):
         missing.append(NODE_WSTT)
+    if OURS_WSS in cfg.paths or SOCAT_TLS in cfg.paths:
+        if not shutil.which("openssl"):
+            missing.append("openssl")
+    if SSH in cfg.paths:
+        if not os.access(SSHD, os.X_OK):
+            missing.append(SSHD)
+        for tool in ("ssh", "ssh-keygen"):
+            if not shutil.which(tool):
+                missing.append(tool)
     for tool in ("iperf3", "socat", "node"):
         if not shutil.which(tool):
             missing.append(tool)
@@ -1635,6 +1997,7 @@ def main():
     iperf = None
     try:
         check_prereqs(cfg)
+        prepare_tls_material(cfg)
         target = Proc("benchtool-serve", [cfg.benchtool, "serve"])
         echo_port = int(target.wait_line(r"^echo (\d+)", 10).group(1))
         bulk_port = int(target.wait_line(r"^bulk (\d+)", 10).group(1))
@@ -1648,6 +2011,7 @@ def main():
             "udp": ([p for p in cfg.paths if p in UDP_STARTERS],
                     lambda r, p: group_udp(cfg, res, r, p, iperf)),
             "echo": (cfg.paths, lambda r, p: group_echo(cfg, res, r, p, echo_port)),
+            "setup": (cfg.paths, lambda r, p: group_setup(cfg, res, r, p, echo_port)),
             "slow": ([p for p in cfg.paths if p in TUNNELS],
                      lambda r, p: group_slow_reader(cfg, res, r, p, bulk_port)),
             "idle": ([p for p in cfg.paths if p in TUNNELS and p != HUB],
@@ -1668,10 +2032,11 @@ def main():
             note = "udp: node wstunnel 1.4.0 not measured: it does not carry UDP"
             res.notes.append(note)
             log(note)
-        for gname in ("throughput", "udp", "echo", "slow", "idle", "gui"):
+        for gname in ("throughput", "udp", "echo", "setup", "slow", "idle", "gui"):
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]
+            paths = [p for p in paths if p not in TLS_PATHS or gname in TLS_GROUPS]
             if gname in ("throughput", "udp"):
                 iperf = IperfServer()
             for rnd in range(1, cfg.rounds + 1):
@@ -1730,6 +2095,12 @@ def main():
         print(hub_table)
         print()
         print(render_hub_targets(res))
+    tls_table = render_tls(res)
+    if tls_table:
+        print(f"\nOver TLS ({tls_ciphers(cfg) or 'ciphers not seen'}):\n")
+        print(tls_table)
+        print()
+        print(render_tls_targets(res))
     before_after = compare_before_after(res)
     if before_after:
         print(f"\nBefore and after ({LABEL[BASELINE]}: {cfg.baseline_label}; noise: the larger "

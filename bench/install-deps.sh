@@ -32,6 +32,12 @@ need_cmd hyperfine hyperfine
 need_cmd node nodejs
 need_cmd npm npm
 need_cmd git git
+# the TLS paths: the socat TLS pair's and ours' private CA, and ssh -L through a real sshd
+need_cmd openssl openssl
+need_cmd ssh openssh-client
+need_cmd ssh-keygen openssh-client
+# sshd is in /usr/sbin, which a non-root PATH may lack
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # profiling the tunnel processes (perf record -g -p PID), as docs/PERFORMANCE.md describes
 need_cmd perf linux-perf
 [ -x /usr/bin/python3 ] || missing+=(python3)

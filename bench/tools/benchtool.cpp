@@ -10,6 +10,9 @@
 //                                        sequential connect -> B-byte echo -> close
 //   benchtool pingpong PORT [--count N] [--seconds S] [--size B] [--warmup W]
 //                                        B-byte ping-pong over one connection
+//   benchtool firstbyte PORT [--count N] [--seconds S] [--size B]
+//                                        sequential: connect, write B bytes, time to
+//                                        the first echoed byte (p50/p95), close
 //   benchtool idle PORT [--count N]      opens N connections (1-byte echo each),
 //                                        prints a JSON line, holds them until a
 //                                        line (or EOF) arrives on stdin
@@ -533,6 +536,51 @@ int cmdPingpong(const Args &a)
     return 0;
 }
 
+// Time to first byte of a new connection, as a user sees it: from connect() until the first
+// byte of the echoed request arrives, so it includes whatever set-up the path does per
+// connection (a TLS handshake, a channel or stream opening). The rest of the echo is read and
+// verified, outside the timing.
+int cmdFirstByte(const Args &a)
+{
+    const uint64_t maxCount = a.num("--count", 200);
+    const double maxSeconds = a.real("--seconds", 10.0);
+    const size_t size = std::max<size_t>(1, a.num("--size", 64));
+    std::vector<uint8_t> back(size);
+    std::vector<double> us;
+    us.reserve(static_cast<size_t>(std::min<uint64_t>(maxCount, 1000000)));
+    auto t0 = Clock::now();
+    for (uint64_t i = 0; i < maxCount && secondsSince(t0) < maxSeconds; ++i) {
+        auto start = Clock::now();
+        int fd = connectLoopback(a.port, 10);
+        if (fd < 0)
+            fail("connect #" + std::to_string(i));
+        if (!writeAll(fd, patternAt(i), size) || !readAll(fd, back.data(), 1))
+            fail("first byte on connection #" + std::to_string(i));
+        auto firstByte = Clock::now();
+        if (!readAll(fd, back.data() + 1, size - 1))
+            fail("echo on connection #" + std::to_string(i));
+        if (!verify(back.data(), size, i)) {
+            errno = 0;
+            fail("echo mismatch on connection #" + std::to_string(i));
+        }
+        close(fd);
+        us.push_back(std::chrono::duration<double, std::micro>(firstByte - start).count());
+    }
+    if (us.empty()) {
+        errno = 0;
+        fail("no samples");
+    }
+    std::sort(us.begin(), us.end());
+    auto pct = [&](double p) {
+        size_t idx = static_cast<size_t>(p * static_cast<double>(us.size() - 1) + 0.5);
+        return us[std::min(idx, us.size() - 1)];
+    };
+    std::printf("{\"ok\":true,\"samples\":%zu,\"seconds\":%.6f,\"p50_us\":%.3f,\"p95_us\":%.3f,"
+                "\"min_us\":%.3f,\"max_us\":%.3f}\n",
+                us.size(), secondsSince(t0), pct(0.50), pct(0.95), us.front(), us.back());
+    return 0;
+}
+
 int cmdIdle(const Args &a)
 {
     raiseFdLimit();
@@ -609,6 +657,7 @@ void usage()
                  "usage: benchtool serve\n"
                  "       benchtool connrate PORT [--count N] [--seconds S] [--size B]\n"
                  "       benchtool pingpong PORT [--count N] [--seconds S] [--size B] [--warmup W]\n"
+                 "       benchtool firstbyte PORT [--count N] [--seconds S] [--size B]\n"
                  "       benchtool idle PORT [--count N] [--seconds S]\n"
                  "       benchtool bulk PORT --dir up|down [--bytes N] [--chunk B] [--tick-us U]\n");
 }
@@ -643,6 +692,8 @@ int main(int argc, char **argv)
         return cmdConnrate(a);
     if (cmd == "pingpong")
         return cmdPingpong(a);
+    if (cmd == "firstbyte")
+        return cmdFirstByte(a);
     if (cmd == "idle")
         return cmdIdle(a);
     if (cmd == "bulk")
