@@ -214,7 +214,7 @@ private Q_SLOTS:
 
     void ipv6ListenerAndTarget()
     {
-        UdpEchoServer echo(QHostAddress(QHostAddress::LocalHostIPv6));
+        UdpEchoServer echo{QHostAddress(QHostAddress::LocalHostIPv6)};
         TunnelFixture fixture;
         QVERIFY(fixture.start());
         DatagramListener *listener =
