@@ -42,16 +42,21 @@ test-nogui: build
 package: build
 	bash packaging/debian/build-debs.sh $(BUILD_DIR) $(BUILD_DIR)/packages
 
-# libFuzzer targets (fuzz/) in a clang build of their own, each run FUZZ_SECONDS from its corpus.
+# Only the libFuzzer targets (fuzz/), in a clang build of their own, each run FUZZ_SECONDS from its
+# corpus. `make sanitize` runs them too, from its ASan build.
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DWSTUNNEL_FUZZ=ON -DWSTUNNEL_GUI=OFF -DWSTUNNEL_TESTS=OFF
 	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
-# ASan+UBSan over the unit, integration and e2e tests, TSan over the engine's thread (no GUI).
+# CI's hardening step (scripts/sanitize.sh), all without the GUI: one clang build with ASan, UBSan
+# and fuzzer coverage checks the server binaries' libraries as test-nogui does, runs the unit,
+# integration and e2e tests and every fuzz target for FUZZ_SECONDS (0: none); then TSan over the
+# engine's thread.
 sanitize: deps
-	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) bash scripts/sanitize.sh
+	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		FUZZ_CXX=$(FUZZ_CXX) bash scripts/sanitize.sh
 
 # Not in CI: the real binaries under transfers, bursts, cuts and bad input for SOAK_SECONDS.
 soak: build
