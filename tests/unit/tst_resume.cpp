@@ -153,6 +153,9 @@ struct RawResumer
         QObject::connect(link, &Link::closed, link, [this] { closed = true; });
     }
 
+    // The acceptor owns the other end of the pipe; this end has no owner but this.
+    ~RawResumer() { delete link; }
+
     void send(const QByteArray &resume)
     {
         link->send(MessageCodec::hello(1, protocol::kVersion, 1024 * 1024, QStringLiteral("raw")));
