@@ -37,7 +37,7 @@ step_done() {
 # Fails when any sanitizer wrote a report into the log directory $1.
 check_reports() {
     local reports
-    reports=$(find "$1" -type f 2>/dev/null)
+    reports=$(find "$1" -type f -size +0 2>/dev/null)
     if [ -n "$reports" ]; then
         for report in $reports; do
             echo "---- $report"
@@ -68,7 +68,7 @@ for kind in "${kinds[@]}"; do
         # A small quarantine keeps the peak RSS that tst_udpflood bounds near an ordinary build's.
         # ASan and UBSan share one runtime and so one log_path.
         (cd "$asan_dir" &&
-            ASAN_OPTIONS="log_path=$logs/report:detect_leaks=1:strict_string_checks=1:quarantine_size_mb=16" \
+            ASAN_OPTIONS="log_path=$logs/report:detect_leaks=1:strict_string_checks=1:quarantine_size_mb=4" \
                 LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0" \
                 UBSAN_OPTIONS="log_path=$logs/report:print_stacktrace=1:halt_on_error=1:suppressions=$suppressions/ubsan.supp" \
                 ctest -L 'unit|integration|e2e' --output-on-failure --timeout 900 --parallel "$jobs")
