@@ -9,6 +9,7 @@ FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
 SOAK_SECONDS ?= 600
+SANITIZERS ?= address thread
 
 .PHONY: all deps build run test test-nogui package fuzz sanitize soak bench bench-smoke format \
 	clean
@@ -42,16 +43,22 @@ test-nogui: build
 package: build
 	bash packaging/debian/build-debs.sh $(BUILD_DIR) $(BUILD_DIR)/packages
 
-# libFuzzer targets (fuzz/) in a clang build of their own, each run FUZZ_SECONDS from its corpus.
+# Only the libFuzzer targets (fuzz/), in a clang build of their own, each run FUZZ_SECONDS from its
+# corpus. `make sanitize` runs them too, from its ASan build.
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DWSTUNNEL_FUZZ=ON -DWSTUNNEL_GUI=OFF -DWSTUNNEL_TESTS=OFF
 	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
-# ASan+UBSan over the unit, integration and e2e tests, TSan over the engine's thread (no GUI).
+# The hardening step meant to replace test-nogui and fuzz in CI (scripts/sanitize.sh), all without
+# the GUI: one clang build with ASan, UBSan and fuzzer coverage checks the server binaries'
+# libraries as test-nogui does, runs the unit, integration and e2e tests and every fuzz target for
+# FUZZ_SECONDS (0: none); then TSan over the engine's thread. SANITIZERS=address leaves TSan out.
+# Not in CI yet: see docs/SECURITY.md.
 sanitize: deps
-	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) bash scripts/sanitize.sh
+	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		FUZZ_CXX=$(FUZZ_CXX) bash scripts/sanitize.sh $(SANITIZERS)
 
 # Not in CI: the real binaries under transfers, bursts, cuts and bad input for SOAK_SECONDS.
 soak: build

@@ -247,7 +247,7 @@ private Q_SLOTS:
 
     void ipv6ListenerAndTarget()
     {
-        UdpEchoServer echo(QHostAddress(QHostAddress::LocalHostIPv6));
+        UdpEchoServer echo{QHostAddress(QHostAddress::LocalHostIPv6)};
         TunnelFixture fixture;
         QVERIFY(fixture.start());
         DatagramListener *listener =
@@ -289,12 +289,14 @@ private Q_SLOTS:
         QCOMPARE(forward->openChannels(), 1);
         QVERIFY(forward->channels().first()->isDatagram());
 
-        // Removing it closes the remote's port: nothing answers there any more.
+        // Removing it closes the remote's port (and deletes the forward): nothing answers there
+        // any more.
+        const quint16 remotePort = forward->remotePort();
         fixture.client().removeReverseForward(forward);
         QTRY_VERIFY(fixture.serverSession()->datagramChannels() == 0);
         QUdpSocket late;
         QVERIFY(late.bind(QHostAddress::LocalHost, 0));
-        late.writeDatagram("late", QHostAddress::LocalHost, forward->remotePort());
+        late.writeDatagram("late", QHostAddress::LocalHost, remotePort);
         QVERIFY(!QTest::qWaitFor([&] { return late.hasPendingDatagrams(); }, 300));
     }
 

@@ -121,6 +121,13 @@ struct RawPeer
         return QTest::qWaitFor([this] { return !closeReason.isEmpty(); });
     }
 
+    // The session owns its end of the pipe; the test's end has no owner but this.
+    ~RawPeer()
+    {
+        session.reset();
+        delete link;
+    }
+
     std::shared_ptr<MemoryTargetPolicy> policy = std::make_shared<MemoryTargetPolicy>();
     std::unique_ptr<TunnelSession> session;
     QPointer<PipeLink> link;

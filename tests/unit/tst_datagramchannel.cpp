@@ -120,6 +120,13 @@ struct RawDialer
         return QTest::qWaitFor([this, type] { return received.contains(type); });
     }
 
+    // The session owns its end of the pipe; the test's end has no owner but this.
+    ~RawDialer()
+    {
+        session.reset();
+        delete link;
+    }
+
     std::shared_ptr<MemoryTargetPolicy> policy = std::make_shared<MemoryTargetPolicy>();
     std::unique_ptr<TunnelSession> session;
     QPointer<PipeLink> link;

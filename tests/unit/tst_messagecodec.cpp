@@ -291,7 +291,9 @@ private Q_SLOTS:
     {
         const QByteArray id(protocol::kSessionIdSize, 'i');
         const QByteArray secret(protocol::kSessionSecretSize, 's');
-        Message m = roundTrip(MessageCodec::sessionTicket(id, secret));
+        // A decoded message's views point into the bytes it was decoded from: keep them.
+        const QByteArray ticket = MessageCodec::sessionTicket(id, secret);
+        Message m = roundTrip(ticket);
         QCOMPARE(m.type, MessageType::SessionTicket);
         QCOMPARE(m.sessionId.toByteArray(), id);
         QCOMPARE(m.secret.toByteArray(), secret);
@@ -308,8 +310,7 @@ private Q_SLOTS:
         QCOMPARE(m.code, FailureCode::NotAllowed);
         QCOMPARE(m.text, QStringLiteral("no"));
         for (const QByteArray &message :
-             {MessageCodec::sessionTicket(id, secret), resume, MessageCodec::resumed(1),
-              MessageCodec::ack(1),
+             {ticket, resume, MessageCodec::resumed(1), MessageCodec::ack(1),
               MessageCodec::resumeFailed(FailureCode::NotAllowed, QStringLiteral("r"))}) {
             for (qsizetype length = 1; length < message.size(); ++length)
                 QVERIFY(!errorOf(message.left(length)).isEmpty());

@@ -153,6 +153,9 @@ struct RawResumer
         QObject::connect(link, &Link::closed, link, [this] { closed = true; });
     }
 
+    // The acceptor owns the other end of the pipe; this end has no owner but this.
+    ~RawResumer() { delete link; }
+
     void send(const QByteArray &resume)
     {
         link->send(MessageCodec::hello(1, protocol::kVersion, 1024 * 1024, QStringLiteral("raw")));
@@ -362,6 +365,9 @@ private Q_SLOTS:
         QVERIFY(rig.open(&local, &target));
         QSignalSpy dialerChannels(rig.dialer.get(), &TunnelSession::channelClosed);
         QSignalSpy acceptorChannels(rig.acceptor.get(), &TunnelSession::channelClosed);
+        // The channels delete their endpoints as they close.
+        QSignalSpy localAborted(local, &MemoryEndpoint::aborted);
+        QSignalSpy targetAborted(target, &MemoryEndpoint::aborted);
         rig.cut();
         QVERIFY(!local->isAborted());
         QTRY_COMPARE(dialerChannels.size(), 1);
@@ -370,8 +376,8 @@ private Q_SLOTS:
         QVERIFY2(error.contains(QStringLiteral("the connection to the remote was lost 0.3 s ago "
                                                "and did not come back")),
                  qPrintable(error));
-        QVERIFY(local->isAborted());
-        QVERIFY(target->isAborted());
+        QVERIFY(!localAborted.isEmpty());
+        QVERIFY(!targetAborted.isEmpty());
         QCOMPARE(rig.sessions->heldCount(), 0);
     }
 
