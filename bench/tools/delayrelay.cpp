@@ -13,6 +13,9 @@
 // Cuts (every --cut-every-ms, and on SIGUSR1) reset every connection through the relay, both
 // sides (RST), and the relay keeps accepting: a proxy that drops a WebSocket. Each cut prints
 // "cut N connection(s) at T ms" with T on CLOCK_MONOTONIC, the clock `benchtool stream` uses.
+// To time what follows a cut, it also prints "connection I accepted at T ms" and, once a
+// connection has carried 64 KiB from the target to the client, "connection I: 65536 bytes to
+// the client at T ms" (bulk data: a WebSocket's handshake and a resume are far smaller).
 //
 // Prints "delay-relay listening on 127.0.0.1:PORT" when it accepts connections.
 
@@ -62,6 +65,7 @@ Micros monotonicMicros()
 }
 
 constexpr size_t kReadSize = 256 * 1024;
+constexpr uint64_t kDataFlowingMark = 64 * 1024;
 // A guard against a runaway peer, far above any bandwidth-delay product the bench uses
 // (1 Gbit/s x 50 ms one way is 6 MB): reading from a side stops while this much waits for it.
 constexpr size_t kMaxQueuedBytes = 256u << 20;
@@ -104,6 +108,7 @@ struct Connection
     int clientFd = -1;
     int targetFd = -1;
     bool targetConnected = false;
+    uint64_t bytesToClient = 0;
     uint32_t clientEvents = 0;
     uint32_t targetEvents = 0;
     Direction directions[2];
@@ -341,6 +346,10 @@ void DelayRelay::acceptAll()
         }
         Connection &ref = *c;
         m_connections[c->id] = std::move(c);
+        std::printf("connection %llu accepted at %.3f ms\n",
+                    static_cast<unsigned long long>(ref.id),
+                    static_cast<double>(monotonicMicros()) / 1000.0);
+        std::fflush(stdout);
         updateInterest(ref);
     }
 }
@@ -507,6 +516,16 @@ void DelayRelay::flush(Connection &c, int direction)
         }
         chunk.offset += static_cast<size_t>(w);
         d.queuedBytes -= static_cast<size_t>(w);
+        if (direction == Downstream && c.bytesToClient < kDataFlowingMark &&
+            c.bytesToClient + static_cast<uint64_t>(w) >= kDataFlowingMark) {
+            std::printf("connection %llu: %llu bytes to the client at %.3f ms\n",
+                        static_cast<unsigned long long>(c.id),
+                        static_cast<unsigned long long>(kDataFlowingMark),
+                        static_cast<double>(monotonicMicros()) / 1000.0);
+            std::fflush(stdout);
+        }
+        if (direction == Downstream)
+            c.bytesToClient += static_cast<uint64_t>(w);
         if (chunk.offset < chunk.data.size()) {
             d.waitingWritable = true;
             updateInterest(c);
