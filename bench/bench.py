@@ -1728,8 +1728,8 @@ def link_verdict(res, rtt, key):
 
 
 def render_link_table(res, rtt):
-    lines = ["| metric | direct | ours | ours/direct | target | result |",
-             "|---|---:|---:|---:|---|---|"]
+    lines = ["| metric | direct | ours | ours/direct | target | result | per round: direct; ours |",
+             "|---|---:|---:|---:|---|---|---|"]
     for key, label, digits, scale in LINK_ROWS:
         o, d = res.median(f"rtt{rtt:g}_{key}", "ours"), res.median(f"rtt{rtt:g}_{key}", "direct")
         if o is None and d is None:
@@ -1737,13 +1737,16 @@ def render_link_table(res, rtt):
         r = ratio(o, d)
         tgt, verdict = link_verdict(res, rtt, key)
         verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
+        rounds = "; ".join(" / ".join(fmt(v * scale, digits) for v in
+                                      res.samples.get(f"rtt{rtt:g}_{key}", {}).get(p, []))
+                           or "—" for p in ("direct", "ours"))
         lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
                      f"{fmt(None if o is None else o * scale, digits)} | "
-                     + ("—" if r is None else f"{r:.2f}×") + f" | {tgt} | {verdict} |")
+                     + ("—" if r is None else f"{r:.2f}×") + f" | {tgt} | {verdict} | {rounds} |")
         if key == "ttfb":
             lines.append(f"| time to first byte in round trips | "
                          f"{fmt(None if d is None else d / rtt, 2)} | "
-                         f"{fmt(None if o is None else o / rtt, 2)} | | | |")
+                         f"{fmt(None if o is None else o / rtt, 2)} | | | | |")
     return "\n".join(lines)
 
 
@@ -1842,13 +1845,13 @@ reason a new direct connection opens in no time and its first byte comes after o
 (a real one needs two: the TCP handshake first).
 
 Figures: iperf3 as in the throughput group; peak RSS of our two processes over those four
-iperf3 runs; time to first byte: a new connection to the echo server, 64 bytes out, the first
-byte back (median of {cfg.ttfb_count}); at {DELAY_MEMORY_RTT_MS} ms also the slow-reader
-({cfg.link_slow_bytes // MIB} MiB each way, read at
-{cfg.link_slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s)
-and idle-connection ({cfg.link_idle_count} connections) figures. Targets (issue #16), at
-{LINK_TARGET_RTT_MS} ms: one channel and 8 together ≥ {LINK_THROUGHPUT_TARGET}× direct each
-way; peak RSS ≤ 64 MiB per process with a slow reader and ≤ 64 KiB per idle connection.
+iperf3 runs; time to first byte: a new connection to the echo server, 64 bytes out, the
+first byte back (median of {cfg.ttfb_count}); at {DELAY_MEMORY_RTT_MS} ms also the
+slow-reader figures ({cfg.link_slow_bytes // MIB} MiB each way, read at
+{cfg.link_slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s) and the idle-connection
+figures ({cfg.link_idle_count} connections). Targets (issue #16), at {LINK_TARGET_RTT_MS} ms:
+one channel and 8 together ≥ {LINK_THROUGHPUT_TARGET}× direct each way; peak RSS ≤ 64 MiB
+per process with a slow reader and ≤ 64 KiB per idle connection.
 
 {body}
 """
