@@ -928,7 +928,8 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port, link=None):
                 res.add(f"{prefix}peak_{direction}_{role}", path, kib / 1024.0)
             for role in t.procs:
                 cpu_total[role] += after[role] - before[role]
-            log(f"  {path:6s} {prefix}slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, peak RSS "
+            log(f"  {path:6s} {prefix}slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, "
+                "peak RSS "
                 + ", ".join(f"{role} {kib / 1024:.1f} MiB" for role, kib in ms.peak.items()))
         for role, secs in cpu_total.items():
             res.add(f"{prefix}slowcpu_{role}", path, secs / (2 * size / GIB))
@@ -1742,7 +1743,8 @@ def render_link_table(res, rtt):
                            or "—" for p in ("direct", "ours"))
         lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
                      f"{fmt(None if o is None else o * scale, digits)} | "
-                     + ("—" if r is None else f"{r:.2f}×") + f" | {tgt} | {verdict} | {rounds} |")
+                     + ("—" if r is None else f"{r:.2f}×")
+                     + f" | {tgt} | {verdict} | {rounds} |")
         if key == "ttfb":
             lines.append(f"| time to first byte in round trips | "
                          f"{fmt(None if d is None else d / rtt, 2)} | "
@@ -1795,7 +1797,8 @@ def render_long_links(res, cfg):
 RESUME_ROWS = [
     ("resume_cuts", "cuts of the WebSocket in the run (median per round)", 0),
     ("resume_logged", "client's 'session resumed' lines in that run", 0),
-    ("resume_redial_ms", "cut → the client's new WebSocket at the relay, median over cuts (ms)", 1),
+    ("resume_redial_ms", "cut → the client's new WebSocket at the relay, median over cuts (ms)",
+     1),
     ("resume_recovery_ms", "cut → data flowing again (64 KiB to the client through the new "
                            "WebSocket), median over cuts (ms)", 1),
     ("resume_stall_ms", "longest stall the receiving application saw within 1 s of a cut, "
