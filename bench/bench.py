@@ -419,24 +419,63 @@ def wait_listening(proc, port, timeout):
 # --------------------------------------------------------------------------- paths
 
 class Tunnel:
-    def __init__(self, path, port, procs):
+    def __init__(self, path, port, procs, relay=None):
         self.path = path
         self.port = port  # where a client connects
         self.procs = procs  # role -> Proc ("entry", "exit")
+        self.relay = relay  # the delay relay the path runs over (not measured), or None
 
     def check_alive(self):
         for role, p in self.procs.items():
             if not p.alive():
                 raise BenchError(f"{self.path} {role} process died (rc={p.p.poll()}): "
                                  f"{' | '.join(p.tail(3))}; see {p.logpath}")
+        if self.relay and not self.relay.alive():
+            raise BenchError(f"{self.path}: the delay relay died (rc={self.relay.p.poll()}); "
+                             f"see {self.relay.logpath}")
 
     def stop(self):
         for p in self.procs.values():
             p.stop()
+        if self.relay:
+            self.relay.stop()
 
 
 def start_direct(cfg, tport, tag):
     return Tunnel("direct", tport, {})
+
+
+class Link:
+    """A long link played by `benchtool delay-relay`: round trip (ms) and rate cap (Mbit/s, 0:
+    none). A path runs over it when the relay stands where the path crosses the network: in
+    front of the target for direct, between client and remote (or hub) for ours."""
+
+    CUT_LINE = r"^cut (\d+) connection\(s\) at ([\d.]+) ms"
+    ACCEPT_LINE = r"^connection (\d+) accepted at ([\d.]+) ms"
+    FLOWING_LINE = r"^connection (\d+): \d+ bytes to the client at ([\d.]+) ms"
+
+    def __init__(self, rtt_ms, rate_mbit=0):
+        self.rtt_ms = rtt_ms
+        self.rate_mbit = rate_mbit
+
+
+def start_relay(cfg, link, target_port, tag):
+    """A delay relay to 127.0.0.1:target_port; (Proc, the port it listens on)."""
+    argv = [cfg.benchtool, "delay-relay", str(target_port), "--delay-ms", f"{link.rtt_ms / 2:g}"]
+    if link.rate_mbit:
+        argv += ["--rate-mbit", f"{link.rate_mbit:g}"]
+    relay = Proc(f"relay-{tag}", argv, counted=(Link.CUT_LINE,))
+    try:
+        m = relay.wait_line(r"^delay-relay listening on 127\.0\.0\.1:(\d+)", 10)
+    except BaseException:
+        relay.stop()
+        raise
+    return relay, int(m.group(1))
+
+
+def start_direct_over(cfg, tport, tag, link):
+    relay, port = start_relay(cfg, link, tport, tag)
+    return Tunnel("direct", port, {}, relay)
 
 
 def start_socat(cfg, tport, tag):
@@ -482,12 +521,14 @@ def start_node(cfg, tport, tag):
         raise
 
 
-def start_ours(cfg, tport, tag, path="ours"):
+def start_ours(cfg, tport, tag, path="ours", link=None):
     """Ours with the binaries of cfg.bins[path] (BASELINE: the older build); OURS_WSS: the
     current build over wss://, with the server certificate of the private CA, which the
-    client trusts through --ca-file."""
+    client trusts through --ca-file; over a Link, the client dials a delay relay in front of
+    the remote."""
     bins = cfg.bins[BASELINE if path == BASELINE else "ours"]
     procs = {}
+    relay = None
     env = {"WSTUNNEL_TOKEN": "bench"}
     remote_tls, client_tls, scheme = [], [], "ws"
     if path == OURS_WSS:
@@ -501,6 +542,8 @@ def start_ours(cfg, tport, tag, path="ours"):
             env=env)
         m = procs["exit"].wait_line(r"listening on %s://127\.0\.0\.1:(\d+)/" % scheme, 20)
         wsport = int(m.group(1))
+        if link:
+            relay, wsport = start_relay(cfg, link, wsport, f"{path}-{tag}")
         lport = free_port()
         argv = [bins["client"], "--headless", "--remote", f"{scheme}://127.0.0.1:{wsport}"] \
             + client_tls + ["-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
@@ -518,17 +561,21 @@ def start_ours(cfg, tport, tag, path="ours"):
                 r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % cfg.echo_port, 20)
             pport = int(m2.group(1))
         wait_session_up(cfg, procs["entry"], pport if pport is not None else port, 20)
-        return Tunnel(path, port, procs)
+        return Tunnel(path, port, procs, relay)
     except BaseException:
         for p in procs.values():
             p.stop()
+        if relay:
+            relay.stop()
         raise
 
 
-def start_hub(cfg, tport, tag):
-    """Desktop -> hub -> agent, all of the current build, one agent named bench."""
+def start_hub(cfg, tport, tag, link=None):
+    """Desktop -> hub -> agent, all of the current build, one agent named bench; over a Link,
+    the desktop dials a delay relay in front of the hub (the agent dials the hub directly)."""
     bins = cfg.bins["ours"]
     procs = {}
+    relay = None
     tokens = os.path.join(WORK, "hub-agent.tokens")
     with open(tokens, "w") as f:
         f.write("bench-agent bench\n")
@@ -542,6 +589,9 @@ def start_hub(cfg, tport, tag):
             bins["remote"], "agent", "--hub", url, "--name", "bench", "--allow", "127.0.0.1:*"],
             env={"WSTUNNEL_TOKEN": "bench-agent"})
         procs["exit"].wait_line(r"registered with .* as bench \(active\)", 20)
+        if link:
+            relay, relay_port = start_relay(cfg, link, int(m.group(1)), f"hub-{tag}")
+            url = f"ws://127.0.0.1:{relay_port}/"
         lport = free_port()
         argv = [bins["client"], "--headless", "--remote", url, "--agent", "bench",
                 "-L", f"127.0.0.1:{lport}:127.0.0.1:{tport}"]
@@ -557,10 +607,12 @@ def start_hub(cfg, tport, tag):
                 r"forwarding 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:%d" % cfg.echo_port, 20)
             pport = int(m2.group(1))
         wait_session_up(cfg, procs["entry"], pport if pport is not None else port, 20)
-        return Tunnel(HUB, port, procs)
+        return Tunnel(HUB, port, procs, relay)
     except BaseException:
         for p in procs.values():
             p.stop()
+        if relay:
+            relay.stop()
         raise
 
 
@@ -802,6 +854,8 @@ def start_ours_udp(cfg, tport, tag):
 # The paths that carry `iperf3 -u`: node wstunnel 1.4.0 has no UDP (nothing in its --help), and
 # a socat chain would need a UDP relay beside the TCP one for iperf3's control connection.
 UDP_STARTERS = {"direct": start_direct, "ours": start_ours_udp}
+# The groups that measure with iperf3 (one server for the group).
+IPERF_GROUPS = ("throughput", "udp", "delay")
 
 
 def start_path(cfg, path, tport, tag, starters=STARTERS):
@@ -1079,8 +1133,12 @@ class MemSampler:
         self.th.join(timeout=2)
 
 
-def group_slow_reader(cfg, res, rnd, path, bulk_port):
-    t = start_path(cfg, path, bulk_port, f"slow-r{rnd}")
+def group_slow_reader(cfg, res, rnd, path, bulk_port, link=None):
+    """Over a Link: its own sizes (cfg.link_slow_*) and figures prefixed with its round trip."""
+    prefix, size, chunk = "", cfg.slow_bytes, cfg.slow_chunk
+    if link:
+        prefix, size, chunk = link_prefix(link), cfg.link_slow_bytes, cfg.link_slow_chunk
+    t = start_path(cfg, path, bulk_port, f"slow-r{rnd}", link_starters(link))
     try:
         tool = cfg.benchtool
         cpu_total = {role: 0.0 for role in t.procs}
@@ -1088,7 +1146,7 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port):
             with MemSampler(t) as ms:
                 before = cpu_snapshot(t)
                 out = run_tool([tool, "bulk", str(t.port), "--dir", direction,
-                                "--bytes", str(cfg.slow_bytes), "--chunk", str(cfg.slow_chunk),
+                                "--bytes", str(size), "--chunk", str(chunk),
                                 "--tick-us", str(cfg.slow_tick_us)],
                                cfg.slow_timeout, f"{path} slow reader {direction}")
             d = json.loads(out.strip().splitlines()[-1])
@@ -1097,13 +1155,14 @@ def group_slow_reader(cfg, res, rnd, path, bulk_port):
                 wait_children_reaped(p.pid)
             after = cpu_snapshot(t)
             for role, kib in ms.peak.items():
-                res.add(f"peak_{direction}_{role}", path, kib / 1024.0)
+                res.add(f"{prefix}peak_{direction}_{role}", path, kib / 1024.0)
             for role in t.procs:
                 cpu_total[role] += after[role] - before[role]
-            log(f"  {path:6s} slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, peak RSS "
+            log(f"  {path:6s} {prefix}slow reader {direction}: {d['MiB_per_s']:.0f} MiB/s, "
+                "peak RSS "
                 + ", ".join(f"{role} {kib / 1024:.1f} MiB" for role, kib in ms.peak.items()))
         for role, secs in cpu_total.items():
-            res.add(f"slowcpu_{role}", path, secs / (2 * cfg.slow_bytes / GIB))
+            res.add(f"{prefix}slowcpu_{role}", path, secs / (2 * size / GIB))
     finally:
         t.stop()
 
@@ -1149,8 +1208,13 @@ def settle_mem(tunnel, timeout=3.0):
     return prev
 
 
-def group_idle(cfg, res, rnd, path, echo_port):
-    t = start_path(cfg, path, echo_port, f"idle-r{rnd}")
+def group_idle(cfg, res, rnd, path, echo_port, link=None):
+    """Over a Link: cfg.link_idle_count connections (each takes a round trip to open) and
+    figures prefixed with its round trip."""
+    prefix, count = "", cfg.idle_count
+    if link:
+        prefix, count = link_prefix(link), cfg.link_idle_count
+    t = start_path(cfg, path, echo_port, f"idle-r{rnd}", link_starters(link))
     holder = None
     try:
         tool = cfg.benchtool
@@ -1160,7 +1224,7 @@ def group_idle(cfg, res, rnd, path, echo_port):
             wait_children_reaped(p.pid)
         before = settle_mem(t)
         holder = Proc(f"idle-{path}-r{rnd}", [tool, "idle", str(t.port), "--count",
-                                              str(cfg.idle_count), "--seconds", "120"],
+                                              str(count), "--seconds", "120"],
                       stdin=subprocess.PIPE)
         m = holder.wait_line(r'^\{"ok":(true|false)', 150)
         if m.group(1) != "true":
@@ -1169,10 +1233,10 @@ def group_idle(cfg, res, rnd, path, echo_port):
         after = settle_mem(t)
         fds = {role: _count_fds(p.pid) for role, p in t.procs.items()}
         for role in t.procs:
-            per = (after[role] - before[role]) / cfg.idle_count  # KiB per connection
-            res.add(f"idle_{role}", path, per)
-        log(f"  {path:6s} {cfg.idle_count} idle connections: "
-            + ", ".join(f"{r} {(after[r] - before[r]) / cfg.idle_count:.1f} KiB/conn "
+            per = (after[role] - before[role]) / count  # KiB per connection
+            res.add(f"{prefix}idle_{role}", path, per)
+        log(f"  {path:6s} {prefix}{count} idle connections: "
+            + ", ".join(f"{r} {(after[r] - before[r]) / count:.1f} KiB/conn "
                         f"({before[r] / 1024:.1f} -> {after[r] / 1024:.1f} MiB, {fds[r]} fds)"
                         for r in t.procs))
         try:
@@ -1195,6 +1259,208 @@ def _count_fds(pid):
         except OSError:
             pass
     return n
+
+
+# --------------------------------------------------------------------------- long links, resume
+
+# Round trips of the delay group (ms) and the link's rate cap (Mbit/s): a gigabit office or
+# data-centre uplink, fast enough that a fixed per-channel window shows (2 MiB per 50 ms round
+# trip is 335 Mbit/s) and slow enough that this 2-core machine carries it on every path, so the
+# link and not the CPU is the limit. Both can be chosen (--delay-rtts, --delay-rate-mbit).
+DELAY_RTTS_MS = (20, 50, 100)
+DELAY_RATE_MBIT = 1000
+# The round trip at which the slow-reader and idle-connection figures are taken again.
+DELAY_MEMORY_RTT_MS = 50
+DELAY_PATHS = ("direct", "ours")
+RESUME_PATHS = ("ours", HUB)
+
+
+def link_prefix(link):
+    return f"rtt{link.rtt_ms:g}_"
+
+
+def link_starters(link):
+    """STARTERS over a Link (STARTERS themselves without one)."""
+    if link is None:
+        return STARTERS
+    return {
+        "direct": lambda cfg, tport, tag: start_direct_over(cfg, tport, tag, link),
+        "ours": lambda cfg, tport, tag: start_ours(cfg, tport, tag, link=link),
+        BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE, link),
+        HUB: lambda cfg, tport, tag: start_hub(cfg, tport, tag, link),
+    }
+
+
+def first_byte_ms(port, count, size=64):
+    """Median time to first byte of a new connection, in ms: connect, send `size` bytes to the
+    echo server through the path, first echoed byte back (the rest is read and checked after).
+    Each sample takes a round trip or more, so Python's own microseconds do not matter."""
+    payload = bytes(range(size))
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(payload)
+            got = s.recv(size)
+            first = time.perf_counter()
+            while got and len(got) < size:
+                more = s.recv(size - len(got))
+                if not more:
+                    break
+                got += more
+        if got != payload:
+            raise BenchError(f"first byte: echo of {len(got)} bytes instead of the {size} sent")
+        samples.append((first - start) * 1000.0)
+    return statistics.median(samples)
+
+
+def group_delay(cfg, res, rnd, path, iperf, echo_port, bulk_port):
+    """Each round trip of cfg.delay_rtts: iperf3 1 and 8 streams both ways over the link, peak
+    RSS of our processes meanwhile, time to first byte of a new connection; at
+    DELAY_MEMORY_RTT_MS also the slow-reader and idle-connection figures (full run only)."""
+    for rtt in cfg.delay_rtts:
+        link = Link(rtt, cfg.delay_rate_mbit)
+        prefix = link_prefix(link)
+        iperf.ensure()
+        t = start_path(cfg, path, iperf.port, f"delay{rtt:g}-r{rnd}", link_starters(link))
+        try:
+            with MemSampler(t) as ms:
+                for streams in (1, 8):
+                    for reverse in (False, True):
+                        metric = f"{prefix}thr{streams}_{'down' if reverse else 'up'}"
+                        iperf.wait_idle()
+                        try:
+                            gbps, _moved = iperf_run(cfg, t.port, reverse, streams)
+                        except BenchError as e:
+                            t.check_alive()
+                            raise BenchError(f"{metric}: {e}")
+                        t.check_alive()
+                        res.add(metric, path, gbps)
+                        log(f"  {path:6s} {metric}: {gbps * 1000:.0f} Mbit/s")
+            for role, kib in ms.peak.items():
+                res.add(f"{prefix}peak_{role}", path, kib / 1024.0)
+        finally:
+            t.stop()
+        t = start_path(cfg, path, echo_port, f"delay{rtt:g}-ttfb-r{rnd}", link_starters(link))
+        try:
+            ttfb = first_byte_ms(t.port, cfg.ttfb_count)
+            t.check_alive()
+            res.add(f"{prefix}ttfb", path, ttfb)
+            log(f"  {path:6s} {prefix}time to first byte: {ttfb:.1f} ms "
+                f"({ttfb / rtt:.2f} round trips)")
+        finally:
+            t.stop()
+        if rtt == DELAY_MEMORY_RTT_MS and path in TUNNELS and not cfg.smoke:
+            group_slow_reader(cfg, res, rnd, path, bulk_port, link)
+            group_idle(cfg, res, rnd, path, echo_port, link)
+
+
+# How long after a cut a stall of the receiving application still counts as the cut's.
+RESUME_STALL_WINDOW_MS = 1000.0
+
+
+def resume_timings(relay_lines, gaps):
+    """Per cut of the relay: (ms from the cut to the new WebSocket, ms from the cut until the
+    new WebSocket carried 64 KiB toward the client — data flowing again, longest stall in ms the
+    receiving application saw within RESUME_STALL_WINDOW_MS of the cut, 0 if none of the
+    threshold or more). A value is None when the relay saw no new connection, or no data on it."""
+    cuts, accepted, flowing = [], [], {}
+    for line in relay_lines:
+        if m := re.match(Link.CUT_LINE, line):
+            if int(m.group(1)) > 0:
+                cuts.append(float(m.group(2)))
+        elif m := re.match(Link.ACCEPT_LINE, line):
+            accepted.append((float(m.group(2)), int(m.group(1))))
+        elif m := re.match(Link.FLOWING_LINE, line):
+            flowing[int(m.group(1))] = float(m.group(2))
+    out = []
+    for cut in cuts:
+        after = [(at, conn) for at, conn in accepted if at >= cut]
+        redial = flowing_again = None
+        if after:
+            at, conn = min(after)
+            redial = at - cut
+            if conn in flowing:
+                flowing_again = flowing[conn] - cut
+        stalls = [min(b, cut + RESUME_STALL_WINDOW_MS) - max(a, cut) for a, b in gaps
+                  if b > cut and a < cut + RESUME_STALL_WINDOW_MS]
+        out.append((redial, flowing_again, max(stalls, default=0.0)))
+    return out
+
+
+RESUMED_LINE = re.compile(r"session resumed after ([\d.]+) s; (\d+) connections kept")
+
+
+def group_resume(cfg, res, rnd, path, bulk_port):
+    """Ours with a relay in front of the remote (or the hub), no delay: one download at full
+    speed for cfg.resume_base_seconds uncut, then one for cfg.resume_seconds while the relay
+    resets the WebSocket every cfg.resume_cut_every seconds. The downloads must survive;
+    figures: time from each cut to data flowing again and throughput with and without cuts."""
+    link = Link(0)
+    t = start_path(cfg, path, bulk_port, f"resume-r{rnd}", link_starters(link))
+    stream = None
+    try:
+        tool = cfg.benchtool
+        out = run_tool([tool, "stream", str(t.port), "--seconds", f"{cfg.resume_base_seconds:g}",
+                        "--gap-ms", f"{cfg.resume_gap_ms:g}"],
+                       cfg.resume_base_seconds + 60, f"{path} download without cuts")
+        base = json.loads(out.strip().splitlines()[-1])
+        t.check_alive()
+        cuts_before = t.relay.counts[Link.CUT_LINE]
+        stream = Proc(f"stream-{path}-r{rnd}", [tool, "stream", str(t.port), "--seconds",
+                                                f"{cfg.resume_seconds:g}", "--gap-ms",
+                                                f"{cfg.resume_gap_ms:g}"])
+        started = time.monotonic()
+        cuts_sent = 0
+        # Cut at every multiple of the period, the last one at least a period before the end
+        # so that its recovery is inside the run.
+        while (cuts_sent + 2) * cfg.resume_cut_every <= cfg.resume_seconds + 1e-9:
+            wake = started + (cuts_sent + 1) * cfg.resume_cut_every
+            time.sleep(max(0.0, wake - time.monotonic()))
+            if not stream.alive():
+                break
+            os.kill(t.relay.pid, signal.SIGUSR1)
+            cuts_sent += 1
+        m = stream.wait_line(r'^\{"ok":(true|false)', cfg.resume_seconds + 90)
+        if m.group(1) != "true":
+            raise BenchError(f"{path}: the download did not survive the cuts: {stream.tail(1)}")
+        cut = json.loads(m.string)
+        t.relay.wait_counts(lambda c: c[Link.CUT_LINE] >= cuts_before + cuts_sent, 10,
+                            f"reported {cuts_sent} cuts")
+        t.check_alive()
+        with t.relay.cond:
+            relay_lines = list(t.relay.lines)
+        per_cut = resume_timings(relay_lines, cut["gaps_ms"])
+        with t.procs["entry"].cond:
+            resumed = [RESUMED_LINE.search(line) for line in t.procs["entry"].lines]
+        resumed = [r for r in resumed if r]
+        flowing = [f for _r, f, _s in per_cut if f is not None]
+        if len(flowing) < len(per_cut) or not per_cut:
+            raise BenchError(f"{path}: data flowed again after {len(flowing)} of {len(per_cut)} "
+                             f"cuts; see {t.relay.logpath}")
+        res.add("resume_redial_ms", path, statistics.median(r for r, _f, _s in per_cut))
+        res.add("resume_recovery_ms", path, statistics.median(flowing))
+        res.add("resume_stall_ms", path, statistics.median(st for _r, _f, st in per_cut))
+        res.add("resume_stall_uncut_ms", path,
+                max((b - a for a, b in base["gaps_ms"]), default=0.0))
+        res.add("resume_thr_base", path, base["gbit_per_s"])
+        res.add("resume_thr_cut", path, cut["gbit_per_s"])
+        res.add("resume_thr_ratio", path, cut["gbit_per_s"] / base["gbit_per_s"])
+        res.add("resume_cuts", path, len(per_cut))
+        res.add("resume_logged", path, len(resumed))
+
+        def listed(values):
+            return ", ".join(f"{v:.1f}" for v in values)
+        log(f"  {path:6s} {len(per_cut)} cuts, {len(resumed)} 'session resumed' lines "
+            f"({', '.join(r.group(1) + ' s' for r in resumed)}); cut -> new WebSocket "
+            f"{listed(r for r, _f, _s in per_cut)} ms; -> data flowing again {listed(flowing)} ms;"
+            f" receiver's longest stall {listed(st for _r, _f, st in per_cut)} ms; "
+            f"{cut['gbit_per_s']:.2f} Gbit/s with cuts, {base['gbit_per_s']:.2f} without")
+    finally:
+        if stream:
+            stream.stop()
+        t.stop()
 
 
 def measure_startup(cfg, res):
@@ -1765,6 +2031,206 @@ CPU per GiB (both processes) no higher than the socat TLS pair's.
 """
 
 
+# The issue's targets over a long link are judged at this round trip; the others are reported.
+LINK_TARGET_RTT_MS = 50
+LINK_THROUGHPUT_TARGET = 0.8  # ours / direct through the same relay
+LINK_ROWS = [
+    # key (after the rtt prefix), label, digits, scale
+    ("thr1_up", "iperf3 1 stream, client→server (Mbit/s)", 0, 1000),
+    ("thr1_down", "iperf3 1 stream, server→client `-R` (Mbit/s)", 0, 1000),
+    ("thr8_up", "iperf3 8 streams, client→server (Mbit/s)", 0, 1000),
+    ("thr8_down", "iperf3 8 streams, server→client `-R` (Mbit/s)", 0, 1000),
+    ("ttfb", "time to first byte of a new connection, median (ms)", 1, 1),
+    ("peak_entry", "peak RSS during those iperf3 runs, client-side process (MiB)", 1, 1),
+    ("peak_exit", "peak RSS during those iperf3 runs, server-side process (MiB)", 1, 1),
+] + [(key, label, digits, 1) for key, label, digits, _h in ROWS
+     if key.startswith(("peak_up_", "peak_down_", "idle_")) and not key.endswith("_hub")]
+LINK_MEMORY_TARGETS = {"peak_up_entry": 64, "peak_up_exit": 64, "peak_down_entry": 64,
+                       "peak_down_exit": 64, "idle_entry": 64, "idle_exit": 64}
+
+
+def link_rtts(res):
+    """The round trips the delay group measured (ms), ascending."""
+    rtts = set()
+    for key in res.samples:
+        m = re.match(r"^rtt([\d.]+)_", key)
+        if m:
+            rtts.add(float(m.group(1)))
+    return [int(r) if r == int(r) else r for r in sorted(rtts)]
+
+
+def link_verdict(res, rtt, key):
+    """(target text, PASS/FAIL/n/a/"") of a long-link figure."""
+    o, d = res.median(f"rtt{rtt:g}_{key}", "ours"), res.median(f"rtt{rtt:g}_{key}", "direct")
+    if key.startswith("thr") and rtt == LINK_TARGET_RTT_MS:
+        text = f"≥ {LINK_THROUGHPUT_TARGET}× direct"
+        return text, "n/a" if o is None or d is None else (
+            "PASS" if o >= LINK_THROUGHPUT_TARGET * d else "FAIL")
+    if key in LINK_MEMORY_TARGETS and rtt == LINK_TARGET_RTT_MS:
+        limit = LINK_MEMORY_TARGETS[key]
+        text = f"≤ {limit} {'KiB' if key.startswith('idle') else 'MiB'}"
+        return text, "n/a" if o is None else ("PASS" if o <= limit else "FAIL")
+    return "", ""
+
+
+def render_link_table(res, rtt):
+    lines = ["| metric | direct | ours | ours/direct | target | result | per round: direct; ours |",
+             "|---|---:|---:|---:|---|---|---|"]
+    for key, label, digits, scale in LINK_ROWS:
+        o, d = res.median(f"rtt{rtt:g}_{key}", "ours"), res.median(f"rtt{rtt:g}_{key}", "direct")
+        if o is None and d is None:
+            continue
+        r = ratio(o, d)
+        tgt, verdict = link_verdict(res, rtt, key)
+        verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
+        rounds = "; ".join(" / ".join(fmt(v * scale, digits) for v in
+                                      res.samples.get(f"rtt{rtt:g}_{key}", {}).get(p, []))
+                           or "—" for p in ("direct", "ours"))
+        lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
+                     f"{fmt(None if o is None else o * scale, digits)} | "
+                     + ("—" if r is None else f"{r:.2f}×")
+                     + f" | {tgt} | {verdict} | {rounds} |")
+        if key == "ttfb":
+            lines.append(f"| time to first byte in round trips | "
+                         f"{fmt(None if d is None else d / rtt, 2)} | "
+                         f"{fmt(None if o is None else o / rtt, 2)} | | | | |")
+    return "\n".join(lines)
+
+
+def render_link_targets(res):
+    """PASS/FAIL lines for the targets at LINK_TARGET_RTT_MS; the same ratios, reported, at the
+    other round trips."""
+    labels = {key: label for key, label, _d, _s in LINK_ROWS}
+    out = []
+    for rtt in link_rtts(res):
+        for key, _label, _digits, scale in LINK_ROWS:
+            o = res.median(f"rtt{rtt:g}_{key}", "ours")
+            d = res.median(f"rtt{rtt:g}_{key}", "direct")
+            if o is None:
+                continue
+            tgt, verdict = link_verdict(res, rtt, key)
+            if key.startswith("thr"):
+                shown = (f"ours {fmt(o * scale, 0)}, direct "
+                         f"{fmt(None if d is None else d * scale, 0)} ({fmt(ratio(o, d))}×)")
+            elif verdict:
+                shown = f"ours {fmt(o, 1)}"
+            else:
+                continue
+            if verdict:
+                out.append(f"- {verdict}: {rtt:g} ms round trip, {labels[key]}: {shown}, "
+                           f"target {tgt}")
+            else:
+                out.append(f"- reported: {rtt:g} ms round trip, {labels[key]}: {shown} (the "
+                           f"target, ≥ {LINK_THROUGHPUT_TARGET}× direct, is set at "
+                           f"{LINK_TARGET_RTT_MS} ms)")
+    return "\n".join(out)
+
+
+def render_long_links(res, cfg):
+    """The per-round-trip tables and target lines, "" without the delay group."""
+    rtts = link_rtts(res)
+    if not rtts:
+        return ""
+    parts = []
+    for rtt in rtts:
+        parts.append(f"**{rtt:g} ms round trip** ({rtt / 2:g} ms each way), link capped at "
+                     f"{cfg.delay_rate_mbit:g} Mbit/s each way:\n\n{render_link_table(res, rtt)}")
+    parts.append(render_link_targets(res))
+    return "\n\n".join(parts)
+
+
+RESUME_ROWS = [
+    ("resume_cuts", "cuts of the WebSocket in the run (median per round)", 0),
+    ("resume_logged", "client's 'session resumed' lines in that run", 0),
+    ("resume_redial_ms", "cut → the client's new WebSocket at the relay, median over cuts (ms)",
+     1),
+    ("resume_recovery_ms", "cut → data flowing again (64 KiB to the client through the new "
+                           "WebSocket), median over cuts (ms)", 1),
+    ("resume_stall_ms", "longest stall the receiving application saw within 1 s of a cut, "
+                        "median over cuts (ms)", 1),
+    ("resume_stall_uncut_ms", "for comparison: longest stall in the whole uncut download (ms)", 1),
+    ("resume_thr_base", "1-stream download without cuts (Gbit/s)", None),
+    ("resume_thr_cut", "1-stream download with the cuts (Gbit/s)", None),
+    ("resume_thr_ratio", "with cuts / without", 2),
+]
+
+
+def render_resume(res):
+    """The resume group's table, "" when it did not run."""
+    paths = [p for p in RESUME_PATHS if res.median("resume_thr_cut", p) is not None]
+    if not paths:
+        return ""
+    lines = ["| metric | " + " | ".join(LABEL[p] for p in paths) + " |",
+             "|---|" + "---:|" * len(paths)]
+    for key, label, digits in RESUME_ROWS:
+        lines.append(f"| {label} | "
+                     + " | ".join(fmt(res.median(key, p), digits) for p in paths) + " |")
+    return "\n".join(lines)
+
+
+def long_links_section(res, cfg):
+    """The doc's "Long links" section (ending in a newline), "" without the delay group."""
+    body = render_long_links(res, cfg)
+    if not body:
+        return ""
+    return f"""
+## Long links
+
+Each path over a link of a fixed round trip: `benchtool delay-relay` (bench/tools) hands
+every byte on half the round trip later in each direction and caps each direction at
+{cfg.delay_rate_mbit:g} Mbit/s (a token bucket shared by every connection through it, as a
+link would be; a gigabit uplink, and well within what this machine carries on every path). It
+buffers whatever is in flight, so it is never the bottleneck. "direct" is iperf3 → relay →
+iperf3 server; "ours" puts the same relay between `wstunnel --headless` and
+`wstunnel-remote` (the client dials the relay, which forwards to the remote).
+
+The relay ends TCP on both sides, so the kernels' TCP windows see a loopback round trip and
+"direct" moves what the link carries: it is the link's capacity, not the speed of one real
+TCP connection over such a path (which its receive buffer would limit: 6 MiB at most by
+default, 1 Gbit/s up to about 50 ms). Only flow control that spans the relay end to end sees
+the delay — the tunnel's per-channel window, which is what this measures. For the same
+reason a new direct connection opens in no time and its first byte comes after one round trip
+(a real one needs two: the TCP handshake first).
+
+Figures: iperf3 as in the throughput group; peak RSS of our two processes over those four
+iperf3 runs; time to first byte: a new connection to the echo server, 64 bytes out, the
+first byte back (median of {cfg.ttfb_count}); at {DELAY_MEMORY_RTT_MS} ms also the
+slow-reader figures ({cfg.link_slow_bytes // MIB} MiB each way, read at
+{cfg.link_slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s) and the idle-connection
+figures ({cfg.link_idle_count} connections). Targets (issue #16), at {LINK_TARGET_RTT_MS} ms:
+one channel and 8 together ≥ {LINK_THROUGHPUT_TARGET}× direct each way; peak RSS ≤ 64 MiB
+per process with a slow reader and ≤ 64 KiB per idle connection.
+
+{body}
+"""
+
+
+def resume_section(res, cfg):
+    """The doc's "Resumed sessions" section (ending in a newline), "" without the group."""
+    table = render_resume(res)
+    if not table:
+        return ""
+    return f"""
+## Resumed sessions
+
+Ours with `benchtool delay-relay` (no delay, no cap) between the client and the remote (for
+the hub path: between the desktop and the hub) and the client at its default
+`--resume-timeout`: one download through the bulk server as fast as it goes, for
+{cfg.resume_base_seconds:g} s uncut, then for {cfg.resume_seconds:g} s while the relay resets
+the WebSocket (RST both sides) every {cfg.resume_cut_every:g} s. The download must survive
+every cut. Per cut, from the relay's own log (CLOCK_MONOTONIC): how long until the client's
+new WebSocket arrives, and until that WebSocket has carried 64 KiB toward the client ("data
+flowing again": the handshake and the resume exchange are far smaller, so that is the
+download's bytes, replayed or new). What the application noticed: `benchtool stream` times,
+on the same clock, every stall of {cfg.resume_gap_ms:g} ms or more between two reads; the
+longest within {RESUME_STALL_WINDOW_MS / 1000:g} s after a cut counts (0 when the bytes
+already buffered on the client's side outlasted the outage). The client's own `session
+resumed after X s` line rounds to 0.1 s; it is only counted here.
+
+{table}
+"""
+
+
 def write_doc(cfg, res, info, table, started, elapsed):
     profile = existing_profile_section() or PROFILE_PLACEHOLDER
     others, capacity = cfg.other_load
@@ -1774,6 +2240,7 @@ def write_doc(cfg, res, info, table, started, elapsed):
     before_after = before_after_section(cfg, res, info)
     hub = hub_section(res)
     tls = tls_section(cfg, res)
+    long_links = long_links_section(res, cfg) + resume_section(res, cfg)
     doc = f"""# Performance
 
 Measured by the benchmark harness (`make bench`, i.e. `bash bench/run.sh`; see
@@ -1803,7 +2270,7 @@ VmHWM seen.
 ## Targets
 
 {render_targets(res)}
-{hub}{tls}{before_after}
+{hub}{tls}{long_links}{before_after}
 ## How it is measured
 
 - **Throughput**: `iperf3 -t {cfg.iperf_seconds} -O {cfg.iperf_omit}` through each path, 1 and 8 (`-P 8`)
@@ -1864,7 +2331,14 @@ def parse_args():
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--paths", default=",".join(PATHS + [HUB] + TLS_PATHS),
                     help="comma list of " + ",".join(PATHS + [HUB] + TLS_PATHS))
-    ap.add_argument("--groups", default="throughput,udp,echo,setup,slow,idle,gui,startup")
+    ap.add_argument("--groups",
+                    default="throughput,udp,echo,setup,slow,idle,gui,startup,delay,resume")
+    ap.add_argument("--delay-rtts", default=",".join(str(r) for r in DELAY_RTTS_MS),
+                    help="round trips (ms) of the delay group, comma list")
+    ap.add_argument("--delay-rate-mbit", type=float, default=DELAY_RATE_MBIT,
+                    help="the delay group's link rate cap per direction (Mbit/s, 0: none)")
+    ap.add_argument("--resume-cut-every", type=float, default=2.0,
+                    help="seconds between the resume group's cuts of the WebSocket")
     ap.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     ap.add_argument("--budget", type=float, default=900.0,
                     help="seconds for measurements; later rounds are skipped past it")
@@ -1887,6 +2361,13 @@ def parse_args():
     if cfg.baseline_bin and "ours" in cfg.paths and BASELINE not in cfg.paths:
         cfg.paths.insert(cfg.paths.index("ours") + 1, BASELINE)
     cfg.groups = [g for g in cfg.groups.split(",") if g]
+    try:
+        cfg.delay_rtts = [float(r) for r in cfg.delay_rtts.split(",") if r]
+    except ValueError:
+        ap.error("--delay-rtts takes round trips in ms, e.g. 20,50,100")
+    if any(r <= 0 for r in cfg.delay_rtts):
+        ap.error("--delay-rtts: every round trip must be above 0 ms")
+    cfg.delay_rtts = [int(r) if r == int(r) else r for r in cfg.delay_rtts]
 
     def bins_in(directory):
         return {"remote": os.path.join(directory, "wstunnel-remote"),
@@ -1906,6 +2387,10 @@ def parse_args():
         cfg.setup_count, cfg.setup_seconds = 50, 2
         cfg.slow_bytes = 64 * MIB
         cfg.idle_count = 100
+        cfg.delay_rtts = cfg.delay_rtts[:1]
+        cfg.ttfb_count = 3
+        cfg.resume_cut_every = 1.0
+        cfg.resume_seconds, cfg.resume_base_seconds = 2.0, 1.0
         cfg.groups = [g for g in cfg.groups if g != "startup"]
         cfg.no_doc = True
     else:
@@ -1918,6 +2403,16 @@ def parse_args():
         cfg.setup_count, cfg.setup_seconds = 200, 5
         cfg.slow_bytes = GIB
         cfg.idle_count = 1000
+        cfg.ttfb_count = 15
+        cfg.resume_seconds = 5 * cfg.resume_cut_every
+        cfg.resume_base_seconds = 4.0
+    # Over the delay group's link: a reader at 50 MiB/s (under the 1000 Mbit/s link), and fewer
+    # idle connections, since each takes a round trip to open.
+    cfg.link_slow_bytes = 128 * MIB
+    cfg.link_slow_chunk = MIB // 2
+    cfg.link_idle_count = 100
+    # Stalls shorter than this are the machine's, not a resume's.
+    cfg.resume_gap_ms = 2.0
     cfg.slow_chunk = 4 * MIB
     cfg.slow_tick_us = 10000
     cfg.slow_timeout = 180
@@ -2019,6 +2514,10 @@ def main():
             "gui": ([p for p in cfg.paths if p == "ours" or (
                         p == BASELINE and os.access(cfg.bins[BASELINE]["gui"], os.X_OK))],
                     lambda r, p: group_gui(cfg, res, r, p)),
+            "delay": ([p for p in cfg.paths if p in DELAY_PATHS],
+                      lambda r, p: group_delay(cfg, res, r, p, iperf, echo_port, bulk_port)),
+            "resume": ([p for p in cfg.paths if p in RESUME_PATHS],
+                       lambda r, p: group_resume(cfg, res, r, p, bulk_port)),
         }
         if BASELINE in cfg.paths:
             log(f"{BASELINE}: binaries of {cfg.baseline_label}")
@@ -2032,12 +2531,13 @@ def main():
             note = "udp: node wstunnel 1.4.0 not measured: it does not carry UDP"
             res.notes.append(note)
             log(note)
-        for gname in ("throughput", "udp", "echo", "setup", "slow", "idle", "gui"):
+        for gname in ("throughput", "udp", "echo", "setup", "slow", "idle", "gui", "delay",
+                      "resume"):
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]
             paths = [p for p in paths if p not in TLS_PATHS or gname in TLS_GROUPS]
-            if gname in ("throughput", "udp"):
+            if gname in IPERF_GROUPS:
                 iperf = IperfServer()
             for rnd in range(1, cfg.rounds + 1):
                 rstart = time.monotonic()
@@ -2050,7 +2550,7 @@ def main():
                             e = f"{type(e).__name__}: {e}"
                         res.errors.append((gname, path, str(e)))
                         log(f"  {path}: FAILED: {e}")
-                        if gname in ("throughput", "udp"):
+                        if gname in IPERF_GROUPS:
                             iperf.restart()  # a failed test can leave it wedged
                     if cfg.smoke and res.errors:
                         raise BenchError("smoke run failed")
@@ -2061,7 +2561,7 @@ def main():
                     res.notes.append(note)
                     log(note)
                     break
-            if gname in ("throughput", "udp"):
+            if gname in IPERF_GROUPS:
                 iperf.stop()
         if "startup" in cfg.groups:
             log("start-up time (hyperfine)")
@@ -2085,10 +2585,11 @@ def main():
     log(f"CPU used by other processes during the run: {cfg.other_load[0]:.1f} s of "
         f"{cfg.other_load[1]:.1f} s available")
     table = render_table(res, cfg)
-    print()
-    print(table)
-    print()
-    print(render_targets(res))
+    if table.count("\n") > 1:  # rows beyond the header: a group of the main table ran
+        print()
+        print(table)
+        print()
+        print(render_targets(res))
     hub_table = render_hub(res)
     if hub_table:
         print(f"\nHub path ({LABEL[HUB]}: desktop -> hub -> agent, beside ours direct):\n")
@@ -2101,6 +2602,14 @@ def main():
         print(tls_table)
         print()
         print(render_tls_targets(res))
+    long_links = render_long_links(res, cfg)
+    if long_links:
+        print("\nLong links (delay relay; ours/direct through the same relay):\n")
+        print(long_links)
+    resume = render_resume(res)
+    if resume:
+        print(f"\nResumed sessions (WebSocket cut every {cfg.resume_cut_every:g} s):\n")
+        print(resume)
     before_after = compare_before_after(res)
     if before_after:
         print(f"\nBefore and after ({LABEL[BASELINE]}: {cfg.baseline_label}; noise: the larger "

@@ -21,8 +21,17 @@
 //                                        receiving side (server for up, this
 //                                        tool for down) reads at most B bytes
 //                                        per U microseconds (a slow reader)
+//   benchtool stream PORT [--seconds S] [--gap-ms G]
+//                                        reads from the bulk server as fast as it can
+//                                        for S seconds; reports every stall of G ms or
+//                                        more (CLOCK_MONOTONIC ms, last byte before and
+//                                        first byte after)
+//   benchtool delay-relay TARGET_PORT [--delay-ms D] [--rate-mbit R] [--cut-every-ms N]
+//                                        a long link: see delayrelay.cpp
 //
 // Results are one JSON object per line on stdout; "ok":false plus exit 1 on failure.
+
+#include "delayrelay.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -42,6 +51,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string>
 #include <thread>
@@ -651,15 +661,88 @@ int cmdBulk(const Args &a)
     return 0;
 }
 
+double monotonicMs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// One download from the bulk server for a fixed time, timing every stall: the resume group
+// matches them with the moments its relay cut the tunnel. The clock is CLOCK_MONOTONIC, the
+// relay's. Ends by closing with bytes unread (a reset), which the bulk server takes as the end.
+int cmdStream(const Args &a)
+{
+    const double seconds = a.real("--seconds", 10.0);
+    const double gapMs = a.real("--gap-ms", 2.0);
+    constexpr size_t kMaxGaps = 10000;
+    BulkHeader h{};
+    std::memcpy(h.magic, "WSTB", 4);
+    h.dir = 'D';
+    h.total = 1ull << 60;
+    int fd = connectLoopback(a.port, 60);
+    if (fd < 0)
+        fail("connect");
+    // Short receive time-outs, so a stall cannot hold the run past its end.
+    timeval tick{};
+    tick.tv_usec = 100000;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
+    if (!writeAll(fd, &h, sizeof h))
+        fail("send header");
+    std::vector<uint8_t> buf(256 * 1024);
+    std::vector<std::pair<double, double>> gaps;
+    uint64_t off = 0;
+    const double start = monotonicMs();
+    const double end = start + seconds * 1000.0;
+    double lastByte = start;
+    for (;;) {
+        ssize_t r = recv(fd, buf.data(), buf.size(), 0);
+        const double now = monotonicMs();
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (now >= end)
+                break;
+            if (now - lastByte > 60000.0) {
+                errno = 0;
+                fail("no byte for 60 s at byte " + std::to_string(off));
+            }
+            continue;
+        }
+        if (r <= 0)
+            fail("stream ended at byte " + std::to_string(off));
+        if (!verify(buf.data(), static_cast<size_t>(r), off)) {
+            errno = 0;
+            fail("corrupt payload near byte " + std::to_string(off));
+        }
+        if (now - lastByte >= gapMs && gaps.size() < kMaxGaps)
+            gaps.emplace_back(lastByte, now);
+        lastByte = now;
+        off += static_cast<uint64_t>(r);
+        if (now >= end)
+            break;
+    }
+    const double elapsed = (monotonicMs() - start) / 1000.0;
+    close(fd);
+    std::printf("{\"ok\":true,\"bytes\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.4f,\"gaps_ms\":[",
+                static_cast<unsigned long long>(off), elapsed,
+                static_cast<double>(off) * 8 / elapsed / 1e9);
+    for (size_t i = 0; i < gaps.size(); ++i)
+        std::printf("%s[%.3f,%.3f]", i ? "," : "", gaps[i].first, gaps[i].second);
+    std::printf("]}\n");
+    return 0;
+}
+
 void usage()
 {
-    std::fprintf(stderr,
-                 "usage: benchtool serve\n"
-                 "       benchtool connrate PORT [--count N] [--seconds S] [--size B]\n"
-                 "       benchtool pingpong PORT [--count N] [--seconds S] [--size B] [--warmup W]\n"
-                 "       benchtool firstbyte PORT [--count N] [--seconds S] [--size B]\n"
-                 "       benchtool idle PORT [--count N] [--seconds S]\n"
-                 "       benchtool bulk PORT --dir up|down [--bytes N] [--chunk B] [--tick-us U]\n");
+    std::fprintf(
+        stderr, "usage: benchtool serve\n"
+                "       benchtool connrate PORT [--count N] [--seconds S] [--size B]\n"
+                "       benchtool pingpong PORT [--count N] [--seconds S] [--size B] [--warmup W]\n"
+                "       benchtool firstbyte PORT [--count N] [--seconds S] [--size B]\n"
+                "       benchtool idle PORT [--count N] [--seconds S]\n"
+                "       benchtool bulk PORT --dir up|down [--bytes N] [--chunk B] [--tick-us U]\n"
+                "       benchtool stream PORT [--seconds S] [--gap-ms G]\n"
+                "       benchtool delay-relay TARGET_PORT [--delay-ms D] [--rate-mbit R]\n"
+                "                             [--cut-every-ms N] [--listen-port P]\n");
 }
 
 } // namespace
@@ -675,6 +758,8 @@ int main(int argc, char **argv)
     const std::string cmd = argv[1];
     if (cmd == "serve")
         return cmdServe();
+    if (cmd == "delay-relay")
+        return runDelayRelay(argc, argv);
     if (argc < 3) {
         usage();
         return 2;
@@ -698,6 +783,8 @@ int main(int argc, char **argv)
         return cmdIdle(a);
     if (cmd == "bulk")
         return cmdBulk(a);
+    if (cmd == "stream")
+        return cmdStream(a);
     usage();
     return 2;
 }
