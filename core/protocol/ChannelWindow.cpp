@@ -4,7 +4,6 @@ namespace wstunnel {
 
 ChannelWindow::ChannelWindow(quint32 receiveWindow)
     : m_receiveWindow(receiveWindow)
-    , m_grantedLimit(receiveWindow)
 {
 }
 
@@ -37,7 +36,7 @@ bool ChannelWindow::acceptIncoming(quint64 offset, quint64 bytes)
 {
     if (offset != m_received)
         return false;
-    if (m_received + bytes > m_grantedLimit)
+    if (m_received + bytes > m_advertised + m_receiveWindow)
         return false;
     m_received += bytes;
     return true;
@@ -57,7 +56,6 @@ bool ChannelWindow::creditDue() const
 quint64 ChannelWindow::takeCredit()
 {
     m_advertised = m_consumed;
-    m_grantedLimit = qMax(m_grantedLimit, m_consumed + m_receiveWindow);
     return m_consumed;
 }
 
