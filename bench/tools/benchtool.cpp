@@ -254,8 +254,8 @@ bool slowReceive(int fd, uint64_t total, uint32_t chunk, uint32_t tickUs, std::s
                 continue;
             if (r <= 0) {
                 *why = r == 0 ? "unexpected EOF at byte " + std::to_string(off)
-                              : std::string("recv: ") + std::strerror(errno) + " at byte "
-                                      + std::to_string(off);
+                              : std::string("recv: ") + std::strerror(errno) + " at byte " +
+                                    std::to_string(off);
                 return false;
             }
             if (!verify(buf.data(), static_cast<size_t>(r), off)) {
@@ -280,7 +280,8 @@ bool slowReceive(int fd, uint64_t total, uint32_t chunk, uint32_t tickUs, std::s
 // ---------------------------------------------------------------- bulk protocol
 
 #pragma pack(push, 1)
-struct BulkHeader {
+struct BulkHeader
+{
     char magic[4]; // "WSTB"
     char dir;      // 'U': client sends, server reads slowly; 'D': server sends, client reads slowly
     char pad[3];
@@ -329,7 +330,8 @@ void bulkSession(int fd)
 
 // ---------------------------------------------------------------- serve
 
-struct EchoConn {
+struct EchoConn
+{
     std::string pending;
     size_t offset = 0;
 };
@@ -450,7 +452,8 @@ int cmdServe()
 
 // ---------------------------------------------------------------- clients
 
-struct Args {
+struct Args
+{
     uint16_t port = 0;
     std::map<std::string, std::string> opts;
 
@@ -498,6 +501,23 @@ int cmdConnrate(const Args &a)
     return 0;
 }
 
+// Sorts timing samples for percentile(); no samples at all is a failed measurement.
+void sortSamples(std::vector<double> &samples)
+{
+    if (samples.empty()) {
+        errno = 0;
+        fail("no samples");
+    }
+    std::sort(samples.begin(), samples.end());
+}
+
+// The p-th percentile (0..1) of sorted samples, nearest rank.
+double percentile(const std::vector<double> &sorted, double p)
+{
+    size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+    return sorted[std::min(idx, sorted.size() - 1)];
+}
+
 int cmdPingpong(const Args &a)
 {
     const uint64_t maxCount = a.num("--count", 20000);
@@ -527,15 +547,8 @@ int cmdPingpong(const Args &a)
     for (uint64_t i = 0; i < maxCount && secondsSince(t0) < maxSeconds; ++i)
         us.push_back(roundTrip(warmup + i));
     close(fd);
-    if (us.empty()) {
-        errno = 0;
-        fail("no samples");
-    }
-    std::sort(us.begin(), us.end());
-    auto pct = [&](double p) {
-        size_t idx = static_cast<size_t>(p * static_cast<double>(us.size() - 1) + 0.5);
-        return us[std::min(idx, us.size() - 1)];
-    };
+    sortSamples(us);
+    auto pct = [&us](double p) { return percentile(us, p); };
     double sum = 0;
     for (double v : us)
         sum += v;
@@ -576,15 +589,8 @@ int cmdFirstByte(const Args &a)
         close(fd);
         us.push_back(std::chrono::duration<double, std::micro>(firstByte - start).count());
     }
-    if (us.empty()) {
-        errno = 0;
-        fail("no samples");
-    }
-    std::sort(us.begin(), us.end());
-    auto pct = [&](double p) {
-        size_t idx = static_cast<size_t>(p * static_cast<double>(us.size() - 1) + 0.5);
-        return us[std::min(idx, us.size() - 1)];
-    };
+    sortSamples(us);
+    auto pct = [&us](double p) { return percentile(us, p); };
     std::printf("{\"ok\":true,\"samples\":%zu,\"seconds\":%.6f,\"p50_us\":%.3f,\"p95_us\":%.3f,"
                 "\"min_us\":%.3f,\"max_us\":%.3f}\n",
                 us.size(), secondsSince(t0), pct(0.50), pct(0.95), us.front(), us.back());
