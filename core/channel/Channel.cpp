@@ -329,10 +329,9 @@ void Channel::readLocal()
             return;
         }
         const qint64 chunk = qint64(std::min(allowed, quint64(m_host->maxPayloadSize())));
-        QByteArray message(protocol::kDataHeaderSize + chunk, Qt::Uninitialized);
-        const qint64 n = m_endpoint->read(message.data() + protocol::kDataHeaderSize, chunk);
+        QByteArray message;
+        const qint64 n = m_endpoint->readWithHeadroom(message, protocol::kDataHeaderSize, chunk);
         if (n > 0) {
-            message.truncate(protocol::kDataHeaderSize + n);
             MessageCodec::writeDataHeader(message.data(), m_id, m_window.sentOffset());
             m_window.recordSent(quint64(n));
             m_bytesOut += quint64(n);

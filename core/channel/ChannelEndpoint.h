@@ -2,6 +2,7 @@
 
 #include "protocol/Message.h"
 
+#include <QByteArray>
 #include <QByteArrayView>
 #include <QHostAddress>
 #include <QList>
@@ -33,6 +34,17 @@ public:
     // > 0: bytes read (for a datagram endpoint, one whole datagram); 0: end of stream;
     // kWouldBlock: nothing now; kError: see errorString().
     virtual qint64 read(char *buffer, qint64 maxSize) = 0;
+    // As read(), into a new array: `headroom` bytes left for the caller (a Data message's
+    // header), then what was read. An endpoint that holds its bytes laid out so already (a relay)
+    // hands them over without copying them.
+    virtual qint64 readWithHeadroom(QByteArray &out, qsizetype headroom, qint64 maxSize)
+    {
+        out = QByteArray(headroom + maxSize, Qt::Uninitialized);
+        const qint64 n = read(out.data() + headroom, maxSize);
+        if (n > 0)
+            out.truncate(headroom + n);
+        return n;
+    }
     // How many bytes were taken now (the rest is queued and reported through bytesWritten()),
     // or kError. A datagram endpoint takes the whole datagram or drops it (returns 0), and
     // never queues.

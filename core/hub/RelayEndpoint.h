@@ -30,6 +30,7 @@ public:
     void connectToAddresses(const QList<QHostAddress> &addresses, quint16 port,
                             int timeoutMs) override;
     qint64 read(char *buffer, qint64 maxSize) override;
+    qint64 readWithHeadroom(QByteArray &out, qsizetype headroom, qint64 maxSize) override;
     qint64 write(QByteArrayView data) override;
     qint64 bytesToWrite() const override;
     void setReadEnabled(bool enabled) override;
@@ -44,6 +45,7 @@ private:
 
     RelayEndpoint(std::shared_ptr<Pipe> pipe, int side, const QString &peerAddress);
     bool readable() const;
+    void tookBytes(qint64 bytes);
     void scheduleReadyRead();
 
     std::shared_ptr<Pipe> m_pipe;

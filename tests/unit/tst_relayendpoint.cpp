@@ -1,0 +1,157 @@
+// The two ends of a hub's relay pipe on their own, no sessions: what one end's channel writes
+// the other end's channel reads, whole or in parts, with room for its Data header, and the
+// writer hears of it (bytesWritten) only once it has been read.
+#include "hub/RelayEndpoint.h"
+#include "protocol/Message.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+#include <memory>
+
+using namespace wstunnel;
+
+namespace {
+
+QByteArray pattern(int size, char seed)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (int i = 0; i < size; ++i)
+        bytes[i] = char(seed + i % 251);
+    return bytes;
+}
+
+constexpr qsizetype kHeadroom = protocol::kDataHeaderSize;
+
+// The payload of an array read with header room.
+QByteArray payloadOf(const QByteArray &message)
+{
+    return message.mid(kHeadroom);
+}
+
+} // namespace
+
+class tst_RelayEndpoint : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<RelayEndpoint> m_writer;
+    std::unique_ptr<RelayEndpoint> m_reader;
+
+private Q_SLOTS:
+    void init()
+    {
+        m_writer = std::make_unique<RelayEndpoint>();
+        m_reader.reset(m_writer->createMate(QStringLiteral("127.0.0.2:5000")));
+    }
+
+    void cleanup()
+    {
+        m_reader.reset();
+        m_writer.reset();
+    }
+
+    void aWriteIsReadWholeWithRoomForTheHeader_data()
+    {
+        QTest::addColumn<int>("size");
+        QTest::addColumn<qint64>("maxSize");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("one byte") << 1 << qint64(512 * 1024) << 1;
+        QTest::newRow("a full message") << 512 * 1024 << qint64(512 * 1024) << 512 * 1024;
+        QTest::newRow("more than the reader may take") << 100000 << qint64(4096) << 4096;
+    }
+
+    void aWriteIsReadWholeWithRoomForTheHeader()
+    {
+        QFETCH(int, size);
+        QFETCH(qint64, maxSize);
+        QFETCH(int, expected);
+        QSignalSpy written(m_writer.get(), &ChannelEndpoint::bytesWritten);
+        const QByteArray data = pattern(size, 'a');
+
+        QCOMPARE(m_writer->write(data), qint64(0)); // queued, not yet taken
+        QCOMPARE(m_writer->bytesToWrite(), qint64(size));
+        QCOMPARE(written.count(), 0);
+
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, maxSize), qint64(expected));
+        QCOMPARE(message.size(), kHeadroom + expected);
+        QCOMPARE(payloadOf(message), data.left(expected));
+        QCOMPARE(written.count(), 1);
+        QCOMPARE(written.at(0).at(0).toLongLong(), qint64(expected));
+        QCOMPARE(m_writer->bytesToWrite(), qint64(size - expected));
+    }
+
+    void partsAndWholesInterleave()
+    {
+        const QByteArray first = pattern(1000, 'a');
+        const QByteArray second = pattern(3000, 'k');
+        m_writer->write(first);
+        m_writer->write(second);
+
+        char buffer[300];
+        QCOMPARE(m_reader->read(buffer, sizeof buffer), qint64(sizeof buffer));
+        QCOMPARE(QByteArray(buffer, sizeof buffer), first.left(300));
+
+        // The rest of the first write, then the second whole: never across a write's boundary
+        // when handing over, so the second can go as it was laid out.
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 64 * 1024), qint64(700));
+        QCOMPARE(payloadOf(message), first.mid(300));
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 64 * 1024), qint64(3000));
+        QCOMPARE(payloadOf(message), second);
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 64 * 1024),
+                 ChannelEndpoint::kWouldBlock);
+    }
+
+    void aPlainReadGathersAcrossWrites()
+    {
+        const QByteArray first = pattern(10, 'a');
+        const QByteArray second = pattern(20, 'k');
+        m_writer->write(first);
+        m_writer->write(second);
+        QByteArray buffer(100, '\0');
+        QCOMPARE(m_reader->read(buffer.data(), buffer.size()), qint64(30));
+        QCOMPARE(buffer.left(30), first + second);
+    }
+
+    void theEndOfStreamComesAfterTheBytes()
+    {
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 1024),
+                 ChannelEndpoint::kWouldBlock);
+        m_writer->write(pattern(5, 'a'));
+        m_writer->write(QByteArrayView()); // an empty write is no end of stream
+        m_writer->shutdownWrite();
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 1024), qint64(5));
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 1024), qint64(0));
+        char byte;
+        QCOMPARE(m_reader->read(&byte, 1), qint64(0));
+    }
+
+    void theReaderIsWokenOncePerPassOfTheEventLoop()
+    {
+        QSignalSpy readable(m_reader.get(), &ChannelEndpoint::readyRead);
+        for (int i = 0; i < 10; ++i)
+            m_writer->write(pattern(100, 'a'));
+        QVERIFY(readable.wait());
+        QCOMPARE(readable.count(), 1);
+
+        m_reader->setReadEnabled(false);
+        m_writer->write(pattern(100, 'b'));
+        QVERIFY(!readable.wait(50));
+        m_reader->setReadEnabled(true);
+        QVERIFY(readable.wait());
+    }
+
+    void writingPastAClosedMateFails()
+    {
+        m_reader.reset();
+        QCOMPARE(m_writer->write(pattern(10, 'a')), ChannelEndpoint::kError);
+        QVERIFY(!m_writer->errorString().isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_RelayEndpoint)
+#include "tst_relayendpoint.moc"
