@@ -12,7 +12,9 @@ agent), reported beside ours; with --baseline-bin also ours-before (the same,
 run with an older build's binaries) and a before/after comparison. Over TLS: ours-wss
 (ours over wss:// with a private CA), socat-tls (two socat relays speaking TLS to each
 other) and ssh (`ssh -L` through an OpenSSH sshd the harness starts), reported in their own
-table ("Over TLS"). Every address used is 127.0.0.1; every wait is bounded.
+table ("Over TLS"). The delay group ("Long links") runs direct and ours over a delay relay,
+and ours over wss, ssh and node over the same relay for the time to first byte only. Every
+address used is 127.0.0.1; every wait is bounded.
 """
 
 import argparse
@@ -1287,8 +1289,12 @@ DELAY_RATE_MBIT = 1000
 DELAY_MEMORY_RTT_MS = 50
 DELAY_PATHS = ("direct", "ours")
 # Over the same links, only the time to first byte of a new connection: the other tunnels, with
-# the relay between their client and their server, and ours over wss.
+# the relay between their client and their server, and ours over wss. In the first round only:
+# starting them over each link (an SSH login, node's start-up) and their two round trips per
+# connection cost about 30 s a round on a loaded machine, in a group that already fills its
+# share of the time budget, and a count of round trips moves little from round to round.
 DELAY_TTFB_PATHS = (OURS_WSS, SSH, "node")
+DELAY_TTFB_ROUNDS = 1
 RESUME_PATHS = ("ours", HUB)
 
 
@@ -1311,18 +1317,25 @@ def link_starters(link):
     }
 
 
-def first_byte_ms(port, count, seconds, size=64, warmup=1):
+def first_byte_ms(port, count, seconds, pause_ms, size=64, warmup=1):
     """Median time to first byte of a new connection, in ms: connect, send `size` bytes to the
     echo server through the path, first echoed byte back (the rest is read and checked after).
     Each sample takes a round trip or more, so Python's own microseconds do not matter. The
     first `warmup` connections are not counted (a peer's first connection can pay for loading
-    code); at most `count` samples, fewer (at least 3) once `seconds` have passed."""
+    code); at most `count` samples, fewer (at least 3) once `seconds` have passed.
+
+    Each connection starts `pause_ms` after the previous one closed: a new connection on a quiet
+    link is what the figure is about, and ssh -L opening a channel right behind the previous
+    one's close pays a round trip more at 20 and 30 ms (not at 50 ms; not after half a round
+    trip's pause), which would time ssh's close, not its opening."""
     payload = bytes(range(size))
     samples = []
     deadline = time.monotonic() + seconds
     for i in range(warmup + count):
         if len(samples) >= 3 and time.monotonic() > deadline:
             break
+        if i:
+            time.sleep(pause_ms / 1000.0)
         start = time.perf_counter()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -1370,7 +1383,9 @@ def group_delay(cfg, res, rnd, path, iperf, echo_port, bulk_port):
     """Each round trip of cfg.delay_rtts: iperf3 1 and 8 streams both ways over the link, peak
     RSS of our processes meanwhile, time to first byte of a new connection; at
     DELAY_MEMORY_RTT_MS also the slow-reader and idle-connection figures (full run only). The
-    DELAY_TTFB_PATHS: the time to first byte only."""
+    DELAY_TTFB_PATHS: the time to first byte only, in the first DELAY_TTFB_ROUNDS rounds."""
+    if path in DELAY_TTFB_PATHS and rnd > DELAY_TTFB_ROUNDS:
+        return
     for rtt in cfg.delay_rtts:
         link = Link(rtt, cfg.delay_rate_mbit)
         prefix = link_prefix(link)
@@ -1378,7 +1393,7 @@ def group_delay(cfg, res, rnd, path, iperf, echo_port, bulk_port):
             delay_throughput(cfg, res, rnd, path, iperf, link)
         t = start_path(cfg, path, echo_port, f"delay{rtt:g}-ttfb-r{rnd}", link_starters(link))
         try:
-            ttfb = first_byte_ms(t.port, cfg.ttfb_count, cfg.ttfb_seconds)
+            ttfb = first_byte_ms(t.port, cfg.ttfb_count, cfg.ttfb_seconds, rtt)
             t.check_alive()
             res.add(f"{prefix}ttfb", path, ttfb)
             log(f"  {path:6s} {prefix}time to first byte: {ttfb:.1f} ms "
@@ -2260,7 +2275,11 @@ every byte on half the round trip later in each direction and caps each directio
 link would be; a gigabit uplink, and well within what this machine carries on every path). It
 buffers whatever is in flight, so it is never the bottleneck. "direct" is iperf3 → relay →
 iperf3 server; "ours" puts the same relay between `wstunnel --headless` and
-`wstunnel-remote` (the client dials the relay, which forwards to the remote).
+`wstunnel-remote` (the client dials the relay, which forwards to the remote). For the time
+to first byte only, the same relay stands between the client and the server of three more
+paths: ours over `wss://` (before the TLS remote), `ssh -L` (before the harness's sshd) and
+node wstunnel 1.4.0 (before its server; its client opens one WebSocket through the relay per
+tunnelled connection), in the group's first round only.
 
 The relay ends TCP on both sides, so the kernels' TCP windows see a loopback round trip and
 "direct" moves what the link carries: it is the link's capacity, not the speed of one real
@@ -2268,11 +2287,27 @@ TCP connection over such a path (which its receive buffer would limit: 6 MiB at 
 default, 1 Gbit/s up to about 50 ms). Only flow control that spans the relay end to end sees
 the delay — the tunnel's per-channel window, which is what this measures. For the same
 reason a new direct connection opens in no time and its first byte comes after one round trip
-(a real one needs two: the TCP handshake first).
+(a real one needs two: the TCP handshake first), and node wstunnel, which opens a new TCP
+connection across the link for every tunnelled connection, would pay that round trip too on a
+real link.
+
+Time to first byte of a new connection, in round trips: ours, ours over wss and ssh -L carry
+every connection over one session set up when they start (TCP, then the TLS handshake and the
+WebSocket upgrade, or SSH's key exchange and login), so a new connection pays only its own
+opening. Ours sends the request right behind the channel's `open` (early data,
+docs/PROTOCOL.md): one round trip. Over wss the TLS handshake costs round trips (one for TLS
+1.3, besides TCP's and the upgrade's) only when the session connects or reconnects, not per
+connection, so its figure is ours over ws plus the encryption. `ssh -L` sends its
+channel-open and waits for the confirmation before the first data: two round trips. Node
+wstunnel waits for its new WebSocket's upgrade answer before the first data: two round trips
+here, three on a real link.
 
 Figures: iperf3 as in the throughput group; peak RSS of our two processes over those four
 iperf3 runs; time to first byte: a new connection to the echo server, 64 bytes out, the
-first byte back (median of {cfg.ttfb_count}); at {DELAY_MEMORY_RTT_MS} ms also the
+first byte back (median of {cfg.ttfb_count} after one not counted, fewer past
+{cfg.ttfb_seconds} s, over a session already up), each connection one round trip after the
+previous one closed (ssh -L opening a channel right behind the previous one's close pays a
+round trip more at 20 and 30 ms); at {DELAY_MEMORY_RTT_MS} ms also the
 slow-reader figures ({cfg.link_slow_bytes // MIB} MiB each way, read at
 {cfg.link_slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s) and the idle-connection
 figures ({cfg.link_idle_count} connections). Targets (issue #16), at {LINK_TARGET_RTT_MS} ms:
@@ -2481,7 +2516,7 @@ def parse_args():
         cfg.setup_count, cfg.setup_seconds = 200, 5
         cfg.slow_bytes = GIB
         cfg.idle_count = 1000
-        cfg.ttfb_count, cfg.ttfb_seconds = 15, 10
+        cfg.ttfb_count, cfg.ttfb_seconds = 7, 10
         cfg.resume_seconds = 5 * cfg.resume_cut_every
         cfg.resume_base_seconds = 4.0
     # Over the delay group's link: a reader at 50 MiB/s (under the 1000 Mbit/s link), and fewer
