@@ -1354,6 +1354,20 @@ def first_byte_ms(port, count, seconds, pause_ms, size=64, warmup=1):
     return statistics.median(samples)
 
 
+# Our client's log lines that bound its session set-up (connect, upgrade, TLS if any, hello),
+# with their millisecond timestamps.
+CLIENT_LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \w+ \S+: "
+
+
+def session_setup_ms(client):
+    """Ms from our client's `connecting to` to its `connected to` line (the session's hello
+    answered), from the log's own timestamps: 1 ms resolution, enough over a long link."""
+    def at(what):
+        m = client.wait_line(CLIENT_LOG_TIME + what, 5)
+        return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
+    return (at("connected to ") - at("connecting to ")).total_seconds() * 1000.0
+
+
 def delay_throughput(cfg, res, rnd, path, iperf, link):
     """iperf3 1 and 8 streams both ways over the link; peak RSS of the path's processes."""
     prefix = link_prefix(link)
@@ -1398,6 +1412,11 @@ def group_delay(cfg, res, rnd, path, iperf, echo_port, bulk_port):
             res.add(f"{prefix}ttfb", path, ttfb)
             log(f"  {path:6s} {prefix}time to first byte: {ttfb:.1f} ms "
                 f"({ttfb / rtt:.2f} round trips)")
+            if path in ("ours", OURS_WSS):
+                setup = session_setup_ms(t.procs["entry"])
+                res.add(f"{prefix}session", path, setup)
+                log(f"  {path:6s} {prefix}session set-up: {setup:.0f} ms "
+                    f"({setup / rtt:.2f} round trips)")
         finally:
             t.stop()
         if (rtt == DELAY_MEMORY_RTT_MS and path in TUNNELS and path not in DELAY_TTFB_PATHS
@@ -2091,10 +2110,15 @@ LINK_ROWS = [
     ("thr8_up", "iperf3 8 streams, client→server (Mbit/s)", 0, 1000),
     ("thr8_down", "iperf3 8 streams, server→client `-R` (Mbit/s)", 0, 1000),
     ("ttfb", "time to first byte of a new connection, median (ms)", 1, 1),
+    ("session", "session set-up before it: the client's `connecting to` → `connected to` (ms)",
+     0, 1),
     ("peak_entry", "peak RSS during those iperf3 runs, client-side process (MiB)", 1, 1),
     ("peak_exit", "peak RSS during those iperf3 runs, server-side process (MiB)", 1, 1),
 ] + [(key, label, digits, 1) for key, label, digits, _h in ROWS
      if key.startswith(("peak_up_", "peak_down_", "idle_")) and not key.endswith("_hub")]
+# The rows also shown in round trips, with the DELAY_TTFB_PATHS beside direct and ours.
+LINK_ROUND_TRIP_KEYS = {"ttfb": "time to first byte in round trips",
+                        "session": "session set-up in round trips"}
 LINK_MEMORY_TARGETS = {"peak_up_entry": 64, "peak_up_exit": 64, "peak_down_entry": 64,
                        "peak_down_exit": 64, "idle_entry": 64, "idle_exit": 64}
 
@@ -2139,7 +2163,7 @@ def render_link_table(res, rtt):
     for key, label, digits, scale in LINK_ROWS:
         metric = f"rtt{rtt:g}_{key}"
         o, d = res.median(metric, "ours"), res.median(metric, "direct")
-        shown = [p for p in peers if key == "ttfb"]
+        shown = [p for p in peers if key in LINK_ROUND_TRIP_KEYS]
         if o is None and d is None and not shown:
             continue
         r = ratio(o, d)
@@ -2148,14 +2172,14 @@ def render_link_table(res, rtt):
         rounds = "; ".join(" / ".join(fmt(v * scale, digits) for v in
                                       res.samples.get(metric, {}).get(p, []))
                            or "—" for p in ["direct", "ours"] + shown)
-        cells = [res.median(metric, p) if key == "ttfb" else None for p in peers]
+        cells = [res.median(metric, p) if key in LINK_ROUND_TRIP_KEYS else None for p in peers]
         lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
                      f"{fmt(None if o is None else o * scale, digits)} | "
                      + "".join(f"{fmt(v, digits)} | " for v in cells)
                      + ("—" if r is None else f"{r:.2f}×")
                      + f" | {tgt} | {verdict} | {rounds} |")
-        if key == "ttfb":
-            lines.append("| time to first byte in round trips | "
+        if key in LINK_ROUND_TRIP_KEYS:
+            lines.append(f"| {LINK_ROUND_TRIP_KEYS[key]} | "
                          + "".join(f"{fmt(None if v is None else v / rtt, 2)} | "
                                    for v in [d, o] + cells)
                          + "| | | |")
@@ -2184,6 +2208,11 @@ def render_link_ttfb_lines(res, rtt):
                                         else f" (ours/{LABEL[p]}: {fmt(ratio(o, v))}×)")
         out.append(f"- reported: {rtt:g} ms round trip, time to first byte of a new connection, "
                    f"{LABEL[p]}: {shown(v)}{against}")
+    ws, wss = res.median(f"rtt{rtt:g}_session", "ours"), res.median(f"rtt{rtt:g}_session", OURS_WSS)
+    if ws is not None and wss is not None:
+        out.append(f"- reported: {rtt:g} ms round trip, session set-up, once per session: ours "
+                   f"over wss {shown(wss)}, over ws {shown(ws)} (the TLS handshake: "
+                   f"{fmt((wss - ws) / rtt, 2)} round trips more)")
     return out
 
 
@@ -2198,6 +2227,7 @@ def render_link_targets(res):
             d = res.median(f"rtt{rtt:g}_{key}", "direct")
             if key == "ttfb":
                 out += render_link_ttfb_lines(res, rtt)
+            if key in LINK_ROUND_TRIP_KEYS:
                 continue
             if o is None:
                 continue
@@ -2297,7 +2327,11 @@ WebSocket upgrade, or SSH's key exchange and login), so a new connection pays on
 opening. Ours sends the request right behind the channel's `open` (early data,
 docs/PROTOCOL.md): one round trip. Over wss the TLS handshake costs round trips (one for TLS
 1.3, besides TCP's and the upgrade's) only when the session connects or reconnects, not per
-connection, so its figure is ours over ws plus the encryption. `ssh -L` sends its
+connection, so its figure is ours over ws plus the encryption. That handshake shows in the
+session set-up row, ours and ours over wss only: from the client's `connecting to` to its
+`connected to` log line (millisecond timestamps), over ws the upgrade and the hello exchange,
+two round trips, plus processing (a fresh remote's first upgrade also loads its crypto library,
+some ms, which over wss happened at start-up). `ssh -L` sends its
 channel-open and waits for the confirmation before the first data: two round trips. Node
 wstunnel waits for its new WebSocket's upgrade answer before the first data: two round trips
 here, three on a real link.
