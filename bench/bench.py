@@ -12,7 +12,9 @@ agent), reported beside ours; with --baseline-bin also ours-before (the same,
 run with an older build's binaries) and a before/after comparison. Over TLS: ours-wss
 (ours over wss:// with a private CA), socat-tls (two socat relays speaking TLS to each
 other) and ssh (`ssh -L` through an OpenSSH sshd the harness starts), reported in their own
-table ("Over TLS"). Every address used is 127.0.0.1; every wait is bounded.
+table ("Over TLS"). The delay group ("Long links") runs direct and ours over a delay relay,
+and ours over wss, ssh and node over the same relay for the time to first byte only. Every
+address used is 127.0.0.1; every wait is bounded.
 """
 
 import argparse
@@ -60,10 +62,11 @@ HUB = "hub"
 PEERS = ["direct", "socat", "node"]
 TUNNELS = ["socat", "node", "ours", BASELINE, HUB]  # paths that have processes to measure
 # Over TLS, each in the throughput and setup groups only, reported in their own table ("Over
-# TLS"), never in the main table.
+# TLS"), never in the main table; ours over wss and ssh also in the delay group (time to first
+# byte only, in the "Long links" tables).
 OURS_WSS, SOCAT_TLS, SSH = "ours-wss", "socat-tls", "ssh"
 TLS_PATHS = [OURS_WSS, SOCAT_TLS, SSH]
-TLS_GROUPS = ("throughput", "setup")
+TLS_GROUPS = ("throughput", "setup", "delay")
 ALL_PATHS = PATHS + [BASELINE, HUB] + TLS_PATHS
 LABEL = {
     "direct": "direct",
@@ -500,8 +503,11 @@ def start_socat(cfg, tport, tag):
         raise
 
 
-def start_node(cfg, tport, tag):
+def start_node(cfg, tport, tag, link=None):
+    """The Node.js tunnel's server and client; over a Link, the client dials a delay relay in
+    front of the server (one WebSocket through it per tunnelled connection)."""
     procs = {}
+    relay = None
     env = {"HOME": os.path.join(NODE_DIR, "home")}  # machine-uuid may write ~/.nodemid
     os.makedirs(env["HOME"], exist_ok=True)
     try:
@@ -509,15 +515,19 @@ def start_node(cfg, tport, tag):
         procs["exit"] = Proc(f"node-server-{tag}", ["node", NODE_WSTT, "-s", f"127.0.0.1:{sport}"],
                              env=env)
         wait_listening(procs["exit"], sport, 20)
+        if link:
+            relay, sport = start_relay(cfg, link, sport, f"node-{tag}")
         lport = free_port()
         procs["entry"] = Proc(f"node-client-{tag}", [
             "node", NODE_WSTT, "-t", f"127.0.0.1:{lport}:127.0.0.1:{tport}",
             f"ws://127.0.0.1:{sport}"], env=env)
         wait_listening(procs["entry"], lport, 20)
-        return Tunnel("node", lport, procs)
+        return Tunnel("node", lport, procs, relay)
     except BaseException:
         for p in procs.values():
             p.stop()
+        if relay:
+            relay.stop()
         raise
 
 
@@ -700,14 +710,18 @@ def probe_ssh_cipher(sshd_port):
     return m.group(1) if m else "unknown"
 
 
-def start_ssh(cfg, tport, tag):
-    """`ssh -N -L` through our own sshd, logged in with the generated key."""
+def start_ssh(cfg, tport, tag, link=None):
+    """`ssh -N -L` through our own sshd, logged in with the generated key; over a Link, ssh
+    dials a delay relay in front of sshd (HostKeyAlias: the port does not matter)."""
     procs = {}
+    relay = None
     try:
         procs["exit"], sport = start_sshd(tag)
         if not cfg.ssh_cipher:
             cfg.ssh_cipher = probe_ssh_cipher(sport)
             log(f"  ssh: cipher negotiated by default: {cfg.ssh_cipher}")
+        if link:
+            relay, sport = start_relay(cfg, link, sport, f"ssh-{tag}")
         lport = free_port()
         argv = ["ssh"] + ssh_options() + [
             "-N", "-T", "-o", "ExitOnForwardFailure=yes", "-p", str(sport),
@@ -721,10 +735,12 @@ def start_ssh(cfg, tport, tag):
         # ssh listens for its forwards once logged in.
         wait_listening(procs["entry"], lport, 20)
         wait_session_up(cfg, procs["entry"], pport if pport is not None else lport, 20)
-        return Tunnel(SSH, lport, procs)
+        return Tunnel(SSH, lport, procs, relay)
     except BaseException:
         for p in procs.values():
             p.stop()
+        if relay:
+            relay.stop()
         raise
 
 
@@ -1272,6 +1288,13 @@ DELAY_RATE_MBIT = 1000
 # The round trip at which the slow-reader and idle-connection figures are taken again.
 DELAY_MEMORY_RTT_MS = 50
 DELAY_PATHS = ("direct", "ours")
+# Over the same links, only the time to first byte of a new connection: the other tunnels, with
+# the relay between their client and their server, and ours over wss. In the first round only:
+# starting them over each link (an SSH login, node's start-up) and their two round trips per
+# connection cost about 30 s a round on a loaded machine, in a group that already fills its
+# share of the time budget, and a count of round trips moves little from round to round.
+DELAY_TTFB_PATHS = (OURS_WSS, SSH, "node")
+DELAY_TTFB_ROUNDS = 1
 RESUME_PATHS = ("ours", HUB)
 
 
@@ -1288,16 +1311,31 @@ def link_starters(link):
         "ours": lambda cfg, tport, tag: start_ours(cfg, tport, tag, link=link),
         BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE, link),
         HUB: lambda cfg, tport, tag: start_hub(cfg, tport, tag, link),
+        OURS_WSS: lambda cfg, tport, tag: start_ours(cfg, tport, tag, OURS_WSS, link),
+        SSH: lambda cfg, tport, tag: start_ssh(cfg, tport, tag, link),
+        "node": lambda cfg, tport, tag: start_node(cfg, tport, tag, link),
     }
 
 
-def first_byte_ms(port, count, size=64):
+def first_byte_ms(port, count, seconds, pause_ms, size=64, warmup=1):
     """Median time to first byte of a new connection, in ms: connect, send `size` bytes to the
     echo server through the path, first echoed byte back (the rest is read and checked after).
-    Each sample takes a round trip or more, so Python's own microseconds do not matter."""
+    Each sample takes a round trip or more, so Python's own microseconds do not matter. The
+    first `warmup` connections are not counted (a peer's first connection can pay for loading
+    code); at most `count` samples, fewer (at least 3) once `seconds` have passed.
+
+    Each connection starts `pause_ms` after the previous one closed: a new connection on a quiet
+    link is what the figure is about, and ssh -L opening a channel right behind the previous
+    one's close pays a round trip more at 20 and 30 ms (not at 50 ms; not after half a round
+    trip's pause), which would time ssh's close, not its opening."""
     payload = bytes(range(size))
     samples = []
-    for _ in range(count):
+    deadline = time.monotonic() + seconds
+    for i in range(warmup + count):
+        if len(samples) >= 3 and time.monotonic() > deadline:
+            break
+        if i:
+            time.sleep(pause_ms / 1000.0)
         start = time.perf_counter()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -1311,47 +1349,78 @@ def first_byte_ms(port, count, size=64):
                 got += more
         if got != payload:
             raise BenchError(f"first byte: echo of {len(got)} bytes instead of the {size} sent")
-        samples.append((first - start) * 1000.0)
+        if i >= warmup:
+            samples.append((first - start) * 1000.0)
     return statistics.median(samples)
+
+
+# Our client's log lines that bound its session set-up (connect, upgrade, TLS if any, hello),
+# with their millisecond timestamps.
+CLIENT_LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \w+ \S+: "
+
+
+def session_setup_ms(client):
+    """Ms from our client's `connecting to` to its `connected to` line (the session's hello
+    answered), from the log's own timestamps: 1 ms resolution, enough over a long link."""
+    def at(what):
+        m = client.wait_line(CLIENT_LOG_TIME + what, 5)
+        return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
+    return (at("connected to ") - at("connecting to ")).total_seconds() * 1000.0
+
+
+def delay_throughput(cfg, res, rnd, path, iperf, link):
+    """iperf3 1 and 8 streams both ways over the link; peak RSS of the path's processes."""
+    prefix = link_prefix(link)
+    iperf.ensure()
+    t = start_path(cfg, path, iperf.port, f"delay{link.rtt_ms:g}-r{rnd}", link_starters(link))
+    try:
+        with MemSampler(t) as ms:
+            for streams in (1, 8):
+                for reverse in (False, True):
+                    metric = f"{prefix}thr{streams}_{'down' if reverse else 'up'}"
+                    iperf.wait_idle()
+                    try:
+                        gbps, _moved = iperf_run(cfg, t.port, reverse, streams)
+                    except BenchError as e:
+                        t.check_alive()
+                        raise BenchError(f"{metric}: {e}")
+                    t.check_alive()
+                    res.add(metric, path, gbps)
+                    log(f"  {path:6s} {metric}: {gbps * 1000:.0f} Mbit/s")
+        for role, kib in ms.peak.items():
+            res.add(f"{prefix}peak_{role}", path, kib / 1024.0)
+    finally:
+        t.stop()
 
 
 def group_delay(cfg, res, rnd, path, iperf, echo_port, bulk_port):
     """Each round trip of cfg.delay_rtts: iperf3 1 and 8 streams both ways over the link, peak
     RSS of our processes meanwhile, time to first byte of a new connection; at
-    DELAY_MEMORY_RTT_MS also the slow-reader and idle-connection figures (full run only)."""
+    DELAY_MEMORY_RTT_MS also the slow-reader and idle-connection figures (full run only). The
+    DELAY_TTFB_PATHS: the time to first byte only, in the first DELAY_TTFB_ROUNDS rounds."""
+    if path in DELAY_TTFB_PATHS and rnd > DELAY_TTFB_ROUNDS:
+        return
     for rtt in cfg.delay_rtts:
         link = Link(rtt, cfg.delay_rate_mbit)
         prefix = link_prefix(link)
-        iperf.ensure()
-        t = start_path(cfg, path, iperf.port, f"delay{rtt:g}-r{rnd}", link_starters(link))
-        try:
-            with MemSampler(t) as ms:
-                for streams in (1, 8):
-                    for reverse in (False, True):
-                        metric = f"{prefix}thr{streams}_{'down' if reverse else 'up'}"
-                        iperf.wait_idle()
-                        try:
-                            gbps, _moved = iperf_run(cfg, t.port, reverse, streams)
-                        except BenchError as e:
-                            t.check_alive()
-                            raise BenchError(f"{metric}: {e}")
-                        t.check_alive()
-                        res.add(metric, path, gbps)
-                        log(f"  {path:6s} {metric}: {gbps * 1000:.0f} Mbit/s")
-            for role, kib in ms.peak.items():
-                res.add(f"{prefix}peak_{role}", path, kib / 1024.0)
-        finally:
-            t.stop()
+        if path not in DELAY_TTFB_PATHS:
+            delay_throughput(cfg, res, rnd, path, iperf, link)
         t = start_path(cfg, path, echo_port, f"delay{rtt:g}-ttfb-r{rnd}", link_starters(link))
         try:
-            ttfb = first_byte_ms(t.port, cfg.ttfb_count)
+            ttfb = first_byte_ms(t.port, cfg.ttfb_count, cfg.ttfb_seconds, rtt)
             t.check_alive()
             res.add(f"{prefix}ttfb", path, ttfb)
             log(f"  {path:6s} {prefix}time to first byte: {ttfb:.1f} ms "
                 f"({ttfb / rtt:.2f} round trips)")
+            if path in ("ours", OURS_WSS):
+                setup = session_setup_ms(t.procs["entry"])
+                res.add(f"{prefix}session", path, setup)
+                log(f"  {path:6s} {prefix}session set-up: {setup:.0f} ms "
+                    f"({setup / rtt:.2f} round trips)")
         finally:
             t.stop()
-        if rtt == DELAY_MEMORY_RTT_MS and path in TUNNELS and not cfg.smoke:
+        if (rtt == DELAY_MEMORY_RTT_MS and path in TUNNELS and path not in DELAY_TTFB_PATHS
+                and not cfg.smoke):
             group_slow_reader(cfg, res, rnd, path, bulk_port, link)
             group_idle(cfg, res, rnd, path, echo_port, link)
 
@@ -2041,10 +2110,15 @@ LINK_ROWS = [
     ("thr8_up", "iperf3 8 streams, client→server (Mbit/s)", 0, 1000),
     ("thr8_down", "iperf3 8 streams, server→client `-R` (Mbit/s)", 0, 1000),
     ("ttfb", "time to first byte of a new connection, median (ms)", 1, 1),
+    ("session", "session set-up before it: the client's `connecting to` → `connected to` (ms)",
+     0, 1),
     ("peak_entry", "peak RSS during those iperf3 runs, client-side process (MiB)", 1, 1),
     ("peak_exit", "peak RSS during those iperf3 runs, server-side process (MiB)", 1, 1),
 ] + [(key, label, digits, 1) for key, label, digits, _h in ROWS
      if key.startswith(("peak_up_", "peak_down_", "idle_")) and not key.endswith("_hub")]
+# The rows also shown in round trips, with the DELAY_TTFB_PATHS beside direct and ours.
+LINK_ROUND_TRIP_KEYS = {"ttfb": "time to first byte in round trips",
+                        "session": "session set-up in round trips"}
 LINK_MEMORY_TARGETS = {"peak_up_entry": 64, "peak_up_exit": 64, "peak_down_entry": 64,
                        "peak_down_exit": 64, "idle_entry": 64, "idle_exit": 64}
 
@@ -2073,39 +2147,88 @@ def link_verdict(res, rtt, key):
     return "", ""
 
 
+def link_ttfb_peers(res, rtt):
+    """The DELAY_TTFB_PATHS whose time to first byte was measured at this round trip."""
+    return [p for p in DELAY_TTFB_PATHS if res.median(f"rtt{rtt:g}_ttfb", p) is not None]
+
+
 def render_link_table(res, rtt):
-    lines = ["| metric | direct | ours | ours/direct | target | result | per round: direct; ours |",
-             "|---|---:|---:|---:|---|---|---|"]
+    """direct and ours for every figure; beside them, on the time-to-first-byte rows only, the
+    DELAY_TTFB_PATHS measured."""
+    peers = link_ttfb_peers(res, rtt)
+    rounds_of = "; ".join(["direct", "ours"] + [LABEL[p] for p in peers])
+    lines = ["| metric | direct | ours | " + "".join(f"{LABEL[p]} | " for p in peers)
+             + f"ours/direct | target | result | per round: {rounds_of} |",
+             "|---|---:|---:|" + "---:|" * len(peers) + "---:|---|---|---|"]
     for key, label, digits, scale in LINK_ROWS:
-        o, d = res.median(f"rtt{rtt:g}_{key}", "ours"), res.median(f"rtt{rtt:g}_{key}", "direct")
-        if o is None and d is None:
+        metric = f"rtt{rtt:g}_{key}"
+        o, d = res.median(metric, "ours"), res.median(metric, "direct")
+        shown = [p for p in peers if key in LINK_ROUND_TRIP_KEYS]
+        if o is None and d is None and not shown:
             continue
         r = ratio(o, d)
         tgt, verdict = link_verdict(res, rtt, key)
         verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
         rounds = "; ".join(" / ".join(fmt(v * scale, digits) for v in
-                                      res.samples.get(f"rtt{rtt:g}_{key}", {}).get(p, []))
-                           or "—" for p in ("direct", "ours"))
+                                      res.samples.get(metric, {}).get(p, []))
+                           or "—" for p in ["direct", "ours"] + shown)
+        cells = [res.median(metric, p) if key in LINK_ROUND_TRIP_KEYS else None for p in peers]
         lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
                      f"{fmt(None if o is None else o * scale, digits)} | "
+                     + "".join(f"{fmt(v, digits)} | " for v in cells)
                      + ("—" if r is None else f"{r:.2f}×")
                      + f" | {tgt} | {verdict} | {rounds} |")
-        if key == "ttfb":
-            lines.append(f"| time to first byte in round trips | "
-                         f"{fmt(None if d is None else d / rtt, 2)} | "
-                         f"{fmt(None if o is None else o / rtt, 2)} | | | | |")
+        if key in LINK_ROUND_TRIP_KEYS:
+            lines.append(f"| {LINK_ROUND_TRIP_KEYS[key]} | "
+                         + "".join(f"{fmt(None if v is None else v / rtt, 2)} | "
+                                   for v in [d, o] + cells)
+                         + "| | | |")
     return "\n".join(lines)
+
+
+def render_link_ttfb_lines(res, rtt):
+    """"reported" lines for the time to first byte at this round trip: ours (issue #16 asks
+    for one round trip, the request riding with the channel's opening), then each peer beside
+    ours."""
+    metric = f"rtt{rtt:g}_ttfb"
+    o, d = res.median(metric, "ours"), res.median(metric, "direct")
+
+    def shown(v):
+        return f"{fmt(v, 1)} ms = {fmt(v / rtt, 2)} round trips"
+    out = []
+    if o is not None:
+        out.append(f"- reported: {rtt:g} ms round trip, time to first byte of a new connection, "
+                   f"ours: {shown(o)} (issue #16: one round trip, early data"
+                   + ("" if d is None else f"; direct through the same relay {shown(d)}") + ")")
+    for p in link_ttfb_peers(res, rtt):
+        v = res.median(metric, p)
+        # Ours over wss against ours over ws: what TLS adds per connection; the others: ours
+        # against them.
+        against = "" if o is None else (f" (wss/ws: {fmt(ratio(v, o))}×)" if p == OURS_WSS
+                                        else f" (ours/{LABEL[p]}: {fmt(ratio(o, v))}×)")
+        out.append(f"- reported: {rtt:g} ms round trip, time to first byte of a new connection, "
+                   f"{LABEL[p]}: {shown(v)}{against}")
+    ws, wss = res.median(f"rtt{rtt:g}_session", "ours"), res.median(f"rtt{rtt:g}_session", OURS_WSS)
+    if ws is not None and wss is not None:
+        out.append(f"- reported: {rtt:g} ms round trip, session set-up, once per session: ours "
+                   f"over wss {shown(wss)}, over ws {shown(ws)} (the TLS handshake: "
+                   f"{fmt((wss - ws) / rtt, 2)} round trips more)")
+    return out
 
 
 def render_link_targets(res):
     """PASS/FAIL lines for the targets at LINK_TARGET_RTT_MS; the same ratios, reported, at the
-    other round trips."""
+    other round trips; the time to first byte of every path, reported at every round trip."""
     labels = {key: label for key, label, _d, _s in LINK_ROWS}
     out = []
     for rtt in link_rtts(res):
         for key, _label, _digits, scale in LINK_ROWS:
             o = res.median(f"rtt{rtt:g}_{key}", "ours")
             d = res.median(f"rtt{rtt:g}_{key}", "direct")
+            if key == "ttfb":
+                out += render_link_ttfb_lines(res, rtt)
+            if key in LINK_ROUND_TRIP_KEYS:
+                continue
             if o is None:
                 continue
             tgt, verdict = link_verdict(res, rtt, key)
@@ -2182,7 +2305,11 @@ every byte on half the round trip later in each direction and caps each directio
 link would be; a gigabit uplink, and well within what this machine carries on every path). It
 buffers whatever is in flight, so it is never the bottleneck. "direct" is iperf3 → relay →
 iperf3 server; "ours" puts the same relay between `wstunnel --headless` and
-`wstunnel-remote` (the client dials the relay, which forwards to the remote).
+`wstunnel-remote` (the client dials the relay, which forwards to the remote). For the time
+to first byte only, the same relay stands between the client and the server of three more
+paths: ours over `wss://` (before the TLS remote), `ssh -L` (before the harness's sshd) and
+node wstunnel 1.4.0 (before its server; its client opens one WebSocket through the relay per
+tunnelled connection), in the group's first round only.
 
 The relay ends TCP on both sides, so the kernels' TCP windows see a loopback round trip and
 "direct" moves what the link carries: it is the link's capacity, not the speed of one real
@@ -2190,11 +2317,31 @@ TCP connection over such a path (which its receive buffer would limit: 6 MiB at 
 default, 1 Gbit/s up to about 50 ms). Only flow control that spans the relay end to end sees
 the delay — the tunnel's per-channel window, which is what this measures. For the same
 reason a new direct connection opens in no time and its first byte comes after one round trip
-(a real one needs two: the TCP handshake first).
+(a real one needs two: the TCP handshake first), and node wstunnel, which opens a new TCP
+connection across the link for every tunnelled connection, would pay that round trip too on a
+real link.
+
+Time to first byte of a new connection, in round trips: ours, ours over wss and ssh -L carry
+every connection over one session set up when they start (TCP, then the TLS handshake and the
+WebSocket upgrade, or SSH's key exchange and login), so a new connection pays only its own
+opening. Ours sends the request right behind the channel's `open` (early data,
+docs/PROTOCOL.md): one round trip. Over wss the TLS handshake costs round trips (one for TLS
+1.3, besides TCP's and the upgrade's) only when the session connects or reconnects, not per
+connection, so its figure is ours over ws plus the encryption. That handshake shows in the
+session set-up row, ours and ours over wss only: from the client's `connecting to` to its
+`connected to` log line (millisecond timestamps), over ws the upgrade and the hello exchange,
+two round trips, plus processing (a fresh remote's first upgrade also loads its crypto library,
+some ms, which over wss happened at start-up). `ssh -L` sends its
+channel-open and waits for the confirmation before the first data: two round trips. Node
+wstunnel waits for its new WebSocket's upgrade answer before the first data: two round trips
+here, three on a real link.
 
 Figures: iperf3 as in the throughput group; peak RSS of our two processes over those four
 iperf3 runs; time to first byte: a new connection to the echo server, 64 bytes out, the
-first byte back (median of {cfg.ttfb_count}); at {DELAY_MEMORY_RTT_MS} ms also the
+first byte back (median of {cfg.ttfb_count} after one not counted, fewer past
+{cfg.ttfb_seconds} s, over a session already up), each connection one round trip after the
+previous one closed (ssh -L opening a channel right behind the previous one's close pays a
+round trip more at 20 and 30 ms); at {DELAY_MEMORY_RTT_MS} ms also the
 slow-reader figures ({cfg.link_slow_bytes // MIB} MiB each way, read at
 {cfg.link_slow_chunk / MIB / (cfg.slow_tick_us / 1e6):.0f} MiB/s) and the idle-connection
 figures ({cfg.link_idle_count} connections). Targets (issue #16), at {LINK_TARGET_RTT_MS} ms:
@@ -2388,7 +2535,7 @@ def parse_args():
         cfg.slow_bytes = 64 * MIB
         cfg.idle_count = 100
         cfg.delay_rtts = cfg.delay_rtts[:1]
-        cfg.ttfb_count = 3
+        cfg.ttfb_count, cfg.ttfb_seconds = 3, 5
         cfg.resume_cut_every = 1.0
         cfg.resume_seconds, cfg.resume_base_seconds = 2.0, 1.0
         cfg.groups = [g for g in cfg.groups if g != "startup"]
@@ -2403,7 +2550,7 @@ def parse_args():
         cfg.setup_count, cfg.setup_seconds = 200, 5
         cfg.slow_bytes = GIB
         cfg.idle_count = 1000
-        cfg.ttfb_count = 15
+        cfg.ttfb_count, cfg.ttfb_seconds = 7, 10
         cfg.resume_seconds = 5 * cfg.resume_cut_every
         cfg.resume_base_seconds = 4.0
     # Over the delay group's link: a reader at 50 MiB/s (under the 1000 Mbit/s link), and fewer
@@ -2514,7 +2661,7 @@ def main():
             "gui": ([p for p in cfg.paths if p == "ours" or (
                         p == BASELINE and os.access(cfg.bins[BASELINE]["gui"], os.X_OK))],
                     lambda r, p: group_gui(cfg, res, r, p)),
-            "delay": ([p for p in cfg.paths if p in DELAY_PATHS],
+            "delay": ([p for p in cfg.paths if p in DELAY_PATHS + DELAY_TTFB_PATHS],
                       lambda r, p: group_delay(cfg, res, r, p, iperf, echo_port, bulk_port)),
             "resume": ([p for p in cfg.paths if p in RESUME_PATHS],
                        lambda r, p: group_resume(cfg, res, r, p, bulk_port)),
