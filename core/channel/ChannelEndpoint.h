@@ -49,6 +49,14 @@ public:
     // or kError. A datagram endpoint takes the whole datagram or drops it (returns 0), and
     // never queues.
     virtual qint64 write(QByteArrayView data) = 0;
+    // True for an endpoint that keeps what is written to it until it is read (a relay): it is
+    // then handed whole received messages, where the link can give them away (writeMessage).
+    virtual bool keepsWrites() const { return false; }
+    // As write() of message from payloadOffset on, keeping the message instead of copying.
+    virtual qint64 writeMessage(QByteArray message, qsizetype payloadOffset)
+    {
+        return write(QByteArrayView(message).sliced(payloadOffset));
+    }
     virtual qint64 bytesToWrite() const = 0;
     // readyRead() is emitted only while reading is enabled: a channel without credit stops it.
     virtual void setReadEnabled(bool enabled) = 0;

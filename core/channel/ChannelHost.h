@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QtGlobal>
 
 namespace wstunnel {
@@ -27,6 +28,9 @@ public:
     // A datagram channel sent, received or dropped a datagram: its idle time starts again, and
     // it becomes the most recently used of the session's flows.
     virtual void datagramActivity(Channel *channel) = 0;
+    // While a received message is handled: that message as an array of its own, if part lies
+    // within it and the link can give it away (Link::takeReceivedMessage), else null.
+    virtual QByteArray takeReceivedMessage(QByteArrayView part) = 0;
     // The channel is closed; the host releases its id and deletes it later.
     virtual void channelFinished(Channel *channel) = 0;
 };

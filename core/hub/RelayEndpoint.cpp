@@ -7,6 +7,11 @@
 
 namespace wstunnel {
 
+namespace {
+// Room a piece is given for writes to join it; a larger write gets a piece of its own size.
+constexpr qsizetype kPieceCapacity = 256 * 1024;
+} // namespace
+
 // Both directions of a relay. It outlives either end, so that the end still reading finds what
 // the other wrote, and its end of stream, after the writer's channel is finished and gone.
 struct RelayEndpoint::Pipe
@@ -128,10 +133,39 @@ qint64 RelayEndpoint::write(QByteArrayView data)
     if (data.isEmpty())
         return 0;
     Pipe::Direction &out = m_pipe->directions[m_side];
-    QByteArray message(protocol::kDataHeaderSize + data.size(), Qt::Uninitialized);
-    std::memcpy(message.data() + protocol::kDataHeaderSize, data.data(), size_t(data.size()));
-    out.pieces.push_back({std::move(message)});
     out.size += data.size();
+    // Small writes join the last piece while it is unread and has room: the writer's messages
+    // may be small (what its socket had at the time), and the reading channel should still send
+    // few large ones, as the ends do.
+    if (!out.pieces.empty()) {
+        QByteArray &last = out.pieces.back().message;
+        if (out.pieces.back().begin == protocol::kDataHeaderSize &&
+            last.size() + data.size() <= last.capacity()) {
+            last.append(data);
+            m_mate->scheduleReadyRead();
+            return 0;
+        }
+    }
+    QByteArray message;
+    message.reserve(protocol::kDataHeaderSize + qMax(data.size(), kPieceCapacity));
+    message.resize(protocol::kDataHeaderSize);
+    message.append(data);
+    out.pieces.push_back({std::move(message)});
+    m_mate->scheduleReadyRead();
+    return 0;
+}
+
+qint64 RelayEndpoint::writeMessage(QByteArray message, qsizetype payloadOffset)
+{
+    const qsizetype size = message.size() - payloadOffset;
+    // The received message's own header is the room for the reading channel's.
+    if (m_ended || !m_mate || size == 0 || payloadOffset < protocol::kDataHeaderSize)
+        return write(QByteArrayView(message).sliced(payloadOffset));
+    // Qt drops bytes at the front by moving its begin pointer, not the bytes.
+    message.remove(0, payloadOffset - protocol::kDataHeaderSize);
+    Pipe::Direction &out = m_pipe->directions[m_side];
+    out.size += size;
+    out.pieces.push_back({std::move(message)});
     m_mate->scheduleReadyRead();
     return 0;
 }

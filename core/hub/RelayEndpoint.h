@@ -32,6 +32,8 @@ public:
     qint64 read(char *buffer, qint64 maxSize) override;
     qint64 readWithHeadroom(QByteArray &out, qsizetype headroom, qint64 maxSize) override;
     qint64 write(QByteArrayView data) override;
+    bool keepsWrites() const override { return true; }
+    qint64 writeMessage(QByteArray message, qsizetype payloadOffset) override;
     qint64 bytesToWrite() const override;
     void setReadEnabled(bool enabled) override;
     void shutdownWrite() override;

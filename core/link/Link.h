@@ -30,6 +30,14 @@ public:
     virtual QString peerAddress() const = 0;
     // Ends the link, telling the peer how when the wire can; closed() follows.
     virtual void close(LinkEnding ending, const QString &reason) = 0;
+    // While messageReceived() is emitted, for a receiver that keeps part of the message (a hub's
+    // relay): the message as an array of its own, which the view emitted points into, so that
+    // keeping the part costs no copy. Null where the link cannot give it away; then copy.
+    virtual QByteArray takeReceivedMessage(QByteArrayView part)
+    {
+        Q_UNUSED(part)
+        return QByteArray();
+    }
 
 Q_SIGNALS:
     // The view is valid during the emission only.

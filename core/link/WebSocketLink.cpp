@@ -111,6 +111,11 @@ void WebSocketLink::receive(QByteArrayView message)
     Q_EMIT messageReceived(message);
 }
 
+QByteArray WebSocketLink::takeReceivedMessage(QByteArrayView part)
+{
+    return m_stream->takeReceivedMessage(part);
+}
+
 void WebSocketLink::close(LinkEnding ending, const QString &reason)
 {
     if (!m_open)

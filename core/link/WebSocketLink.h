@@ -40,6 +40,7 @@ public:
     bool isOpen() const override { return m_open; }
     QString peerAddress() const override { return m_peerAddress; }
     void close(LinkEnding ending, const QString &reason) override;
+    QByteArray takeReceivedMessage(QByteArrayView part) override;
 
 private:
     void receive(QByteArrayView message);

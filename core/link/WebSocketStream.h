@@ -37,6 +37,8 @@ public:
     bool readsFrames() const { return m_reading; }
     // Stops delivering messages, e.g. once the session has ended.
     void stop() { m_reader.stop(); }
+    // See FrameReader::takeMessage().
+    QByteArray takeReceivedMessage(QByteArrayView part) { return m_reader.takeMessage(part); }
 
 Q_SIGNALS:
     // The view is valid during the emission only.

@@ -21,6 +21,9 @@ bool closeCodeAllowedOnTheWire(quint16 code)
            (code >= 3000 && code <= 4999);
 }
 
+// Smaller messages are copied by whoever keeps them: a new buffer for each would cost more.
+constexpr qsizetype kMinTakenMessage = 64 * 1024;
+
 } // namespace
 
 FrameReader::FrameReader(quint32 maxMessageSize, Masking incoming, QObject *parent)
@@ -56,13 +59,13 @@ void FrameReader::commit(qsizetype size)
     Q_ASSERT(size >= 0 && m_used + size <= m_buffer.size());
     m_used += size;
     QPointer<FrameReader> guard(this);
-    qsizetype start = 0;
+    m_parsed = 0;
     m_pendingFrameSize = 0;
     while (!m_stopped) {
         WebSocketFrame::Header header;
         QString error;
         const auto parsed = WebSocketFrame::parseHeader(
-            QByteArrayView(m_buffer.constData() + start, m_used - start), header, &error);
+            QByteArrayView(m_buffer.constData() + m_parsed, m_used - m_parsed), header, &error);
         if (parsed == WebSocketFrame::Parse::Incomplete)
             break;
         if (parsed == WebSocketFrame::Parse::Invalid) {
@@ -71,16 +74,17 @@ void FrameReader::commit(qsizetype size)
         } else if (acceptHeader(header)) {
             // acceptHeader() bounds the payload by the message size, so this cannot overflow.
             const qsizetype frameSize = header.headerSize + qsizetype(header.payloadSize);
-            if (m_used - start < frameSize) {
+            if (m_used - m_parsed < frameSize) {
                 m_pendingFrameSize = frameSize;
                 break;
             }
-            char *payload = m_buffer.data() + start + header.headerSize;
-            start += frameSize;
+            char *payload = m_buffer.data() + m_parsed + header.headerSize;
+            m_parsed += frameSize;
             deliver(header, payload);
         }
         if (!guard)
             return;
+        m_deliveringBegin = m_deliveringEnd = 0;
     }
     if (m_stopped) {
         // Nothing will be delivered any more: let the memory go.
@@ -91,10 +95,34 @@ void FrameReader::commit(qsizetype size)
         return;
     }
     // Only the start of an incomplete frame is moved.
-    if (start > 0) {
-        std::memmove(m_buffer.data(), m_buffer.constData() + start, size_t(m_used - start));
-        m_used -= start;
+    if (m_parsed > 0) {
+        std::memmove(m_buffer.data(), m_buffer.constData() + m_parsed, size_t(m_used - m_parsed));
+        m_used -= m_parsed;
+        m_parsed = 0;
     }
+}
+
+QByteArray FrameReader::takeMessage(QByteArrayView part)
+{
+    const qsizetype size = m_deliveringEnd - m_deliveringBegin;
+    const qsizetype behind = m_used - m_parsed;
+    const char *begin = m_buffer.constData() + m_deliveringBegin;
+    if (m_deliveringEnd == 0 || part.data() < begin || part.data() + part.size() > begin + size)
+        return QByteArray();
+    // The message keeps the whole allocation, so it must fill most of it; what follows it is
+    // copied into the new buffer, so it must be little.
+    if (size < kMinTakenMessage || size < m_buffer.size() / 2 || behind > size / 4)
+        return QByteArray();
+    QByteArray message = std::move(m_buffer);
+    m_buffer = QByteArray(message.size(), Qt::Uninitialized);
+    std::memcpy(m_buffer.data(), message.constData() + m_parsed, size_t(behind));
+    m_used = behind;
+    m_parsed = 0;
+    // Qt drops bytes at the front by moving its begin pointer, not the bytes.
+    message.truncate(m_deliveringEnd);
+    message.remove(0, m_deliveringBegin);
+    m_deliveringBegin = m_deliveringEnd = 0;
+    return message;
 }
 
 bool FrameReader::acceptHeader(const WebSocketFrame::Header &header)
@@ -146,6 +174,9 @@ void FrameReader::deliver(const WebSocketFrame::Header &header, char *payload)
         return;
     case WebSocketFrame::Binary:
         if (header.final) {
+            m_deliveringBegin = payload - m_buffer.constData();
+            m_deliveringEnd = m_deliveringBegin + size;
+            // commit() forgets it again: a slot may have deleted the reader.
             Q_EMIT binaryMessageReceived(QByteArrayView(payload, size));
             return;
         }

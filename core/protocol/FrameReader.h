@@ -46,6 +46,13 @@ public:
     void commit(qsizetype size);
     void feed(QByteArrayView bytes);
 
+    // While binaryMessageReceived() is emitted, for a receiver that keeps part of the message (a
+    // relay) instead of copying it: the message as an array of its own, the view emitted pointing
+    // into it; the reader reads on into a new buffer. Null where part is not within the message,
+    // where taking would not pay (a small message, or much else in the buffer behind it), or
+    // outside the emission.
+    QByteArray takeMessage(QByteArrayView part);
+
     void stop() { m_stopped = true; }
     bool isStopped() const { return m_stopped; }
 
@@ -72,6 +79,10 @@ private:
     bool m_stopped = false;
     QByteArray m_buffer; // [0, m_used) holds received bytes, the rest is room to read into
     qsizetype m_used = 0;
+    qsizetype m_parsed = 0; // where the next frame begins, while commit() runs
+    // The unfragmented message being emitted, as [begin, end) of m_buffer; end 0 otherwise.
+    qsizetype m_deliveringBegin = 0;
+    qsizetype m_deliveringEnd = 0;
     qsizetype m_pendingFrameSize = 0; // of the incomplete frame at the front, once its header is in
     QByteArray m_fragments;           // payload of a fragmented message so far
     bool m_inFragmentedMessage = false;

@@ -490,6 +490,11 @@ qint64 TunnelSession::maxPayloadSize() const
                         qint64(m_peerMaxMessageSize) - protocol::kDataHeaderSize);
 }
 
+QByteArray TunnelSession::takeReceivedMessage(QByteArrayView part)
+{
+    return m_link ? m_link->takeReceivedMessage(part) : QByteArray();
+}
+
 bool TunnelSession::canSendDatagram() const
 {
     return linkLive() && m_link->backlog() < m_limits.writeWatermark / 2;

@@ -160,6 +160,7 @@ private:
     bool canSendDatagram() const override;
     qint64 maxDatagramSize() const override;
     void datagramActivity(Channel *channel) override;
+    QByteArray takeReceivedMessage(QByteArrayView part) override;
     void channelFinished(Channel *channel) override;
 
     // Evicts the least recently used datagram channel when a new one would exceed the limit.

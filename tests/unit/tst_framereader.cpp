@@ -670,6 +670,75 @@ private Q_SLOTS:
         QVERIFY(delivered == space.data + (wire.size() - payload.size()));
     }
 
+    // A relay keeps a large message as the array it was read into, and the reader reads on into
+    // a new one: every message before and after it arrives whole.
+    void takenMessage_data()
+    {
+        QTest::addColumn<QByteArray>("firstRead");
+        QTest::addColumn<QByteArray>("secondRead");
+        QTest::addColumn<bool>("askOutside"); // for a part that is not in the message
+        QTest::addColumn<bool>("taken");
+        QTest::addColumn<QList<QByteArray>>("messages");
+        const QByteArray large = pattern(200000);
+        const QByteArray other = pattern(150000).right(140000);
+        const QByteArray otherWire = encode({binaryFrame(other)}, true);
+        QTest::addRow("a large message alone") << encode({binaryFrame(large)}, true) << QByteArray()
+                                               << false << true << QList<QByteArray>{large};
+        QTest::addRow("a large message, then a small one")
+            << encode({binaryFrame(large), binaryFrame("tail")}, true) << QByteArray() << false
+            << true << QList<QByteArray>{large, "tail"};
+        QTest::addRow("a large message, then part of another")
+            << encode({binaryFrame(large)}, true) + otherWire.left(10000) << otherWire.mid(10000)
+            << false << true << QList<QByteArray>{large, other};
+        QTest::addRow("a large message, then much more")
+            << encode({binaryFrame(large)}, true) + otherWire << QByteArray() << false << false
+            << QList<QByteArray>{large, other};
+        QTest::addRow("a small message")
+            << encode({binaryFrame(pattern(1000))}, true) << QByteArray() << false << false
+            << QList<QByteArray>{pattern(1000)};
+        QTest::addRow("a part outside the message")
+            << encode({binaryFrame(large)}, true) << QByteArray() << true << false
+            << QList<QByteArray>{large};
+        QTest::addRow("a fragmented message")
+            << encode(
+                   {binaryFrame(large.left(100000), false), continuationFrame(large.mid(100000))},
+                   true)
+            << QByteArray() << false << false << QList<QByteArray>{large};
+    }
+
+    void takenMessage()
+    {
+        QFETCH(QByteArray, firstRead);
+        QFETCH(QByteArray, secondRead);
+        QFETCH(bool, askOutside);
+        QFETCH(bool, taken);
+        QFETCH(QList<QByteArray>, messages);
+        FrameReader reader(1024 * 1024, Masking::Masked);
+        QList<QByteArray> received;
+        QByteArray kept;
+        bool viewInKept = false;
+        connect(&reader, &FrameReader::binaryMessageReceived, &reader, [&](QByteArrayView m) {
+            if (received.isEmpty()) {
+                const QByteArray elsewhere(16, 'x');
+                kept = reader.takeMessage(askOutside ? QByteArrayView(elsewhere) : m.first(16));
+                viewInKept = !kept.isNull() && kept.constData() == m.data();
+            }
+            received.append(m.toByteArray());
+        });
+        for (const QByteArray &read : {firstRead, secondRead}) {
+            const FrameReader::ReadSpace space = reader.prepareRead(read.size());
+            std::memcpy(space.data, read.constData(), size_t(read.size()));
+            reader.commit(read.size());
+        }
+        QCOMPARE(!kept.isNull(), taken);
+        if (taken) {
+            QVERIFY(viewInKept);
+            QCOMPARE(kept, messages.first());
+        }
+        QCOMPARE(received, messages);
+        QCOMPARE(reader.takeMessage(QByteArrayView(received.first())), QByteArray());
+    }
+
     void nextReadSize_data()
     {
         QTest::addColumn<QByteArray>("received");

@@ -83,16 +83,47 @@ private Q_SLOTS:
         QCOMPARE(m_writer->bytesToWrite(), qint64(size - expected));
     }
 
+    // What a hub receives is a Data message of the writer's session: its header makes the room
+    // for the reading session's, and the bytes are never copied.
+    void aReceivedMessageIsKeptAndHandedOverAsItIs()
+    {
+        QVERIFY(m_writer->keepsWrites());
+        const QByteArray payload = pattern(300000, 'm');
+        QByteArray received = QByteArray(kHeadroom, 'h') + payload;
+        const char *payloadBytes = received.constData() + kHeadroom;
+        QSignalSpy written(m_writer.get(), &ChannelEndpoint::bytesWritten);
+
+        QCOMPARE(m_writer->writeMessage(std::move(received), kHeadroom), qint64(0));
+        QCOMPARE(m_writer->bytesToWrite(), qint64(payload.size()));
+
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 512 * 1024),
+                 qint64(payload.size()));
+        QVERIFY(message.constData() + kHeadroom == payloadBytes);
+        QCOMPARE(payloadOf(message), payload);
+        QCOMPARE(written.count(), 1);
+        QCOMPARE(written.at(0).at(0).toLongLong(), qint64(payload.size()));
+    }
+
+    void aReceivedMessageWithMoreInFrontKeepsOnlyTheRoomItNeeds()
+    {
+        const QByteArray payload = pattern(1000, 'm');
+        m_writer->writeMessage(QByteArray(40, 'h') + payload, 40);
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 512 * 1024), qint64(1000));
+        QCOMPARE(message.size(), kHeadroom + 1000);
+        QCOMPARE(payloadOf(message), payload);
+    }
+
     void partsAndWholesInterleave()
     {
         const QByteArray first = pattern(1000, 'a');
         const QByteArray second = pattern(3000, 'k');
         m_writer->write(first);
-        m_writer->write(second);
-
         char buffer[300];
         QCOMPARE(m_reader->read(buffer, sizeof buffer), qint64(sizeof buffer));
         QCOMPARE(QByteArray(buffer, sizeof buffer), first.left(300));
+        m_writer->write(second);
 
         // The rest of the first write, then the second whole: never across a write's boundary
         // when handing over, so the second can go as it was laid out.
@@ -103,6 +134,19 @@ private Q_SLOTS:
         QCOMPARE(payloadOf(message), second);
         QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 64 * 1024),
                  ChannelEndpoint::kWouldBlock);
+    }
+
+    // The writer's messages may be small (what its socket had); the reader still sends few
+    // large ones.
+    void smallWritesJoinUntilRead()
+    {
+        const QByteArray first = pattern(1000, 'a');
+        const QByteArray second = pattern(3000, 'k');
+        m_writer->write(first);
+        m_writer->write(second);
+        QByteArray message;
+        QCOMPARE(m_reader->readWithHeadroom(message, kHeadroom, 64 * 1024), qint64(4000));
+        QCOMPARE(payloadOf(message), first + second);
     }
 
     void aPlainReadGathersAcrossWrites()
