@@ -993,6 +993,18 @@ def iperf_run(cfg, port, reverse, streams):
     return gbps, moved
 
 
+def iperf_through(tunnel, metric, run):
+    """One iperf3 run through a started path; an error names the metric, and a path process
+    that died is reported as such."""
+    try:
+        result = run()
+    except BenchError as e:
+        tunnel.check_alive()
+        raise BenchError(f"{metric}: {e}")
+    tunnel.check_alive()
+    return result
+
+
 def cpu_snapshot(tunnel):
     return {role: tree_cpu(p.pid) for role, p in tunnel.procs.items()}
 
@@ -1010,12 +1022,8 @@ def group_throughput(cfg, res, rnd, path, iperf):
                 iperf.wait_idle()
                 settled = {role: len(tree_pids(p.pid)) for role, p in t.procs.items()}
                 before = cpu_snapshot(t)
-                try:
-                    gbps, moved = iperf_run(cfg, t.port, reverse, streams)
-                except BenchError as e:
-                    t.check_alive()
-                    raise BenchError(f"{metric}: {e}")
-                t.check_alive()
+                gbps, moved = iperf_through(
+                    t, metric, lambda: iperf_run(cfg, t.port, reverse, streams))
                 for role, p in t.procs.items():
                     wait_children_reaped(p.pid, settled=settled[role])
                 after = cpu_snapshot(t)
@@ -1052,12 +1060,8 @@ def group_udp(cfg, res, rnd, path, iperf):
     try:
         for mbps in UDP_RATES:
             iperf.wait_idle()
-            try:
-                delivered, lost = iperf_udp_run(cfg, t.port, mbps)
-            except BenchError as e:
-                t.check_alive()
-                raise BenchError(f"udp {mbps} Mbit/s: {e}")
-            t.check_alive()
+            delivered, lost = iperf_through(t, f"udp {mbps} Mbit/s",
+                                            lambda: iperf_udp_run(cfg, t.port, mbps))
             res.add(f"udp{mbps}_rate", path, delivered)
             res.add(f"udp{mbps}_loss", path, lost)
             log(f"  {path:6s} udp {mbps} Mbit/s offered: {delivered:.0f} Mbit/s delivered, "
@@ -1379,12 +1383,8 @@ def delay_throughput(cfg, res, rnd, path, iperf, link):
                 for reverse in (False, True):
                     metric = f"{prefix}thr{streams}_{'down' if reverse else 'up'}"
                     iperf.wait_idle()
-                    try:
-                        gbps, _moved = iperf_run(cfg, t.port, reverse, streams)
-                    except BenchError as e:
-                        t.check_alive()
-                        raise BenchError(f"{metric}: {e}")
-                    t.check_alive()
+                    gbps, _moved = iperf_through(
+                        t, metric, lambda: iperf_run(cfg, t.port, reverse, streams))
                     res.add(metric, path, gbps)
                     log(f"  {path:6s} {metric}: {gbps * 1000:.0f} Mbit/s")
         for role, kib in ms.peak.items():

@@ -93,6 +93,23 @@ private Q_SLOTS:
     void resumeHandshakeInFlightStillShowsReconnecting();
 
 private:
+    // A remote reached through a relay the test can cut, an echo mapping through it, and two
+    // connections open: one that will talk again, one idle.
+    struct HeldConnections
+    {
+        TokenStore tokens;
+        AllowList allowList;
+        std::unique_ptr<TunnelServer> server;
+        std::unique_ptr<CuttableRelay> relay;
+        RemoteConfig remote;
+        MappingConfig mapping;
+        QTcpSocket client;
+        QTcpSocket idle;
+    };
+    void openHeldConnections(HeldConnections &scene, const QString &remoteName);
+    RemoteStats remoteStats(const QString &remoteId) const;
+    // The remote's entry in the remote list shows "Reconnecting (2 connections held)".
+    void checkRemoteListShowsTwoHeld(const RemoteConfig &remote);
     void createWindow();
     MappingDialog *openAddDialog();
     MappingConfig echoMapping(quint16 port) const;
@@ -1524,61 +1541,77 @@ void TestMainWindow::startAtLoginWritesAutostartEntry()
 // A WebSocket that drops while a connection is open: the remote shows as reconnecting with the
 // connection held, the mapping stays active, the tray shows no error, and once the remote is
 // reachable again the same connection carries on.
-void TestMainWindow::droppedWebSocketShowsReconnectingAndKeepsMappings()
+void TestMainWindow::openHeldConnections(HeldConnections &scene, const QString &remoteName)
 {
-    TokenStore tokens;
-    tokens.add("resume-token");
-    AllowList allowList;
-    allowList.addLoopbackDefaults();
-    TunnelServer server(ServerSettings(), tokens, allowList);
+    scene.tokens.add("resume-token");
+    scene.allowList.addLoopbackDefaults();
+    scene.server = std::make_unique<TunnelServer>(ServerSettings(), scene.tokens, scene.allowList);
     QString error;
-    QVERIFY2(server.listen(&error), qPrintable(error));
-    CuttableRelay relay(server.serverPort());
-    RemoteConfig remote;
-    remote.id = Profile::newId();
-    remote.name = QStringLiteral("Behind a proxy");
-    remote.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relay.port()));
-    m_controller->setRemote(remote, QByteArray("resume-token"));
+    QVERIFY2(scene.server->listen(&error), qPrintable(error));
+    scene.relay = std::make_unique<CuttableRelay>(scene.server->serverPort());
+    scene.remote.id = Profile::newId();
+    scene.remote.name = remoteName;
+    scene.remote.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(scene.relay->port()));
+    m_controller->setRemote(scene.remote, QByteArray("resume-token"));
     const quint16 port = unusedLoopbackPort();
-    MappingConfig mapping = echoMapping(port);
-    mapping.remoteId = remote.id;
-    m_controller->setMapping(mapping);
-    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
-    QTcpSocket client;
-    client.connectToHost(QHostAddress::LocalHost, port);
-    QVERIFY(client.waitForConnected(5000));
-    QCOMPARE(echoThrough(client, "before the drop"), QByteArray("before the drop"));
-    QTcpSocket idle;
-    idle.connectToHost(QHostAddress::LocalHost, port);
-    QVERIFY(idle.waitForConnected(5000));
-    QCOMPARE(echoThrough(idle, "idle"), QByteArray("idle"));
-    QTRY_COMPARE(stateOf(mapping.id), MappingState::Active);
+    scene.mapping = echoMapping(port);
+    scene.mapping.remoteId = scene.remote.id;
+    m_controller->setMapping(scene.mapping);
+    QTRY_COMPARE_WITH_TIMEOUT(stateOf(scene.mapping.id), MappingState::Listening, 10000);
+    scene.client.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(scene.client.waitForConnected(5000));
+    QCOMPARE(echoThrough(scene.client, "before the drop"), QByteArray("before the drop"));
+    scene.idle.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(scene.idle.waitForConnected(5000));
+    QCOMPARE(echoThrough(scene.idle, "idle"), QByteArray("idle"));
+    QTRY_COMPARE(stateOf(scene.mapping.id), MappingState::Active);
+}
 
-    const auto remoteStats = [this, &remote] {
-        const EngineSnapshot snapshot = m_controller->snapshot();
-        const RemoteStats *stats = snapshot.remote(remote.id);
-        return stats ? *stats : RemoteStats();
-    };
-    relay.goDown();
-    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Reconnecting, 10000);
-    QCOMPARE(remoteStats().heldConnections, 2);
-    QVERIFY(!remoteStats().error.isError());
-    QCOMPARE(stateOf(mapping.id), MappingState::Active);
+RemoteStats TestMainWindow::remoteStats(const QString &remoteId) const
+{
+    const EngineSnapshot snapshot = m_controller->snapshot();
+    const RemoteStats *stats = snapshot.remote(remoteId);
+    return stats ? *stats : RemoteStats();
+}
+
+void TestMainWindow::checkRemoteListShowsTwoHeld(const RemoteConfig &remote)
+{
     auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
     QListWidgetItem *remoteItem = remoteList->item(1);
     QCOMPARE(remoteItem->text(), remote.name);
     QTRY_VERIFY2(
         remoteItem->toolTip().contains(QStringLiteral("Reconnecting (2 connections held)")),
         qPrintable(remoteItem->toolTip()));
-    QVERIFY(m_tray->state() != TrayController::TrayState::Error);
-    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
-    QCOMPARE(idle.state(), QAbstractSocket::ConnectedState);
+}
 
-    QVERIFY(relay.restore());
-    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Connected, 20000);
-    QCOMPARE(echoThrough(client, "after the resume"), QByteArray("after the resume"));
-    QCOMPARE(echoThrough(idle, "idle after"), QByteArray("idle after"));
-    QCOMPARE(stateOf(mapping.id), MappingState::Active);
+// A WebSocket that drops while a connection is open: the remote shows as reconnecting with the
+// connection held, the mapping stays active, the tray shows no error, and once the remote is
+// reachable again the same connection carries on.
+void TestMainWindow::droppedWebSocketShowsReconnectingAndKeepsMappings()
+{
+    HeldConnections scene;
+    openHeldConnections(scene, QStringLiteral("Behind a proxy"));
+    if (QTest::currentTestFailed())
+        return;
+    const QString remoteId = scene.remote.id;
+
+    scene.relay->goDown();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats(remoteId).state, RemoteState::Reconnecting, 10000);
+    QCOMPARE(remoteStats(remoteId).heldConnections, 2);
+    QVERIFY(!remoteStats(remoteId).error.isError());
+    QCOMPARE(stateOf(scene.mapping.id), MappingState::Active);
+    checkRemoteListShowsTwoHeld(scene.remote);
+    if (QTest::currentTestFailed())
+        return;
+    QVERIFY(m_tray->state() != TrayController::TrayState::Error);
+    QCOMPARE(scene.client.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(scene.idle.state(), QAbstractSocket::ConnectedState);
+
+    QVERIFY(scene.relay->restore());
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats(remoteId).state, RemoteState::Connected, 20000);
+    QCOMPARE(echoThrough(scene.client, "after the resume"), QByteArray("after the resume"));
+    QCOMPARE(echoThrough(scene.idle, "idle after"), QByteArray("idle after"));
+    QCOMPARE(stateOf(scene.mapping.id), MappingState::Active);
     QVERIFY(m_tray->state() != TrayController::TrayState::Error);
 }
 
@@ -1586,58 +1619,29 @@ void TestMainWindow::droppedWebSocketShowsReconnectingAndKeepsMappings()
 // come: the remote still shows as reconnecting with its connection held, not as connecting.
 void TestMainWindow::resumeHandshakeInFlightStillShowsReconnecting()
 {
-    TokenStore tokens;
-    tokens.add("resume-token");
-    AllowList allowList;
-    allowList.addLoopbackDefaults();
-    TunnelServer server(ServerSettings(), tokens, allowList);
-    QString error;
-    QVERIFY2(server.listen(&error), qPrintable(error));
-    CuttableRelay relay(server.serverPort());
-    RemoteConfig remote;
-    remote.id = Profile::newId();
-    remote.name = QStringLiteral("Slow path");
-    remote.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(relay.port()));
-    m_controller->setRemote(remote, QByteArray("resume-token"));
-    const quint16 port = unusedLoopbackPort();
-    MappingConfig mapping = echoMapping(port);
-    mapping.remoteId = remote.id;
-    m_controller->setMapping(mapping);
-    QTRY_COMPARE_WITH_TIMEOUT(stateOf(mapping.id), MappingState::Listening, 10000);
-    QTcpSocket client;
-    client.connectToHost(QHostAddress::LocalHost, port);
-    QVERIFY(client.waitForConnected(5000));
-    QCOMPARE(echoThrough(client, "before the drop"), QByteArray("before the drop"));
-    QTcpSocket idle;
-    idle.connectToHost(QHostAddress::LocalHost, port);
-    QVERIFY(idle.waitForConnected(5000));
-    QCOMPARE(echoThrough(idle, "idle"), QByteArray("idle"));
+    HeldConnections scene;
+    openHeldConnections(scene, QStringLiteral("Slow path"));
+    if (QTest::currentTestFailed())
+        return;
+    const QString remoteId = scene.remote.id;
 
-    const auto remoteStats = [this, &remote] {
-        const EngineSnapshot snapshot = m_controller->snapshot();
-        const RemoteStats *stats = snapshot.remote(remote.id);
-        return stats ? *stats : RemoteStats();
-    };
-    relay.stallAfterUpgrade();
-    relay.cut();
+    scene.relay->stallAfterUpgrade();
+    scene.relay->cut();
     // The client dialed again and sent its hello and its resume request, which wait in the relay.
-    QTRY_VERIFY_WITH_TIMEOUT(relay.heldMessages() >= 2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(scene.relay->heldMessages() >= 2, 10000);
     const qint64 sequence = m_controller->snapshot().sequence;
     QTRY_VERIFY(m_controller->snapshot().sequence >= sequence + 2);
-    QCOMPARE(remoteStats().state, RemoteState::Reconnecting);
-    QCOMPARE(remoteStats().heldConnections, 2);
-    QCOMPARE(stateOf(mapping.id), MappingState::Active);
-    auto *remoteList = m_window->findChild<QListWidget *>(QStringLiteral("remoteList"));
-    QListWidgetItem *remoteItem = remoteList->item(1);
-    QCOMPARE(remoteItem->text(), remote.name);
-    QTRY_VERIFY2(
-        remoteItem->toolTip().contains(QStringLiteral("Reconnecting (2 connections held)")),
-        qPrintable(remoteItem->toolTip()));
+    QCOMPARE(remoteStats(remoteId).state, RemoteState::Reconnecting);
+    QCOMPARE(remoteStats(remoteId).heldConnections, 2);
+    QCOMPARE(stateOf(scene.mapping.id), MappingState::Active);
+    checkRemoteListShowsTwoHeld(scene.remote);
+    if (QTest::currentTestFailed())
+        return;
 
-    relay.release();
-    QTRY_COMPARE_WITH_TIMEOUT(remoteStats().state, RemoteState::Connected, 20000);
-    QCOMPARE(echoThrough(client, "after the resume"), QByteArray("after the resume"));
-    QCOMPARE(echoThrough(idle, "idle after"), QByteArray("idle after"));
+    scene.relay->release();
+    QTRY_COMPARE_WITH_TIMEOUT(remoteStats(remoteId).state, RemoteState::Connected, 20000);
+    QCOMPARE(echoThrough(scene.client, "after the resume"), QByteArray("after the resume"));
+    QCOMPARE(echoThrough(scene.idle, "idle after"), QByteArray("idle after"));
 }
 
 QTEST_MAIN(TestMainWindow)
