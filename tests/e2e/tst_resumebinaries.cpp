@@ -178,6 +178,35 @@ private:
         return true;
     }
 
+    // desktop -> hub <- agent devbox, all real binaries, with one connection open through them
+    // that has carried a MiB each way.
+    struct HubChain
+    {
+        QTemporaryDir dir;
+        HubTokens tokens;
+        Peer hub{QStringLiteral("wstunnel-remote")};
+        quint16 hubPort = 0;
+        Peer agent{QStringLiteral("wstunnel-remote")};
+        PumpServer target{kMiB, 2};
+        Peer desktop{QStringLiteral("wstunnel")};
+        quint16 localPort = 0;
+        std::unique_ptr<StreamPump> local;
+    };
+
+    void openHubChain(HubChain &chain)
+    {
+        QVERIFY(chain.dir.isValid());
+        QVERIFY(writeHubTokens(chain.dir, &chain.tokens));
+        QVERIFY(startHub(chain.hub, chain.tokens, QStringLiteral("127.0.0.1:0"), &chain.hubPort));
+        QVERIFY(startAgent(chain.agent, chain.tokens, chain.hubPort));
+        QVERIFY(startDesktop(chain.desktop, chain.tokens, chain.hubPort, chain.target.serverPort(),
+                             &chain.localPort));
+        chain.local = std::make_unique<StreamPump>(chain.localPort, kMiB, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(chain.target.pump && chain.target.pump->bytesReceived() == kMiB &&
+                                     chain.local->bytesReceived() == kMiB,
+                                 20000);
+    }
+
 private Q_SLOTS:
     // Five cuts during a gigabyte each way at once: both streams arrive whole, and neither local
     // connection ever sees a reset.
@@ -451,23 +480,12 @@ private Q_SLOTS:
     // long before the resume timeout, and says why and how many connections ended.
     void restartedHubEndsTheConnectionsAtOnce()
     {
-        QTemporaryDir dir;
-        QVERIFY(dir.isValid());
-        HubTokens tokens;
-        QVERIFY(writeHubTokens(dir, &tokens));
-        Peer hub(QStringLiteral("wstunnel-remote"));
-        quint16 hubPort = 0;
-        QVERIFY(startHub(hub, tokens, QStringLiteral("127.0.0.1:0"), &hubPort));
-        Peer agent(QStringLiteral("wstunnel-remote"));
-        QVERIFY(startAgent(agent, tokens, hubPort));
-        PumpServer target(kMiB, 2);
-        Peer desktop(QStringLiteral("wstunnel"));
-        quint16 localPort = 0;
-        QVERIFY(startDesktop(desktop, tokens, hubPort, target.serverPort(), &localPort));
-        StreamPump local(localPort, kMiB, 1);
-        QTRY_VERIFY_WITH_TIMEOUT(target.pump && target.pump->bytesReceived() == kMiB &&
-                                     local.bytesReceived() == kMiB,
-                                 20000);
+        HubChain chain;
+        openHubChain(chain);
+        if (QTest::currentTestFailed())
+            return;
+        auto &[dir, tokens, hub, hubPort, agent, target, desktop, localPort, localPump] = chain;
+        StreamPump &local = *localPump;
 
         hub.kill();
         QCOMPARE(hub.waitForExit(), -1);
@@ -518,23 +536,12 @@ private Q_SLOTS:
     // agent, long before the resume timeout; the restarted agent serves new connections.
     void restartedAgentEndsItsConnectionsAtOnce()
     {
-        QTemporaryDir dir;
-        QVERIFY(dir.isValid());
-        HubTokens tokens;
-        QVERIFY(writeHubTokens(dir, &tokens));
-        Peer hub(QStringLiteral("wstunnel-remote"));
-        quint16 hubPort = 0;
-        QVERIFY(startHub(hub, tokens, QStringLiteral("127.0.0.1:0"), &hubPort));
-        Peer agent(QStringLiteral("wstunnel-remote"));
-        QVERIFY(startAgent(agent, tokens, hubPort));
-        PumpServer target(kMiB, 2);
-        Peer desktop(QStringLiteral("wstunnel"));
-        quint16 localPort = 0;
-        QVERIFY(startDesktop(desktop, tokens, hubPort, target.serverPort(), &localPort));
-        StreamPump local(localPort, kMiB, 1);
-        QTRY_VERIFY_WITH_TIMEOUT(target.pump && target.pump->bytesReceived() == kMiB &&
-                                     local.bytesReceived() == kMiB,
-                                 20000);
+        HubChain chain;
+        openHubChain(chain);
+        if (QTest::currentTestFailed())
+            return;
+        auto &[dir, tokens, hub, hubPort, agent, target, desktop, localPort, localPump] = chain;
+        StreamPump &local = *localPump;
 
         agent.kill();
         QCOMPARE(agent.waitForExit(), -1);
