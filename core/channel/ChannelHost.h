@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/ReceiveWindowTuner.h"
+
 #include <QByteArray>
 #include <QtGlobal>
 
@@ -27,6 +29,8 @@ public:
     // A datagram channel sent, received or dropped a datagram: its idle time starts again, and
     // it becomes the most recently used of the session's flows.
     virtual void datagramActivity(Channel *channel) = 0;
+    // What the receive-window tuners of the host's stream channels share; nullptr: fixed windows.
+    virtual ReceiveWindowTuner::Context *receiveWindowTuning() = 0;
     // The channel is closed; the host releases its id and deletes it later.
     virtual void channelFinished(Channel *channel) = 0;
 };

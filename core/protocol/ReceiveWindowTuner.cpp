@@ -1,0 +1,132 @@
+#include "ReceiveWindowTuner.h"
+
+#include <algorithm>
+
+namespace wstunnel {
+
+ReceiveWindowTuner::ReceiveWindowTuner(Context &context, quint32 initialWindow)
+    : m_context(context)
+    , m_initialWindow(initialWindow)
+    , m_window(initialWindow)
+{
+}
+
+ReceiveWindowTuner::~ReceiveWindowTuner()
+{
+    setExtra(0);
+}
+
+void ReceiveWindowTuner::dataReceived(quint64 receivedOffset)
+{
+    m_lastReceived = receivedOffset;
+    if (!m_sampling || receivedOffset < m_sampleLimit)
+        return;
+    // Data that ends exactly at the old limit: the sender stopped there, waiting for credit.
+    if (receivedOffset == m_sampleLimit) {
+        m_senderWaited = true;
+        return;
+    }
+    m_sampling = false;
+    // A sender that did not wait at the limit was held back by something else (the path's rate,
+    // its own source), and the time would say nothing about the round trip.
+    if (!m_senderWaited || m_sampleGeneration != m_context.pathGeneration)
+        return;
+    // At most a little longer than the round trip; the smallest one seen is the path's.
+    const qint64 sample = qMax<qint64>(1, m_context.clockUs() - m_sampleSinceUs);
+    if (m_context.roundTripUs == 0 || sample < m_context.roundTripUs)
+        m_context.roundTripUs = sample;
+}
+
+bool ReceiveWindowTuner::consumed(quint64 consumedOffset, quint64 buffered)
+{
+    const qint64 roundTrip = m_context.roundTripUs;
+    if (roundTrip == 0 || consumedOffset < kLocalBufferAllowance)
+        return false;
+    const qint64 now = m_context.clockUs();
+    if (!m_measuring) {
+        m_measuring = true;
+        m_periodStartUs = now;
+        m_periodStartOffset = consumedOffset;
+        return false;
+    }
+    // Two round trips: the local socket's kernel buffers first take a burst at any reader's
+    // speed, and over two round trips such a burst counts for half as much.
+    const qint64 elapsed = now - m_periodStartUs;
+    if (elapsed < 2 * roundTrip)
+        return false;
+    const quint64 taken = consumedOffset - m_periodStartOffset;
+    m_periodStartUs = now;
+    m_periodStartOffset = consumedOffset;
+    // Scaled to one round trip: a period that ran longer (no event came sooner, or the transfer
+    // paused) says less about the rate.
+    const double takenPerRoundTrip = double(taken) * double(roundTrip) / double(elapsed);
+    if (takenPerRoundTrip * 2 < double(m_window) || buffered > m_window / 4)
+        return false;
+    return grow();
+}
+
+bool ReceiveWindowTuner::grow()
+{
+    const qint64 extra = qint64(m_window) - m_initialWindow;
+    const qint64 target = qMin(
+        qMin(2 * qint64(m_window), qint64(m_context.maxWindow)) - m_initialWindow, fairShare());
+    const qint64 wanted = target - extra;
+    if (wanted <= 0)
+        return false;
+    const qint64 fromSession = m_context.sessionBudget->take(wanted, m_context.sessionBudgetLimit);
+    const qint64 taken = m_context.processBudget->take(fromSession, m_context.processBudgetLimit);
+    m_context.sessionBudget->give(fromSession - taken);
+    if (taken == 0)
+        return false;
+    if (extra == 0) {
+        m_context.sessionBudget->addHolder();
+        m_context.processBudget->addHolder();
+    }
+    m_window = quint32(m_window + taken);
+    return true;
+}
+
+qint64 ReceiveWindowTuner::fairShare() const
+{
+    const bool newcomer = m_window == m_initialWindow;
+    return qMin(m_context.sessionBudget->fairShare(m_context.sessionBudgetLimit, newcomer),
+                m_context.processBudget->fairShare(m_context.processBudgetLimit, newcomer));
+}
+
+quint32 ReceiveWindowTuner::windowForCredit(quint64 consumedOffset, quint64 grantedLimit)
+{
+    if (m_window > m_initialWindow) {
+        const quint64 fair = m_initialWindow + quint64(fairShare());
+        // The limit already granted stays granted: the window shrinks only as credit returns.
+        const quint64 stillGranted =
+            grantedLimit > consumedOffset ? grantedLimit - consumedOffset : 0;
+        const quint64 window = std::min<quint64>(m_window, std::max(fair, stillGranted));
+        setExtra(qint64(window) - m_initialWindow);
+    }
+    if (!m_sampling && consumedOffset + m_window > grantedLimit) {
+        m_sampling = true;
+        m_senderWaited = m_lastReceived == grantedLimit;
+        m_sampleLimit = grantedLimit;
+        m_sampleSinceUs = m_context.clockUs();
+        m_sampleGeneration = m_context.pathGeneration;
+    }
+    return m_window;
+}
+
+// Sets the window to the initial one plus extra, giving back to the budgets what it no longer
+// holds. Only ever lowers the window; growing takes from the budgets in grow().
+void ReceiveWindowTuner::setExtra(qint64 extra)
+{
+    const qint64 held = qint64(m_window) - m_initialWindow;
+    if (extra >= held)
+        return;
+    m_context.sessionBudget->give(held - extra);
+    m_context.processBudget->give(held - extra);
+    if (extra == 0) {
+        m_context.sessionBudget->removeHolder();
+        m_context.processBudget->removeHolder();
+    }
+    m_window = quint32(m_initialWindow + extra);
+}
+
+} // namespace wstunnel

@@ -1,0 +1,99 @@
+#pragma once
+
+#include "WindowBudget.h"
+
+#include <QtGlobal>
+
+#include <functional>
+
+namespace wstunnel {
+
+// Receive-window autotuning of one stream channel, in the spirit of Linux's receive-buffer
+// autotuning: the window a channel grants grows while the path, not the local reader, is what
+// holds the sender back, and shrinks back toward the initial window when many channels share
+// the memory budget.
+//
+// Round trip: the session's, the smallest time seen from a credit that raised the granted limit
+// to the first data beyond the old limit (which the sender could not send before that credit),
+// counted only when the sender had stopped at the old limit (data ended exactly there), so that
+// it was waiting for that credit rather than held back by the path's rate or its own source.
+// Growth: every two round trips the tuner looks at what the local side took per round trip.
+// When that is at least half the window (a sender held back by the window moves about seven eighths
+// of it per round trip, as credit returns every quarter) and the local side has no more than a
+// quarter of the window still to take (the reader keeps up), the window doubles, up to the maximum,
+// the fair share of the session's and the process's budgets, and what is left in them. A slow
+// reader takes less than the window per round trip, so its window never grows; the first 8 MiB
+// of a channel do not count, as the local kernel's socket buffers take them at any reader's
+// speed.
+// Shrinking: a channel above its fair share announces a smaller window with each credit, never
+// moving the limit it granted (consumed + window) backwards, and gives the difference back.
+class ReceiveWindowTuner
+{
+public:
+    // What the tuners of one session share.
+    struct Context
+    {
+        quint32 maxWindow = 0;
+        qint64 sessionBudgetLimit = 0;
+        qint64 processBudgetLimit = 0;
+        WindowBudget *sessionBudget = nullptr;
+        WindowBudget *processBudget = nullptr;
+        std::function<qint64()> clockUs; // monotonic microseconds
+        qint64 roundTripUs = 0;          // 0 until measured
+        // Changes when the session moves to another link: samples timed across it are void.
+        int pathGeneration = 0;
+
+        // The session's link changed (a resume): the round trip is measured afresh.
+        void forgetRoundTrip()
+        {
+            roundTripUs = 0;
+            ++pathGeneration;
+        }
+    };
+
+    // The first bytes of a transfer go into the kernel's socket buffers between the endpoint and
+    // its reader (Linux grows a send buffer to 4 MiB by default), however slowly the reader
+    // reads: only what a channel takes beyond them says how fast its reader is. A channel needs
+    // no tuner before it has taken this much, so idle connections pay nothing for one.
+    static constexpr quint64 kLocalBufferAllowance = 8 * 1024 * 1024;
+
+    ReceiveWindowTuner(Context &context, quint32 initialWindow);
+    ~ReceiveWindowTuner();
+    ReceiveWindowTuner(const ReceiveWindowTuner &) = delete;
+    ReceiveWindowTuner &operator=(const ReceiveWindowTuner &) = delete;
+
+    quint32 window() const { return m_window; }
+    quint32 initialWindow() const { return m_initialWindow; }
+
+    // Data up to receivedOffset has arrived.
+    void dataReceived(quint64 receivedOffset);
+    // The local side has taken everything up to consumedOffset, and has buffered bytes still to
+    // take. True when the window grew: announce it now rather than at the next quarter.
+    bool consumed(quint64 consumedOffset, quint64 buffered);
+    // A credit for consumedOffset is being sent; grantedLimit is the highest limit granted so
+    // far. Returns the window to announce in it.
+    quint32 windowForCredit(quint64 consumedOffset, quint64 grantedLimit);
+
+private:
+    bool grow();
+    // The most extra window this channel may hold: an even share of both budgets.
+    qint64 fairShare() const;
+    void setExtra(qint64 extra);
+
+    Context &m_context;
+    const quint32 m_initialWindow;
+    quint32 m_window;
+    // Round-trip sample under way: sent at m_sampleSinceUs, done when data passes m_sampleLimit.
+    bool m_sampling = false;
+    bool m_senderWaited = false; // data ended at m_sampleLimit: the sample is a round trip
+    quint64 m_sampleLimit = 0;
+    quint64 m_lastReceived = 0;
+    qint64 m_sampleSinceUs = 0;
+    int m_sampleGeneration = 0;
+    // What the local side took since the start of the current round trip.
+    bool m_measuring = false;
+    qint64 m_periodStartUs = 0;
+    quint64 m_periodStartOffset = 0;
+};
+
+} // namespace wstunnel
