@@ -1,6 +1,7 @@
 #include "ReceiveWindowTuner.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace wstunnel {
 
@@ -18,23 +19,36 @@ ReceiveWindowTuner::~ReceiveWindowTuner()
 
 void ReceiveWindowTuner::dataReceived(quint64 receivedOffset)
 {
-    m_lastReceived = receivedOffset;
-    if (!m_sampling || receivedOffset < m_sampleLimit)
-        return;
-    // Data that ends exactly at the old limit: the sender stopped there, waiting for credit.
-    if (receivedOffset == m_sampleLimit) {
-        m_senderWaited = true;
-        return;
+    forgetCreditsOfAnotherPath();
+    const quint64 previous = std::exchange(m_lastReceived, receivedOffset);
+    while (m_creditCount > 0) {
+        const RaisingCredit &credit = m_credits[size_t(m_firstCredit)];
+        if (credit.oldLimit >= receivedOffset)
+            return;
+        // Data that had stopped exactly at a limit we granted: the sender was waiting there,
+        // and sent this as soon as the credit that raised that limit reached it.
+        if (credit.oldLimit == previous)
+            takeRoundTripSample(m_context.clockUs() - credit.sentUs);
+        m_firstCredit = (m_firstCredit + 1) % kCreditsTracked;
+        --m_creditCount;
     }
-    m_sampling = false;
-    // A sender that did not wait at the limit was held back by something else (the path's rate,
-    // its own source), and the time would say nothing about the round trip.
-    if (!m_senderWaited || m_sampleGeneration != m_context.pathGeneration)
-        return;
-    // At most a little longer than the round trip; the smallest one seen is the path's.
-    const qint64 sample = qMax<qint64>(1, m_context.clockUs() - m_sampleSinceUs);
+}
+
+void ReceiveWindowTuner::takeRoundTripSample(qint64 sampleUs)
+{
+    // At least the round trip (data beyond the old limit could only follow the credit), a
+    // little more by how long the peer took to react: the smallest one seen is the path's.
+    const qint64 sample = qMax<qint64>(1, sampleUs);
     if (m_context.roundTripUs == 0 || sample < m_context.roundTripUs)
         m_context.roundTripUs = sample;
+}
+
+void ReceiveWindowTuner::forgetCreditsOfAnotherPath()
+{
+    if (m_creditGeneration == m_context.pathGeneration)
+        return;
+    m_creditGeneration = m_context.pathGeneration;
+    m_creditCount = 0;
 }
 
 bool ReceiveWindowTuner::consumed(quint64 consumedOffset, quint64 buffered)
@@ -103,12 +117,16 @@ quint32 ReceiveWindowTuner::windowForCredit(quint64 consumedOffset, quint64 gran
         const quint64 window = std::min<quint64>(m_window, std::max(fair, stillGranted));
         setExtra(qint64(window) - m_initialWindow);
     }
-    if (!m_sampling && consumedOffset + m_window > grantedLimit) {
-        m_sampling = true;
-        m_senderWaited = m_lastReceived == grantedLimit;
-        m_sampleLimit = grantedLimit;
-        m_sampleSinceUs = m_context.clockUs();
-        m_sampleGeneration = m_context.pathGeneration;
+    if (consumedOffset + m_window > grantedLimit) {
+        forgetCreditsOfAnotherPath();
+        // With all slots taken the oldest goes: it only costs that sample.
+        if (m_creditCount == kCreditsTracked) {
+            m_firstCredit = (m_firstCredit + 1) % kCreditsTracked;
+            --m_creditCount;
+        }
+        m_credits[size_t((m_firstCredit + m_creditCount) % kCreditsTracked)] = {
+            grantedLimit, m_context.clockUs()};
+        ++m_creditCount;
     }
     return m_window;
 }

@@ -4,6 +4,7 @@
 
 #include <QtGlobal>
 
+#include <array>
 #include <functional>
 
 namespace wstunnel {
@@ -15,8 +16,11 @@ namespace wstunnel {
 //
 // Round trip: the session's, the smallest time seen from a credit that raised the granted limit
 // to the first data beyond the old limit (which the sender could not send before that credit),
-// counted only when the sender had stopped at the old limit (data ended exactly there), so that
-// it was waiting for that credit rather than held back by the path's rate or its own source.
+// counted only when data had stopped exactly at that old limit, so that the sender was waiting
+// for the credit rather than held back by the path's rate or its own source. Every raising
+// credit is remembered until data passes its old limit: credits often reach the sender several
+// at once (they return as fast as the reader takes a burst), and the sender then stops at the
+// limit of the last one it saw, not at the one a single sample in flight would be waiting for.
 // Growth: every two round trips the tuner looks at what the local side took per round trip.
 // When that is at least half the window (a sender held back by the window moves about seven eighths
 // of it per round trip, as credit returns every quarter) and the local side has no more than a
@@ -75,6 +79,9 @@ public:
     quint32 windowForCredit(quint64 consumedOffset, quint64 grantedLimit);
 
 private:
+    void takeRoundTripSample(qint64 sampleUs);
+    // The session moved to another link: credits sent over the old one time nothing.
+    void forgetCreditsOfAnotherPath();
     bool grow();
     // The most extra window this channel may hold: an even share of both budgets.
     qint64 fairShare() const;
@@ -83,13 +90,20 @@ private:
     Context &m_context;
     const quint32 m_initialWindow;
     quint32 m_window;
-    // Round-trip sample under way: sent at m_sampleSinceUs, done when data passes m_sampleLimit.
-    bool m_sampling = false;
-    bool m_senderWaited = false; // data ended at m_sampleLimit: the sample is a round trip
-    quint64 m_sampleLimit = 0;
+    // Credits that raised the granted limit and that data has not passed yet, oldest first: the
+    // limit before each, and when it was sent.
+    struct RaisingCredit
+    {
+        quint64 oldLimit = 0;
+        qint64 sentUs = 0;
+    };
+    // A credit goes every quarter of the window, so a handful are ever outstanding.
+    static constexpr int kCreditsTracked = 16;
+    std::array<RaisingCredit, kCreditsTracked> m_credits;
+    int m_firstCredit = 0;
+    int m_creditCount = 0;
+    int m_creditGeneration = 0;
     quint64 m_lastReceived = 0;
-    qint64 m_sampleSinceUs = 0;
-    int m_sampleGeneration = 0;
     // What the local side took since the start of the current round trip.
     bool m_measuring = false;
     qint64 m_periodStartUs = 0;
