@@ -61,20 +61,26 @@ bool ReceiveWindowTuner::consumed(quint64 consumedOffset, quint64 buffered)
         m_measuring = true;
         m_periodStartUs = now;
         m_periodStartOffset = consumedOffset;
+        m_leastBuffered = buffered;
         return false;
     }
+    m_leastBuffered = std::min(m_leastBuffered, buffered);
     // Two round trips: the local socket's kernel buffers first take a burst at any reader's
     // speed, and over two round trips such a burst counts for half as much.
     const qint64 elapsed = now - m_periodStartUs;
     if (elapsed < 2 * roundTrip)
         return false;
     const quint64 taken = consumedOffset - m_periodStartOffset;
+    // Whether the reader caught up at some moment of the period, not at this one: data comes in
+    // bursts as the sender's credit returns, and the check, made with the first bytes taken
+    // after the period ends, would otherwise often fall just after a burst came in.
+    const quint64 leastBuffered = std::exchange(m_leastBuffered, buffered);
     m_periodStartUs = now;
     m_periodStartOffset = consumedOffset;
     // Scaled to one round trip: a period that ran longer (no event came sooner, or the transfer
     // paused) says less about the rate.
     const double takenPerRoundTrip = double(taken) * double(roundTrip) / double(elapsed);
-    if (takenPerRoundTrip * 2 < double(m_window) || buffered > m_window / 4)
+    if (takenPerRoundTrip * 2 < double(m_window) || leastBuffered > m_window / 4)
         return false;
     return grow();
 }

@@ -24,13 +24,13 @@ namespace wstunnel {
 // Growth: every two round trips the tuner looks at what the local side took per round trip.
 // When that is at least half the window (a sender held back by the window moves about seven eighths
 // of it per round trip, as credit returns every quarter) and the local side has no more than a
-// quarter of the window still to take (the reader keeps up), the window doubles, up to the maximum,
-// the fair share of the session's and the process's budgets, and what is left in them. A slow
-// reader takes less than the window per round trip, so its window never grows; the first 8 MiB
-// of a channel do not count, as the local kernel's socket buffers take them at any reader's
-// speed.
-// Shrinking: a channel above its fair share announces a smaller window with each credit, never
-// moving the limit it granted (consumed + window) backwards, and gives the difference back.
+// quarter of the window still to take at some moment of those two round trips (the reader keeps
+// up), the window doubles, up to the maximum, the fair share of the session's and the process's
+// budgets, and what is left in them. A slow reader takes less than the window per round trip, so
+// its window never grows; the first 8 MiB of a channel do not count, as the local kernel's socket
+// buffers take them at any reader's speed. Shrinking: a channel above its fair share announces a
+// smaller window with each credit, never moving the limit it granted (consumed + window) backwards,
+// and gives the difference back.
 class ReceiveWindowTuner
 {
 public:
@@ -108,6 +108,7 @@ private:
     bool m_measuring = false;
     qint64 m_periodStartUs = 0;
     quint64 m_periodStartOffset = 0;
+    quint64 m_leastBuffered = 0; // the least the local side had still to take in the period
 };
 
 } // namespace wstunnel

@@ -24,12 +24,14 @@ class SimulatedChannel
 {
 public:
     SimulatedChannel(ReceiveWindowTuner::Context &context, qint64 pathBytesPerStep,
-                     qint64 readerBytesPerStep, qint64 readerPeriodSteps = 1)
+                     qint64 readerBytesPerStep, qint64 readerPeriodSteps = 1,
+                     qint64 senderPeriodSteps = 1)
         : m_tuner(context, kInitialWindow)
         , m_receiver(kInitialWindow)
         , m_pathBytesPerStep(pathBytesPerStep)
         , m_readerBytesPerStep(readerBytesPerStep)
         , m_readerPeriodSteps(readerPeriodSteps)
+        , m_senderPeriodSteps(senderPeriodSteps)
         , m_senderLimit(kInitialWindow)
     {
     }
@@ -38,7 +40,12 @@ public:
     // went backwards: both would be protocol errors.
     bool step(qint64 nowSteps, qint64 oneWaySteps)
     {
-        const qint64 chunk = qMin<qint64>(m_pathBytesPerStep, qint64(m_senderLimit - m_sent));
+        // A sender that runs only every senderPeriodSteps (an event loop busy elsewhere) takes
+        // every credit that came meanwhile at once, and sends what the path took meanwhile.
+        const bool senderRuns = nowSteps % m_senderPeriodSteps == 0;
+        const qint64 chunk = senderRuns ? qMin<qint64>(m_pathBytesPerStep * m_senderPeriodSteps,
+                                                       qint64(m_senderLimit - m_sent))
+                                        : 0;
         if (chunk > 0) {
             m_inFlight.push_back({nowSteps + oneWaySteps, m_sent, quint64(chunk)});
             m_sent += quint64(chunk);
@@ -67,7 +74,7 @@ public:
                 }
             }
         }
-        while (!m_credits.empty() && m_credits.front().due <= nowSteps) {
+        while (senderRuns && !m_credits.empty() && m_credits.front().due <= nowSteps) {
             const Segment credit = m_credits.front();
             m_credits.pop_front();
             if (credit.offset + credit.bytes < m_senderLimit)
@@ -96,6 +103,7 @@ private:
     qint64 m_pathBytesPerStep;
     qint64 m_readerBytesPerStep;
     qint64 m_readerPeriodSteps;
+    qint64 m_senderPeriodSteps;
     quint64 m_sent = 0;
     quint64 m_senderLimit;
     std::deque<Segment> m_inFlight;
@@ -210,6 +218,41 @@ private Q_SLOTS:
                  qPrintable(QString::number(session.context.roundTripUs)));
         session.context.forgetRoundTrip();
         QCOMPARE(session.context.roundTripUs, qint64(0));
+    }
+
+    // Credits go every quarter of the window as the reader takes a burst, and reach a sender
+    // that runs every few milliseconds several at once: it then sends up to the limit of the last
+    // one, and data never stops at the limits the others raised. The round trip is measured all
+    // the same (it once was only when data stopped at the limit of the one credit being timed,
+    // which with such a rhythm could never happen), and the window grows.
+    void roundTripMeasuredWhenCreditsArriveTogether_data()
+    {
+        QTest::addColumn<int>("senderPeriodMs");
+        QTest::addColumn<int>("readerPeriodMs");
+
+        for (int sender : {2, 3, 5, 7})
+            for (int reader : {1, 2, 3})
+                QTest::addRow("sender every %d ms, reader every %d ms", sender, reader)
+                    << sender << reader;
+    }
+
+    void roundTripMeasuredWhenCreditsArriveTogether()
+    {
+        QFETCH(int, senderPeriodMs);
+        QFETCH(int, readerPeriodMs);
+
+        SimulatedSession session(16 * kMiB, 64 * kMiB, 256 * kMiB);
+        const qint64 readerPeriodSteps = readerPeriodMs * 1000 / kStepUs;
+        SimulatedChannel channel(session.context, perStep(4000), perStep(400) * readerPeriodSteps,
+                                 readerPeriodSteps, senderPeriodMs * 1000 / kStepUs);
+        for (; session.nowSteps < 40000; ++session.nowSteps)
+            QVERIFY(channel.step(session.nowSteps, 250));
+        // 50 ms, plus at most the sender's and the reader's periods.
+        QVERIFY2(session.context.roundTripUs >= 50000 &&
+                     session.context.roundTripUs <=
+                         50000 + (senderPeriodMs + readerPeriodMs) * 1000,
+                 qPrintable(QString::number(session.context.roundTripUs)));
+        QVERIFY2(channel.window() > kInitialWindow, qPrintable(QString::number(channel.window())));
     }
 
     // Channels that start one after another share the budget: the first grows alone, then
