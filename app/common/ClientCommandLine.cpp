@@ -62,6 +62,42 @@ void ClientCommandLine::addNetworkOptions(QCommandLineParser &parser)
         QStringLiteral("SECONDS"));
     parser.addOptions({caFile, pin, trustFingerprint, clientCert, clientKey, proxy, header,
                        keepAlive, udpTimeout, resumeTimeout});
+    addWindowOptions(parser);
+}
+
+void ClientCommandLine::addWindowOptions(QCommandLineParser &parser)
+{
+    const QCommandLineOption maxWindow(
+        QStringLiteral("max-window"),
+        QStringLiteral("MiB a connection's receive window may grow to while its reader keeps up "
+                       "with a long round trip (default 16; 2 or less: fixed 2 MiB windows)."),
+        QStringLiteral("MIB"));
+    const QCommandLineOption windowBudget(
+        QStringLiteral("window-budget"),
+        QStringLiteral("MiB all connections of one session may grow their receive windows by, "
+                       "together; they share it evenly (default 32)."),
+        QStringLiteral("MIB"));
+    const QCommandLineOption processWindowBudget(
+        QStringLiteral("process-window-budget"),
+        QStringLiteral("The same for every session of this process together (default 128)."),
+        QStringLiteral("MIB"));
+    parser.addOptions({maxWindow, windowBudget, processWindowBudget});
+}
+
+bool ClientCommandLine::applyWindowOption(const QString &option, const QString &text,
+                                          SessionLimits *limits, QString *error)
+{
+    const auto bytes =
+        NetworkOptionValues::parseWindowSize(QStringLiteral("--") + option, text, error);
+    if (!bytes)
+        return false;
+    if (option == QLatin1String("max-window"))
+        limits->maxReceiveWindow = quint32(*bytes);
+    else if (option == QLatin1String("window-budget"))
+        limits->sessionWindowBudget = *bytes;
+    else
+        limits->processWindowBudget = *bytes;
+    return true;
 }
 
 std::optional<QByteArray> ClientCommandLine::readToken(const QString &path, QString *error)
@@ -158,7 +194,18 @@ bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
             return false;
         client->limits.resumeTimeoutMs = *timeout;
     }
+    for (const QString &option : windowOptionNames()) {
+        if (parser.isSet(option) &&
+            !applyWindowOption(option, parser.value(option), &client->limits, error))
+            return false;
+    }
     return true;
+}
+
+QStringList ClientCommandLine::windowOptionNames()
+{
+    return {QStringLiteral("max-window"), QStringLiteral("window-budget"),
+            QStringLiteral("process-window-budget")};
 }
 
 } // namespace wstunnel

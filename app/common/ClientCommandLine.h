@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -23,6 +24,13 @@ public:
     // Applies them to client, whose url must be set already (TLS options need wss).
     static bool applyNetworkOptions(const QCommandLineParser &parser, ClientSettings *client,
                                     QString *error);
+    // --max-window, --window-budget, --process-window-budget: receive-window autotuning, on
+    // every binary (a remote's parser adds them too).
+    static void addWindowOptions(QCommandLineParser &parser);
+    static QStringList windowOptionNames();
+    // Applies one of them (named without the dashes) to limits.
+    static bool applyWindowOption(const QString &option, const QString &text, SessionLimits *limits,
+                                  QString *error);
     // The first token of a token file: its first line that is neither blank nor a comment.
     static std::optional<QByteArray> readToken(const QString &path, QString *error);
 };

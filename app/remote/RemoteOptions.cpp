@@ -1,5 +1,6 @@
 #include "RemoteOptions.h"
 
+#include "common/ClientCommandLine.h"
 #include "common/HelpOptions.h"
 #include "config/ForwardSpec.h"
 #include "config/NetworkOptionValues.h"
@@ -248,6 +249,7 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
     parser.addOptions({listen, tokenFile, allow, config, path, name, maxSessions, tlsCert, tlsKey,
                        clientCa, keepAlive, udpTimeout, resumeTimeout, agentTokenFile, publish,
                        metrics});
+    ClientCommandLine::addWindowOptions(parser);
     addVerbosityOptions(parser);
     if (!parser.parse(arguments)) {
         *error = parser.errorText();
@@ -411,6 +413,12 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
         if (!timeout)
             return std::nullopt;
         options.server.limits.resumeTimeoutMs = *timeout;
+    }
+    for (const QString &option : ClientCommandLine::windowOptionNames()) {
+        if (parser.isSet(option) &&
+            !ClientCommandLine::applyWindowOption(option, parser.value(option),
+                                                  &options.server.limits, error))
+            return std::nullopt;
     }
     const QString metricsText = setting(metrics, QStringLiteral("metrics"));
     if (!metricsText.isEmpty()) {

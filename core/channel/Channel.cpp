@@ -203,10 +203,13 @@ QString Channel::handleData(quint64 offset, QByteArrayView payload)
             .arg(m_window.receivedOffset())
             .arg(m_window.consumedOffset())
             .arg(m_window.receiveWindow());
-    if (m_datagram)
+    if (m_datagram) {
         deliverDatagram(payload);
-    else
-        deliver(payload);
+        return QString();
+    }
+    if (m_tuner)
+        m_tuner->dataReceived(m_window.receivedOffset());
+    deliver(payload);
     return QString();
 }
 
@@ -428,12 +431,33 @@ void Channel::consumed(qint64 bytes)
         return;
     if (bytes > 0) {
         m_window.recordConsumed(quint64(bytes));
-        if (!m_remoteFin && m_window.creditDue()) {
-            m_host->sendMessage(
-                MessageCodec::credit(m_id, m_window.takeCredit(), m_window.receiveWindow()));
+        // Datagram channels drop what does not fit rather than wait for credit: a larger window
+        // would not make them faster.
+        if (!m_tuner && !m_datagram && m_state == State::Open &&
+            m_window.consumedOffset() >= ReceiveWindowTuner::kLocalBufferAllowance) {
+            if (ReceiveWindowTuner::Context *tuning = m_host->receiveWindowTuning())
+                m_tuner = std::make_unique<ReceiveWindowTuner>(*tuning, m_window.receiveWindow());
         }
+        const bool grew =
+            m_tuner && m_tuner->consumed(m_window.consumedOffset(), m_window.buffered());
+        if (!m_remoteFin && (grew || m_window.creditDue()))
+            sendCredit();
     }
     maybeFinish();
+}
+
+void Channel::sendCredit()
+{
+    if (m_tuner) {
+        const quint32 window =
+            m_tuner->windowForCredit(m_window.consumedOffset(), m_window.grantedLimit());
+        if (window != m_window.receiveWindow())
+            qCDebug(lcSession).noquote()
+                << label() << QStringLiteral("receive window %1 B").arg(window);
+        m_window.setReceiveWindow(window);
+    }
+    m_host->sendMessage(
+        MessageCodec::credit(m_id, m_window.takeCredit(), m_window.receiveWindow()));
 }
 
 void Channel::reset(FailureCode code, const QString &reason)
@@ -461,6 +485,8 @@ void Channel::finish(const QString &error)
         return;
     m_state = State::Closed;
     m_error = error;
+    // Its share of the budgets goes back now: the channel object may outlive its session.
+    m_tuner.reset();
     m_host->channelFinished(this);
 }
 

@@ -2,6 +2,7 @@
 
 #include "protocol/ChannelWindow.h"
 #include "protocol/Message.h"
+#include "protocol/ReceiveWindowTuner.h"
 
 #include <QElapsedTimer>
 #include <QList>
@@ -70,6 +71,8 @@ public:
     quint64 bytesOut() const { return m_bytesOut; }
     qint64 ageMs() const { return m_age.elapsed(); }
     quint64 buffered() const { return m_window.buffered(); }
+    // The receive window announced last (it grows with autotuning).
+    quint32 receiveWindow() const { return m_window.receiveWindow(); }
     bool isDatagram() const { return m_datagram != nullptr; }
     quint64 datagramsIn() const { return m_datagram ? m_datagram->in : 0; }
     quint64 datagramsOut() const { return m_datagram ? m_datagram->out : 0; }
@@ -119,6 +122,7 @@ private:
     QString deliver(QByteArrayView payload);
     QString deliverDatagram(QByteArrayView datagram);
     void consumed(qint64 bytes);
+    void sendCredit();
     void reset(FailureCode code, const QString &reason);
     void maybeFinish();
     void finish(const QString &error);
@@ -129,6 +133,9 @@ private:
     QString m_peer;
     QString m_target;
     ChannelWindow m_window;
+    // Stream channels of a tuning host, once they have taken
+    // ReceiveWindowTuner::kLocalBufferAllowance.
+    std::unique_ptr<ReceiveWindowTuner> m_tuner;
     State m_state = State::Opening;
     bool m_sendsEarly = false;
     quint32 m_earlyReceiveLimit = 0;

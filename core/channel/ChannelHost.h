@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/ReceiveWindowTuner.h"
+
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QtGlobal>
@@ -31,6 +33,8 @@ public:
     // While a received message is handled: that message as an array of its own, if part lies
     // within it and the link can give it away (Link::takeReceivedMessage), else null.
     virtual QByteArray takeReceivedMessage(QByteArrayView part) = 0;
+    // What the receive-window tuners of the host's stream channels share; nullptr: fixed windows.
+    virtual ReceiveWindowTuner::Context *receiveWindowTuning() = 0;
     // The channel is closed; the host releases its id and deletes it later.
     virtual void channelFinished(Channel *channel) = 0;
 };

@@ -40,6 +40,19 @@ std::optional<int> NetworkOptionValues::parseResumeTimeout(const QString &text, 
     return qRound(seconds * 1000);
 }
 
+std::optional<qint64> NetworkOptionValues::parseWindowSize(const QString &option,
+                                                           const QString &text, QString *error)
+{
+    bool ok = false;
+    const double mebibytes = text.trimmed().toDouble(&ok);
+    // 2 GiB keeps a window inside the protocol's u32 field.
+    if (!ok || mebibytes < 0 || mebibytes > 2048) {
+        *error = QStringLiteral("%1 takes MiB between 0 and 2048, got '%2'").arg(option, text);
+        return std::nullopt;
+    }
+    return qint64(mebibytes * 1024 * 1024);
+}
+
 std::optional<QPair<QByteArray, QByteArray>> NetworkOptionValues::parseHeader(const QString &text,
                                                                               QString *error)
 {

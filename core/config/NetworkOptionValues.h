@@ -9,8 +9,8 @@
 namespace wstunnel {
 
 // Values of the network options both binaries share (--keepalive, --header, --udp-timeout,
-// --resume-timeout),
-// parsed the same way from the command line and from config files.
+// --resume-timeout, the receive-window options), parsed the same way from the command line and
+// from config files.
 class NetworkOptionValues
 {
 public:
@@ -21,6 +21,10 @@ public:
     // SECONDS a session whose WebSocket was lost waits for it to come back (0 to 86400; 0 turns
     // resuming off) as milliseconds.
     static std::optional<int> parseResumeTimeout(const QString &text, QString *error);
+    // MiB (decimals allowed, 0 to 2048) as bytes, for --max-window, --window-budget and
+    // --process-window-budget; option names the option in the error.
+    static std::optional<qint64> parseWindowSize(const QString &option, const QString &text,
+                                                 QString *error);
     // 'Name: value'; names the WebSocket upgrade sets itself are refused.
     static std::optional<QPair<QByteArray, QByteArray>> parseHeader(const QString &text,
                                                                     QString *error);

@@ -4,6 +4,7 @@ namespace wstunnel {
 
 ChannelWindow::ChannelWindow(quint32 receiveWindow)
     : m_receiveWindow(receiveWindow)
+    , m_grantedLimit(receiveWindow)
 {
 }
 
@@ -36,7 +37,7 @@ bool ChannelWindow::acceptIncoming(quint64 offset, quint64 bytes)
 {
     if (offset != m_received)
         return false;
-    if (m_received + bytes > m_advertised + m_receiveWindow)
+    if (m_received + bytes > m_grantedLimit)
         return false;
     m_received += bytes;
     return true;
@@ -56,6 +57,7 @@ bool ChannelWindow::creditDue() const
 quint64 ChannelWindow::takeCredit()
 {
     m_advertised = m_consumed;
+    m_grantedLimit = qMax(m_grantedLimit, m_consumed + m_receiveWindow);
     return m_consumed;
 }
 

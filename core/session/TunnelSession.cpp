@@ -67,6 +67,12 @@ TunnelSession::TunnelSession(Link *link, Role role, const SessionLimits &limits,
     , m_nextChannelId(role == Role::Dialer ? 1 : 2)
 {
     m_age.start();
+    m_windowTuning.maxWindow = m_limits.maxReceiveWindow;
+    m_windowTuning.sessionBudgetLimit = m_limits.sessionWindowBudget;
+    m_windowTuning.processBudgetLimit = m_limits.processWindowBudget;
+    m_windowTuning.sessionBudget = &m_windowBudget;
+    m_windowTuning.processBudget = &WindowBudget::processWide();
+    m_windowTuning.clockUs = [this] { return m_age.nsecsElapsed() / 1000; };
     m_link->setParent(this);
     m_peerAddress = m_link->peerAddress();
     connectLink();
@@ -250,6 +256,8 @@ void TunnelSession::refuseResume(FailureCode code, const QString &reason)
 void TunnelSession::finishResume()
 {
     m_resuming = false;
+    // The new WebSocket may take another route.
+    m_windowTuning.forgetRoundTrip();
     m_helloTimer.stop();
     m_resumeTimer.stop();
     const qint64 downtime = m_heldSince.elapsed();
@@ -325,6 +333,7 @@ void TunnelSession::attachLink(Link *link)
     m_link->setParent(this);
     m_peerAddress = m_link->peerAddress();
     connectLink();
+    m_windowTuning.forgetRoundTrip();
     qCInfo(lcSession).noquote() << QStringLiteral("session attached to a link to %1 (%2 channels)")
                                        .arg(m_peerAddress)
                                        .arg(m_channels.size());

@@ -77,6 +77,10 @@ public:
     QList<Channel *> channels() const { return m_channels.values(); }
     // Payload received from the peer and not yet taken by local endpoints.
     quint64 bufferedBytes() const;
+    // Receive window granted beyond the channels' initial windows (autotuning), and the round
+    // trip it is measured against (0 until measured).
+    qint64 grownWindowBytes() const { return m_windowBudget.used(); }
+    qint64 roundTripUs() const { return m_windowTuning.roundTripUs; }
     // Bytes queued on the link, not yet taken by the wire.
     qint64 transportBacklog() const;
 
@@ -161,6 +165,7 @@ private:
     qint64 maxDatagramSize() const override;
     void datagramActivity(Channel *channel) override;
     QByteArray takeReceivedMessage(QByteArrayView part) override;
+    ReceiveWindowTuner::Context *receiveWindowTuning() override { return &m_windowTuning; }
     void channelFinished(Channel *channel) override;
 
     // Evicts the least recently used datagram channel when a new one would exceed the limit.
@@ -243,6 +248,9 @@ private:
     int m_channelsEndedWithSession = 0;
     quint64 m_finishedBytesIn = 0;
     quint64 m_finishedBytesOut = 0;
+    // Receive-window autotuning: the session's share of the window budget, and its round trip.
+    WindowBudget m_windowBudget;
+    ReceiveWindowTuner::Context m_windowTuning;
 
     // Resume.
     bool m_resumable = false;       // both ends announced resume in version 4 or later

@@ -510,6 +510,11 @@ private Q_SLOTS:
         QTest::newRow("bad udp allow rule")
             << list({"--allow", "dns.internal/udp"}) << "dns.internal/udp";
         QTest::newRow("udp timeout zero") << list({"--udp-timeout", "0"}) << "--udp-timeout";
+        QTest::newRow("max window not a size") << list({"--max-window", "big"}) << "--max-window";
+        QTest::newRow("window budget not a size")
+            << list({"--window-budget", "lots"}) << "--window-budget";
+        QTest::newRow("process window budget beyond 2 GiB")
+            << list({"--process-window-budget", "4096"}) << "--process-window-budget";
     }
 
     void badRemoteCommandLine()

@@ -26,6 +26,11 @@ TunnelFixture::TunnelFixture(SessionLimits limits, const QStringList &allowRules
 
 bool TunnelFixture::start()
 {
+    return start({});
+}
+
+bool TunnelFixture::start(const std::function<quint16(quint16 serverPort)> &relay)
+{
     QString error;
     if (!m_server->listen(&error)) {
         qWarning("%s", qPrintable(error));
@@ -33,6 +38,8 @@ bool TunnelFixture::start()
     }
     ClientSettings settings;
     settings.url = QUrl(m_server->url());
+    if (relay)
+        settings.url.setPort(relay(quint16(settings.url.port())));
     settings.token = kToken;
     settings.limits = m_limits;
     m_client = std::make_unique<TunnelClient>(settings);

@@ -73,6 +73,27 @@ private Q_SLOTS:
         QVERIFY(window.acceptIncoming(100, 25));
     }
 
+    void aChangedWindowKeepsWhatWasGranted()
+    {
+        ChannelWindow window(100);
+        QVERIFY(window.acceptIncoming(0, 40));
+        window.recordConsumed(40);
+        window.setReceiveWindow(400);
+        QCOMPARE(window.takeCredit(), quint64(40));
+        QCOMPARE(window.grantedLimit(), quint64(440));
+        QVERIFY(window.acceptIncoming(40, 300));
+        window.recordConsumed(100);
+        // Announcing a smaller window does not take back the bytes granted before it.
+        window.setReceiveWindow(50);
+        QCOMPARE(window.takeCredit(), quint64(140));
+        QCOMPARE(window.grantedLimit(), quint64(440));
+        QVERIFY(!window.acceptIncoming(340, 101));
+        QVERIFY(window.acceptIncoming(340, 100));
+        window.recordConsumed(300);
+        QCOMPARE(window.takeCredit(), quint64(440));
+        QCOMPARE(window.grantedLimit(), quint64(490));
+    }
+
     void senderAndReceiverAgreeOverAStream()
     {
         // A simulated transfer: whatever the receiver grants, the sender never overruns it.
