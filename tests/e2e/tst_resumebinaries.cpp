@@ -179,11 +179,13 @@ private:
     }
 
 private Q_SLOTS:
-    // Five cuts during a gigabyte each way at once: both streams arrive whole, and neither local
-    // connection ever sees a reset.
-    void gigabyteEachWayAcrossFiveCuts()
+    // Five cuts during 256 MiB each way at once: both streams arrive whole, and neither local
+    // connection ever sees a reset. About 40 MiB pass between cuts, many times what the windows
+    // and the relay hold in flight, so every cut finds them full; more bytes would test nothing
+    // more and take minutes under AddressSanitizer.
+    void transferEachWayAcrossFiveCuts()
     {
-        constexpr qint64 kSize = 1024 * kMiB;
+        constexpr qint64 kSize = 256 * kMiB;
         constexpr int kCuts = 5;
         Peer remote(QStringLiteral("wstunnel-remote"));
         quint16 remotePort = 0;
