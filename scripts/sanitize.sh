@@ -4,7 +4,8 @@
 # checks that would otherwise take a build each:
 #   - its wstunnel and wstunnel-remote, and the GUI build's wstunnel-remote if there is one, load
 #     no desktop library (the check of `make test-nogui`);
-#   - the unit, integration and end-to-end tests pass with no sanitizer report;
+#   - the unit, integration and end-to-end tests, and the no-GUI build's gui-labelled ones, pass
+#     with no sanitizer report;
 #   - every fuzz target runs FUZZ_SECONDS from its corpus (fuzz/run.sh; 0 leaves them out).
 # Then the tests that run the engine on its own thread, in a build with ThreadSanitizer.
 # Both builds leave the GUI out: its widget tests would take longer than the rest together, and
