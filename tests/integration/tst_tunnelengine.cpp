@@ -98,11 +98,13 @@ private Q_SLOTS:
         QByteArray echoed;
         QTRY_VERIFY_WITH_TIMEOUT((echoed += connection.readAll()) == "through the engine", 10000);
         QTRY_VERIFY_WITH_TIMEOUT(observer.stateOf(mappingId) == MappingState::Active &&
-                                     observer.latest.mapping(mappingId)->bytesOut == 18,
+                                     observer.latest.mapping(mappingId)->bytesIn == 18,
                                  10000);
         const MappingStats *stats = observer.latest.mapping(mappingId);
+        QCOMPARE(stats->bytesOut, quint64(18));
         QCOMPARE(stats->channels.size(), 1);
         QCOMPARE(stats->channels.first().bytesIn, quint64(18));
+        QCOMPARE(stats->channels.first().bytesOut, quint64(18));
         QCOMPARE(observer.countOf(EngineEvent::Kind::SessionUp), 1);
         QTRY_COMPARE(observer.countOf(EngineEvent::Kind::ChannelOpened), 1);
 
