@@ -94,8 +94,10 @@ for kind in "${kinds[@]}"; do
         step "ThreadSanitizer: the engine on its own thread (${tsan_tests[*]})"
         logs=$PWD/$tsan_dir/sanitizer-reports
         rm -rf "$logs" && mkdir -p "$logs"
+        # die_after_fork=0: QProcess forks the multi-threaded tests (QtTest's watchdog is a thread)
+        # and ThreadSanitizer would otherwise stop a child that starts a thread before its exec.
         (cd "$tsan_dir" &&
-            TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$suppressions/tsan.supp" \
+            TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$suppressions/tsan.supp" \
                 ctest -R "^($(IFS='|' && echo "${tsan_tests[*]}"))\$" --output-on-failure \
                     --timeout 900 --parallel "$jobs")
         check_reports "$logs"

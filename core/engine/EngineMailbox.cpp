@@ -12,30 +12,38 @@ EngineMailbox::EngineMailbox(int maxEvents, QObject *parent)
 
 void EngineMailbox::post(Command command)
 {
-    bool wake = false;
-    {
-        const std::lock_guard<std::mutex> lock(m_mutex);
-        wake = m_commands.empty();
-        m_commands.push_back(std::move(command));
-    }
+    // The signals are connected queued: emitting only posts an event, never runs a slot here.
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    const bool wake = m_commands.empty();
+    m_commands.push_back(std::move(command));
     if (wake)
         Q_EMIT commandsPosted();
 }
 
 void EngineMailbox::publish(EngineSnapshot snapshot, QList<EngineEvent> events)
 {
-    bool wake = false;
-    {
-        const std::lock_guard<std::mutex> lock(m_mutex);
-        wake = !m_published;
-        m_published = true;
-        m_snapshot = std::move(snapshot);
-        m_events.append(std::move(events));
-        if (m_events.size() > m_maxEvents)
-            m_events.remove(0, m_events.size() - m_maxEvents);
-    }
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    const bool wake = !m_published;
+    m_published = true;
+    m_snapshot = std::move(snapshot);
+    m_events.append(std::move(events));
+    if (m_events.size() > m_maxEvents)
+        m_events.remove(0, m_events.size() - m_maxEvents);
     if (wake)
         Q_EMIT snapshotPublished();
+}
+
+void EngineMailbox::markStarted()
+{
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_started = true;
+    m_startedCondition.notify_all();
+}
+
+void EngineMailbox::waitUntilStarted()
+{
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_startedCondition.wait(lock, [this] { return m_started; });
 }
 
 std::vector<EngineMailbox::Command> EngineMailbox::takeCommands()

@@ -6,6 +6,7 @@
 #include <QList>
 #include <QObject>
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -19,7 +20,10 @@ class EngineWorker;
 // std::mutex, and Qt's queued signals only wake the receiving side, carrying nothing: Qt's event
 // queue synchronises through futexes that ThreadSanitizer cannot see (Debian's Qt is not built
 // for it), so data carried there would look unsynchronised to it, this mutex does not. A snapshot
-// the owner had no time to take is replaced by the next; events add up, at most maxEvents.
+// the owner had no time to take is replaced by the next; events add up, at most maxEvents. A wake
+// is sent under the mutex too: it writes to the receiving thread's wakeup descriptor, which
+// ThreadSanitizer then sees ordered before that thread takes what the wake announced (and so
+// before the thread closes the descriptor at its end).
 class EngineMailbox : public QObject
 {
     Q_OBJECT
@@ -34,6 +38,11 @@ public:
     // From the engine's thread.
     void publish(EngineSnapshot snapshot, QList<EngineEvent> events);
 
+    // From the engine's thread once its event loop can be woken (its event dispatcher exists);
+    // the owner waits for it before it wakes that thread the first time.
+    void markStarted();
+    void waitUntilStarted();
+
     // What the receiving side runs when woken; empty when an earlier wake took it already.
     std::vector<Command> takeCommands();
     // False when nothing was published since the last call.
@@ -47,6 +56,8 @@ Q_SIGNALS:
 private:
     const int m_maxEvents;
     std::mutex m_mutex;
+    std::condition_variable m_startedCondition;
+    bool m_started = false;
     std::vector<Command> m_commands;
     bool m_published = false;
     EngineSnapshot m_snapshot;

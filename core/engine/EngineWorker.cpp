@@ -42,6 +42,7 @@ EngineWorker::~EngineWorker()
 
 void EngineWorker::start()
 {
+    m_mailbox->markStarted();
     m_snapshotTimer = new QTimer(this);
     connect(m_snapshotTimer, &QTimer::timeout, this, &EngineWorker::publishSnapshot);
     m_snapshotTimer->start(m_snapshotIntervalMs);

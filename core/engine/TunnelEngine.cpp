@@ -27,12 +27,14 @@ TunnelEngine::TunnelEngine(QObject *parent, int snapshotIntervalMs)
     connect(m_mailbox, &EngineMailbox::snapshotPublished, this, &TunnelEngine::takePublished,
             Qt::QueuedConnection);
     m_thread->start();
+    m_mailbox->waitUntilStarted();
 }
 
 TunnelEngine::~TunnelEngine()
 {
     // The worker's sockets and timers belong to its thread and must end there; the emptied
-    // worker then comes back to this thread to be deleted.
+    // worker then comes back to this thread to be deleted. The thread ends its own event loop:
+    // a quit() from here would wake it once more, past the mailbox's mutex.
     QThread *home = QThread::currentThread();
     std::mutex doneMutex;
     std::condition_variable doneCondition;
@@ -40,6 +42,7 @@ TunnelEngine::~TunnelEngine()
     m_mailbox->post([&, home](EngineWorker &worker) {
         worker.shutdown();
         worker.moveToThread(home);
+        QThread::currentThread()->quit();
         const std::lock_guard<std::mutex> lock(doneMutex);
         done = true;
         doneCondition.notify_one();
@@ -48,7 +51,6 @@ TunnelEngine::~TunnelEngine()
         std::unique_lock<std::mutex> lock(doneMutex);
         doneCondition.wait(lock, [&] { return done; });
     }
-    m_thread->quit();
     m_thread->wait();
     delete m_worker;
 }
