@@ -57,8 +57,19 @@ TunnelEngine::~TunnelEngine()
 
 void TunnelEngine::apply(const Profile &profile, const QHash<QString, QByteArray> &tokens)
 {
-    m_mailbox->post([remotes = profile.remotes, tokens, mappings = profile.mappings](
-                        EngineWorker &worker) { worker.apply(remotes, tokens, mappings); });
+    // The engine gets lists of its own: the caller may edit its profile in place right after, and
+    // whether shared data may be edited in place is checked with a relaxed read of its reference
+    // count, which orders nothing after the engine's reads (ThreadSanitizer reports it).
+    QList<RemoteConfig> remotes = profile.remotes;
+    remotes.detach();
+    QList<MappingConfig> mappings = profile.mappings;
+    mappings.detach();
+    QHash<QString, QByteArray> ownTokens = tokens;
+    ownTokens.detach();
+    m_mailbox->post([remotes = std::move(remotes), tokens = std::move(ownTokens),
+                     mappings = std::move(mappings)](EngineWorker &worker) {
+        worker.apply(remotes, tokens, mappings);
+    });
 }
 
 void TunnelEngine::closeChannel(const QString &mappingId, quint32 channelId)
