@@ -51,11 +51,10 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
-# The hardening step meant to replace test-nogui and fuzz in CI (scripts/sanitize.sh), all without
+# The hardening step, which replaces test-nogui and fuzz in CI (scripts/sanitize.sh), all without
 # the GUI: one clang build with ASan, UBSan and fuzzer coverage checks the server binaries'
 # libraries as test-nogui does, runs the unit, integration and e2e tests and every fuzz target for
 # FUZZ_SECONDS (0: none); then TSan over the engine's thread. SANITIZERS=address leaves TSan out.
-# Not in CI yet: see docs/SECURITY.md.
 sanitize: deps
 	JOBS=$(JOBS) BUILD_TYPE=$(BUILD_TYPE) BUILD_DIR=$(BUILD_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		FUZZ_CXX=$(FUZZ_CXX) bash scripts/sanitize.sh $(SANITIZERS)

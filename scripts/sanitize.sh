@@ -4,7 +4,8 @@
 # checks that would otherwise take a build each:
 #   - its wstunnel and wstunnel-remote, and the GUI build's wstunnel-remote if there is one, load
 #     no desktop library (the check of `make test-nogui`);
-#   - the unit, integration and end-to-end tests pass with no sanitizer report;
+#   - the unit, integration and end-to-end tests, and the no-GUI build's gui-labelled ones, pass
+#     with no sanitizer report;
 #   - every fuzz target runs FUZZ_SECONDS from its corpus (fuzz/run.sh; 0 leaves them out).
 # Then the tests that run the engine on its own thread, in a build with ThreadSanitizer.
 # Both builds leave the GUI out: its widget tests would take longer than the rest together, and
@@ -22,6 +23,9 @@ gui_build_dir=${BUILD_DIR:-build}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 asan_cxx=${FUZZ_CXX:-clang++}
 suppressions=$PWD/tests/sanitizers
+# The tests that run the engine on its own thread: TunnelEngine directly, its mailbox, and
+# `wstunnel --headless --profile`.
+tsan_tests=(tst_tunnelengine tst_enginemailbox tst_headlessprofile)
 kinds=("$@")
 [ ${#kinds[@]} -eq 0 ] && kinds=(address thread)
 
@@ -71,7 +75,7 @@ for kind in "${kinds[@]}"; do
             ASAN_OPTIONS="log_path=$logs/report:detect_leaks=1:strict_string_checks=1:quarantine_size_mb=4" \
                 LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0" \
                 UBSAN_OPTIONS="log_path=$logs/report:print_stacktrace=1:halt_on_error=1:suppressions=$suppressions/ubsan.supp" \
-                ctest -L 'unit|integration|e2e' --output-on-failure --timeout 900 --parallel "$jobs")
+                ctest -L 'unit|integration|e2e|gui' --output-on-failure --timeout 900 --parallel "$jobs")
         check_reports "$logs"
         step_done "ASan tests"
         if [ "$fuzz_seconds" -gt 0 ]; then
@@ -85,14 +89,17 @@ for kind in "${kinds[@]}"; do
         cmake -S . -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DWSTUNNEL_GUI=OFF \
             -DWSTUNNEL_SANITIZE=thread
         cmake --build "$tsan_dir" --parallel "$jobs" --target wstunnel wstunnel-remote \
-            tst_headlessprofile
+            "${tsan_tests[@]}"
         step_done "TSan build"
-        step "ThreadSanitizer: the engine on its own thread (tst_headlessprofile)"
+        step "ThreadSanitizer: the engine on its own thread (${tsan_tests[*]})"
         logs=$PWD/$tsan_dir/sanitizer-reports
         rm -rf "$logs" && mkdir -p "$logs"
+        # die_after_fork=0: QProcess forks the multi-threaded tests (QtTest's watchdog is a thread)
+        # and ThreadSanitizer would otherwise stop a child that starts a thread before its exec.
         (cd "$tsan_dir" &&
-            TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$suppressions/tsan.supp" \
-                ctest -R '^tst_headlessprofile$' --output-on-failure --timeout 900)
+            TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$suppressions/tsan.supp" \
+                ctest -R "^($(IFS='|' && echo "${tsan_tests[*]}"))\$" --output-on-failure \
+                    --timeout 900 --parallel "$jobs")
         check_reports "$logs"
         step_done "TSan tests"
         ;;

@@ -2,6 +2,7 @@
 
 #include "EmbeddedRemote.h"
 #include "EngineLogging.h"
+#include "EngineMailbox.h"
 #include "client/TunnelClient.h"
 #include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
@@ -26,9 +27,10 @@ const TunnelSession *heldSession(const TunnelClient *client)
 
 } // namespace
 
-EngineWorker::EngineWorker(int snapshotIntervalMs, QObject *parent)
+EngineWorker::EngineWorker(int snapshotIntervalMs, EngineMailbox *mailbox, QObject *parent)
     : QObject(parent)
     , m_snapshotIntervalMs(snapshotIntervalMs)
+    , m_mailbox(mailbox)
 {
     m_clock.start();
 }
@@ -40,6 +42,7 @@ EngineWorker::~EngineWorker()
 
 void EngineWorker::start()
 {
+    m_mailbox->markStarted();
     m_snapshotTimer = new QTimer(this);
     connect(m_snapshotTimer, &QTimer::timeout, this, &EngineWorker::publishSnapshot);
     m_snapshotTimer->start(m_snapshotIntervalMs);
@@ -47,6 +50,12 @@ void EngineWorker::start()
     m_portRetryTimer = new QTimer(this);
     connect(m_portRetryTimer, &QTimer::timeout, this, &EngineWorker::retryBusyPorts);
     m_portRetryTimer->start(kBusyPortRetryMs);
+}
+
+void EngineWorker::runCommands()
+{
+    for (const EngineMailbox::Command &command : m_mailbox->takeCommands())
+        command(*this);
 }
 
 void EngineWorker::apply(const QList<RemoteConfig> &remotes,
@@ -510,11 +519,7 @@ void EngineWorker::publishSnapshot()
             }
         }
     }
-    Q_EMIT snapshotReady(snapshot);
-    if (!m_pendingEvents.isEmpty()) {
-        Q_EMIT eventsReady(m_pendingEvents);
-        m_pendingEvents.clear();
-    }
+    m_mailbox->publish(std::move(snapshot), std::exchange(m_pendingEvents, {}));
 }
 
 MappingStats EngineWorker::statsOf(MappingRuntime &mapping, qint64 nowMs)

@@ -20,6 +20,7 @@ namespace wstunnel {
 
 class DatagramListener;
 class EmbeddedRemote;
+class EngineMailbox;
 class ForwardListener;
 class ReverseForward;
 class Channel;
@@ -28,7 +29,7 @@ class TunnelClient;
 // Runs the tunnels on the engine's thread: one TunnelClient per remote in use, one forward per
 // switched-on mapping (a local listener, or a reverse forward the remote listens for). A new
 // configuration is applied as a difference, so that a mapping nobody touched keeps its port and its
-// connections.
+// connections. Its commands come, and its snapshots go, through an EngineMailbox.
 class EngineWorker : public QObject
 {
     Q_OBJECT
@@ -39,21 +40,18 @@ public:
     // Events waiting for the next snapshot; beyond this the oldest go.
     static constexpr int kMaxPendingEvents = 2000;
 
-    explicit EngineWorker(int snapshotIntervalMs, QObject *parent = nullptr);
+    EngineWorker(int snapshotIntervalMs, EngineMailbox *mailbox, QObject *parent = nullptr);
     ~EngineWorker() override;
 
     void start();
+    // Runs the commands waiting in the mailbox, oldest first.
+    void runCommands();
     void apply(const QList<wstunnel::RemoteConfig> &remotes,
                const QHash<QString, QByteArray> &tokens,
                const QList<wstunnel::MappingConfig> &mappings);
     void closeChannel(const QString &mappingId, quint32 channelId);
     // Tears everything down on this thread, before the thread ends.
     void shutdown();
-
-Q_SIGNALS:
-    void snapshotReady(const wstunnel::EngineSnapshot &snapshot);
-    // What happened since the previous batch, oldest first; sent right after a snapshot.
-    void eventsReady(const QList<wstunnel::EngineEvent> &events);
 
 private:
     struct RemoteRuntime
@@ -102,6 +100,7 @@ private:
     MappingStats statsOf(MappingRuntime &mapping, qint64 nowMs);
 
     int m_snapshotIntervalMs;
+    EngineMailbox *m_mailbox;
     QTimer *m_snapshotTimer = nullptr;
     QTimer *m_portRetryTimer = nullptr;
     QList<EngineEvent> m_pendingEvents;

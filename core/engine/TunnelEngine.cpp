@@ -1,62 +1,92 @@
 #include "TunnelEngine.h"
 
+#include "EngineMailbox.h"
 #include "EngineWorker.h"
 
 #include <QThread>
+
+#include <condition_variable>
+#include <mutex>
 
 namespace wstunnel {
 
 TunnelEngine::TunnelEngine(QObject *parent, int snapshotIntervalMs)
     : QObject(parent)
+    , m_mailbox(new EngineMailbox(EngineWorker::kMaxPendingEvents, this))
     , m_thread(new QThread(this))
-    , m_worker(new EngineWorker(snapshotIntervalMs))
+    , m_worker(new EngineWorker(snapshotIntervalMs, m_mailbox))
 {
     qRegisterMetaType<EngineSnapshot>();
     qRegisterMetaType<QList<EngineEvent>>();
     m_thread->setObjectName(QStringLiteral("wstunnel engine"));
     m_worker->moveToThread(m_thread);
-    connect(m_worker, &EngineWorker::snapshotReady, this, [this](const EngineSnapshot &snapshot) {
-        m_snapshot = snapshot;
-        Q_EMIT snapshotUpdated(m_snapshot);
-    });
-    connect(m_worker, &EngineWorker::eventsReady, this, &TunnelEngine::eventsRecorded);
+    // Connected before the thread starts, so that it sees them complete.
+    connect(m_thread, &QThread::started, m_worker, &EngineWorker::start);
+    connect(m_mailbox, &EngineMailbox::commandsPosted, m_worker, &EngineWorker::runCommands,
+            Qt::QueuedConnection);
+    connect(m_mailbox, &EngineMailbox::snapshotPublished, this, &TunnelEngine::takePublished,
+            Qt::QueuedConnection);
     m_thread->start();
-    QMetaObject::invokeMethod(m_worker, &EngineWorker::start, Qt::QueuedConnection);
+    m_mailbox->waitUntilStarted();
 }
 
 TunnelEngine::~TunnelEngine()
 {
     // The worker's sockets and timers belong to its thread and must end there; the emptied
-    // worker then comes back to this thread to be deleted.
+    // worker then comes back to this thread to be deleted. The thread ends its own event loop:
+    // a quit() from here would wake it once more, past the mailbox's mutex.
     QThread *home = QThread::currentThread();
-    QMetaObject::invokeMethod(
-        m_worker,
-        [worker = m_worker, home] {
-            worker->shutdown();
-            worker->moveToThread(home);
-        },
-        Qt::BlockingQueuedConnection);
-    m_thread->quit();
+    std::mutex doneMutex;
+    std::condition_variable doneCondition;
+    bool done = false;
+    m_mailbox->post([&, home](EngineWorker &worker) {
+        worker.shutdown();
+        worker.moveToThread(home);
+        QThread::currentThread()->quit();
+        const std::lock_guard<std::mutex> lock(doneMutex);
+        done = true;
+        doneCondition.notify_one();
+    });
+    {
+        std::unique_lock<std::mutex> lock(doneMutex);
+        doneCondition.wait(lock, [&] { return done; });
+    }
     m_thread->wait();
     delete m_worker;
 }
 
 void TunnelEngine::apply(const Profile &profile, const QHash<QString, QByteArray> &tokens)
 {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [worker = m_worker, profile, tokens] {
-            worker->apply(profile.remotes, tokens, profile.mappings);
-        },
-        Qt::QueuedConnection);
+    // The engine gets lists of its own: the caller may edit its profile in place right after, and
+    // whether shared data may be edited in place is checked with a relaxed read of its reference
+    // count, which orders nothing after the engine's reads (ThreadSanitizer reports it).
+    QList<RemoteConfig> remotes = profile.remotes;
+    remotes.detach();
+    QList<MappingConfig> mappings = profile.mappings;
+    mappings.detach();
+    QHash<QString, QByteArray> ownTokens = tokens;
+    ownTokens.detach();
+    m_mailbox->post([remotes = std::move(remotes), tokens = std::move(ownTokens),
+                     mappings = std::move(mappings)](EngineWorker &worker) {
+        worker.apply(remotes, tokens, mappings);
+    });
 }
 
 void TunnelEngine::closeChannel(const QString &mappingId, quint32 channelId)
 {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [worker = m_worker, mappingId, channelId] { worker->closeChannel(mappingId, channelId); },
-        Qt::QueuedConnection);
+    m_mailbox->post([mappingId, channelId](EngineWorker &worker) {
+        worker.closeChannel(mappingId, channelId);
+    });
+}
+
+void TunnelEngine::takePublished()
+{
+    QList<EngineEvent> events;
+    if (!m_mailbox->takePublished(&m_snapshot, &events))
+        return;
+    Q_EMIT snapshotUpdated(m_snapshot);
+    if (!events.isEmpty())
+        Q_EMIT eventsRecorded(events);
 }
 
 } // namespace wstunnel

@@ -12,11 +12,13 @@ class QThread;
 
 namespace wstunnel {
 
+class EngineMailbox;
 class EngineWorker;
 
 // The facade the desktop app talks to. The tunnels run on a thread of their own, so that the
 // GUI never waits on the network; this object lives on the caller's thread, forwards commands
-// and republishes the worker's statistics snapshots (at most every snapshotIntervalMs).
+// and republishes the worker's statistics snapshots (at most every snapshotIntervalMs), both
+// through an EngineMailbox.
 class TunnelEngine : public QObject
 {
     Q_OBJECT
@@ -40,6 +42,9 @@ Q_SIGNALS:
     void eventsRecorded(const QList<wstunnel::EngineEvent> &events);
 
 private:
+    void takePublished();
+
+    EngineMailbox *m_mailbox;
     QThread *m_thread;
     EngineWorker *m_worker;
     EngineSnapshot m_snapshot;
