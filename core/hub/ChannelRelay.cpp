@@ -98,9 +98,9 @@ void ChannelRelay::outboundEnded(const QString &error)
         // The inbound channel puts its target in front of the reason itself.
         const QString prefix = m_inbound->target() + QStringLiteral(": ");
         const QString reason = detail.startsWith(prefix) ? detail.mid(prefix.size()) : detail;
-        m_inboundEndpoint->reportConnectFailed(
-            error.isEmpty() ? FailureCode::TimedOut : m_outboundFailure,
-            QStringLiteral("%1: %2").arg(m_throughName, reason));
+        m_inboundEndpoint->reportConnectFailed(error.isEmpty() ? FailureCode::TimedOut
+                                                               : m_outboundFailure,
+                                               QStringLiteral("%1: %2").arg(m_throughName, reason));
         return;
     }
     const QString reason = QStringLiteral("%1: %2").arg(m_throughName, detail);
@@ -116,9 +116,8 @@ void ChannelRelay::inboundEnded(const QString &error)
     if ((error.isEmpty() && !m_datagram) || !m_outbound ||
         m_outbound->state() == Channel::State::Closed)
         return;
-    const QString reason =
-        QStringLiteral("relayed connection from %1 ended: %2")
-            .arg(m_inboundPeer, error.isEmpty() ? kFlowIdle : error);
+    const QString reason = QStringLiteral("relayed connection from %1 ended: %2")
+                               .arg(m_inboundPeer, error.isEmpty() ? kFlowIdle : error);
     if (error.isEmpty())
         m_outbound->endFlow(FailureCode::TimedOut, reason);
     else

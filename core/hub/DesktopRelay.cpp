@@ -109,10 +109,10 @@ bool DesktopRelay::requestOnAgent(Listen &listen)
         udp && m_agent->peerCapabilities().testFlag(Capability::AcceptsListen)
             ? QStringLiteral("%1 does not carry UDP").arg(describe(m_agent))
             : QStringLiteral("%1 does not accept reverse forwards").arg(describe(m_agent));
-    qCWarning(lcServer).noquote()
-        << QStringLiteral("reverse forward %1%2 of %3: %4")
-               .arg(formatEndpoint(listen.bindHost, port),
-                    udp ? QStringLiteral("/udp") : QString(), m_session->peerAddress(), reason);
+    qCWarning(lcServer).noquote() << QStringLiteral("reverse forward %1%2 of %3: %4")
+                                         .arg(formatEndpoint(listen.bindHost, port),
+                                              udp ? QStringLiteral("/udp") : QString(),
+                                              m_session->peerAddress(), reason);
     if (listen.answered)
         return true;
     m_session->refuseListen(listen.desktopRequestId, FailureCode::NotAllowed, reason);

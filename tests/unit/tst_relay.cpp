@@ -105,9 +105,9 @@ struct HubChain
             std::make_shared<ReverseRoutePolicy>(&registry, end->hubSide.get(), kAgentName));
         end->agent =
             std::make_unique<TunnelSession>(agentLink, TunnelSession::Role::Dialer, agentLimits);
-        end->agent->setLocalCapabilities(
-            carriesUdp ? Capability::AcceptsListen | Capability::DatagramChannels
-                       : Capabilities(Capability::AcceptsListen));
+        end->agent->setLocalCapabilities(carriesUdp ? Capability::AcceptsListen |
+                                                          Capability::DatagramChannels
+                                                    : Capabilities(Capability::AcceptsListen));
         end->agent->setTargetPolicy(end->policy);
         TunnelSession *hubSide = end->hubSide.get();
         QObject::connect(hubSide, &TunnelSession::closed, hubSide,
@@ -557,9 +557,9 @@ private Q_SLOTS:
         QVERIFY(hubOut->droppedOut() > 0);
         // Datagrams wait on the held hop only within the agent's window and half the link's
         // watermark; the stream within its own window.
-        QVERIFY2(agent->hubSide->transportBacklog() <=
-                     chain.hubLimits.writeWatermark / 2 + datagram.size() +
-                         chain.agentLimits.receiveWindow,
+        QVERIFY2(agent->hubSide->transportBacklog() <= chain.hubLimits.writeWatermark / 2 +
+                                                           datagram.size() +
+                                                           chain.agentLimits.receiveWindow,
                  qPrintable(QString::number(agent->hubSide->transportBacklog())));
 
         agentHop->hold(false);
