@@ -20,6 +20,7 @@
 #include "session/TunnelSession.h"
 
 #include <QElapsedTimer>
+#include <QNetworkDatagram>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTest>
