@@ -259,7 +259,7 @@ line=$(wait_for_line "$WORK/standby.out" '^devbox is now active$' 15 "$STANDBY_P
 echo "== standby agent: $line"
 line=$(wait_for_line "$WORK/remote.err" 'agent devbox at .* is now active' 15 "$REMOTE_PID") ||
     die "the hub logged no promotion within 15 s"
-echo "== hub: ${line##*] }"
+echo "== hub: ${line#* wstunnel.core.server: }"
 line=$(wait_for_line "$WORK/client.out" '^agent devbox is now served by ' 15 "$CLIENT_PID") ||
     die "wstunnel printed no 'agent devbox is now served by' within 15 s (before: $STANDBY_ADDRESS)"
 echo "== wstunnel: $line"
