@@ -180,7 +180,17 @@ qint64 RelayEndpoint::writeDatagram(QByteArrayView datagram)
                 size_t(datagram.size()));
     out.pieces.push_back({std::move(message)});
     out.size += datagram.size();
-    m_mate->scheduleReadyRead();
+    // Handed on at once rather than on the next pass of the event loop: one pass delivers up to
+    // megabytes of a WebSocket's messages, and the queue would overflow with room on the far
+    // link. The reading channel is another session's, so this re-enters nothing.
+    if (m_mate->m_readEnabled && !m_mate->m_ended && !m_mate->m_handingOver) {
+        m_mate->m_handingOver = true;
+        Q_EMIT m_mate->readyRead();
+        if (m_mate)
+            m_mate->m_handingOver = false;
+    }
+    if (m_mate)
+        m_mate->scheduleReadyRead();
     return datagram.size();
 }
 

@@ -14,10 +14,11 @@ namespace wstunnel {
 // for the writing channel, so its peer gets credit back only as fast as the far side moves on:
 // each direction holds at most the writing channel's receive window.
 //
-// A datagram relay (transport Udp) keeps each write as one datagram and reads one whole datagram
-// at a time. Its writer never waits: a datagram is taken at once or, when the direction already
-// holds kDatagramQueueBytes, dropped (write returns 0), as a full UDP socket buffer would. So a
-// relayed UDP flow holds at most that much per direction, whatever its source sends.
+// A datagram relay (transport Udp) keeps each write as one datagram, which the reading channel is
+// asked to read at once, and reads one whole datagram at a time. Its writer never waits: a datagram
+// is taken at once or, when the direction already holds kDatagramQueueBytes, dropped (write returns
+// 0), as a full UDP socket buffer would. So a relayed UDP flow holds at most that much per
+// direction, whatever its source sends.
 class RelayEndpoint final : public ChannelEndpoint
 {
     Q_OBJECT
@@ -70,6 +71,7 @@ private:
     QString m_errorString;
     bool m_readEnabled = true;
     bool m_readyReadScheduled = false;
+    bool m_handingOver = false; // a datagram write is being read at once
     bool m_connectAsked = false;
     bool m_connected = false;
     bool m_ended = false;

@@ -137,13 +137,22 @@ QByteArray payload(int size, char seed)
     return bytes;
 }
 
-// The datagrams a session's UDP flows dropped, either way.
-quint64 datagramsDropped(const TunnelSession *session)
+// The datagrams a session's UDP flows dropped: those its local side (a socket, a hub's relay
+// queue) did not take, and those it did not send.
+struct Drops
 {
-    quint64 dropped = 0;
-    for (const Channel *channel : session ? session->channels() : QList<Channel *>())
-        dropped += channel->droppedIn() + channel->droppedOut();
-    return dropped;
+    quint64 in = 0;
+    quint64 out = 0;
+};
+
+Drops datagramsDropped(const TunnelSession *session)
+{
+    Drops drops;
+    for (const Channel *channel : session ? session->channels() : QList<Channel *>()) {
+        drops.in += channel->droppedIn();
+        drops.out += channel->droppedOut();
+    }
+    return drops;
 }
 
 } // namespace
@@ -442,19 +451,27 @@ private Q_SLOTS:
         QCOMPARE(pump.receivedDigest(), StreamPump::expectedDigest(kSize, 77));
 
         Channel *flow = listener->channels().first();
-        quint64 hubDropped = 0;
-        for (const TunnelSession *session : hub.server->sessions())
-            hubDropped += datagramsDropped(session);
-        const quint64 agentDropped = datagramsDropped(agent->client()->session());
-        qInfo("flood through the hub: %d datagrams sent, %llu carried by the desktop, dropped %llu "
-              "by the desktop, %llu by the hub, %llu by the agent; TCP moved 16 MiB in %lld ms%s "
-              "(%lld ms without the flood); highest link backlog of the hub %lld KiB",
-              flood.sent(), flow->datagramsOut(), listener->datagramsDropped(), hubDropped,
-              agentDropped, floodedMs, floodStillRunning ? " while the flood went on" : "", quietMs,
-              maxHubBacklog / 1024);
+        Drops hubDropped;
+        for (const TunnelSession *session : hub.server->sessions()) {
+            const Drops drops = datagramsDropped(session);
+            hubDropped.in += drops.in;
+            hubDropped.out += drops.out;
+        }
+        const Drops agentDropped = datagramsDropped(agent->client()->session());
+        qInfo(
+            "flood through the hub: %d datagrams sent, %llu carried by the desktop, dropped %llu "
+            "by the desktop, %llu by the hub (%llu not taken by its relay queues, %llu not sent), "
+            "%llu by the agent; TCP moved 16 MiB in %lld ms%s (%lld ms without the flood); "
+            "highest link backlog of the hub %lld KiB",
+            flood.sent(), flow->datagramsOut(), listener->datagramsDropped(),
+            hubDropped.in + hubDropped.out, hubDropped.in, hubDropped.out,
+            agentDropped.in + agentDropped.out, floodedMs,
+            floodStillRunning ? " while the flood went on" : "", quietMs, maxHubBacklog / 1024);
         QVERIFY(floodStillRunning);
         QVERIFY(flow->datagramsOut() > 0);
-        QVERIFY(listener->datagramsDropped() + hubDropped + agentDropped > 0);
+        QVERIFY(listener->datagramsDropped() + hubDropped.in + hubDropped.out + agentDropped.in +
+                    agentDropped.out >
+                0);
         QVERIFY(maxHubBacklog <= SessionLimits().writeWatermark + 2 * 512 * 1024);
     }
 
