@@ -19,7 +19,8 @@ AgentConnection::AgentConnection(ClientSettings settings, const QString &name,
     settings.headers.append({QByteArray(AgentName::kRegisterHeader), name.toUtf8()});
     settings.name = QStringLiteral("agent %1").arg(name);
     m_client = new TunnelClient(settings, this);
-    m_client->setLocalCapabilities(Capability::AcceptsListen);
+    // A hub older than UDP relaying never opens datagram channels, so announcing them is safe.
+    m_client->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels);
     m_client->setTargetPolicy(std::make_shared<AllowList>(allowList));
     connect(m_client, &TunnelClient::sessionReady, this, &AgentConnection::onSessionReady);
     connect(m_client, &TunnelClient::stateChanged, this,

@@ -126,20 +126,22 @@ QString AgentRegistry::nameOf(const TunnelSession *session) const
 }
 
 void AgentRegistry::addRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
-                             TunnelSession *desktop, quint16 desktopPort)
+                             ChannelTransport transport, TunnelSession *desktop,
+                             quint16 desktopPort)
 {
-    m_routes.insert(RouteKey{agent, bindHost, agentPort}, Route{desktop, desktopPort});
+    m_routes.insert(RouteKey{agent, bindHost, agentPort, transport}, Route{desktop, desktopPort});
 }
 
-void AgentRegistry::removeRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort)
+void AgentRegistry::removeRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
+                                ChannelTransport transport)
 {
-    m_routes.remove(RouteKey{agent, bindHost, agentPort});
+    m_routes.remove(RouteKey{agent, bindHost, agentPort, transport});
 }
 
 AgentRegistry::Route AgentRegistry::route(TunnelSession *agent, const QString &bindHost,
-                                          quint16 agentPort) const
+                                          quint16 agentPort, ChannelTransport transport) const
 {
-    return m_routes.value(RouteKey{agent, bindHost, agentPort});
+    return m_routes.value(RouteKey{agent, bindHost, agentPort, transport});
 }
 
 } // namespace wstunnel

@@ -59,10 +59,13 @@ public:
     // The name a registered session serves, or an empty string.
     QString nameOf(const TunnelSession *session) const;
 
+    // A TCP and a UDP listener may share a port number; each has its own route.
     void addRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
-                  TunnelSession *desktop, quint16 desktopPort);
-    void removeRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort);
-    Route route(TunnelSession *agent, const QString &bindHost, quint16 agentPort) const;
+                  ChannelTransport transport, TunnelSession *desktop, quint16 desktopPort);
+    void removeRoute(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
+                     ChannelTransport transport);
+    Route route(TunnelSession *agent, const QString &bindHost, quint16 agentPort,
+                ChannelTransport transport) const;
 
 Q_SIGNALS:
     // Another session is now active for name, or none (active() is nullptr). previousAddress is
@@ -75,15 +78,16 @@ private:
         const TunnelSession *agent;
         QString bindHost;
         quint16 agentPort;
+        ChannelTransport transport;
         bool operator==(const RouteKey &other) const
         {
             return agent == other.agent && bindHost == other.bindHost &&
-                   agentPort == other.agentPort;
+                   agentPort == other.agentPort && transport == other.transport;
         }
     };
     friend size_t qHash(const RouteKey &key, size_t seed)
     {
-        return qHashMulti(seed, key.agent, key.bindHost, key.agentPort);
+        return qHashMulti(seed, key.agent, key.bindHost, key.agentPort, int(key.transport));
     }
 
     QHash<QString, QList<Agent>> m_agents;

@@ -7,9 +7,14 @@
 
 namespace wstunnel {
 
-RelayEndpoint *ChannelRelay::createInboundEndpoint()
+namespace {
+// How a relayed flow's idle end is told on: the end of a flow, not an error.
+const QString kFlowIdle = QStringLiteral("the UDP flow went idle");
+} // namespace
+
+RelayEndpoint *ChannelRelay::createInboundEndpoint(ChannelTransport transport)
 {
-    return new RelayEndpoint;
+    return new RelayEndpoint(transport);
 }
 
 void ChannelRelay::open(QObject *context, TunnelSession *through, const QString &throughName,
@@ -23,6 +28,15 @@ void ChannelRelay::open(QObject *context, TunnelSession *through, const QString 
     if (!endpoint) {
         done(TargetResolution{
             {}, port, FailureCode::NotAllowed, QStringLiteral("this channel cannot be relayed")});
+        return;
+    }
+    // An older agent announces no datagram channels; it would refuse the open with less to say.
+    if (endpoint->transport() == ChannelTransport::Udp &&
+        !through->peerCapabilities().testFlag(Capability::DatagramChannels)) {
+        done(TargetResolution{{},
+                              port,
+                              FailureCode::NotAllowed,
+                              QStringLiteral("%1 does not carry UDP").arg(throughName)});
         return;
     }
     Channel *outbound = through->openChannel(endpoint->createMate(inbound->peer()), host, port);
@@ -49,6 +63,7 @@ ChannelRelay::ChannelRelay(Channel *inbound, RelayEndpoint *inboundEndpoint, Cha
     , m_outbound(outbound)
     , m_throughName(throughName)
     , m_inboundPeer(inbound->peer())
+    , m_datagram(inbound->isDatagram())
 {
     connect(outbound, &Channel::opened, this, [this] {
         if (m_inboundEndpoint)
@@ -70,28 +85,43 @@ ChannelRelay::ChannelRelay(Channel *inbound, RelayEndpoint *inboundEndpoint, Cha
     });
 }
 
+// An orderly end of a stream channel passes on as its fin, through the pipe; a datagram channel
+// ends in order only by going idle (an empty error), which the other channel is told as such.
 void ChannelRelay::outboundEnded(const QString &error)
 {
     m_outboundDone = true;
-    if (error.isEmpty() || !m_inbound || m_inbound->state() == Channel::State::Closed)
+    if ((error.isEmpty() && !m_datagram) || !m_inbound ||
+        m_inbound->state() == Channel::State::Closed)
         return;
+    const QString detail = error.isEmpty() ? kFlowIdle : error;
     if (m_inbound->state() == Channel::State::Opening && m_inboundEndpoint) {
         // The inbound channel puts its target in front of the reason itself.
         const QString prefix = m_inbound->target() + QStringLiteral(": ");
-        const QString detail = error.startsWith(prefix) ? error.mid(prefix.size()) : error;
-        m_inboundEndpoint->reportConnectFailed(m_outboundFailure,
-                                               QStringLiteral("%1: %2").arg(m_throughName, detail));
+        const QString reason = detail.startsWith(prefix) ? detail.mid(prefix.size()) : detail;
+        m_inboundEndpoint->reportConnectFailed(error.isEmpty() ? FailureCode::TimedOut
+                                                               : m_outboundFailure,
+                                               QStringLiteral("%1: %2").arg(m_throughName, reason));
         return;
     }
-    m_inbound->abortChannel(QStringLiteral("%1: %2").arg(m_throughName, error));
+    const QString reason = QStringLiteral("%1: %2").arg(m_throughName, detail);
+    if (error.isEmpty())
+        m_inbound->endFlow(FailureCode::TimedOut, reason);
+    else
+        m_inbound->abortChannel(reason);
 }
 
 void ChannelRelay::inboundEnded(const QString &error)
 {
     m_inboundDone = true;
-    if (!error.isEmpty() && m_outbound && m_outbound->state() != Channel::State::Closed)
-        m_outbound->abortChannel(
-            QStringLiteral("relayed connection from %1 ended: %2").arg(m_inboundPeer, error));
+    if ((error.isEmpty() && !m_datagram) || !m_outbound ||
+        m_outbound->state() == Channel::State::Closed)
+        return;
+    const QString reason = QStringLiteral("relayed connection from %1 ended: %2")
+                               .arg(m_inboundPeer, error.isEmpty() ? kFlowIdle : error);
+    if (error.isEmpty())
+        m_outbound->endFlow(FailureCode::TimedOut, reason);
+    else
+        m_outbound->abortChannel(reason);
 }
 
 } // namespace wstunnel

@@ -15,14 +15,16 @@ class TunnelSession;
 // session (outbound), both carrying to a pair of RelayEndpoints: a hub's desktop channel to the
 // agent's, or an agent's reverse-forward channel to the desktop's. The inbound channel opens
 // when the outbound one does, fails with its reason, and either channel's reset resets the
-// other, with a reason that names the side that went away.
+// other, with a reason that names the side that went away. A datagram pair (a relayed UDP flow)
+// has no end of stream to pass on: whatever ends one channel (idle expiry, eviction, a reset)
+// ends the other.
 class ChannelRelay : public QObject
 {
     Q_OBJECT
 
 public:
-    // The endpoint a relaying target policy gives the channels its peer opens.
-    static RelayEndpoint *createInboundEndpoint();
+    // The endpoint a relaying target policy gives the channels of this transport its peer opens.
+    static RelayEndpoint *createInboundEndpoint(ChannelTransport transport);
     // For TargetPolicy::resolve: context is the inbound channel; opens host:port on `through`
     // (named throughName in reasons, e.g. "agent devbox at 10.0.0.5:41712") and calls done once
     // the relay is set up, or with the reason it cannot be.
@@ -42,6 +44,7 @@ private:
     QString m_inboundPeer;
     bool m_inboundDone = false;
     bool m_outboundDone = false;
+    bool m_datagram = false;
     // Why the agent could not open the target, passed on to the desktop as it is.
     FailureCode m_outboundFailure = FailureCode::Refused;
 };

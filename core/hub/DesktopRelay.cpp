@@ -43,13 +43,13 @@ std::shared_ptr<TargetPolicy> DesktopRelay::policy()
 
 ChannelEndpoint *DesktopRelay::createEndpoint(ChannelTransport transport)
 {
-    return transport == ChannelTransport::Tcp ? ChannelRelay::createInboundEndpoint() : nullptr;
+    return ChannelRelay::createInboundEndpoint(transport);
 }
 
 void DesktopRelay::resolve(const QString &host, quint16 port, ChannelTransport transport,
                            QObject *context, Callback done)
 {
-    // Sessions of a hub announce no datagram channels, so the session refuses UDP before this.
+    // The channel's endpoint, made for its transport, decides what the relay opens on the agent.
     Q_UNUSED(transport)
     TunnelSession *agent = m_registry->active(m_agentName);
     if (!agent) {
@@ -97,16 +97,21 @@ bool DesktopRelay::requestOnAgent(Listen &listen)
 {
     // After a failover, the port the desktop was told, so that it stays the same where it can.
     const quint16 port = listen.answered ? listen.desktopPort : listen.requestedPort;
-    const quint32 id = m_agent->requestListen(listen.bindHost, port);
+    const quint32 id = m_agent->requestListen(listen.bindHost, port, listen.transport);
     if (id != 0) {
         listen.agent = m_agent;
         listen.agentRequestId = id;
         return true;
     }
+    const bool udp = listen.transport == ChannelTransport::Udp;
+    // An older agent takes TCP reverse forwards but announces no datagram channels.
     const QString reason =
-        QStringLiteral("%1 does not accept reverse forwards").arg(describe(m_agent));
-    qCWarning(lcServer).noquote() << QStringLiteral("reverse forward %1 of %2: %3")
+        udp && m_agent->peerCapabilities().testFlag(Capability::AcceptsListen)
+            ? QStringLiteral("%1 does not carry UDP").arg(describe(m_agent))
+            : QStringLiteral("%1 does not accept reverse forwards").arg(describe(m_agent));
+    qCWarning(lcServer).noquote() << QStringLiteral("reverse forward %1%2 of %3: %4")
                                          .arg(formatEndpoint(listen.bindHost, port),
+                                              udp ? QStringLiteral("/udp") : QString(),
                                               m_session->peerAddress(), reason);
     if (listen.answered)
         return true;
@@ -119,15 +124,16 @@ void DesktopRelay::dropFromAgent(Listen &listen)
     if (listen.agent && listen.agentRequestId != 0)
         listen.agent->cancelListen(listen.agentRequestId);
     if (listen.agentPort != 0)
-        m_registry->removeRoute(listen.agent, listen.bindHost, listen.agentPort);
+        m_registry->removeRoute(listen.agent, listen.bindHost, listen.agentPort, listen.transport);
     listen.agent = nullptr;
     listen.agentRequestId = 0;
     listen.agentPort = 0;
 }
 
-void DesktopRelay::onListenRequested(quint32 requestId, const QString &bindHost, quint16 port)
+void DesktopRelay::onListenRequested(quint32 requestId, const QString &bindHost, quint16 port,
+                                     ChannelTransport transport)
 {
-    m_listens.append(Listen{requestId, bindHost, port, false, 0, nullptr, 0, 0});
+    m_listens.append(Listen{requestId, bindHost, port, transport, false, 0, nullptr, 0, 0});
     // Without an active agent, the request waits for one; the desktop's forward stays pending.
     if (m_agent && !requestOnAgent(m_listens.last()))
         m_listens.removeLast();
@@ -151,7 +157,9 @@ void DesktopRelay::onAgentAnswered(quint32 agentRequestId, bool ok, quint16 port
         Listen &listen = m_listens[i];
         if (listen.agent != m_agent || listen.agentRequestId != agentRequestId)
             continue;
-        const QString endpoint = formatEndpoint(listen.bindHost, port);
+        const QString endpoint =
+            formatEndpoint(listen.bindHost, port) +
+            (listen.transport == ChannelTransport::Udp ? QStringLiteral("/udp") : QString());
         if (!ok) {
             listen.agentRequestId = 0;
             const QString text = QStringLiteral("%1: %2").arg(describe(m_agent), reason);
@@ -170,7 +178,8 @@ void DesktopRelay::onAgentAnswered(quint32 agentRequestId, bool ok, quint16 port
             listen.desktopPort = port;
             m_session->answerListen(listen.desktopRequestId, port);
         }
-        m_registry->addRoute(m_agent, listen.bindHost, port, m_session, listen.desktopPort);
+        m_registry->addRoute(m_agent, listen.bindHost, port, listen.transport, m_session,
+                             listen.desktopPort);
         qCInfo(lcServer).noquote()
             << QStringLiteral("reverse forwarding %1 on %2 -> %3")
                    .arg(endpoint, describe(m_agent), m_session->peerAddress());

@@ -40,6 +40,7 @@ private:
         quint32 desktopRequestId = 0;
         QString bindHost;
         quint16 requestedPort = 0;
+        ChannelTransport transport = ChannelTransport::Tcp;
         bool answered = false;   // the desktop has its answer
         quint16 desktopPort = 0; // the port the desktop was told
         QPointer<TunnelSession> agent;
@@ -52,7 +53,8 @@ private:
     // False when the desktop was refused at once and the request is to be forgotten.
     bool requestOnAgent(Listen &listen);
     void dropFromAgent(Listen &listen);
-    void onListenRequested(quint32 requestId, const QString &bindHost, quint16 port);
+    void onListenRequested(quint32 requestId, const QString &bindHost, quint16 port,
+                           ChannelTransport transport);
     void onUnlistenRequested(quint32 requestId);
     void onAgentAnswered(quint32 agentRequestId, bool ok, quint16 port, const QString &reason);
     QString describe(const TunnelSession *agent) const;

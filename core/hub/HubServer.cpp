@@ -97,7 +97,8 @@ void HubServer::adoptSession(TunnelSession *session, const Identity &identity)
         adoptListing(session, identity.agents);
         return;
     }
-    session->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay | resume);
+    session->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels |
+                                  Capability::Relay | resume);
     auto *relay = new DesktopRelay(session, name, &m_registry);
     session->setTargetPolicy(relay->policy());
     qCInfo(lcServer).noquote()
@@ -106,7 +107,8 @@ void HubServer::adoptSession(TunnelSession *session, const Identity &identity)
 
 void HubServer::adoptAgent(TunnelSession *session, const QString &name, Capabilities resume)
 {
-    session->setLocalCapabilities(Capability::Relay | resume);
+    // Datagram channels: an agent's UDP reverse forwards open their flows towards the hub.
+    session->setLocalCapabilities(Capability::DatagramChannels | Capability::Relay | resume);
     session->setTargetPolicy(std::make_shared<ReverseRoutePolicy>(&m_registry, session, name));
     connect(session, &TunnelSession::ready, this, [this, session, name] {
         if (session->version() < protocol::kCapabilitiesVersion) {
@@ -179,9 +181,15 @@ bool HubServer::failOver(TunnelSession *held, const QString &name)
         QStringLiteral("agent %1 at %2 lost its link before it answered; new connections go to "
                        "the standby")
             .arg(name, held->peerAddress());
+    // A UDP flow would only lose its datagrams while the agent is held; ended now, the flow's
+    // next datagram opens a new one through the standby. Connections keep waiting for a resume.
+    const QString flowMoves = QStringLiteral("the agent lost its link; UDP flows move to the "
+                                             "standby");
     for (Channel *channel : held->channels()) {
         if (channel->state() == Channel::State::Opening)
             channel->abortChannel(unanswered);
+        else if (channel->isDatagram())
+            channel->abortChannel(flowMoves);
     }
     return true;
 }

@@ -31,13 +31,15 @@ struct RelayEndpoint::Pipe
         bool finished = false; // the writer will write no more
     };
     Direction directions[2];
+    ChannelTransport transport = ChannelTransport::Tcp;
 };
 
-RelayEndpoint::RelayEndpoint(QObject *parent)
+RelayEndpoint::RelayEndpoint(ChannelTransport transport, QObject *parent)
     : ChannelEndpoint(parent)
     , m_pipe(std::make_shared<Pipe>())
     , m_side(0)
 {
+    m_pipe->transport = transport;
 }
 
 RelayEndpoint::RelayEndpoint(std::shared_ptr<Pipe> pipe, int side, const QString &peerAddress)
@@ -48,6 +50,16 @@ RelayEndpoint::RelayEndpoint(std::shared_ptr<Pipe> pipe, int side, const QString
 }
 
 RelayEndpoint::~RelayEndpoint() = default;
+
+ChannelTransport RelayEndpoint::transport() const
+{
+    return m_pipe->transport;
+}
+
+bool RelayEndpoint::carriesDatagrams() const
+{
+    return m_pipe->transport == ChannelTransport::Udp;
+}
 
 RelayEndpoint *RelayEndpoint::createMate(const QString &peerAddress)
 {
@@ -80,6 +92,8 @@ void RelayEndpoint::connectToAddresses(const QList<QHostAddress> &, quint16, int
 
 qint64 RelayEndpoint::read(char *buffer, qint64 maxSize)
 {
+    if (carriesDatagrams())
+        return readDatagram(buffer, maxSize);
     Pipe::Direction &in = m_pipe->directions[1 - m_side];
     if (in.size == 0)
         return in.finished ? 0 : kWouldBlock;
@@ -115,10 +129,28 @@ qint64 RelayEndpoint::readWithHeadroom(QByteArray &out, qsizetype headroom, qint
     return whole;
 }
 
+// One whole datagram, cut to maxSize as a UDP socket's receive would. A flow has no end of
+// stream: with nothing waiting, a read would block.
+qint64 RelayEndpoint::readDatagram(char *buffer, qint64 maxSize)
+{
+    Pipe::Direction &in = m_pipe->directions[1 - m_side];
+    if (in.pieces.empty())
+        return kWouldBlock;
+    const Pipe::Piece &front = in.pieces.front();
+    const qint64 whole = front.message.size() - front.begin;
+    const qint64 taken = qMin(whole, maxSize);
+    std::memcpy(buffer, front.message.constData() + front.begin, size_t(taken));
+    in.pieces.pop_front();
+    in.size -= whole;
+    tookBytes(whole);
+    return taken;
+}
+
 void RelayEndpoint::tookBytes(qint64 bytes)
 {
-    // Only now are the bytes off the writer's hands: its channel may return credit for them.
-    if (m_mate)
+    // Only now are the bytes off the writer's hands: its channel may return credit for them. A
+    // datagram writer counted its datagram as consumed when the pipe took it.
+    if (m_mate && !carriesDatagrams())
         Q_EMIT m_mate->bytesWritten(bytes);
     // What is left, or the end of stream behind it: a channel stops reading after a short read.
     scheduleReadyRead();
@@ -132,6 +164,8 @@ qint64 RelayEndpoint::write(QByteArrayView data)
     }
     if (data.isEmpty())
         return 0;
+    if (carriesDatagrams())
+        return writeDatagram(data);
     Pipe::Direction &out = m_pipe->directions[m_side];
     out.size += data.size();
     // Small writes join the last piece while it is unread and has room: the writer's messages
@@ -159,7 +193,8 @@ qint64 RelayEndpoint::writeMessage(QByteArray message, qsizetype payloadOffset)
 {
     const qsizetype size = message.size() - payloadOffset;
     // The received message's own header is the room for the reading channel's.
-    if (m_ended || !m_mate || size == 0 || payloadOffset < protocol::kDataHeaderSize)
+    if (m_ended || !m_mate || size == 0 || payloadOffset < protocol::kDataHeaderSize ||
+        carriesDatagrams())
         return write(QByteArrayView(message).sliced(payloadOffset));
     // Qt drops bytes at the front by moving its begin pointer, not the bytes.
     message.remove(0, payloadOffset - protocol::kDataHeaderSize);
@@ -168,6 +203,30 @@ qint64 RelayEndpoint::writeMessage(QByteArray message, qsizetype payloadOffset)
     out.pieces.push_back({std::move(message)});
     m_mate->scheduleReadyRead();
     return 0;
+}
+
+qint64 RelayEndpoint::writeDatagram(QByteArrayView datagram)
+{
+    Pipe::Direction &out = m_pipe->directions[m_side];
+    if (out.size + datagram.size() > kDatagramQueueBytes)
+        return 0;
+    QByteArray message(protocol::kDataHeaderSize + datagram.size(), Qt::Uninitialized);
+    std::memcpy(message.data() + protocol::kDataHeaderSize, datagram.data(),
+                size_t(datagram.size()));
+    out.pieces.push_back({std::move(message)});
+    out.size += datagram.size();
+    // Handed on at once rather than on the next pass of the event loop: one pass delivers up to
+    // megabytes of a WebSocket's messages, and the queue would overflow with room on the far
+    // link. The reading channel is another session's, so this re-enters nothing.
+    if (m_mate->m_readEnabled && !m_mate->m_ended && !m_mate->m_handingOver) {
+        m_mate->m_handingOver = true;
+        Q_EMIT m_mate->readyRead();
+        if (m_mate)
+            m_mate->m_handingOver = false;
+    }
+    if (m_mate)
+        m_mate->scheduleReadyRead();
+    return datagram.size();
 }
 
 qint64 RelayEndpoint::bytesToWrite() const

@@ -13,13 +13,26 @@ namespace wstunnel {
 // buffer shared by both ends until the reading channel takes them, and only then count as written
 // for the writing channel, so its peer gets credit back only as fast as the far side moves on:
 // each direction holds at most the writing channel's receive window.
+//
+// A datagram relay (transport Udp) keeps each write as one datagram, which the reading channel is
+// asked to read at once, and reads one whole datagram at a time. Its writer never waits: a datagram
+// is taken at once or, when the direction already holds kDatagramQueueBytes, dropped (write returns
+// 0), as a full UDP socket buffer would. So a relayed UDP flow holds at most that much per
+// direction, whatever its source sends.
 class RelayEndpoint final : public ChannelEndpoint
 {
     Q_OBJECT
 
 public:
-    explicit RelayEndpoint(QObject *parent = nullptr);
+    // About what a Linux UDP socket buffers by default (212,992 bytes), and a few of the largest
+    // datagrams.
+    static constexpr qint64 kDatagramQueueBytes = 256 * 1024;
+
+    explicit RelayEndpoint(ChannelTransport transport = ChannelTransport::Tcp,
+                           QObject *parent = nullptr);
     ~RelayEndpoint() override;
+
+    ChannelTransport transport() const override;
 
     // Makes the other end, whose channel sees peerAddress as its local peer.
     RelayEndpoint *createMate(const QString &peerAddress);
@@ -47,6 +60,9 @@ private:
 
     RelayEndpoint(std::shared_ptr<Pipe> pipe, int side, const QString &peerAddress);
     bool readable() const;
+    bool carriesDatagrams() const;
+    qint64 readDatagram(char *buffer, qint64 maxSize);
+    qint64 writeDatagram(QByteArrayView datagram);
     void tookBytes(qint64 bytes);
     void scheduleReadyRead();
 
@@ -57,6 +73,7 @@ private:
     QString m_errorString;
     bool m_readEnabled = true;
     bool m_readyReadScheduled = false;
+    bool m_handingOver = false; // a datagram write is being read at once
     bool m_connectAsked = false;
     bool m_connected = false;
     bool m_ended = false;

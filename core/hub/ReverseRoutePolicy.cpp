@@ -18,22 +18,21 @@ ReverseRoutePolicy::ReverseRoutePolicy(AgentRegistry *registry, TunnelSession *a
 
 ChannelEndpoint *ReverseRoutePolicy::createEndpoint(ChannelTransport transport)
 {
-    return transport == ChannelTransport::Tcp ? ChannelRelay::createInboundEndpoint() : nullptr;
+    return ChannelRelay::createInboundEndpoint(transport);
 }
 
 void ReverseRoutePolicy::resolve(const QString &host, quint16 port, ChannelTransport transport,
                                  QObject *context, Callback done)
 {
-    // Sessions of a hub announce no datagram channels, so the session refuses UDP before this.
-    Q_UNUSED(transport)
-    const AgentRegistry::Route route = m_registry->route(m_agent, host, port);
+    const AgentRegistry::Route route = m_registry->route(m_agent, host, port, transport);
     if (!route.desktop || !route.desktop->isReady()) {
-        done(
-            TargetResolution{{},
-                             port,
-                             FailureCode::NotAllowed,
-                             QStringLiteral("no desktop asked agent %1 for a reverse forward on %2")
-                                 .arg(m_agentName, formatEndpoint(host, port))});
+        done(TargetResolution{
+            {},
+            port,
+            FailureCode::NotAllowed,
+            QStringLiteral("no desktop asked agent %1 for a reverse forward on %2%3")
+                .arg(m_agentName, formatEndpoint(host, port),
+                     transport == ChannelTransport::Udp ? QStringLiteral("/udp") : QString())});
         return;
     }
     ChannelRelay::open(context, route.desktop,

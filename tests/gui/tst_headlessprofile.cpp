@@ -25,6 +25,7 @@ private Q_SLOTS:
     void runsSavedReverseMapping();
     void usesTokenSavedByDesktopApp();
     void runsSavedUdpMapping();
+    void runsSavedUdpMappingsThroughAHub();
     void refusesUnusableProfile();
 
 private:
@@ -261,6 +262,125 @@ void TestHeadlessProfile::runsSavedUdpMapping()
     QVERIFY(process.waitForFinished(10000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(process.exitCode(), 0);
+}
+
+// A profile's UDP mappings of a remote that is a hub with an agent: local and reverse, through
+// wstunnel-remote hub and wstunnel-remote agent, as the desktop app runs them.
+void TestHeadlessProfile::runsSavedUdpMappingsThroughAHub()
+{
+    const QByteArray token = "hub-desktop-token-7c1d";
+    const QByteArray agentToken = "hub-agent-token-5e02";
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *variable : {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY",
+                                 "HTTPS_PROXY", "ALL_PROXY", "WSTUNNEL_TOKEN"})
+        environment.remove(QString::fromLatin1(variable));
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.path());
+    const QString remoteBinary =
+        qEnvironmentVariable("WSTUNNEL_BIN_DIR") + QStringLiteral("/wstunnel-remote");
+    const QString agentTokens = m_dir.filePath(QStringLiteral("agents.tokens"));
+    const QString agentTokenFile = m_dir.filePath(QStringLiteral("agent.token"));
+    const QString desktopTokens = m_dir.filePath(QStringLiteral("desktops.tokens"));
+    for (const auto &[path, content] :
+         {std::pair{agentTokens, agentToken + " devbox\n"}, std::pair{agentTokenFile, agentToken},
+          std::pair{desktopTokens, token}}) {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(content);
+    }
+
+    QProcess hub;
+    hub.setProcessEnvironment(environment);
+    hub.start(remoteBinary, {QStringLiteral("hub"), QStringLiteral("--listen"),
+                             QStringLiteral("127.0.0.1:0"), QStringLiteral("--token-file"),
+                             desktopTokens, QStringLiteral("--agent-token-file"), agentTokens});
+    QVERIFY(hub.waitForStarted());
+    QByteArray hubOutput;
+    QTRY_VERIFY_WITH_TIMEOUT((hubOutput += hub.readAllStandardOutput()).contains("\n"), 10000);
+    const QRegularExpressionMatch listening =
+        QRegularExpression(QStringLiteral("^listening on (ws://127\\.0\\.0\\.1:\\d+/)\n"))
+            .match(QString::fromUtf8(hubOutput));
+    QVERIFY2(listening.hasMatch(), hubOutput.constData());
+    UdpEchoServer echo;
+    QProcess agent;
+    agent.setProcessEnvironment(environment);
+    agent.start(remoteBinary,
+                {QStringLiteral("agent"), QStringLiteral("--hub"), listening.captured(1),
+                 QStringLiteral("--name"), QStringLiteral("devbox"), QStringLiteral("--token-file"),
+                 agentTokenFile, QStringLiteral("--allow"),
+                 QStringLiteral("127.0.0.1:%1/udp").arg(echo.port())});
+    QVERIFY(agent.waitForStarted());
+    QByteArray agentOutput;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (agentOutput += agent.readAllStandardOutput()).contains("as devbox (active)\n"), 10000);
+
+    Profile profile = Profile::firstRun();
+    RemoteConfig remote;
+    remote.id = Profile::newId();
+    remote.name = QStringLiteral("Hub");
+    remote.url = QUrl(listening.captured(1));
+    remote.agent = QStringLiteral("devbox");
+    remote.proxyMode = ClientSettings::ProxyMode::None;
+    profile.remotes.append(remote);
+    MappingConfig local;
+    local.id = Profile::newId();
+    local.name = QStringLiteral("DNS");
+    local.remoteId = remote.id;
+    local.protocol = MappingConfig::Protocol::Udp;
+    local.bindPort = 0;
+    local.targetHost = QStringLiteral("127.0.0.1");
+    local.targetPort = echo.port();
+    profile.mappings.append(local);
+    MappingConfig reverse = local;
+    reverse.id = Profile::newId();
+    reverse.name = QStringLiteral("DNS back");
+    reverse.direction = ForwardSpec::Direction::Reverse;
+    profile.mappings.append(reverse);
+    const QString path = m_dir.filePath(QStringLiteral("udp-hub.json"));
+    QString error;
+    QVERIFY(ProfileStore::write(path, profile, &error));
+    FileSecretStore secrets(m_dir.filePath(QStringLiteral("wstunnel/tokens.json")));
+    QVERIFY2(secrets.write(QStringLiteral("remote/%1/token").arg(remote.id), token, &error),
+             qPrintable(error));
+
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(m_binary, {QStringLiteral("--headless"), QStringLiteral("--profile"), path});
+    QVERIFY(process.waitForStarted());
+    const QRegularExpression localLine(
+        QStringLiteral("^forwarding 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:%1/udp$")
+            .arg(echo.port()),
+        QRegularExpression::MultilineOption);
+    const QRegularExpression reverseLine(
+        QStringLiteral("^reverse forwarding 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:%1/udp$")
+            .arg(echo.port()),
+        QRegularExpression::MultilineOption);
+    QByteArray output;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            output += process.readAllStandardOutput();
+            const QString text = QString::fromUtf8(output);
+            return localLine.match(text).hasMatch() && reverseLine.match(text).hasMatch();
+        }(),
+        15000);
+    const QString text = QString::fromUtf8(output);
+    const quint16 localPort = quint16(localLine.match(text).captured(1).toUInt());
+    const quint16 reversePort = quint16(reverseLine.match(text).captured(1).toUInt());
+
+    // The reverse port listens on the agent; both go desktop -> hub -> agent and back.
+    for (const quint16 port : {localPort, reversePort}) {
+        QUdpSocket client;
+        QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+        client.writeDatagram("udp through the hub", QHostAddress::LocalHost, port);
+        QVERIFY(QTest::qWaitFor([&] { return client.hasPendingDatagrams(); }, 10000));
+        QCOMPARE(client.receiveDatagram().data(), QByteArray("udp through the hub"));
+    }
+    QCOMPARE(echo.datagramsReceived(), 2);
+
+    for (QProcess *child : {&process, &agent, &hub}) {
+        child->terminate();
+        QVERIFY(child->waitForFinished(10000));
+        QCOMPARE(child->exitCode(), 0);
+    }
 }
 
 void TestHeadlessProfile::refusesUnusableProfile()

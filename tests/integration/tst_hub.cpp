@@ -1,11 +1,16 @@
 // A hub, agents and desktops in this process, over real WebSockets on loopback: what the hub
-// admits (tokens, agent names, scopes), registration and standing, the relay, and failover.
+// admits (tokens, agent names, scopes), registration and standing, the relay (TCP and UDP), and
+// failover.
 #include "CuttableRelay.h"
 #include "EchoServer.h"
 #include "Exchange.h"
+#include "StreamPump.h"
+#include "UdpEchoServer.h"
+#include "UdpFlood.h"
 
 #include "agent/AgentConnection.h"
 #include "client/TunnelClient.h"
+#include "forward/DatagramListener.h"
 #include "forward/ForwardListener.h"
 #include "forward/ReverseForward.h"
 #include "hub/AgentName.h"
@@ -14,9 +19,12 @@
 #include "server/TokenStore.h"
 #include "session/TunnelSession.h"
 
+#include <QElapsedTimer>
+#include <QNetworkDatagram>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTest>
+#include <QUdpSocket>
 
 #include <memory>
 
@@ -109,6 +117,42 @@ quint16 forwardTo(TunnelClient &client, quint16 port)
     TunnelError error;
     ForwardListener *listener = client.addLocalForward(spec, &error);
     return listener ? listener->serverPort() : 0;
+}
+
+DatagramListener *forwardDatagramsTo(TunnelClient &client, quint16 port)
+{
+    ForwardSpec spec;
+    spec.targetHost = QStringLiteral("127.0.0.1");
+    spec.targetPort = port;
+    spec.transport = ChannelTransport::Udp;
+    TunnelError error;
+    return client.addDatagramForward(spec, &error);
+}
+
+QByteArray payload(int size, char seed)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (int i = 0; i < size; ++i)
+        bytes[i] = char(seed + i % 253);
+    return bytes;
+}
+
+// The datagrams a session's UDP flows dropped: those its local side (a socket, a hub's relay
+// queue) did not take, and those it did not send.
+struct Drops
+{
+    quint64 in = 0;
+    quint64 out = 0;
+};
+
+Drops datagramsDropped(const TunnelSession *session)
+{
+    Drops drops;
+    for (const Channel *channel : session ? session->channels() : QList<Channel *>()) {
+        drops.in += channel->droppedIn();
+        drops.out += channel->droppedOut();
+    }
+    return drops;
 }
 
 } // namespace
@@ -296,6 +340,183 @@ private Q_SLOTS:
         QCOMPARE(exchange(port, "after"), QByteArray("after"));
         // The reverse forward listens again, on the same port, on the new active agent.
         QTRY_VERIFY_WITH_TIMEOUT(exchange(reversePort, "reverse after") == "reverse after", 10000);
+    }
+
+    void udpMappingsGoThroughTheActiveAgentBothWays()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        UdpEchoServer echo;
+        auto agent = hub.agent();
+        QSignalSpy registered(agent.get(), &AgentConnection::registered);
+        agent->start();
+        QVERIFY(registered.wait(10000));
+
+        auto desktop = hub.desktop(kAgent);
+        DatagramListener *local = forwardDatagramsTo(*desktop, echo.port());
+        QVERIFY(local);
+        ForwardSpec reverseSpec;
+        reverseSpec.direction = ForwardSpec::Direction::Reverse;
+        reverseSpec.targetHost = QStringLiteral("127.0.0.1");
+        reverseSpec.targetPort = echo.port();
+        reverseSpec.transport = ChannelTransport::Udp;
+        ReverseForward *reverse = desktop->addReverseForward(reverseSpec);
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+
+        QUdpSocket client;
+        QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+        const QList<int> sizes{1, 1472, 9000, int(protocol::kMaxDatagramSize)};
+        for (const int size : sizes) {
+            const QByteArray datagram = payload(size, 'l');
+            QCOMPARE(exchange(client, QHostAddress::LocalHost, local->serverPort(), datagram),
+                     datagram);
+        }
+        // A burst keeps each datagram whole and apart.
+        for (int i = 1; i <= 20; ++i)
+            client.writeDatagram(payload(i * 100, char(i)), QHostAddress::LocalHost,
+                                 local->serverPort());
+        QList<QByteArray> replies;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                while (client.hasPendingDatagrams())
+                    replies.append(client.receiveDatagram().data());
+                return replies.size() == 20;
+            }(),
+            10000);
+        for (int i = 1; i <= 20; ++i)
+            QVERIFY2(replies.contains(payload(i * 100, char(i))), qPrintable(QString::number(i)));
+
+        // The agent listens for UDP, and what is sent there reaches the desktop's side.
+        QTRY_COMPARE_WITH_TIMEOUT(reverse->state(), ReverseForward::State::Listening, 10000);
+        QUdpSocket visitor;
+        QVERIFY(visitor.bind(QHostAddress::LocalHost, 0));
+        for (const int size : sizes) {
+            const QByteArray datagram = payload(size, 'r');
+            QCOMPARE(exchange(visitor, QHostAddress::LocalHost, reverse->remotePort(), datagram),
+                     datagram);
+        }
+        QCOMPARE(reverse->openChannels(), 1);
+        QCOMPARE(local->flowCount(), 1);
+        QCOMPARE(local->datagramsDropped(), quint64(0));
+        QCOMPARE(echo.datagramsReceived(), 2 * int(sizes.size()) + 20);
+    }
+
+    // A source flooding a target that never reads, through the hub: what a hop cannot carry is
+    // dropped and counted, no hop of the hub holds more than its bounds, and a TCP connection
+    // through the same desktop, hub and agent keeps moving, whole.
+    void aUdpFloodThroughTheHubDoesNotStallTcp()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        QUdpSocket deafTarget; // bound, never read
+        QVERIFY(deafTarget.bind(QHostAddress::LocalHost, 0));
+        EchoServer echo;
+        auto agent = hub.agent();
+        QSignalSpy registered(agent.get(), &AgentConnection::registered);
+        agent->start();
+        QVERIFY(registered.wait(10000));
+        auto desktop = hub.desktop(kAgent);
+        DatagramListener *listener = forwardDatagramsTo(*desktop, deafTarget.localPort());
+        QVERIFY(listener);
+        const quint16 tcpPort = forwardTo(*desktop, echo.serverPort());
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+
+        constexpr qint64 kSize = 16 * 1024 * 1024;
+        QElapsedTimer elapsed;
+        elapsed.start();
+        {
+            StreamPump quiet(tcpPort, kSize, 76);
+            QTRY_VERIFY_WITH_TIMEOUT(quiet.bytesReceived() == kSize, 60000);
+            QCOMPARE(quiet.receivedDigest(), StreamPump::expectedDigest(kSize, 76));
+        }
+        const qint64 quietMs = elapsed.elapsed();
+
+        UdpFlood flood(listener->serverPort(), 1400, 10000);
+        QTRY_VERIFY(listener->flowCount() == 1);
+        StreamPump pump(tcpPort, kSize, 77);
+        elapsed.restart();
+        qint64 maxHubBacklog = 0;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const TunnelSession *session : hub.server->sessions())
+                    maxHubBacklog = qMax(maxHubBacklog, session->transportBacklog());
+                return pump.bytesReceived() == kSize;
+            }(),
+            60000);
+        const qint64 floodedMs = elapsed.elapsed();
+        const bool floodStillRunning = !flood.done();
+        flood.stop();
+        QCOMPARE(pump.receivedDigest(), StreamPump::expectedDigest(kSize, 77));
+
+        Channel *flow = listener->channels().first();
+        Drops hubDropped;
+        for (const TunnelSession *session : hub.server->sessions()) {
+            const Drops drops = datagramsDropped(session);
+            hubDropped.in += drops.in;
+            hubDropped.out += drops.out;
+        }
+        const Drops agentDropped = datagramsDropped(agent->client()->session());
+        qInfo(
+            "flood through the hub: %d datagrams sent, %llu carried by the desktop, dropped %llu "
+            "by the desktop, %llu by the hub (%llu not taken by its relay queues, %llu not sent), "
+            "%llu by the agent; TCP moved 16 MiB in %lld ms%s (%lld ms without the flood); "
+            "highest link backlog of the hub %lld KiB",
+            flood.sent(), flow->datagramsOut(), listener->datagramsDropped(),
+            hubDropped.in + hubDropped.out, hubDropped.in, hubDropped.out,
+            agentDropped.in + agentDropped.out, floodedMs,
+            floodStillRunning ? " while the flood went on" : "", quietMs, maxHubBacklog / 1024);
+        QVERIFY(floodStillRunning);
+        QVERIFY(flow->datagramsOut() > 0);
+        QVERIFY(listener->datagramsDropped() + hubDropped.in + hubDropped.out + agentDropped.in +
+                    agentDropped.out >
+                0);
+        QVERIFY(maxHubBacklog <= SessionLimits().writeWatermark + 2 * 512 * 1024);
+    }
+
+    // The active agent is gone: the flows through it move to the standby (their sources'
+    // next datagrams are answered there), and new flows go there too.
+    void udpFlowsGoThroughTheStandbyWhenTheActiveAgentIsGone()
+    {
+        Hub hub;
+        QVERIFY(hub.listening);
+        UdpEchoServer echo;
+        auto first = hub.agent();
+        QSignalSpy firstRegistered(first.get(), &AgentConnection::registered);
+        first->start();
+        QVERIFY(firstRegistered.wait(10000));
+        auto second = hub.agent();
+        QSignalSpy secondRegistered(second.get(), &AgentConnection::registered);
+        QSignalSpy promoted(second.get(), &AgentConnection::promoted);
+        second->start();
+        QVERIFY(secondRegistered.wait(10000));
+
+        auto desktop = hub.desktop(kAgent);
+        DatagramListener *listener = forwardDatagramsTo(*desktop, echo.port());
+        QVERIFY(listener);
+        desktop->start();
+        QVERIFY(waitConnected(*desktop));
+        QUdpSocket client;
+        QVERIFY(client.bind(QHostAddress::LocalHost, 0));
+        QCOMPARE(exchange(client, QHostAddress::LocalHost, listener->serverPort(), "before"),
+                 QByteArray("before"));
+        QCOMPARE(listener->flowCount(), 1);
+        QCOMPARE(second->client()->session()->datagramChannels(), 0);
+
+        // Gone at once, as a killed process is; the hub holds its session for a resume.
+        first.reset();
+        QVERIFY(promoted.wait(10000));
+        // The flow does not wait for a resume that will not come.
+        QTRY_COMPARE_WITH_TIMEOUT(listener->flowCount(), 0, 10000);
+        QCOMPARE(exchange(client, QHostAddress::LocalHost, listener->serverPort(), "same source"),
+                 QByteArray("same source"));
+        QUdpSocket fresh;
+        QVERIFY(fresh.bind(QHostAddress::LocalHost, 0));
+        QCOMPARE(exchange(fresh, QHostAddress::LocalHost, listener->serverPort(), "new source"),
+                 QByteArray("new source"));
+        QCOMPARE(second->client()->session()->datagramChannels(), 2);
+        QCOMPARE(echo.datagramsReceived(), 3);
     }
 
     // The active agent loses its link while a standby is there: the standby takes over, and the

@@ -1,9 +1,11 @@
 // UDP mappings end to end in one process: a TunnelServer and a TunnelClient over a real WebSocket
 // on loopback, real UDP sockets on both sides of the tunnel.
 #include "EchoServer.h"
+#include "Exchange.h"
 #include "StreamPump.h"
 #include "TunnelFixture.h"
 #include "UdpEchoServer.h"
+#include "UdpFlood.h"
 
 #include "forward/DatagramListener.h"
 #include "forward/ReverseForward.h"
@@ -16,13 +18,7 @@
 #include <QTest>
 #include <QUdpSocket>
 
-#include <arpa/inet.h>
-#include <atomic>
 #include <memory>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <thread>
-#include <unistd.h>
 #include <vector>
 
 using namespace wstunnel;
@@ -39,17 +35,6 @@ QByteArray payload(int size, char seed)
     return bytes;
 }
 
-// Sends one datagram and waits for the next one that comes back, keeping the event loop (and so
-// the in-process tunnel) running; empty when none came.
-QByteArray exchange(QUdpSocket &socket, const QHostAddress &address, quint16 port,
-                    const QByteArray &datagram)
-{
-    socket.writeDatagram(datagram, address, port);
-    if (!QTest::qWaitFor([&] { return socket.hasPendingDatagrams(); }, 10000))
-        return QByteArray();
-    return socket.receiveDatagram().data();
-}
-
 qint64 residentBytes()
 {
     QFile status(QStringLiteral("/proc/self/status"));
@@ -61,48 +46,6 @@ qint64 residentBytes()
     }
     return 0;
 }
-
-// Sends datagrams from one source as fast as one thread can, until told to stop or the time is
-// up: a flood the event loop of the test does not pace.
-class Flood
-{
-public:
-    Flood(quint16 port, int datagramSize, int maxMs)
-    {
-        m_thread = std::thread([this, port, datagramSize, maxMs] {
-            QElapsedTimer elapsed;
-            elapsed.start();
-            const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-            sockaddr_in target{};
-            target.sin_family = AF_INET;
-            target.sin_port = htons(port);
-            target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            const QByteArray bytes = payload(datagramSize, 'f');
-            while (!m_stop && elapsed.elapsed() < maxMs) {
-                if (::sendto(fd, bytes.constData(), size_t(bytes.size()), 0,
-                             reinterpret_cast<const sockaddr *>(&target), sizeof target) > 0)
-                    ++m_sent;
-            }
-            ::close(fd);
-            m_done = true;
-        });
-    }
-    ~Flood() { stop(); }
-    void stop()
-    {
-        m_stop = true;
-        if (m_thread.joinable())
-            m_thread.join();
-    }
-    bool done() const { return m_done; }
-    int sent() const { return m_sent; }
-
-private:
-    std::thread m_thread;
-    std::atomic<bool> m_stop{false};
-    std::atomic<bool> m_done{false};
-    std::atomic<int> m_sent{0};
-};
 
 } // namespace
 
@@ -351,7 +294,7 @@ private Q_SLOTS:
         // The flood lasts until the transfer is through, however long a slow build takes for
         // it; its own bound only stops it should the test fail.
         constexpr int kTransferTimeoutMs = 60000;
-        Flood flood(listener->serverPort(), 1400, kTransferTimeoutMs);
+        UdpFlood flood(listener->serverPort(), 1400, kTransferTimeoutMs);
         QTRY_VERIFY(listener->flowCount() == 1);
         const qint64 size = 16 * kMiB;
         StreamPump pump(tcpPort, size, 77);

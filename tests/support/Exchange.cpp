@@ -1,7 +1,9 @@
 #include "Exchange.h"
 
+#include <QNetworkDatagram>
 #include <QTcpSocket>
 #include <QTest>
+#include <QUdpSocket>
 
 QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs,
                     const QHostAddress &address)
@@ -21,4 +23,13 @@ QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs,
         },
         timeoutMs);
     return answer;
+}
+
+QByteArray exchange(QUdpSocket &socket, const QHostAddress &address, quint16 port,
+                    const QByteArray &datagram)
+{
+    socket.writeDatagram(datagram, address, port);
+    if (!QTest::qWaitFor([&] { return socket.hasPendingDatagrams(); }, 10000))
+        return QByteArray();
+    return socket.receiveDatagram().data();
 }

@@ -1,11 +1,13 @@
 // A hub's relay over in-memory pipes, no sockets: a desktop session and agent sessions joined to
 // the hub's sessions for them by pipes, with the hub's own classes in between (AgentRegistry,
 // DesktopRelay, ReverseRoutePolicy, ChannelRelay, RelayEndpoint). Targets behind the agents and
-// on the desktop are MemoryEndpoints the test plays.
+// on the desktop are MemoryEndpoints (MemoryDatagramEndpoints for UDP flows) the test plays.
+#include "MemoryDatagramEndpoint.h"
 #include "MemoryEndpoint.h"
 #include "MemoryTargetPolicy.h"
 #include "hub/AgentRegistry.h"
 #include "hub/DesktopRelay.h"
+#include "hub/RelayEndpoint.h"
 #include "hub/ReverseRoutePolicy.h"
 #include "link/PipeLink.h"
 #include "session/TunnelSession.h"
@@ -15,6 +17,7 @@
 #include <QTest>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 using namespace wstunnel;
@@ -55,17 +58,25 @@ struct AgentEnd
 };
 
 // desktop <-pipe-> hub (desktop side) ... hub (agent side) <-pipe-> agent, for every agent.
+// The sessions announce what HubServer, AgentConnection and TunnelClient have theirs announce.
 struct HubChain
 {
-    explicit HubChain(const SessionLimits &limits = smallLimits())
+    // hubLimits are the hub's sessions' own, limits those of the desktop and (unless agentLimits
+    // is set before addAgent) the agents.
+    explicit HubChain(const SessionLimits &limits = smallLimits(),
+                      std::optional<SessionLimits> hubLimits = std::nullopt)
         : limits(limits)
+        , hubLimits(hubLimits.value_or(limits))
+        , agentLimits(limits)
     {
         auto [desktopLink, hubLink] = PipeLink::createPair();
         desktop = std::make_unique<TunnelSession>(desktopLink, TunnelSession::Role::Dialer, limits);
+        desktop->setLocalCapabilities(Capability::DatagramChannels);
         desktop->setTargetPolicy(desktopPolicy);
-        hubDesktop =
-            std::make_unique<TunnelSession>(hubLink, TunnelSession::Role::Acceptor, limits);
-        hubDesktop->setLocalCapabilities(Capability::AcceptsListen | Capability::Relay);
+        hubDesktop = std::make_unique<TunnelSession>(hubLink, TunnelSession::Role::Acceptor,
+                                                     this->hubLimits);
+        hubDesktop->setLocalCapabilities(Capability::AcceptsListen | Capability::DatagramChannels |
+                                         Capability::Relay);
         auto *relay = new DesktopRelay(hubDesktop.get(), kAgentName, &registry);
         hubDesktop->setTargetPolicy(relay->policy());
         QObject::connect(desktop.get(), &TunnelSession::agentStatusReceived, desktop.get(),
@@ -82,18 +93,21 @@ struct HubChain
     }
 
     // Connects another agent of the name and registers it, as HubServer does once it is ready.
-    AgentEnd *addAgent()
+    // An agent older than UDP relaying announces no datagram channels.
+    AgentEnd *addAgent(bool carriesUdp = true)
     {
         auto end = std::make_unique<AgentEnd>();
         auto [hubLink, agentLink] = PipeLink::createPair();
         end->hubSide =
-            std::make_unique<TunnelSession>(hubLink, TunnelSession::Role::Acceptor, limits);
-        end->hubSide->setLocalCapabilities(Capability::Relay);
+            std::make_unique<TunnelSession>(hubLink, TunnelSession::Role::Acceptor, hubLimits);
+        end->hubSide->setLocalCapabilities(Capability::DatagramChannels | Capability::Relay);
         end->hubSide->setTargetPolicy(
             std::make_shared<ReverseRoutePolicy>(&registry, end->hubSide.get(), kAgentName));
         end->agent =
-            std::make_unique<TunnelSession>(agentLink, TunnelSession::Role::Dialer, limits);
-        end->agent->setLocalCapabilities(Capability::AcceptsListen);
+            std::make_unique<TunnelSession>(agentLink, TunnelSession::Role::Dialer, agentLimits);
+        end->agent->setLocalCapabilities(carriesUdp ? Capability::AcceptsListen |
+                                                          Capability::DatagramChannels
+                                                    : Capabilities(Capability::AcceptsListen));
         end->agent->setTargetPolicy(end->policy);
         TunnelSession *hubSide = end->hubSide.get();
         QObject::connect(hubSide, &TunnelSession::closed, hubSide,
@@ -123,6 +137,22 @@ struct HubChain
         return channel;
     }
 
+    // Opens a UDP flow from the desktop and waits until every hop has it open.
+    Channel *openFlow(AgentEnd *agent, QPointer<MemoryDatagramEndpoint> *local,
+                      QPointer<MemoryDatagramEndpoint> *target)
+    {
+        auto *endpoint = new MemoryDatagramEndpoint;
+        Channel *channel = desktop->openChannel(endpoint, QStringLiteral("dns"), 53);
+        const int before = int(agent->policy->datagramEndpoints.size());
+        if (!channel ||
+            !QTest::qWaitFor([&] { return channel->state() == Channel::State::Open; }) ||
+            agent->policy->datagramEndpoints.size() != before + 1)
+            return nullptr;
+        *local = endpoint;
+        *target = agent->policy->datagramEndpoints.last();
+        return channel;
+    }
+
     // What the hub holds for its channels: payload received and not yet taken on, and what waits
     // on its links.
     quint64 hubBuffered() const
@@ -134,6 +164,8 @@ struct HubChain
     }
 
     SessionLimits limits;
+    SessionLimits hubLimits;
+    SessionLimits agentLimits;
     AgentRegistry registry; // outlives the sessions that refer to it
     std::shared_ptr<MemoryTargetPolicy> desktopPolicy = std::make_shared<MemoryTargetPolicy>();
     std::unique_ptr<TunnelSession> desktop;
@@ -145,6 +177,12 @@ struct HubChain
 ChannelSummary lastSummary(const QSignalSpy &spy)
 {
     return spy.last().first().value<ChannelSummary>();
+}
+
+// What a datagram endpoint took, or nothing once it is gone.
+QList<QByteArray> datagramsTo(const QPointer<MemoryDatagramEndpoint> &endpoint)
+{
+    return endpoint ? endpoint->written() : QList<QByteArray>();
 }
 
 } // namespace
@@ -369,6 +407,258 @@ private Q_SLOTS:
         QVERIFY(chain.open(second, &local, &target));
         local->feed("new channels go to the second agent");
         QTRY_COMPARE(writtenTo(target), QByteArray("new channels go to the second agent"));
+    }
+
+    void aUdpFlowKeepsItsDatagramsWholeBothWays()
+    {
+        // Windows of their usual size: the largest datagram does not fit what is left of a small
+        // one before credit comes back, and would be dropped, as UDP may.
+        HubChain chain{SessionLimits()};
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent();
+        QVERIFY(agent);
+        QPointer<MemoryDatagramEndpoint> local;
+        QPointer<MemoryDatagramEndpoint> target;
+        Channel *channel = chain.openFlow(agent, &local, &target);
+        QVERIFY(channel);
+        QList<QByteArray> requests;
+        QList<QByteArray> answers;
+        for (const int size : {1, 512, 1472, 9000, int(protocol::kMaxDatagramSize)}) {
+            requests.append(pattern(size, 'q'));
+            local->feed(requests.last());
+            QTRY_COMPARE(datagramsTo(target), requests);
+            answers.append(pattern(size, 'a'));
+            target->feed(answers.last());
+            QTRY_COMPARE(datagramsTo(local), answers);
+        }
+        // A burst of small ones, each whole and apart.
+        for (int i = 1; i <= 20; ++i) {
+            requests.append(pattern(i * 100, char(i)));
+            local->feed(requests.last());
+        }
+        QTRY_COMPARE(datagramsTo(target), requests);
+        // Every hop carried the flow as a datagram channel, and none dropped anything.
+        const QList<Channel *> hops{channel, chain.hubDesktop->channels().constFirst(),
+                                    agent->hubSide->channels().constFirst(),
+                                    agent->agent->channels().constFirst()};
+        for (const Channel *hop : hops) {
+            QVERIFY(hop->isDatagram());
+            QCOMPARE(hop->droppedIn() + hop->droppedOut(), quint64(0));
+        }
+        QCOMPARE(channel->datagramsOut(), quint64(requests.size()));
+        QCOMPARE(channel->datagramsIn(), quint64(answers.size()));
+    }
+
+    // A UDP reverse forward and a TCP one on the same port number of the agent: each connection
+    // or flow reaches the desktop over a channel of its own transport.
+    void aReverseUdpForwardRelaysItsFlowsToTheDesktop()
+    {
+        HubChain chain;
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent();
+        QVERIFY(agent);
+        QSignalSpy agentListens(agent->agent.get(), &TunnelSession::listenRequested);
+        QSignalSpy answered(chain.desktop.get(), &TunnelSession::listenAnswered);
+        const QString host = QStringLiteral("127.0.0.1");
+        QVERIFY(chain.desktop->requestListen(host, 5353, ChannelTransport::Tcp) != 0);
+        QVERIFY(chain.desktop->requestListen(host, 5353, ChannelTransport::Udp) != 0);
+        QTRY_COMPARE(agentListens.size(), 2);
+        QCOMPARE(agentListens.at(0).at(3).value<ChannelTransport>(), ChannelTransport::Tcp);
+        QCOMPARE(agentListens.at(1).at(3).value<ChannelTransport>(), ChannelTransport::Udp);
+        for (const QList<QVariant> &listen : std::as_const(agentListens))
+            agent->agent->answerListen(listen.at(0).toUInt(), 5353);
+        QTRY_COMPARE(answered.size(), 2);
+        for (const QList<QVariant> &answer : std::as_const(answered))
+            QVERIFY(answer.at(1).toBool());
+
+        QPointer<MemoryDatagramEndpoint> visitor = new MemoryDatagramEndpoint;
+        QVERIFY(agent->agent->openChannel(visitor.data(), host, 5353));
+        QTRY_COMPARE(chain.desktopPolicy->datagramEndpoints.size(), qsizetype(1));
+        QPointer<MemoryDatagramEndpoint> served = chain.desktopPolicy->datagramEndpoints.first();
+        visitor->feed("query");
+        visitor->feed(pattern(9000, 'v'));
+        QTRY_COMPARE(datagramsTo(served), (QList<QByteArray>{"query", pattern(9000, 'v')}));
+        served->feed("answer");
+        QTRY_COMPARE(datagramsTo(visitor), QList<QByteArray>{"answer"});
+        QVERIFY(chain.desktopPolicy->endpoints.isEmpty());
+
+        auto *streamVisitor = new MemoryEndpoint;
+        QVERIFY(agent->agent->openChannel(streamVisitor, host, 5353));
+        QTRY_COMPARE(chain.desktopPolicy->endpoints.size(), qsizetype(1));
+        streamVisitor->feed("a stream on the same port number");
+        QTRY_COMPARE(writtenTo(chain.desktopPolicy->endpoints.first()),
+                     QByteArray("a stream on the same port number"));
+        QCOMPARE(chain.desktopPolicy->datagramEndpoints.size(), qsizetype(1));
+    }
+
+    // An agent older than UDP relaying announces no datagram channels: the desktop hears why its
+    // flow or its UDP reverse forward cannot be served, and the agent sees nothing of either.
+    void anAgentWithoutUdpIsNamedInTheRefusal()
+    {
+        HubChain chain;
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent(false);
+        QVERIFY(agent);
+        QSignalSpy desktopClosed(chain.desktop.get(), &TunnelSession::channelClosed);
+        QVERIFY(chain.desktop->openChannel(new MemoryDatagramEndpoint, QStringLiteral("dns"), 53));
+        QTRY_COMPARE(desktopClosed.size(), 1);
+        const QString error = lastSummary(desktopClosed).error;
+        QVERIFY2(error.contains(QStringLiteral("agent devbox at")) &&
+                     error.contains(QStringLiteral("does not carry UDP")),
+                 qPrintable(error));
+
+        QSignalSpy answered(chain.desktop.get(), &TunnelSession::listenAnswered);
+        QVERIFY(chain.desktop->requestListen(QStringLiteral("127.0.0.1"), 0,
+                                             ChannelTransport::Udp) != 0);
+        QTRY_COMPARE(answered.size(), 1);
+        QCOMPARE(answered.first().at(1).toBool(), false);
+        QVERIFY2(answered.first().at(3).toString().contains(QStringLiteral("does not carry UDP")),
+                 qPrintable(answered.first().at(3).toString()));
+        QCOMPARE(agent->agent->channels().size(), qsizetype(0));
+        QCOMPARE(agent->policy->datagramEndpoints.size(), qsizetype(0));
+    }
+
+    // The agent's hop is slow (its link holds everything): the hub sends a flow's datagrams only
+    // while its link has room and drops the rest, counted, while a TCP channel beside the flow
+    // waits and then arrives whole.
+    void aFloodTheAgentsHopCannotTakeIsDroppedAtTheHub()
+    {
+        HubChain chain;
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent();
+        QVERIFY(agent);
+        QPointer<MemoryDatagramEndpoint> local;
+        QPointer<MemoryDatagramEndpoint> target;
+        Channel *flow = chain.openFlow(agent, &local, &target);
+        QVERIFY(flow);
+        QPointer<MemoryEndpoint> streamLocal;
+        QPointer<MemoryEndpoint> streamTarget;
+        QVERIFY(chain.open(agent, &streamLocal, &streamTarget));
+        auto flowOf = [](const TunnelSession &session) -> Channel * {
+            for (Channel *channel : session.channels()) {
+                if (channel->isDatagram())
+                    return channel;
+            }
+            return nullptr;
+        };
+        Channel *hubIn = flowOf(*chain.hubDesktop);
+        Channel *hubOut = flowOf(*agent->hubSide);
+        QVERIFY(hubIn && hubOut);
+
+        auto *agentHop = qobject_cast<PipeLink *>(agent->hubSide->link());
+        agentHop->hold(true);
+        const QByteArray stream = pattern(300 * 1024, 's');
+        streamLocal->feed(stream);
+        const QByteArray datagram = pattern(1400, 'f');
+        constexpr int kDatagrams = 2000;
+        for (int i = 0; i < kDatagrams; ++i)
+            local->feed(datagram);
+        QTRY_VERIFY(flow->datagramsOut() + flow->droppedOut() == quint64(kDatagrams));
+        QTRY_VERIFY(hubIn->datagramsIn() + hubIn->droppedIn() == flow->datagramsOut());
+        QTRY_VERIFY(hubOut->datagramsOut() + hubOut->droppedOut() == hubIn->datagramsIn());
+        QVERIFY(hubOut->droppedOut() > 0);
+        // Datagrams wait on the held hop only within the agent's window and half the link's
+        // watermark; the stream within its own window.
+        QVERIFY2(agent->hubSide->transportBacklog() <= chain.hubLimits.writeWatermark / 2 +
+                                                           datagram.size() +
+                                                           chain.agentLimits.receiveWindow,
+                 qPrintable(QString::number(agent->hubSide->transportBacklog())));
+
+        agentHop->hold(false);
+        QTRY_COMPARE(writtenTo(streamTarget), stream);
+        QTRY_COMPARE(quint64(datagramsTo(target).size()), hubOut->datagramsOut());
+        qInfo("flood of %d datagrams: the desktop sent %llu, the hub carried %llu and dropped %llu",
+              kDatagrams, flow->datagramsOut(), hubOut->datagramsOut(),
+              hubIn->droppedIn() + hubOut->droppedOut());
+        // The flow carries on.
+        local->feed("after the flood");
+        QTRY_COMPARE(datagramsTo(target).last(), QByteArray("after the flood"));
+    }
+
+    // The desktop's end of a flow goes idle long before the hub's and the agent's would: the
+    // whole pair ends with it, an orderly end on every hop.
+    void aFlowEndingIdleAtOneEndEndsOnEveryHop()
+    {
+        SessionLimits quick = smallLimits();
+        quick.datagramIdleTimeoutMs = 200;
+        HubChain chain(quick, smallLimits());
+        chain.agentLimits = smallLimits();
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent();
+        QVERIFY(agent);
+        QSignalSpy desktopClosed(chain.desktop.get(), &TunnelSession::channelClosed);
+        QSignalSpy agentClosed(agent->agent.get(), &TunnelSession::channelClosed);
+        QPointer<MemoryDatagramEndpoint> local;
+        QPointer<MemoryDatagramEndpoint> target;
+        QVERIFY(chain.openFlow(agent, &local, &target));
+        local->feed("ping");
+        QTRY_COMPARE(datagramsTo(target).size(), qsizetype(1));
+
+        QTRY_COMPARE(desktopClosed.size(), 1);
+        QTRY_COMPARE(agentClosed.size(), 1);
+        QCOMPARE(lastSummary(desktopClosed).error, QString());
+        QCOMPARE(lastSummary(agentClosed).error, QString());
+        QTRY_VERIFY(chain.hubDesktop->channels().isEmpty());
+        QTRY_VERIFY(agent->hubSide->channels().isEmpty());
+    }
+
+    // The hub's session for the desktop takes two flows: a third evicts the first, on every hop.
+    void aFlowEvictedAtTheHubEndsOnEveryHop()
+    {
+        SessionLimits hubLimits = smallLimits();
+        hubLimits.maxDatagramChannels = 2;
+        HubChain chain(smallLimits(), hubLimits);
+        QVERIFY(chain.start());
+        AgentEnd *agent = chain.addAgent();
+        QVERIFY(agent);
+        QSignalSpy desktopClosed(chain.desktop.get(), &TunnelSession::channelClosed);
+        QSignalSpy agentClosed(agent->agent.get(), &TunnelSession::channelClosed);
+        QPointer<MemoryDatagramEndpoint> locals[3];
+        QPointer<MemoryDatagramEndpoint> targets[3];
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(chain.openFlow(agent, &locals[i], &targets[i]));
+
+        QTRY_COMPARE(desktopClosed.size(), 1);
+        QTRY_COMPARE(agentClosed.size(), 1);
+        QVERIFY2(lastSummary(desktopClosed).error.contains(QStringLiteral("evicted")),
+                 qPrintable(lastSummary(desktopClosed).error));
+        QVERIFY2(lastSummary(agentClosed).error.contains(QStringLiteral("evicted")),
+                 qPrintable(lastSummary(agentClosed).error));
+        QVERIFY(!targets[0] || targets[0]->isAborted());
+        QTRY_COMPARE(agent->hubSide->datagramChannels(), 2);
+        for (int i = 1; i < 3; ++i) {
+            locals[i]->feed("still here");
+            QTRY_COMPARE(datagramsTo(targets[i]), QList<QByteArray>{"still here"});
+        }
+    }
+
+    // The active agent is gone: its flows end with a reason naming it, and a new flow goes to
+    // the standby.
+    void newFlowsGoToTheStandbyWhenTheActiveAgentIsGone()
+    {
+        HubChain chain;
+        QVERIFY(chain.start());
+        AgentEnd *first = chain.addAgent();
+        AgentEnd *second = chain.addAgent();
+        QVERIFY(first && second);
+        QSignalSpy desktopClosed(chain.desktop.get(), &TunnelSession::channelClosed);
+        QPointer<MemoryDatagramEndpoint> local;
+        QPointer<MemoryDatagramEndpoint> target;
+        QVERIFY(chain.openFlow(first, &local, &target));
+
+        qobject_cast<PipeLink *>(first->agent->link())->cut(QStringLiteral("connection lost"));
+        QTRY_COMPARE(desktopClosed.size(), 1);
+        QVERIFY2(lastSummary(desktopClosed).error.contains(QStringLiteral("agent devbox at")),
+                 qPrintable(lastSummary(desktopClosed).error));
+        QTRY_COMPARE(chain.registry.active(kAgentName), second->hubSide.get());
+
+        QPointer<MemoryDatagramEndpoint> laterLocal;
+        QPointer<MemoryDatagramEndpoint> laterTarget;
+        QVERIFY(chain.openFlow(second, &laterLocal, &laterTarget));
+        laterLocal->feed("through the standby");
+        QTRY_COMPARE(datagramsTo(laterTarget), QList<QByteArray>{"through the standby"});
+        laterTarget->feed("from the standby");
+        QTRY_COMPARE(datagramsTo(laterLocal), QList<QByteArray>{"from the standby"});
     }
 
     void anAgentOpensChannelsOnlyForReverseForwards()

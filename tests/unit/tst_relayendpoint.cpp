@@ -1,6 +1,7 @@
 // The two ends of a hub's relay pipe on their own, no sessions: what one end's channel writes
 // the other end's channel reads, whole or in parts, with room for its Data header, and the
-// writer hears of it (bytesWritten) only once it has been read.
+// writer hears of it (bytesWritten) only once it has been read. In datagram mode, each write is
+// one datagram, taken at once or dropped when the direction's queue is full.
 #include "hub/RelayEndpoint.h"
 #include "protocol/Message.h"
 
@@ -187,6 +188,60 @@ private Q_SLOTS:
         QVERIFY(!readable.wait(50));
         m_reader->setReadEnabled(true);
         QVERIFY(readable.wait());
+    }
+
+    void aDatagramRelayKeepsEachWriteWholeAndApart()
+    {
+        RelayEndpoint writer(ChannelTransport::Udp);
+        std::unique_ptr<RelayEndpoint> reader(writer.createMate(QStringLiteral("127.0.0.2:53")));
+        QCOMPARE(writer.transport(), ChannelTransport::Udp);
+        QCOMPARE(reader->transport(), ChannelTransport::Udp);
+        QSignalSpy written(&writer, &ChannelEndpoint::bytesWritten);
+        const QList<QByteArray> datagrams{pattern(1, 'a'), pattern(1472, 'b'),
+                                          pattern(protocol::kMaxDatagramSize, 'c')};
+        // Taken whole at once: the writing channel counts them as consumed itself.
+        for (const QByteArray &datagram : datagrams)
+            QCOMPARE(writer.write(datagram), qint64(datagram.size()));
+
+        QByteArray buffer(protocol::kMaxDatagramSize, Qt::Uninitialized);
+        QCOMPARE(reader->read(buffer.data(), buffer.size()), qint64(1));
+        QCOMPARE(buffer.left(1), datagrams.at(0));
+        QByteArray message;
+        QCOMPARE(reader->readWithHeadroom(message, kHeadroom, protocol::kMaxDatagramSize),
+                 qint64(1472));
+        QCOMPARE(payloadOf(message), datagrams.at(1));
+        QCOMPARE(reader->read(buffer.data(), buffer.size()), qint64(protocol::kMaxDatagramSize));
+        QCOMPARE(buffer, datagrams.at(2));
+        // A flow has no end of stream; nothing waiting is nothing now.
+        QCOMPARE(reader->read(buffer.data(), buffer.size()), ChannelEndpoint::kWouldBlock);
+        QVERIFY(!written.wait(50));
+        QCOMPARE(written.count(), 0);
+    }
+
+    void aDatagramBeyondTheQueueIsDroppedNotQueued()
+    {
+        RelayEndpoint writer(ChannelTransport::Udp);
+        std::unique_ptr<RelayEndpoint> reader(writer.createMate(QStringLiteral("127.0.0.2:53")));
+        const QByteArray datagram = pattern(1400, 'd');
+        const int fits = int(RelayEndpoint::kDatagramQueueBytes / datagram.size());
+        for (int i = 0; i < fits; ++i)
+            QCOMPARE(writer.write(datagram), qint64(datagram.size()));
+        QCOMPARE(writer.bytesToWrite(), qint64(fits) * datagram.size());
+        for (int i = 0; i < 100; ++i)
+            QCOMPARE(writer.write(datagram), qint64(0));
+        QCOMPARE(writer.bytesToWrite(), qint64(fits) * datagram.size());
+        // The other direction has a queue of its own.
+        QCOMPARE(reader->write(datagram), qint64(datagram.size()));
+
+        // Reading one makes room for one.
+        QByteArray buffer(protocol::kMaxDatagramSize, Qt::Uninitialized);
+        QCOMPARE(reader->read(buffer.data(), buffer.size()), qint64(datagram.size()));
+        QCOMPARE(writer.write(datagram), qint64(datagram.size()));
+        QCOMPARE(writer.write(datagram), qint64(0));
+        int read = 0;
+        while (reader->read(buffer.data(), buffer.size()) == datagram.size())
+            ++read;
+        QCOMPARE(read, fits);
     }
 
     void writingPastAClosedMateFails()
