@@ -84,19 +84,24 @@ void ClientCommandLine::addWindowOptions(QCommandLineParser &parser)
     parser.addOptions({maxWindow, windowBudget, processWindowBudget});
 }
 
-bool ClientCommandLine::applyWindowOption(const QString &option, const QString &text,
-                                          SessionLimits *limits, QString *error)
+bool ClientCommandLine::applyWindowOptions(const QCommandLineParser &parser, SessionLimits *limits,
+                                           QString *error)
 {
-    const auto bytes =
-        NetworkOptionValues::parseWindowSize(QStringLiteral("--") + option, text, error);
-    if (!bytes)
-        return false;
-    if (option == QLatin1String("max-window"))
-        limits->maxReceiveWindow = quint32(*bytes);
-    else if (option == QLatin1String("window-budget"))
-        limits->sessionWindowBudget = *bytes;
-    else
-        limits->processWindowBudget = *bytes;
+    for (const char *option : {"max-window", "window-budget", "process-window-budget"}) {
+        const QString name = QLatin1String(option);
+        if (!parser.isSet(name))
+            continue;
+        const auto bytes = NetworkOptionValues::parseWindowSize(QStringLiteral("--") + name,
+                                                                parser.value(name), error);
+        if (!bytes)
+            return false;
+        if (name == QLatin1String("max-window"))
+            limits->maxReceiveWindow = quint32(*bytes);
+        else if (name == QLatin1String("window-budget"))
+            limits->sessionWindowBudget = *bytes;
+        else
+            limits->processWindowBudget = *bytes;
+    }
     return true;
 }
 
@@ -194,18 +199,7 @@ bool ClientCommandLine::applyNetworkOptions(const QCommandLineParser &parser,
             return false;
         client->limits.resumeTimeoutMs = *timeout;
     }
-    for (const QString &option : windowOptionNames()) {
-        if (parser.isSet(option) &&
-            !applyWindowOption(option, parser.value(option), &client->limits, error))
-            return false;
-    }
-    return true;
-}
-
-QStringList ClientCommandLine::windowOptionNames()
-{
-    return {QStringLiteral("max-window"), QStringLiteral("window-budget"),
-            QStringLiteral("process-window-budget")};
+    return applyWindowOptions(parser, &client->limits, error);
 }
 
 } // namespace wstunnel

@@ -27,10 +27,9 @@ public:
     // --max-window, --window-budget, --process-window-budget: receive-window autotuning, on
     // every binary (a remote's parser adds them too).
     static void addWindowOptions(QCommandLineParser &parser);
-    static QStringList windowOptionNames();
-    // Applies one of them (named without the dashes) to limits.
-    static bool applyWindowOption(const QString &option, const QString &text, SessionLimits *limits,
-                                  QString *error);
+    // Applies those that are set to limits.
+    static bool applyWindowOptions(const QCommandLineParser &parser, SessionLimits *limits,
+                                   QString *error);
     // The first token of a token file: its first line that is neither blank nor a comment.
     static std::optional<QByteArray> readToken(const QString &path, QString *error);
 };

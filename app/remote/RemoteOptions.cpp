@@ -414,12 +414,8 @@ std::optional<RemoteOptions> RemoteOptions::parse(const QStringList &arguments, 
             return std::nullopt;
         options.server.limits.resumeTimeoutMs = *timeout;
     }
-    for (const QString &option : ClientCommandLine::windowOptionNames()) {
-        if (parser.isSet(option) &&
-            !ClientCommandLine::applyWindowOption(option, parser.value(option),
-                                                  &options.server.limits, error))
-            return std::nullopt;
-    }
+    if (!ClientCommandLine::applyWindowOptions(parser, &options.server.limits, error))
+        return std::nullopt;
     const QString metricsText = setting(metrics, QStringLiteral("metrics"));
     if (!metricsText.isEmpty()) {
         options.metrics = MetricsServer::parseEndpoint(metricsText, error);
