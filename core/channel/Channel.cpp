@@ -219,10 +219,13 @@ QString Channel::deliver(QByteArrayView payload)
     m_bytesIn += quint64(payload.size());
     QByteArray message =
         m_endpoint->keepsWrites() ? m_host->takeReceivedMessage(payload) : QByteArray();
-    const qsizetype payloadOffset = payload.data() - message.constData();
-    const qint64 written = message.isNull()
-                               ? m_endpoint->write(payload)
-                               : m_endpoint->writeMessage(std::move(message), payloadOffset);
+    qint64 written;
+    if (message.isNull()) {
+        written = m_endpoint->write(payload);
+    } else {
+        const qsizetype payloadOffset = payload.data() - message.constData();
+        written = m_endpoint->writeMessage(std::move(message), payloadOffset);
+    }
     if (written == ChannelEndpoint::kError) {
         const QString reason =
             QStringLiteral("writing to %1 failed: %2").arg(m_peer, m_endpoint->errorString());

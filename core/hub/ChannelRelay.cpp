@@ -103,11 +103,7 @@ void ChannelRelay::outboundEnded(const QString &error)
                                                QStringLiteral("%1: %2").arg(m_throughName, reason));
         return;
     }
-    const QString reason = QStringLiteral("%1: %2").arg(m_throughName, detail);
-    if (error.isEmpty())
-        m_inbound->endFlow(FailureCode::TimedOut, reason);
-    else
-        m_inbound->abortChannel(reason);
+    passOnEnd(m_inbound, error.isEmpty(), QStringLiteral("%1: %2").arg(m_throughName, detail));
 }
 
 void ChannelRelay::inboundEnded(const QString &error)
@@ -116,12 +112,17 @@ void ChannelRelay::inboundEnded(const QString &error)
     if ((error.isEmpty() && !m_datagram) || !m_outbound ||
         m_outbound->state() == Channel::State::Closed)
         return;
-    const QString reason = QStringLiteral("relayed connection from %1 ended: %2")
-                               .arg(m_inboundPeer, error.isEmpty() ? kFlowIdle : error);
-    if (error.isEmpty())
-        m_outbound->endFlow(FailureCode::TimedOut, reason);
+    passOnEnd(m_outbound, error.isEmpty(),
+              QStringLiteral("relayed connection from %1 ended: %2")
+                  .arg(m_inboundPeer, error.isEmpty() ? kFlowIdle : error));
+}
+
+void ChannelRelay::passOnEnd(Channel *other, bool idle, const QString &reason)
+{
+    if (idle)
+        other->endFlow(FailureCode::TimedOut, reason);
     else
-        m_outbound->abortChannel(reason);
+        other->abortChannel(reason);
 }
 
 } // namespace wstunnel

@@ -36,6 +36,8 @@ private:
                  const QString &throughName);
     void inboundEnded(const QString &error);
     void outboundEnded(const QString &error);
+    // A datagram flow's idle end passes on as an idle end; anything else resets the other channel.
+    static void passOnEnd(Channel *other, bool idle, const QString &reason);
 
     QPointer<Channel> m_inbound;
     QPointer<RelayEndpoint> m_inboundEndpoint;
