@@ -5,7 +5,35 @@
 
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define WSTUNNEL_MASK_AVX2 1
+#endif
+
 namespace wstunnel {
+
+namespace {
+
+#ifdef WSTUNNEL_MASK_AVX2
+// 32 bytes per step where the CPU has AVX2 (checked at run time): 2.5-4 times the 8-byte loop
+// below, which matters on the hub, which unmasks every byte it relays (docs/PERFORMANCE.md).
+// Returns how many bytes it did, a multiple of 32, so the key's position is unchanged after.
+__attribute__((target("avx2"))) qsizetype maskAvx2(const uchar *src, uchar *dst, qsizetype size,
+                                                   quint64 word)
+{
+    const __m256i key = _mm256_set1_epi64x(qint64(word));
+    qsizetype i = 0;
+    for (; i + 32 <= size; i += 32) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + i));
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i), _mm256_xor_si256(v, key));
+    }
+    return i;
+}
+
+const bool g_hasAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+} // namespace
 
 int WebSocketFrame::writeHeader(char *out, quint8 opCode, bool final, quint64 payloadSize,
                                 bool masked, quint32 maskKey)
@@ -113,6 +141,10 @@ void WebSocketFrame::mask(const char *in, char *out, qsizetype size, quint32 mas
     quint64 word;
     std::memcpy(&word, repeated, 8);
     qsizetype i = 0;
+#ifdef WSTUNNEL_MASK_AVX2
+    if (g_hasAvx2)
+        i = maskAvx2(src, dst, size, word);
+#endif
     for (; i + 8 <= size; i += 8) {
         quint64 v;
         std::memcpy(&v, src + i, 8);

@@ -126,7 +126,7 @@ private Q_SLOTS:
         QTest::addColumn<int>("size");
         QTest::addColumn<int>("offset");
         QTest::addColumn<int>("position");
-        for (int size : {0, 1, 3, 7, 8, 9, 15, 16, 17, 64, 1000, 131085})
+        for (int size : {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 39, 64, 71, 1000, 131085})
             for (int offset : {0, 1, 5})
                 for (int position : {0, 1, 2, 3})
                     QTest::addRow("size %d offset %d position %d", size, offset, position)
