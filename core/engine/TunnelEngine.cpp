@@ -3,7 +3,10 @@
 #include "EngineMailbox.h"
 #include "EngineWorker.h"
 
+#include <QCoreApplication>
 #include <QThread>
+
+#include <openssl/crypto.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -42,6 +45,13 @@ TunnelEngine::~TunnelEngine()
     m_mailbox->post([&, home](EngineWorker &worker) {
         worker.shutdown();
         worker.moveToThread(home);
+        // Qt's threads are detached: OpenSSL would free this thread's state in a thread-exit
+        // handler that may run after wait() below returned, while the main thread's exit runs
+        // OpenSSL's cleanup, which frees it too (AddressSanitizer caught the double free).
+        // The engine thread uses OpenSSL (every socket loads Qt's TLS backend), so free it here,
+        // after the sockets the shutdown left to deleteLater().
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        OPENSSL_thread_stop();
         QThread::currentThread()->quit();
         const std::lock_guard<std::mutex> lock(doneMutex);
         done = true;
