@@ -59,15 +59,18 @@ BASELINE = "ours-before"
 # Ours through a hub and an agent: reported only against ours ("Hub path"), never in the main
 # table, whose columns are the direct tunnel and its peers.
 HUB = "hub"
+# Three socat relays in a row: what a third relay costs any relay on this machine, the peer of the
+# hub path (reported only beside it, throughput group only).
+SOCAT3 = "socat3"
 PEERS = ["direct", "socat", "node"]
-TUNNELS = ["socat", "node", "ours", BASELINE, HUB]  # paths that have processes to measure
+TUNNELS = ["socat", "node", "ours", BASELINE, HUB, SOCAT3]  # paths that have processes to measure
 # Over TLS, each in the throughput and setup groups only, reported in their own table ("Over
 # TLS"), never in the main table; ours over wss and ssh also in the delay group (time to first
 # byte only, in the "Long links" tables).
 OURS_WSS, SOCAT_TLS, SSH = "ours-wss", "socat-tls", "ssh"
 TLS_PATHS = [OURS_WSS, SOCAT_TLS, SSH]
 TLS_GROUPS = ("throughput", "setup", "delay")
-ALL_PATHS = PATHS + [BASELINE, HUB] + TLS_PATHS
+ALL_PATHS = PATHS + [BASELINE, HUB, SOCAT3] + TLS_PATHS
 LABEL = {
     "direct": "direct",
     "socat": "socat chain",
@@ -75,6 +78,7 @@ LABEL = {
     "ours": "ours",
     BASELINE: "ours before",
     HUB: "ours through hub",
+    SOCAT3: "socat chain of three",
     OURS_WSS: "ours over wss",
     SOCAT_TLS: "socat TLS pair",
     SSH: "ssh -L",
@@ -87,6 +91,7 @@ ROLE_NAMES = {
     BASELINE: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
     HUB: {"entry": "wstunnel --headless --agent", "hub": "wstunnel-remote hub",
           "exit": "wstunnel-remote agent"},
+    SOCAT3: {"entry": "socat relay 1", "hub": "socat relay 2", "exit": "socat relay 3"},
     OURS_WSS: {"entry": "wstunnel --headless", "exit": "wstunnel-remote"},
     SOCAT_TLS: {"entry": "socat relay 1 (TLS client)", "exit": "socat relay 2 (TLS server)"},
     SSH: {"entry": "ssh", "exit": "sshd with its session processes"},
@@ -481,22 +486,24 @@ def start_direct_over(cfg, tport, tag, link):
     return Tunnel("direct", port, {}, relay)
 
 
-def start_socat(cfg, tport, tag):
+def start_socat(cfg, tport, tag, relays=2):
+    """A chain of socat relays, the last in front of the target: two are the peer of the direct
+    tunnel (client and remote), three the peer of the hub path (desktop, hub, agent)."""
+    path = "socat" if relays == 2 else SOCAT3
+    roles = ["entry", "hub", "exit"] if relays == 3 else ["entry", "exit"]
     procs = {}
     try:
-        p2 = free_port()
-        procs["exit"] = Proc(f"socat2-{tag}", [
-            "socat", "-b", "262144",
-            f"TCP4-LISTEN:{p2},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
-            f"TCP4:127.0.0.1:{tport},nodelay"])
-        wait_listening(procs["exit"], p2, 10)
-        p1 = free_port()
-        procs["entry"] = Proc(f"socat1-{tag}", [
-            "socat", "-b", "262144",
-            f"TCP4-LISTEN:{p1},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
-            f"TCP4:127.0.0.1:{p2},nodelay"])
-        wait_listening(procs["entry"], p1, 10)
-        return Tunnel("socat", p1, procs)
+        upstream = tport
+        for position in range(relays, 0, -1):
+            port = free_port()
+            role = roles[position - 1]
+            procs[role] = Proc(f"socat{position}-{tag}", [
+                "socat", "-b", "262144",
+                f"TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay",
+                f"TCP4:127.0.0.1:{upstream},nodelay"])
+            wait_listening(procs[role], port, 10)
+            upstream = port
+        return Tunnel(path, upstream, procs)
     except BaseException:
         for p in procs.values():
             p.stop()
@@ -826,6 +833,7 @@ def wait_session_up(cfg, proc, echo_port, timeout):
 STARTERS = {
     "direct": start_direct,
     "socat": start_socat,
+    SOCAT3: lambda cfg, tport, tag: start_socat(cfg, tport, tag, 3),
     "node": start_node,
     "ours": start_ours,
     BASELINE: lambda cfg, tport, tag: start_ours(cfg, tport, tag, BASELINE),
@@ -1727,23 +1735,31 @@ def hub_verdict(res, key):
 
 
 def render_hub(res):
-    """Ours through a hub beside ours direct, "" when the hub path was not measured."""
+    """Ours through a hub beside ours direct, and the chain of three socat relays beside the chain
+    of two (what a third relay costs any relay here), "" when the hub path was not measured."""
     rows = {k: (label, digits) for k, label, digits, _h in ROWS}
-    lines = ["| metric | ours | ours through hub | hub/ours | target | result |",
-             "|---|---:|---:|---:|---|---|"]
+    lines = ["| metric | ours | ours through hub | hub/ours | socat chain | socat chain of three "
+             "| three/two | target | result |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for key in HUB_ROWS:
         o, h = res.median(key, "ours"), res.median(key, HUB)
         if h is None:
             continue
+        s2, s3 = res.median(key, "socat"), res.median(key, SOCAT3)
         label, digits = rows[key]
         if key.endswith("_hub"):
-            label = label.replace("hub process", "hub (`wstunnel-remote hub`)")
-        r = ratio(h, o)
+            label = label.replace("hub process", "hub (`wstunnel-remote hub`) / middle relay")
         tgt, verdict = hub_verdict(res, key) if key in HUB_TARGETS else ("", "")
         verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
-        lines.append(f"| {label} | {fmt(o, digits)} | {fmt(h, digits)} | "
-                     + ("—" if r is None else f"{r:.2f}×") + f" | {tgt} | {verdict} |")
+        lines.append(f"| {label} | {fmt(o, digits)} | {fmt(h, digits)} | {ratio_text(h, o)} | "
+                     f"{fmt(s2, digits)} | {fmt(s3, digits)} | {ratio_text(s3, s2)} | {tgt} | "
+                     f"{verdict} |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def ratio_text(a, b):
+    r = ratio(a, b)
+    return "—" if r is None else f"{r:.2f}×"
 
 
 def render_hub_targets(res):
@@ -1754,6 +1770,10 @@ def render_hub_targets(res):
         o, h = res.median(key, "ours"), res.median(key, HUB)
         shown = f"hub path {fmt(h)}" + (f", ours {fmt(o)} ({fmt(ratio(h, o))}×)"
                                         if key.startswith("thr") else "")
+        s2, s3 = res.median(key, "socat"), res.median(key, SOCAT3)
+        if key.startswith("thr") and s2 is not None and s3 is not None:
+            shown += (f"; {LABEL[SOCAT3]} {fmt(s3)}, {LABEL['socat']} {fmt(s2)} "
+                      f"({fmt(ratio(s3, s2))}×)")
         out.append(f"- {verdict}: {labels[key]}: {shown}, target {text}")
     return "\n".join(out)
 
@@ -1868,7 +1888,7 @@ def render_targets(res):
 
 def measured_paths(res):
     """The paths a report lists: ours-before only when it was measured."""
-    return PATHS + [p for p in [BASELINE, HUB] + TLS_PATHS
+    return PATHS + [p for p in [BASELINE, HUB, SOCAT3] + TLS_PATHS
                     if any(p in per for per in res.samples.values())]
 
 
@@ -2055,7 +2075,9 @@ Ours through a hub: `wstunnel --headless --agent bench` → `wstunnel-remote hub
 `wstunnel-remote agent --name bench` → target, all on loopback, measured in the same
 rounds and groups as ours direct (the idle group excepted). The issue's targets: at
 least 0.7× the direct tunnel's single-stream throughput each way, hub peak RSS ≤ 64 MiB
-with a slow reader behind the agent ("up") or behind the desktop ("down").
+with a slow reader behind the agent ("up") or behind the desktop ("down"). Beside them, in
+the throughput group, the peer of that comparison: three socat relays in a row (`-b 262144`)
+against the socat chain of two, what a third relay costs any relay on this machine.
 
 {table}
 
@@ -2476,8 +2498,8 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one round, no docs")
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--paths", default=",".join(PATHS + [HUB] + TLS_PATHS),
-                    help="comma list of " + ",".join(PATHS + [HUB] + TLS_PATHS))
+    ap.add_argument("--paths", default=",".join(PATHS + [HUB, SOCAT3] + TLS_PATHS),
+                    help="comma list of " + ",".join(PATHS + [HUB, SOCAT3] + TLS_PATHS))
     ap.add_argument("--groups",
                     default="throughput,udp,echo,setup,slow,idle,gui,startup,delay,resume")
     ap.add_argument("--delay-rtts", default=",".join(str(r) for r in DELAY_RTTS_MS),
@@ -2683,7 +2705,8 @@ def main():
             if gname not in cfg.groups:
                 continue
             paths, fn = groups[gname]
-            paths = [p for p in paths if p not in TLS_PATHS or gname in TLS_GROUPS]
+            paths = [p for p in paths if (p not in TLS_PATHS or gname in TLS_GROUPS)
+                     and (p != SOCAT3 or gname == "throughput")]
             if gname in IPERF_GROUPS:
                 iperf = IperfServer()
             for rnd in range(1, cfg.rounds + 1):
@@ -2739,7 +2762,8 @@ def main():
         print(render_targets(res))
     hub_table = render_hub(res)
     if hub_table:
-        print(f"\nHub path ({LABEL[HUB]}: desktop -> hub -> agent, beside ours direct):\n")
+        print(f"\nHub path ({LABEL[HUB]}: desktop -> hub -> agent, beside ours direct; "
+              f"{LABEL[SOCAT3]} beside {LABEL['socat']}):\n")
         print(hub_table)
         print()
         print(render_hub_targets(res))
