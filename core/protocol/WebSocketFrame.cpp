@@ -30,7 +30,11 @@ __attribute__((target("avx2"))) qsizetype maskAvx2(const uchar *src, uchar *dst,
     return i;
 }
 
-const bool g_hasAvx2 = __builtin_cpu_supports("avx2");
+// Runs among the static initialisers, possibly before the compiler runtime's own detection.
+const bool g_hasAvx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}();
 #endif
 
 } // namespace
