@@ -1584,6 +1584,11 @@ def ratio(a, b):
     return a / b
 
 
+def fmt_ratio(r):
+    """A ratio as the tables show it: two decimals and ×, or — where there is none."""
+    return "—" if r is None else f"{r:.2f}×"
+
+
 def machine_info(cfg):
     def sh(cmd):
         try:
@@ -1751,15 +1756,10 @@ def render_hub(res):
             label = label.replace("hub process", "hub (`wstunnel-remote hub`) / middle relay")
         tgt, verdict = hub_verdict(res, key) if key in HUB_TARGETS else ("", "")
         verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(verdict, verdict)
-        lines.append(f"| {label} | {fmt(o, digits)} | {fmt(h, digits)} | {ratio_text(h, o)} | "
-                     f"{fmt(s2, digits)} | {fmt(s3, digits)} | {ratio_text(s3, s2)} | {tgt} | "
+        lines.append(f"| {label} | {fmt(o, digits)} | {fmt(h, digits)} | {fmt_ratio(ratio(h, o))} | "
+                     f"{fmt(s2, digits)} | {fmt(s3, digits)} | {fmt_ratio(ratio(s3, s2))} | {tgt} | "
                      f"{verdict} |")
     return "\n".join(lines) if len(lines) > 2 else ""
-
-
-def ratio_text(a, b):
-    r = ratio(a, b)
-    return "—" if r is None else f"{r:.2f}×"
 
 
 def render_hub_targets(res):
@@ -1822,7 +1822,7 @@ def render_tls(res):
             (f"{LABEL[g[0]]}: " if len(goals) > 1 else "")
             + VERDICT_SHOWN.get(tls_verdict(res, key, *g), "n/a") for g in goals)
         lines.append(f"| {label} | " + " | ".join(fmt(vals[p], digits) for p in ["ours"] + TLS_PATHS)
-                     + " | " + " | ".join("—" if r is None else f"{r:.2f}×" for r in rats)
+                     + " | " + " | ".join(fmt_ratio(r) for r in rats)
                      + f" | {target} | {result} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
@@ -1866,7 +1866,7 @@ def render_table(res, cfg):
             r = ratio(vals["ours"], vals[peer])
             if key.endswith("_added") and peer == "direct":
                 r = None
-            rat.append("—" if r is None else f"{r:.2f}×")
+            rat.append(fmt_ratio(r))
         tgt, verdict = tg.get(key, ("", ""))
         if verdict == "PASS":
             verdict = "✅ PASS"
@@ -1969,7 +1969,7 @@ def render_before_after(rows):
         diff = after - before
         pct = f" ({100 * diff / abs(before):+.1f}%)" if before else ""
         lines.append(f"| {label} | {fmt(before, digits)} | {fmt(after, digits)} | "
-                     + ("—" if r is None else f"{r:.2f}×")
+                     + fmt_ratio(r)
                      + f" | {'+' if diff >= 0 else ''}{fmt(diff, digits)}{pct} | "
                      + f"{fmt(noise, digits)} | {shown[verdict]} |")
     return "\n".join(lines)
@@ -2198,7 +2198,7 @@ def render_link_table(res, rtt):
         lines.append(f"| {label} | {fmt(None if d is None else d * scale, digits)} | "
                      f"{fmt(None if o is None else o * scale, digits)} | "
                      + "".join(f"{fmt(v, digits)} | " for v in cells)
-                     + ("—" if r is None else f"{r:.2f}×")
+                     + fmt_ratio(r)
                      + f" | {tgt} | {verdict} | {rounds} |")
         if key in LINK_ROUND_TRIP_KEYS:
             lines.append(f"| {LINK_ROUND_TRIP_KEYS[key]} | "
