@@ -448,8 +448,10 @@ void DelayRelay::readFrom(Connection &c, int direction)
     if (bucket.rate > 0) {
         bucket.refill(now);
         want = std::min(want, static_cast<size_t>(bucket.tokens));
-        if (want == 0) {
+        if (bucket.tokens < bucket.capacity / 4) {
             // Dry: every connection of this direction stops reading until a quarter refilled.
+            // Reading whatever trickled in since the last read instead would mean reads of a
+            // few hundred bytes each at full rate, and the relay's CPU, not the cap, the limit.
             bucket.dry = true;
             bucket.wakeAt =
                 now +
