@@ -3,6 +3,7 @@
 #include "WebSocketStream.h"
 #include "config/ForwardSpec.h"
 
+#include <QAbstractSocket>
 #include <QWebSocket>
 
 namespace wstunnel {
@@ -35,8 +36,17 @@ WebSocketLink::WebSocketLink(QWebSocket *socket, const Settings &settings, QObje
     // back until the previous one is acknowledged. A dialing QWebSocket owns its TCP socket.
     if (!transport)
         transport = m_socket->findChild<QAbstractSocket *>();
-    if (transport)
+    if (transport) {
         transport->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        // TLS encrypts into a plain socket beneath the transport, and a proxy's socket engine
+        // writes into its own connection: what waits there is backlog too, which the transport's
+        // bytesToWrite() does not count (QSslSocket's counts only what it has not yet encrypted).
+        m_writeQueues.append(transport);
+        for (QAbstractSocket *beneath : transport->findChildren<QAbstractSocket *>())
+            m_writeQueues.append(beneath);
+        for (const QPointer<QAbstractSocket> &queue : std::as_const(m_writeQueues))
+            connect(queue, &QIODevice::bytesWritten, this, &Link::drained);
+    }
     m_stream =
         new WebSocketStream(m_socket, transport, settings.isClient, settings.maxMessageSize, this);
     m_socket->setMaxAllowedIncomingMessageSize(settings.maxMessageSize);
@@ -66,7 +76,8 @@ WebSocketLink::WebSocketLink(QWebSocket *socket, const Settings &settings, QObje
             });
     connect(m_stream, &WebSocketStream::pongReceived, this, [this] { m_lastHeard.start(); });
     connect(m_socket, &QWebSocket::pong, this, [this] { m_lastHeard.start(); });
-    connect(m_socket, &QWebSocket::bytesWritten, this, &Link::drained);
+    if (m_writeQueues.isEmpty())
+        connect(m_socket, &QWebSocket::bytesWritten, this, &Link::drained);
     connect(m_socket, &QWebSocket::disconnected, this, [this] {
         QString reason = m_endReason;
         if (reason.isEmpty()) {
@@ -100,7 +111,14 @@ void WebSocketLink::send(QByteArray message)
 
 qint64 WebSocketLink::backlog() const
 {
-    return m_socket->bytesToWrite();
+    if (m_writeQueues.isEmpty())
+        return m_socket->bytesToWrite();
+    qint64 queued = 0;
+    for (const QPointer<QAbstractSocket> &queue : m_writeQueues) {
+        if (queue)
+            queued += queue->bytesToWrite();
+    }
+    return queued;
 }
 
 void WebSocketLink::receive(QByteArrayView message)

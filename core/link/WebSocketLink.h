@@ -3,6 +3,8 @@
 #include "Link.h"
 
 #include <QElapsedTimer>
+#include <QList>
+#include <QPointer>
 #include <QTimer>
 
 class QAbstractSocket;
@@ -50,6 +52,9 @@ private:
 
     QWebSocket *m_socket;
     WebSocketStream *m_stream;
+    // The transport and the sockets beneath it (TLS's plain socket, a proxy's connection): the
+    // backlog is what waits in all of them.
+    QList<QPointer<QAbstractSocket>> m_writeQueues;
     Settings m_settings;
     QString m_peerAddress;
     bool m_open = true;

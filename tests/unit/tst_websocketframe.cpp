@@ -1,20 +1,13 @@
 #include "link/WebSocketStream.h"
 #include "protocol/WebSocketFrame.h"
 
+#include "WebSocketPair.h"
+
 #include <QRandomGenerator>
 #include <QSignalSpy>
-#include <QSslCertificate>
-#include <QSslConfiguration>
-#include <QSslKey>
-#include <QSslServer>
 #include <QSslSocket>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
-#include <QWebSocketServer>
-
-#include <memory>
 
 using namespace wstunnel;
 
@@ -35,84 +28,6 @@ QByteArray randomBytes(qsizetype size)
         c = char(QRandomGenerator::global()->bounded(256));
     return bytes;
 }
-
-// A stock QWebSocket client connected to a stock QWebSocketServer, whose accepted socket we know.
-struct SocketPair
-{
-    QTcpServer tcpServer;
-    QWebSocketServer wsServer{QStringLiteral("test"), QWebSocketServer::NonSecureMode};
-    QPointer<QTcpSocket> serverTransport;
-    std::unique_ptr<QWebSocket> server;
-    QWebSocket client;
-
-    bool open()
-    {
-        if (!tcpServer.listen(QHostAddress::LocalHost))
-            return false;
-        QObject::connect(&tcpServer, &QTcpServer::newConnection, [this] {
-            serverTransport = tcpServer.nextPendingConnection();
-            wsServer.handleConnection(serverTransport);
-        });
-        QObject::connect(&wsServer, &QWebSocketServer::newConnection,
-                         [this] { server.reset(wsServer.nextPendingConnection()); });
-        client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(tcpServer.serverPort())));
-        return QTest::qWaitFor(
-            [this] { return server && client.state() == QAbstractSocket::ConnectedState; });
-    }
-};
-
-// A self-signed certificate for 127.0.0.1, valid until 2126, and its key.
-constexpr char kCertificate[] = R"(-----BEGIN CERTIFICATE-----
-MIIBkTCCATagAwIBAgIUcICKOkH0T9iQLfoVkwfJiTmSM2IwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwMjA1NTM1OFoYDzIxMjYxMTA4
-MDU1MzU4WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAARt6lcPAsncUP8uZJcGQOfXAZH5iYLj8PQ7q7oAnIsaNKH939sIKc7l
-a6LO9aovjVbkHLXHZCea8YHRLHsYB/oIo2QwYjAdBgNVHQ4EFgQU3NGYttMU+Rex
-1Hk4vahf5362M9owHwYDVR0jBBgwFoAU3NGYttMU+Rex1Hk4vahf5362M9owDwYD
-VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0kAMEYC
-IQDix3bA0MdFJcoBvbvvuUHFszfPAPnDX4SP/HCkhZcx1QIhAK8nAAqBPtSCA1aD
-djFOQurpRM8jcUCFECxsxKT+2I/U
------END CERTIFICATE-----
-)";
-constexpr char kPrivateKey[] = R"(-----BEGIN EC PRIVATE KEY-----
-MHcCAQEEIO/4ZDjvBCWhH1T0Vwl6E+Is/tWMGTbRF2b+RzaClkNMoAoGCCqGSM49
-AwEHoUQDQgAEbepXDwLJ3FD/LmSXBkDn1wGR+YmC4/D0O6u6AJyLGjSh/d/bCCnO
-5WuizvWqL41W5By1x2QnmvGB0Sx7GAf6CA==
------END EC PRIVATE KEY-----
-)";
-
-// The same over TLS: QSslServer's sockets handed to the WebSocket server, as TunnelServer does.
-struct TlsSocketPair
-{
-    QSslServer sslServer;
-    QWebSocketServer wsServer{QStringLiteral("test"), QWebSocketServer::NonSecureMode};
-    QPointer<QSslSocket> serverTransport;
-    std::unique_ptr<QWebSocket> server;
-    QWebSocket client;
-
-    bool open()
-    {
-        const QSslCertificate certificate(QByteArray(kCertificate), QSsl::Pem);
-        QSslConfiguration serverConfiguration = QSslConfiguration::defaultConfiguration();
-        serverConfiguration.setLocalCertificate(certificate);
-        serverConfiguration.setPrivateKey(QSslKey(QByteArray(kPrivateKey), QSsl::Ec));
-        sslServer.setSslConfiguration(serverConfiguration);
-        if (!sslServer.listen(QHostAddress::LocalHost))
-            return false;
-        QObject::connect(&sslServer, &QTcpServer::pendingConnectionAvailable, &sslServer, [this] {
-            serverTransport = qobject_cast<QSslSocket *>(sslServer.nextPendingConnection());
-            wsServer.handleConnection(serverTransport);
-        });
-        QObject::connect(&wsServer, &QWebSocketServer::newConnection, &wsServer,
-                         [this] { server.reset(wsServer.nextPendingConnection()); });
-        QSslConfiguration clientConfiguration = QSslConfiguration::defaultConfiguration();
-        clientConfiguration.setCaCertificates({certificate});
-        client.setSslConfiguration(clientConfiguration);
-        client.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/").arg(sslServer.serverPort())));
-        return QTest::qWaitFor(
-            [this] { return server && client.state() == QAbstractSocket::ConnectedState; });
-    }
-};
 
 } // namespace
 
@@ -219,7 +134,7 @@ private Q_SLOTS:
     // server sends (with a ping and fragments among them) reach our reader.
     void clientAgainstStockServer()
     {
-        SocketPair pair;
+        WebSocketPair pair;
         QVERIFY(pair.open());
         auto *transport = pair.client.findChild<QAbstractSocket *>();
         QVERIFY(transport);
@@ -230,7 +145,7 @@ private Q_SLOTS:
     // The same with our stream on the accepting side: unmasked frames out, masked frames in.
     void serverAgainstStockClient()
     {
-        SocketPair pair;
+        WebSocketPair pair;
         QVERIFY(pair.open());
         QVERIFY(pair.serverTransport);
         WebSocketStream stream(pair.server.get(), pair.serverTransport, false, 4 * 1024 * 1024);
@@ -239,7 +154,7 @@ private Q_SLOTS:
 
     void peerCloseIsAnswered()
     {
-        SocketPair pair;
+        WebSocketPair pair;
         QVERIFY(pair.open());
         WebSocketStream stream(&pair.client, pair.client.findChild<QAbstractSocket *>(), true,
                                1024);
@@ -255,7 +170,7 @@ private Q_SLOTS:
 
     void oversizedMessageFails()
     {
-        SocketPair pair;
+        WebSocketPair pair;
         QVERIFY(pair.open());
         WebSocketStream stream(&pair.client, pair.client.findChild<QAbstractSocket *>(), true,
                                1024);
@@ -275,7 +190,7 @@ private Q_SLOTS:
     // lose the part the kernel does not take: more is sent at once than the socket buffers hold.
     void directWritesKeepOrderBehindQueuedFrames()
     {
-        SocketPair pair;
+        WebSocketPair pair;
         QVERIFY(pair.open());
         WebSocketStream stream(&pair.client, pair.client.findChild<QAbstractSocket *>(), true,
                                4 * 1024 * 1024);
@@ -305,8 +220,8 @@ private Q_SLOTS:
     // Over TLS our frames go through QSslSocket in pieces; both roles still talk to stock peers.
     void clientAgainstStockServerOverTls()
     {
-        TlsSocketPair pair;
-        QVERIFY(pair.open());
+        WebSocketPair pair;
+        QVERIFY(pair.open(WebSocketPair::Security::Tls));
         auto *transport = qobject_cast<QSslSocket *>(pair.client.findChild<QAbstractSocket *>());
         QVERIFY(transport);
         QVERIFY(transport->isEncrypted());
@@ -317,10 +232,10 @@ private Q_SLOTS:
 
     void serverAgainstStockClientOverTls()
     {
-        TlsSocketPair pair;
-        QVERIFY(pair.open());
-        QVERIFY(pair.serverTransport);
-        QVERIFY(pair.serverTransport->isEncrypted());
+        WebSocketPair pair;
+        QVERIFY(pair.open(WebSocketPair::Security::Tls));
+        QVERIFY(pair.serverTlsTransport());
+        QVERIFY(pair.serverTlsTransport()->isEncrypted());
         WebSocketStream stream(pair.server.get(), pair.serverTransport, false, 4 * 1024 * 1024);
         QVERIFY(takeOver(*pair.server, stream, pair.client));
         exchange(*pair.server, stream, pair.client);
@@ -330,8 +245,8 @@ private Q_SLOTS:
     // session resumes its channels there): what they send must follow the frame, not split it.
     void sendsDuringATlsWriteFollowTheFrame()
     {
-        TlsSocketPair pair;
-        QVERIFY(pair.open());
+        WebSocketPair pair;
+        QVERIFY(pair.open(WebSocketPair::Security::Tls));
         auto *transport = pair.client.findChild<QAbstractSocket *>();
         WebSocketStream stream(&pair.client, transport, true, 4 * 1024 * 1024);
         QVERIFY(takeOver(pair.client, stream, *pair.server));
