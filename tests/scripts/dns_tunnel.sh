@@ -54,36 +54,9 @@ RESULT=1
 cleanup() {
     local status=$?
     set +e
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$STANDBY_PID" "$REMOTE_PID" "$DNS_PID"; do
-        if [ -n "$pid" ]; then
-            kill -TERM "$pid" 2>/dev/null
-        fi
-    done
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$STANDBY_PID" "$REMOTE_PID" "$DNS_PID"; do
-        if [ -n "$pid" ]; then
-            # Bounded: a process that ignores SIGTERM for 5 s is killed.
-            for _ in $(seq 1 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$status" -ne 0 ]; then
-            show_log "$WORK/dnsmasq.log"
-            show_log "$WORK/remote.err"
-            show_log "$WORK/agent.err"
-            show_log "$WORK/standby.err"
-            show_log "$WORK/client.err"
-        fi
-        if [ -n "${KEEP_WORK:-}" ]; then
-            echo "logs kept in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
+    stop_processes "$CLIENT_PID" "$AGENT_PID" "$STANDBY_PID" "$REMOTE_PID" "$DNS_PID"
+    remove_work "$status" "$WORK/dnsmasq.log" "$WORK/remote.err" "$WORK/agent.err" \
+        "$WORK/standby.err" "$WORK/client.err"
     exit "$status"
 }
 trap cleanup EXIT

@@ -59,3 +59,45 @@ not_ready() {
     wait "$pid" || status=$?
     die "$name exited with status $status before printing a $what line"
 }
+
+# stop_processes PID...: SIGTERM to each (empty arguments are skipped), then up to 5 s for each
+# to end before SIGKILL, so that a process ignoring SIGTERM cannot hold the test up.
+stop_processes() {
+    local pid
+    for pid in "$@"; do
+        if [ -n "$pid" ]; then
+            kill -TERM "$pid" 2>/dev/null
+        fi
+    done
+    for pid in "$@"; do
+        if [ -n "$pid" ]; then
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
+    return 0
+}
+
+# remove_work STATUS LOG...: after a failure (STATUS not 0) the last lines of each LOG; then
+# $WORK is removed, unless KEEP_WORK is set.
+remove_work() {
+    local status=$1 log
+    shift
+    if [ -z "$WORK" ] || [ ! -d "$WORK" ]; then
+        return 0
+    fi
+    if [ "$status" -ne 0 ]; then
+        for log in "$@"; do
+            show_log "$log"
+        done
+    fi
+    if [ -n "${KEEP_WORK:-}" ]; then
+        echo "logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}

@@ -31,29 +31,8 @@ RESULT=1
 cleanup() {
     local status=$?
     set +e
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$status" -ne 0 ]; then
-            for log in "$WORK"/*.err; do
-                show_log "$log"
-            done
-        fi
-        if [ -n "${KEEP_WORK:-}" ]; then
-            echo "logs kept in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
+    stop_processes "${PIDS[@]}"
+    remove_work "$status" "$WORK"/*.err
     exit "$status"
 }
 trap cleanup EXIT

@@ -71,39 +71,12 @@ as_pg() {
 cleanup() {
     local status=$?
     set +e
-    for pid in "$IDLE_PID" "$CLIENT_PID" "$RELAY_PID" "$AGENT_PID" "$REMOTE_PID"; do
-        if [ -n "$pid" ]; then
-            kill -TERM "$pid" 2>/dev/null
-        fi
-    done
-    for pid in "$IDLE_PID" "$CLIENT_PID" "$RELAY_PID" "$AGENT_PID" "$REMOTE_PID"; do
-        if [ -n "$pid" ]; then
-            # Bounded: a process that ignores SIGTERM for 5 s is killed.
-            for _ in $(seq 1 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-    done
+    stop_processes "$IDLE_PID" "$CLIENT_PID" "$RELAY_PID" "$AGENT_PID" "$REMOTE_PID"
     if [ "$PG_STARTED" -eq 1 ]; then
         as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -m fast -t 20 stop >/dev/null 2>&1 ||
             as_pg "$PG_BIN/pg_ctl" -D "$WORK/data" -m immediate -t 10 stop >/dev/null 2>&1
     fi
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$status" -ne 0 ]; then
-            show_log "$WORK/postgres.log"
-            show_log "$WORK/remote.err"
-            show_log "$WORK/agent.err"
-            show_log "$WORK/client.err"
-        fi
-        if [ -n "${KEEP_WORK:-}" ]; then
-            echo "logs kept in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
+    remove_work "$status" "$WORK/postgres.log" "$WORK/remote.err" "$WORK/agent.err" "$WORK/client.err"
     exit "$status"
 }
 trap cleanup EXIT

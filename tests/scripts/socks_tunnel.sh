@@ -42,32 +42,8 @@ RESULT=1
 cleanup() {
     local status=$?
     set +e
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID" "$HTTP_PID"; do
-        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID" "$HTTP_PID"; do
-        if [ -n "$pid" ]; then
-            for _ in $(seq 1 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$status" -ne 0 ]; then
-            show_log "$WORK/http.err"
-            show_log "$WORK/remote.err"
-            show_log "$WORK/agent.err"
-            show_log "$WORK/client.err"
-        fi
-        if [ -n "${KEEP_WORK:-}" ]; then
-            echo "logs kept in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
+    stop_processes "$CLIENT_PID" "$AGENT_PID" "$REMOTE_PID" "$HTTP_PID"
+    remove_work "$status" "$WORK/http.err" "$WORK/remote.err" "$WORK/agent.err" "$WORK/client.err"
     exit "$status"
 }
 trap cleanup EXIT

@@ -40,32 +40,8 @@ RESULT=1
 cleanup() {
     local status=$?
     set +e
-    for pid in "$AGENT_PID" "$REMOTE_PID" "$SSHD_PID"; do
-        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "$AGENT_PID" "$REMOTE_PID" "$SSHD_PID"; do
-        if [ -n "$pid" ]; then
-            for _ in $(seq 1 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-    done
-    if [ -n "$WORK" ] && [ -d "$WORK" ]; then
-        if [ "$status" -ne 0 ]; then
-            show_log "$WORK/sshd.err"
-            show_log "$WORK/remote.err"
-            show_log "$WORK/agent.err"
-            show_log "$WORK/ssh.err"
-        fi
-        if [ -n "${KEEP_WORK:-}" ]; then
-            echo "logs kept in $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
+    stop_processes "$AGENT_PID" "$REMOTE_PID" "$SSHD_PID"
+    remove_work "$status" "$WORK/sshd.err" "$WORK/remote.err" "$WORK/agent.err" "$WORK/ssh.err"
     exit "$status"
 }
 trap cleanup EXIT
